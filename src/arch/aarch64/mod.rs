@@ -1,0 +1,5 @@
+//! aarch64: NEON, part of the base ISA, so always available.
+
+mod neon;
+
+crate::arch::kernel_table!(neon::Neon,);

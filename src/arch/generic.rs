@@ -1,0 +1,136 @@
+//! The portable backend: eight f32 lanes in an array.
+//!
+//! It is the reference the SIMD backends must match bit for bit, and the path
+//! used on targets without one (a Cortex-M, for instance). The compiler is free
+//! to vectorize these loops with the target's baseline instructions; the
+//! results cannot change, since every lane operation is one IEEE operation.
+
+use crate::bf16::{narrow, widen};
+use crate::vector::{Vector, LANES};
+
+/// Eight f32 lanes, computed one at a time.
+#[derive(Clone, Copy)]
+pub(crate) struct Portable([f32; LANES]);
+
+impl Portable {
+    #[inline(always)]
+    fn map(self, f: impl Fn(f32) -> f32) -> Self {
+        Portable(self.0.map(f))
+    }
+
+    #[inline(always)]
+    fn zip(self, rhs: Self, f: impl Fn(f32, f32) -> f32) -> Self {
+        let mut out = self.0;
+        for (o, r) in out.iter_mut().zip(rhs.0) {
+            *o = f(*o, r);
+        }
+        Portable(out)
+    }
+}
+
+/// Round half to even without SSE4.1 or a libm call: adding and subtracting
+/// 2^23 leaves an integer, rounded by the FPU's default ties-to-even mode.
+/// Magnitudes of 2^23 and above (and NaN, and infinities) are already integral
+/// and are kept, as is the sign of zero.
+#[inline(always)]
+pub(crate) fn round_half_even(x: f32) -> f32 {
+    const TWO_POW_23: f32 = 8_388_608.0;
+    let magnitude = f32::from_bits(x.to_bits() & 0x7FFF_FFFF);
+    if magnitude < TWO_POW_23 {
+        let rounded = (magnitude + TWO_POW_23) - TWO_POW_23;
+        f32::from_bits(rounded.to_bits() | (x.to_bits() & 0x8000_0000))
+    } else {
+        x
+    }
+}
+
+impl Vector for Portable {
+    type Sum = [f64; LANES];
+
+    #[inline(always)]
+    unsafe fn load(src: *const u16) -> Self {
+        let mut lanes = [0.0; LANES];
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            // SAFETY: the caller guarantees `src` is valid for eight reads.
+            *lane = widen(unsafe { src.add(i).read_unaligned() });
+        }
+        Portable(lanes)
+    }
+
+    #[inline(always)]
+    unsafe fn store(self, dst: *mut u16) {
+        for (i, lane) in self.0.into_iter().enumerate() {
+            // SAFETY: the caller guarantees `dst` is valid for eight writes.
+            unsafe { dst.add(i).write_unaligned(narrow(lane)) };
+        }
+    }
+
+    #[inline(always)]
+    fn splat(x: f32) -> Self {
+        Portable([x; LANES])
+    }
+    #[inline(always)]
+    fn add(self, rhs: Self) -> Self {
+        self.zip(rhs, |a, b| a + b)
+    }
+    #[inline(always)]
+    fn sub(self, rhs: Self) -> Self {
+        self.zip(rhs, |a, b| a - b)
+    }
+    #[inline(always)]
+    fn mul(self, rhs: Self) -> Self {
+        self.zip(rhs, |a, b| a * b)
+    }
+    #[inline(always)]
+    fn div(self, rhs: Self) -> Self {
+        self.zip(rhs, |a, b| a / b)
+    }
+    #[inline(always)]
+    fn max(self, lo: Self) -> Self {
+        self.zip(lo, |x, lo| if x < lo { lo } else { x })
+    }
+    #[inline(always)]
+    fn min(self, hi: Self) -> Self {
+        self.zip(hi, |x, hi| if x > hi { hi } else { x })
+    }
+    #[inline(always)]
+    fn round(self) -> Self {
+        self.map(round_half_even)
+    }
+    #[inline(always)]
+    fn inside(self, lo: Self, hi: Self) -> Self {
+        let mut out = [0.0; LANES];
+        for i in 0..LANES {
+            out[i] = if lo.0[i] <= self.0[i] && self.0[i] <= hi.0[i] {
+                1.0
+            } else {
+                0.0
+            };
+        }
+        Portable(out)
+    }
+    #[inline(always)]
+    fn first(self, n: usize) -> Self {
+        let mut out = [0.0; LANES];
+        for (i, o) in out.iter_mut().enumerate().take(n) {
+            *o = self.0[i];
+        }
+        Portable(out)
+    }
+
+    #[inline(always)]
+    fn sum_zero() -> Self::Sum {
+        [0.0; LANES]
+    }
+    #[inline(always)]
+    fn sum_add(mut sum: Self::Sum, terms: Self) -> Self::Sum {
+        for (s, t) in sum.iter_mut().zip(terms.0) {
+            *s += f64::from(t);
+        }
+        sum
+    }
+    #[inline(always)]
+    fn sum_lanes(l: Self::Sum) -> f64 {
+        ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
+    }
+}

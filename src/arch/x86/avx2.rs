@@ -1,0 +1,153 @@
+//! The AVX2 backend: eight f32 lanes in one `__m256`.
+
+#[cfg(target_arch = "x86")]
+use core::arch::x86::*;
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::*;
+
+use crate::vector::{Vector, LANES};
+
+/// Eight f32 lanes in a YMM register.
+///
+/// Every method uses AVX2 instructions without `#[target_feature]` of its own:
+/// values of this type are only made inside the `#[target_feature(enable =
+/// "avx2")]` entry points of [`super::KERNELS`], which the dispatcher calls only
+/// after [`super::avx2_available`] returned true. That is the invariant every
+/// `SAFETY` comment below relies on.
+#[derive(Clone, Copy)]
+pub(crate) struct Avx2(__m256);
+
+/// Lanes 0..4 and 4..8 as f64.
+#[derive(Clone, Copy)]
+pub(crate) struct Avx2Sum(__m256d, __m256d);
+
+/// `first(n)` loads its mask from `FIRST_MASK[8 - n..]`: n all-ones lanes, then zeros.
+static FIRST_MASK: [i32; 2 * LANES] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+
+impl Vector for Avx2 {
+    type Sum = Avx2Sum;
+
+    #[inline(always)]
+    unsafe fn load(src: *const u16) -> Self {
+        // SAFETY: AVX2 is available (type invariant); the caller guarantees 16
+        // readable bytes at `src`, and `loadu` has no alignment requirement.
+        unsafe {
+            let bits = _mm256_cvtepu16_epi32(_mm_loadu_si128(src.cast()));
+            Avx2(_mm256_castsi256_ps(_mm256_slli_epi32::<16>(bits)))
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn store(self, dst: *mut u16) {
+        // SAFETY: AVX2 is available (type invariant); the caller guarantees 16
+        // writable bytes at `dst`, and `storeu` has no alignment requirement.
+        unsafe {
+            let bits = _mm256_castps_si256(self.0);
+            let lsb = _mm256_and_si256(_mm256_srli_epi32::<16>(bits), _mm256_set1_epi32(1));
+            let bias = _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF));
+            let rounded = _mm256_srli_epi32::<16>(_mm256_add_epi32(bits, bias));
+            let nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(self.0, self.0));
+            let canonical = _mm256_blendv_epi8(rounded, _mm256_set1_epi32(0x7FC0), nan);
+            // Every lane is at most 0xFFFF, so the saturating pack is exact.
+            let packed = _mm_packus_epi32(
+                _mm256_castsi256_si128(canonical),
+                _mm256_extracti128_si256::<1>(canonical),
+            );
+            _mm_storeu_si128(dst.cast(), packed);
+        }
+    }
+
+    #[inline(always)]
+    fn splat(x: f32) -> Self {
+        // SAFETY: AVX2 is available (type invariant).
+        Avx2(unsafe { _mm256_set1_ps(x) })
+    }
+    #[inline(always)]
+    fn add(self, rhs: Self) -> Self {
+        // SAFETY: AVX2 is available (type invariant).
+        Avx2(unsafe { _mm256_add_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn sub(self, rhs: Self) -> Self {
+        // SAFETY: AVX2 is available (type invariant).
+        Avx2(unsafe { _mm256_sub_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn mul(self, rhs: Self) -> Self {
+        // SAFETY: AVX2 is available (type invariant).
+        Avx2(unsafe { _mm256_mul_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn div(self, rhs: Self) -> Self {
+        // SAFETY: AVX2 is available (type invariant).
+        Avx2(unsafe { _mm256_div_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn max(self, lo: Self) -> Self {
+        // `maxps(a, b)` is `a > b ? a : b`, so `maxps(lo, x)` is exactly `x < lo ? lo : x`.
+        // SAFETY: AVX2 is available (type invariant).
+        Avx2(unsafe { _mm256_max_ps(lo.0, self.0) })
+    }
+    #[inline(always)]
+    fn min(self, hi: Self) -> Self {
+        // `minps(a, b)` is `a < b ? a : b`, so `minps(hi, x)` is exactly `x > hi ? hi : x`.
+        // SAFETY: AVX2 is available (type invariant).
+        Avx2(unsafe { _mm256_min_ps(hi.0, self.0) })
+    }
+    #[inline(always)]
+    fn round(self) -> Self {
+        // SAFETY: AVX2 is available (type invariant).
+        Avx2(unsafe {
+            _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(self.0)
+        })
+    }
+    #[inline(always)]
+    fn inside(self, lo: Self, hi: Self) -> Self {
+        // SAFETY: AVX2 is available (type invariant).
+        Avx2(unsafe {
+            let above = _mm256_cmp_ps::<_CMP_LE_OQ>(lo.0, self.0);
+            let below = _mm256_cmp_ps::<_CMP_LE_OQ>(self.0, hi.0);
+            _mm256_and_ps(_mm256_and_ps(above, below), _mm256_set1_ps(1.0))
+        })
+    }
+    #[inline(always)]
+    fn first(self, n: usize) -> Self {
+        debug_assert!(n < LANES);
+        let mask = &FIRST_MASK[LANES - n..];
+        // SAFETY: AVX2 is available (type invariant); `mask` holds at least
+        // eight i32 since n < LANES.
+        Avx2(unsafe {
+            let keep = _mm256_loadu_si256(mask.as_ptr().cast());
+            _mm256_and_ps(self.0, _mm256_castsi256_ps(keep))
+        })
+    }
+
+    #[inline(always)]
+    fn sum_zero() -> Self::Sum {
+        // SAFETY: AVX2 is available (type invariant).
+        unsafe { Avx2Sum(_mm256_setzero_pd(), _mm256_setzero_pd()) }
+    }
+    #[inline(always)]
+    fn sum_add(sum: Self::Sum, terms: Self) -> Self::Sum {
+        // SAFETY: AVX2 is available (type invariant).
+        unsafe {
+            let low = _mm256_cvtps_pd(_mm256_castps256_ps128(terms.0));
+            let high = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(terms.0));
+            Avx2Sum(_mm256_add_pd(sum.0, low), _mm256_add_pd(sum.1, high))
+        }
+    }
+    #[inline(always)]
+    fn sum_lanes(sum: Self::Sum) -> f64 {
+        // SAFETY: AVX2 is available (type invariant).
+        unsafe {
+            // [l0+l4, l1+l5, l2+l6, l3+l7]
+            let quad = _mm256_add_pd(sum.0, sum.1);
+            // [(l0+l4)+(l2+l6), (l1+l5)+(l3+l7)]
+            let pair = _mm_add_pd(
+                _mm256_castpd256_pd128(quad),
+                _mm256_extractf128_pd::<1>(quad),
+            );
+            _mm_cvtsd_f64(pair) + _mm_cvtsd_f64(_mm_unpackhi_pd(pair, pair))
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! The quantizers, written once against [`Vector`], and the two loops that
+//! drive them over a row.
+//!
+//! Everything here works on raw pointers because the C ABI lets an output be
+//! the very buffer of an input (in-place calls), which references cannot
+//! express. The validation in `api` establishes, before any kernel runs, the
+//! contract every `unsafe fn` here states: each pointer is valid for its
+//! length, and two buffers that overlap are one and the same buffer, with the
+//! same length. Every loop reads an element's inputs before it writes that
+//! element's outputs and never returns to an element, so such aliasing is safe.
+//!
+//! # Reduction order
+//!
+//! This order is part of the contract: every backend follows it, so sums are
+//! bit-identical across backends. A sum over f32 terms `t[0..n]` (one group or
+//! one row, in memory order) is formed like this:
+//!
+//! 1. The terms are cut into blocks of [`BLOCK`] consecutive terms (the last one
+//!    may be shorter).
+//! 2. In a block, lane `l` (0..8) adds in f64, from `+0.0`, the terms whose index
+//!    within the block is `l` modulo 8, in increasing order. The block's value is
+//!    `((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))` in f64.
+//! 3. Block values are added in order with Neumaier's compensated summation in
+//!    f64 (the compensation skipped when the running sum is not finite), and the
+//!    result `sum + compensation` is rounded once to f32.
+//!
+//! The f32 terms are exact in f64, a block's error is at most about
+//! 2^-44 of the sum of the magnitudes of its terms, and compensation keeps the
+//! error from growing with the number of blocks, so every sum is well inside the
+//! SPEC bound (`2^-22 * sum(|terms|)`) whatever its length.
+
+pub(crate) mod asymmetric_per_group;
+pub(crate) mod symmetric;
+
+use crate::bf16::widen;
+use crate::params::{Asymmetric, Symmetric};
+use crate::vector::{Vector, LANES};
+
+/// Terms per reduction block; a multiple of [`LANES`].
+pub(crate) const BLOCK: usize = 4096;
+
+/// Arguments of the asymmetric per-group forward kernel.
+pub(crate) struct AsymmetricPerGroupArgs {
+    pub weight: *const u16,
+    pub scale: *const u16,
+    pub offset: *const u16,
+    pub out: *mut u16,
+    pub groups: usize,
+    pub group_size: usize,
+    pub quant: Asymmetric,
+}
+
+/// Arguments of the asymmetric per-group backward kernel.
+pub(crate) struct AsymmetricPerGroupBackwardArgs {
+    pub grad_output: *const u16,
+    pub weight: *const u16,
+    pub scale: *const u16,
+    pub offset: *const u16,
+    pub grad_weight: *mut u16,
+    pub grad_scale: *mut u16,
+    pub grad_offset: *mut u16,
+    pub groups: usize,
+    pub group_size: usize,
+    pub quant: Asymmetric,
+}
+
+/// Arguments of the symmetric forward kernel: one scale per row (per tensor is
+/// one row).
+pub(crate) struct SymmetricArgs {
+    pub weight: *const u16,
+    pub scale: *const u16,
+    pub out: *mut u16,
+    pub rows: usize,
+    pub cols: usize,
+    pub quant: Symmetric,
+}
+
+/// Arguments of the symmetric backward kernel.
+pub(crate) struct SymmetricBackwardArgs {
+    pub grad_output: *const u16,
+    pub weight: *const u16,
+    pub scale: *const u16,
+    pub grad_weight: *mut u16,
+    pub grad_scale: *mut u16,
+    pub rows: usize,
+    pub cols: usize,
+    pub quant: Symmetric,
+}
+
+/// `ps = max(s, eps)` as the SPEC defines `max`: NaN-propagating.
+#[inline(always)]
+pub(crate) fn protect(scale: f32, eps: f32) -> f32 {
+    if scale < eps {
+        eps
+    } else {
+        scale
+    }
+}
+
+/// The LSQ gradient gate: 1 where the scale is above `eps`, else 0 (and 0 for NaN).
+#[inline(always)]
+pub(crate) fn gate(scale: f32, eps: f32) -> f32 {
+    if scale > eps {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// Reads element `i` of a bf16 buffer, widened.
+///
+/// # Safety
+/// `p` must be valid for reading `i + 1` elements.
+#[inline(always)]
+pub(crate) unsafe fn read(p: *const u16, i: usize) -> f32 {
+    // SAFETY: guaranteed by the caller.
+    widen(unsafe { p.add(i).read() })
+}
+
+/// Loads `n < LANES` elements into the first lanes of a vector (the rest zero),
+/// through a stack copy, so nothing past the buffer is read.
+///
+/// # Safety
+/// `src` must be valid for reading `n` elements.
+#[inline(always)]
+unsafe fn load_tail<V: Vector>(src: *const u16, n: usize) -> V {
+    let mut lanes = [0u16; LANES];
+    // SAFETY: `src` is valid for `n <= LANES` reads, `lanes` for LANES writes,
+    // and a local array cannot overlap the caller's buffer.
+    unsafe {
+        core::ptr::copy_nonoverlapping(src, lanes.as_mut_ptr(), n);
+        V::load(lanes.as_ptr())
+    }
+}
+
+/// Stores the first `n < LANES` lanes of a vector through a stack copy, so
+/// nothing past the buffer is written.
+///
+/// # Safety
+/// `dst` must be valid for writing `n` elements.
+#[inline(always)]
+unsafe fn store_tail<V: Vector>(v: V, dst: *mut u16, n: usize) {
+    let mut lanes = [0u16; LANES];
+    // SAFETY: as in `load_tail`, with the roles of the buffers swapped.
+    unsafe {
+        v.store(lanes.as_mut_ptr());
+        core::ptr::copy_nonoverlapping(lanes.as_ptr(), dst, n);
+    }
+}
+
+/// `out[i] = f(x[i])` over one row, eight lanes at a time.
+///
+/// # Safety
+/// `x` valid for reading and `out` for writing `len` elements; they are the
+/// same buffer or do not overlap.
+#[inline(always)]
+pub(crate) unsafe fn map_row<V: Vector>(
+    x: *const u16,
+    out: *mut u16,
+    len: usize,
+    f: impl Fn(V) -> V,
+) {
+    let mut i = 0;
+    while len - i >= LANES {
+        // SAFETY: i + LANES <= len.
+        unsafe { f(V::load(x.add(i))).store(out.add(i)) };
+        i += LANES;
+    }
+    if i < len {
+        // SAFETY: len - i < LANES elements remain in both buffers.
+        unsafe { store_tail(f(load_tail::<V>(x.add(i), len - i)), out.add(i), len - i) };
+    }
+}
+
+/// Neumaier's compensated f64 sum of block values.
+#[derive(Clone, Copy)]
+struct Compensated {
+    sum: f64,
+    compensation: f64,
+}
+
+impl Compensated {
+    const ZERO: Self = Compensated {
+        sum: 0.0,
+        compensation: 0.0,
+    };
+
+    #[inline(always)]
+    fn add(&mut self, x: f64) {
+        let total = self.sum + x;
+        // Past an infinity the compensation would only turn inf into NaN.
+        if total.is_finite() {
+            self.compensation += if magnitude(self.sum) >= magnitude(x) {
+                (self.sum - total) + x
+            } else {
+                (x - total) + self.sum
+            };
+        }
+        self.sum = total;
+    }
+
+    #[inline(always)]
+    fn value(self) -> f32 {
+        (self.sum + self.compensation) as f32
+    }
+}
+
+/// `|x|` (core has no `f64::abs` on older toolchains).
+#[inline(always)]
+fn magnitude(x: f64) -> f64 {
+    f64::from_bits(x.to_bits() & !(1 << 63))
+}
+
+/// One row of a backward kernel: `[grad_weight, a, b] = f(g, x)` for every
+/// element; writes `grad_weight` and returns the sums of `a` and of `b`, in
+/// the module's reduction order.
+///
+/// # Safety
+/// `g` and `x` valid for reading and `grad_weight` for writing `len`
+/// elements; `grad_weight` is one of the inputs or overlaps neither.
+#[inline(always)]
+pub(crate) unsafe fn backward_row<V: Vector>(
+    g: *const u16,
+    x: *const u16,
+    grad_weight: *mut u16,
+    len: usize,
+    f: impl Fn(V, V) -> [V; 3],
+) -> [f32; 2] {
+    let mut totals = [Compensated::ZERO; 2];
+    let mut start = 0;
+    while start < len {
+        let end = start
+            + if len - start < BLOCK {
+                len - start
+            } else {
+                BLOCK
+            };
+        let (mut sum_a, mut sum_b) = (V::sum_zero(), V::sum_zero());
+        let mut i = start;
+        while end - i >= LANES {
+            // SAFETY: i + LANES <= end <= len.
+            let [w, a, b] = unsafe { f(V::load(g.add(i)), V::load(x.add(i))) };
+            // SAFETY: as above.
+            unsafe { w.store(grad_weight.add(i)) };
+            sum_a = V::sum_add(sum_a, a);
+            sum_b = V::sum_add(sum_b, b);
+            i += LANES;
+        }
+        if i < end {
+            let n = end - i;
+            // SAFETY: n < LANES elements remain in every buffer.
+            let [w, a, b] = unsafe { f(load_tail(g.add(i), n), load_tail(x.add(i), n)) };
+            // SAFETY: as above.
+            unsafe { store_tail(w, grad_weight.add(i), n) };
+            // The zero padding lanes must not reach the sums.
+            sum_a = V::sum_add(sum_a, a.first(n));
+            sum_b = V::sum_add(sum_b, b.first(n));
+        }
+        totals[0].add(V::sum_lanes(sum_a));
+        totals[1].add(V::sum_lanes(sum_b));
+        start = end;
+    }
+    [totals[0].value(), totals[1].value()]
+}

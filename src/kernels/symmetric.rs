@@ -1,0 +1,102 @@
+//! Symmetric fake quantization with a learnable scale (LSQ), one scale per row:
+//! per channel, or per tensor as a single row.
+//!
+//! ```text
+//! ps  = max(s, eps)
+//! c   = clip(round(x / ps), min_v, max_v)
+//! out = c * ps
+//! ```
+//! and backward, with `mask = 1` where `round(x / ps)` lies in `[min_v, max_v]`:
+//! `grad_weight = g * mask`,
+//! `grad_scale = (sum(g * c) + sum((g * mask) * ((-x) / ps))) * gate`.
+
+use super::{backward_row, gate, map_row, protect, read};
+use super::{SymmetricArgs, SymmetricBackwardArgs};
+use crate::bf16::narrow;
+use crate::params::Symmetric;
+use crate::vector::Vector;
+
+/// One row's constants, broadcast to every lane.
+struct Row<V> {
+    scale: V,
+    min: V,
+    max: V,
+}
+
+impl<V: Vector> Row<V> {
+    #[inline(always)]
+    fn new(quant: &Symmetric, scale: f32) -> Self {
+        Row {
+            scale: V::splat(protect(scale, quant.eps)),
+            min: V::splat(quant.min_v),
+            max: V::splat(quant.max_v),
+        }
+    }
+
+    /// `(x / ps, round(x / ps), c)`.
+    #[inline(always)]
+    fn quantize(&self, x: V) -> (V, V, V) {
+        let q = x.div(self.scale);
+        let r = q.round();
+        (q, r, r.max(self.min).min(self.max))
+    }
+}
+
+/// # Safety
+/// The buffers satisfy the contract of [`super`] for `rows * cols` weights and
+/// `rows` scales.
+#[inline(always)]
+pub(crate) unsafe fn forward<V: Vector>(args: &SymmetricArgs) {
+    let cols = args.cols;
+    for row in 0..args.rows {
+        // SAFETY: row < rows.
+        let quant = Row::<V>::new(&args.quant, unsafe { read(args.scale, row) });
+        // SAFETY: the row spans elements [row * cols, (row + 1) * cols).
+        unsafe {
+            map_row(
+                args.weight.add(row * cols),
+                args.out.add(row * cols),
+                cols,
+                |x| {
+                    let (_, _, c) = quant.quantize(x);
+                    c.mul(quant.scale)
+                },
+            )
+        };
+    }
+}
+
+/// # Safety
+/// As for [`forward`], with the gradients' buffers of the same lengths.
+#[inline(always)]
+pub(crate) unsafe fn backward<V: Vector>(args: &SymmetricBackwardArgs) {
+    let cols = args.cols;
+    let minus_one = V::splat(-1.0);
+    for row in 0..args.rows {
+        // SAFETY: row < rows; read before grad_scale[row] is written.
+        let scale = unsafe { read(args.scale, row) };
+        let quant = Row::<V>::new(&args.quant, scale);
+        let at = row * cols;
+        // SAFETY: the row spans elements [at, at + cols).
+        let [level_sum, weight_sum] = unsafe {
+            backward_row(
+                args.grad_output.add(at),
+                args.weight.add(at),
+                args.grad_weight.add(at),
+                cols,
+                |g: V, x| {
+                    let (q, r, c) = quant.quantize(x);
+                    // Equal to `1 - clip(|r - c|, 0, 1)`, since r, min_v and max_v
+                    // are integers; `c - c` makes a NaN r give a NaN mask.
+                    let mask = r.inside(quant.min, quant.max).add(c.sub(c));
+                    let grad_weight = g.mul(mask);
+                    // (-x) / ps == -(x / ps) exactly.
+                    [grad_weight, g.mul(c), grad_weight.mul(q.mul(minus_one))]
+                },
+            )
+        };
+        let grad_scale = (level_sum + weight_sum) * gate(scale, args.quant.eps);
+        // SAFETY: row < rows.
+        unsafe { args.grad_scale.add(row).write(narrow(grad_scale)) };
+    }
+}

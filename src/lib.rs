@@ -1,0 +1,237 @@
+//! Quantization-aware-training (QAT) kernels on bf16 buffers: fake
+//! quantization and its gradients, for trainers that learn quantization
+//! scales (LSQ) and offsets (LSQ+).
+//!
+//! Six kernels, each on caller-provided buffers with no allocation:
+//!
+//! | kernel | granularity | learnable | typical use |
+//! | --- | --- | --- | --- |
+//! | [`asymmetric_per_group`] (+ backward) | one scale and offset per `group_size` weights | scale, offset | linear layers, 2-4 bit |
+//! | [`symmetric_per_channel`] (+ backward) | one scale per row | scale | output heads, 4-8 bit |
+//! | [`symmetric_per_tensor`] (+ backward) | one scale | scale | embeddings, 8 bit |
+//!
+//! Each computes in f32 and writes bf16. A portable path and SIMD paths (AVX2
+//! on x86/x86-64, NEON on aarch64, chosen at run time) give **bit-identical**
+//! results, reductions included (see Semantics below).
+//!
+//! ```
+//! use half::bf16;
+//! use qat_kernels::{asymmetric_per_group, AsymmetricPerGroup};
+//!
+//! let params = AsymmetricPerGroup { group_size: 4, ..Default::default() }; // 4 bits
+//! let weight = [1.0, -0.15, 0.07, 0.27].map(bf16::from_f32);
+//! let (scale, offset) = ([bf16::from_f32(0.0625)], [bf16::ZERO]);
+//! let mut out = [bf16::ZERO; 4];
+//! asymmetric_per_group(&weight, &scale, &offset, &mut out, &params).unwrap();
+//! // alpha = scale * 2^(bit-1) = 0.5; the 16 levels are (k + 0.5) / 16 for
+//! // k in -8..8, and 1.0 is clipped to the top one.
+//! assert_eq!(out.map(f32::from), [15.0 / 32.0, -5.0 / 32.0, 3.0 / 32.0, 9.0 / 32.0]);
+//! ```
+//!
+//! # Semantics
+//!
+//! - **Rounding**: levels are chosen with round-half-to-even; results are
+//!   narrowed to bf16 with round-to-nearest-even; every NaN is written as
+//!   `0x7FC0`.
+//! - **NaN**: clamps propagate NaN (`max(x, lo)` is `x < lo ? lo : x`), so a NaN
+//!   weight, gradient or scale reaches every output it feeds.
+//! - **Determinism**: no fused multiply-add; sums follow one fixed order on
+//!   every path (described in the source of `kernels`), so results are the
+//!   same bits on every CPU and for every buffer alignment.
+//! - **In place**: an output may be exactly an input of the same length (the
+//!   `_in_place` functions, or equal pointers through the C ABI); any other
+//!   overlap is rejected with [`Error::Overlap`].
+//! - **Errors**: a rejected call writes nothing.
+//!
+//! The crate is `no_std` and never allocates; the `std` feature (on by
+//! default) only links the standard library's panic runtime into the C
+//! libraries. No input can make a kernel panic.
+#![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+mod api;
+mod arch;
+pub mod bf16;
+mod dispatch;
+mod error;
+pub mod ffi;
+mod kernels;
+mod params;
+mod vector;
+
+pub use api::Backend;
+pub use dispatch::{active_isa, set_isa, Isa};
+pub use error::Error;
+pub use params::{AsymmetricPerGroup, Symmetric};
+
+use half::bf16 as Bf16;
+
+/// [`Backend::asymmetric_per_group`] on the active backend.
+pub fn asymmetric_per_group(
+    weight: &[Bf16],
+    scale: &[Bf16],
+    offset: &[Bf16],
+    out: &mut [Bf16],
+    params: &AsymmetricPerGroup,
+) -> Result<(), Error> {
+    Backend::active().asymmetric_per_group(weight, scale, offset, out, params)
+}
+
+/// [`Backend::asymmetric_per_group_in_place`] on the active backend.
+pub fn asymmetric_per_group_in_place(
+    weight: &mut [Bf16],
+    scale: &[Bf16],
+    offset: &[Bf16],
+    params: &AsymmetricPerGroup,
+) -> Result<(), Error> {
+    Backend::active().asymmetric_per_group_in_place(weight, scale, offset, params)
+}
+
+/// [`Backend::asymmetric_per_group_backward`] on the active backend.
+#[allow(clippy::too_many_arguments)]
+pub fn asymmetric_per_group_backward(
+    grad_output: &[Bf16],
+    weight: &[Bf16],
+    scale: &[Bf16],
+    offset: &[Bf16],
+    grad_weight: &mut [Bf16],
+    grad_scale: &mut [Bf16],
+    grad_offset: &mut [Bf16],
+    params: &AsymmetricPerGroup,
+) -> Result<(), Error> {
+    Backend::active().asymmetric_per_group_backward(
+        grad_output,
+        weight,
+        scale,
+        offset,
+        grad_weight,
+        grad_scale,
+        grad_offset,
+        params,
+    )
+}
+
+/// [`Backend::asymmetric_per_group_backward_in_place`] on the active backend.
+pub fn asymmetric_per_group_backward_in_place(
+    grad: &mut [Bf16],
+    weight: &[Bf16],
+    scale: &[Bf16],
+    offset: &[Bf16],
+    grad_scale: &mut [Bf16],
+    grad_offset: &mut [Bf16],
+    params: &AsymmetricPerGroup,
+) -> Result<(), Error> {
+    Backend::active().asymmetric_per_group_backward_in_place(
+        grad,
+        weight,
+        scale,
+        offset,
+        grad_scale,
+        grad_offset,
+        params,
+    )
+}
+
+/// [`Backend::symmetric_per_channel`] on the active backend.
+pub fn symmetric_per_channel(
+    weight: &[Bf16],
+    scale: &[Bf16],
+    out: &mut [Bf16],
+    params: &Symmetric,
+) -> Result<(), Error> {
+    Backend::active().symmetric_per_channel(weight, scale, out, params)
+}
+
+/// [`Backend::symmetric_per_channel_in_place`] on the active backend.
+pub fn symmetric_per_channel_in_place(
+    weight: &mut [Bf16],
+    scale: &[Bf16],
+    params: &Symmetric,
+) -> Result<(), Error> {
+    Backend::active().symmetric_per_channel_in_place(weight, scale, params)
+}
+
+/// [`Backend::symmetric_per_channel_backward`] on the active backend.
+pub fn symmetric_per_channel_backward(
+    grad_output: &[Bf16],
+    weight: &[Bf16],
+    scale: &[Bf16],
+    grad_weight: &mut [Bf16],
+    grad_scale: &mut [Bf16],
+    params: &Symmetric,
+) -> Result<(), Error> {
+    Backend::active().symmetric_per_channel_backward(
+        grad_output,
+        weight,
+        scale,
+        grad_weight,
+        grad_scale,
+        params,
+    )
+}
+
+/// [`Backend::symmetric_per_channel_backward_in_place`] on the active backend.
+pub fn symmetric_per_channel_backward_in_place(
+    grad: &mut [Bf16],
+    weight: &[Bf16],
+    scale: &[Bf16],
+    grad_scale: &mut [Bf16],
+    params: &Symmetric,
+) -> Result<(), Error> {
+    Backend::active()
+        .symmetric_per_channel_backward_in_place(grad, weight, scale, grad_scale, params)
+}
+
+/// [`Backend::symmetric_per_tensor`] on the active backend.
+pub fn symmetric_per_tensor(
+    weight: &[Bf16],
+    scale: Bf16,
+    out: &mut [Bf16],
+    params: &Symmetric,
+) -> Result<(), Error> {
+    Backend::active().symmetric_per_tensor(weight, scale, out, params)
+}
+
+/// [`Backend::symmetric_per_tensor_in_place`] on the active backend.
+pub fn symmetric_per_tensor_in_place(
+    weight: &mut [Bf16],
+    scale: Bf16,
+    params: &Symmetric,
+) -> Result<(), Error> {
+    Backend::active().symmetric_per_tensor_in_place(weight, scale, params)
+}
+
+/// [`Backend::symmetric_per_tensor_backward`] on the active backend.
+pub fn symmetric_per_tensor_backward(
+    grad_output: &[Bf16],
+    weight: &[Bf16],
+    scale: Bf16,
+    grad_weight: &mut [Bf16],
+    grad_scale: &mut Bf16,
+    params: &Symmetric,
+) -> Result<(), Error> {
+    Backend::active().symmetric_per_tensor_backward(
+        grad_output,
+        weight,
+        scale,
+        grad_weight,
+        grad_scale,
+        params,
+    )
+}
+
+/// [`Backend::symmetric_per_tensor_backward_in_place`] on the active backend.
+pub fn symmetric_per_tensor_backward_in_place(
+    grad: &mut [Bf16],
+    weight: &[Bf16],
+    scale: Bf16,
+    grad_scale: &mut Bf16,
+    params: &Symmetric,
+) -> Result<(), Error> {
+    Backend::active()
+        .symmetric_per_tensor_backward_in_place(grad, weight, scale, grad_scale, params)
+}

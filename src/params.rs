@@ -1,0 +1,149 @@
+//! The quantizers' parameters and their validation.
+
+use crate::Error;
+
+/// Parameters of asymmetric per-group fake quantization (LSQ+).
+///
+/// `Default` is the reference implementation's: 4 bits, groups of 128,
+/// `eps = 1e-4`, `clip_val = 0.99`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AsymmetricPerGroup {
+    /// Consecutive weights sharing one scale and offset; must divide the
+    /// number of weights.
+    pub group_size: usize,
+    /// Bit width, 1..=16: the grid has `2^bit` levels.
+    pub bit: u32,
+    /// Lower bound of the scale (`max(s, eps)`); finite and positive.
+    pub eps: f32,
+    /// Clip bound of the normalized weight, `0 < clip_val < 1`.
+    pub clip_val: f32,
+}
+
+impl Default for AsymmetricPerGroup {
+    fn default() -> Self {
+        AsymmetricPerGroup {
+            group_size: 128,
+            bit: 4,
+            eps: 1e-4,
+            clip_val: 0.99,
+        }
+    }
+}
+
+/// Parameters of symmetric fake quantization (LSQ), per channel or per tensor.
+///
+/// `Default` is the reference implementation's 8-bit grid: `eps = 1e-4`,
+/// `min_v = -128`, `max_v = 127`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Symmetric {
+    /// Lower bound of the scale (`max(s, eps)`); finite and positive.
+    pub eps: f32,
+    /// Lowest integer level, finite and integral, `|min_v| <= 2^24`.
+    pub min_v: f32,
+    /// Highest integer level, finite and integral, `min_v <= max_v <= 2^24`.
+    pub max_v: f32,
+}
+
+impl Default for Symmetric {
+    fn default() -> Self {
+        Symmetric {
+            eps: 1e-4,
+            min_v: -128.0,
+            max_v: 127.0,
+        }
+    }
+}
+
+impl Symmetric {
+    /// The signed `bit`-bit grid `[-2^(bit-1), 2^(bit-1) - 1]` (bit in 1..=24).
+    ///
+    /// ```
+    /// let four_bit = qat_kernels::Symmetric::signed(4);
+    /// assert_eq!((four_bit.min_v, four_bit.max_v), (-8.0, 7.0));
+    /// ```
+    pub fn signed(bit: u32) -> Self {
+        let half = (1u32 << (bit.clamp(1, 24) - 1)) as f32;
+        Symmetric {
+            min_v: -half,
+            max_v: half - 1.0,
+            ..Symmetric::default()
+        }
+    }
+}
+
+/// Validated asymmetric parameters, in the form the kernels use.
+#[derive(Clone, Copy)]
+pub(crate) struct Asymmetric {
+    /// `n = 2^(bit-1)`.
+    pub levels: f32,
+    pub eps: f32,
+    pub clip_val: f32,
+}
+
+/// The largest element count whose bf16 buffer fits in `isize::MAX` bytes.
+const MAX_ELEMENTS: usize = isize::MAX as usize / 2;
+
+/// `Shape` unless `numel` bf16 values fit in `isize::MAX` bytes.
+pub(crate) fn check_numel(numel: usize) -> Result<usize, Error> {
+    if numel <= MAX_ELEMENTS {
+        Ok(numel)
+    } else {
+        Err(Error::Shape)
+    }
+}
+
+/// `rows * cols`, or `Shape` if it overflows or exceeds `isize::MAX` bytes.
+/// (`rows` is checked on its own too: it is the length of the scale buffer.)
+pub(crate) fn matrix_numel(rows: usize, cols: usize) -> Result<usize, Error> {
+    check_numel(rows)?;
+    check_numel(rows.checked_mul(cols).ok_or(Error::Shape)?)
+}
+
+fn check_eps(eps: f32) -> Result<(), Error> {
+    if eps.is_finite() && eps > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::Eps)
+    }
+}
+
+impl AsymmetricPerGroup {
+    /// The number of groups of `numel` weights.
+    pub(crate) fn groups(&self, numel: usize) -> Result<usize, Error> {
+        check_numel(numel)?;
+        match numel.checked_rem(self.group_size) {
+            Some(0) => Ok(numel / self.group_size),
+            _ => Err(Error::Shape),
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<Asymmetric, Error> {
+        if !(1..=16).contains(&self.bit) {
+            return Err(Error::BitWidth);
+        }
+        check_eps(self.eps)?;
+        if !(self.clip_val.is_finite() && self.clip_val > 0.0 && self.clip_val < 1.0) {
+            return Err(Error::Clip);
+        }
+        Ok(Asymmetric {
+            levels: (1u32 << (self.bit - 1)) as f32,
+            eps: self.eps,
+            clip_val: self.clip_val,
+        })
+    }
+}
+
+impl Symmetric {
+    pub(crate) fn validate(&self) -> Result<Symmetric, Error> {
+        check_eps(self.eps)?;
+        // Within +-2^24 (so finite), and integral: it survives a round trip
+        // through i32 (`as` saturates, so this cannot panic).
+        const BOUND: f32 = 16_777_216.0;
+        let level = |v: f32| (-BOUND..=BOUND).contains(&v) && (v as i32) as f32 == v;
+        if level(self.min_v) && level(self.max_v) && self.min_v <= self.max_v {
+            Ok(*self)
+        } else {
+            Err(Error::Range)
+        }
+    }
+}

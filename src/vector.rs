@@ -1,0 +1,57 @@
+//! The lane-vector abstraction the kernels are written against.
+//!
+//! A [`Vector`] is eight f32 lanes. The portable backend is a plain array, the
+//! AVX2 backend one `__m256`, the NEON backend two `float32x4_t`. Because every
+//! backend has the same width and every operation below is a single IEEE f32
+//! operation per lane (no fused multiply-add), a kernel written once against
+//! this trait gives the same bits on every backend, reductions included.
+
+/// Lanes in a [`Vector`].
+pub(crate) const LANES: usize = 8;
+
+/// Eight f32 lanes and the few operations the quantizers need.
+///
+/// Implementations are `#[inline(always)]` and carry no `#[target_feature]`:
+/// they inline into the kernel entry points of their ISA, which do (the memchr
+/// pattern). A SIMD implementation's values only exist inside those entry
+/// points, which are only called after the CPU was found to support the ISA.
+pub(crate) trait Vector: Copy {
+    /// Eight f64 lane accumulators for reductions.
+    type Sum: Copy;
+
+    /// Loads eight bf16 bit patterns and widens them exactly.
+    ///
+    /// # Safety
+    /// `src` must be valid for reading eight `u16` (2-byte alignment suffices).
+    unsafe fn load(src: *const u16) -> Self;
+
+    /// Narrows the lanes to bf16 (round to nearest even, NaN written as `0x7FC0`)
+    /// and stores eight bit patterns.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing eight `u16` (2-byte alignment suffices).
+    unsafe fn store(self, dst: *mut u16);
+
+    fn splat(x: f32) -> Self;
+    fn add(self, rhs: Self) -> Self;
+    fn sub(self, rhs: Self) -> Self;
+    fn mul(self, rhs: Self) -> Self;
+    fn div(self, rhs: Self) -> Self;
+    /// `x < lo ? lo : x`: keeps a NaN `x`, and `x` itself when equal to `lo`.
+    fn max(self, lo: Self) -> Self;
+    /// `x > hi ? hi : x`: keeps a NaN `x`, and `x` itself when equal to `hi`.
+    fn min(self, hi: Self) -> Self;
+    /// Round half to even (IEEE roundTiesToEven); keeps the sign of zero.
+    fn round(self) -> Self;
+    /// `1.0` where `lo <= x <= hi`, else `+0.0` (so `+0.0` for a NaN `x`).
+    fn inside(self, lo: Self, hi: Self) -> Self;
+    /// The first `n` lanes (`n < LANES`) kept, the others set to `+0.0`.
+    fn first(self, n: usize) -> Self;
+
+    /// Eight f64 accumulators, all `+0.0`.
+    fn sum_zero() -> Self::Sum;
+    /// Adds each lane, widened to f64, to its accumulator.
+    fn sum_add(sum: Self::Sum, terms: Self) -> Self::Sum;
+    /// The accumulators combined as `((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))`.
+    fn sum_lanes(sum: Self::Sum) -> f64;
+}
