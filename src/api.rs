@@ -405,6 +405,7 @@ impl Backend {
 
     /// [`Self::asymmetric_per_group_backward`] with `grad` holding the output
     /// gradient on entry and the weight gradient on return.
+    #[allow(clippy::too_many_arguments)]
     pub fn asymmetric_per_group_backward_in_place(
         self,
         grad: &mut [bf16],

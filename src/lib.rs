@@ -116,6 +116,7 @@ pub fn asymmetric_per_group_backward(
 }
 
 /// [`Backend::asymmetric_per_group_backward_in_place`] on the active backend.
+#[allow(clippy::too_many_arguments)]
 pub fn asymmetric_per_group_backward_in_place(
     grad: &mut [Bf16],
     weight: &[Bf16],
@@ -235,3 +236,8 @@ pub fn symmetric_per_tensor_backward_in_place(
     Backend::active()
         .symmetric_per_tensor_backward_in_place(grad, weight, scale, grad_scale, params)
 }
+
+/// The README's Rust examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -9,7 +9,14 @@ use common::*;
 use half::bf16;
 use qat_kernels::{AsymmetricPerGroup, Symmetric};
 
-fn asymmetric_case(g: &[bf16], x: &[bf16], s: &[bf16], o: &[bf16], p: &AsymmetricPerGroup, what: &str) {
+fn asymmetric_case(
+    g: &[bf16],
+    x: &[bf16],
+    s: &[bf16],
+    o: &[bf16],
+    p: &AsymmetricPerGroup,
+    what: &str,
+) {
     let want = asymmetric(g, x, s, o, p);
     let mut first: Option<Outputs> = None;
     for b in backends() {
@@ -39,8 +46,20 @@ fn symmetric_case(g: &[bf16], x: &[bf16], s: &[bf16], p: &Symmetric, per_tensor:
 #[test]
 fn asymmetric_random_reference_distributions() {
     let mut rng = Rng(1);
-    for (group_size, bit) in [(32, 2), (64, 3), (128, 4), (256, 4), (128, 8), (24, 16), (7, 1)] {
-        let p = AsymmetricPerGroup { group_size, bit, ..Default::default() };
+    for (group_size, bit) in [
+        (32, 2),
+        (64, 3),
+        (128, 4),
+        (256, 4),
+        (128, 8),
+        (24, 16),
+        (7, 1),
+    ] {
+        let p = AsymmetricPerGroup {
+            group_size,
+            bit,
+            ..Default::default()
+        };
         let numel = group_size * 37;
         let groups = numel / group_size;
         // Wide: weights, scales and offsets uniform in [-5, 5].
@@ -73,7 +92,14 @@ fn symmetric_random_reference_distributions() {
         let g = rng.vec(numel, |r| r.normal(1e-3));
         let s = rng.vec(rows, |r| r.uniform(1e-3, 5e-2));
         symmetric_case(&g, &x, &s, &p, false, &format!("typical {rows}x{cols}"));
-        symmetric_case(&g, &x, &s[..1], &p, true, &format!("typical tensor {numel}"));
+        symmetric_case(
+            &g,
+            &x,
+            &s[..1],
+            &p,
+            true,
+            &format!("typical tensor {numel}"),
+        );
     }
 }
 
@@ -82,7 +108,11 @@ fn rounding_ties_go_to_even() {
     // Symmetric: ps = 0.25 and x = k / 8 put x / ps on every half-integer.
     let x: Vec<bf16> = (-64..64).map(|k| bf16::from_f32(k as f32 / 8.0)).collect();
     let g = vec![bf16::ONE; x.len()];
-    let p = Symmetric { eps: 1e-4, min_v: -8.0, max_v: 7.0 };
+    let p = Symmetric {
+        eps: 1e-4,
+        min_v: -8.0,
+        max_v: 7.0,
+    };
     symmetric_case(&g, &x, &[bf16::from_f32(0.25)], &p, true, "ties");
     let mut out = vec![bf16::ZERO; x.len()];
     qat_kernels::symmetric_per_tensor(&x, bf16::from_f32(0.25), &mut out, &p).unwrap();
@@ -91,8 +121,19 @@ fn rounding_ties_go_to_even() {
     assert_eq!(f32::from(out[67]), 0.5);
     assert_eq!(out[63].to_bits(), 0x8000);
     // Asymmetric: alpha = 1 (s = 0.125, 8 levels), x * 8 - 0.5 on half-integers.
-    let p = AsymmetricPerGroup { group_size: 128, bit: 4, ..Default::default() };
-    asymmetric_case(&g, &x, &[bf16::from_f32(0.125)], &[bf16::ZERO], &p, "asymmetric ties");
+    let p = AsymmetricPerGroup {
+        group_size: 128,
+        bit: 4,
+        ..Default::default()
+    };
+    asymmetric_case(
+        &g,
+        &x,
+        &[bf16::from_f32(0.125)],
+        &[bf16::ZERO],
+        &p,
+        "asymmetric ties",
+    );
 }
 
 #[test]
@@ -107,30 +148,68 @@ fn special_values_everywhere() {
         }
     };
     let scales: Vec<bf16> = [
-        0.05f32, 1e-4, 9.9e-5, 1.01e-4, 0.0, -0.0, -0.05, 1e-30, f32::NAN, f32::INFINITY, -f32::INFINITY,
+        0.05f32,
+        1e-4,
+        9.9e-5,
+        1.01e-4,
+        0.0,
+        -0.0,
+        -0.05,
+        1e-30,
+        f32::NAN,
+        f32::INFINITY,
+        -f32::INFINITY,
     ]
     .iter()
     .map(|&v| bf16::from_f32(v))
     .chain([bf16::from_bits(0x0001)])
     .collect();
     // Per group: every scale, every group a mix of specials.
-    let p = AsymmetricPerGroup { group_size: 19, ..Default::default() };
+    let p = AsymmetricPerGroup {
+        group_size: 19,
+        ..Default::default()
+    };
     let groups = scales.len() * 3;
     let x = rng.vec(groups * 19, pick);
     let g = rng.vec(groups * 19, pick);
     let s: Vec<bf16> = (0..groups).map(|k| scales[k % scales.len()]).collect();
-    let o: Vec<bf16> = (0..groups).map(|k| if k < scales.len() { bf16::ZERO } else { pick(&mut rng) }).collect();
+    let o: Vec<bf16> = (0..groups)
+        .map(|k| {
+            if k < scales.len() {
+                bf16::ZERO
+            } else {
+                pick(&mut rng)
+            }
+        })
+        .collect();
     asymmetric_case(&g, &x, &s, &o, &p, "asymmetric specials");
     // Eps exactly representable in bf16, so that "scale equal to eps" is tested.
     let eps = f32::from(bf16::from_f32(1e-4));
     let p = AsymmetricPerGroup { eps, ..p };
-    let s2: Vec<bf16> = s.iter().map(|&v| if v == bf16::from_f32(1e-4) { bf16::from_f32(eps) } else { v }).collect();
+    let s2: Vec<bf16> = s
+        .iter()
+        .map(|&v| {
+            if v == bf16::from_f32(1e-4) {
+                bf16::from_f32(eps)
+            } else {
+                v
+            }
+        })
+        .collect();
     asymmetric_case(&g, &x, &s2, &o, &p, "asymmetric scale == eps");
     // Per channel and per tensor.
     let cols = 23;
     let x = rng.vec(scales.len() * cols, pick);
     let g = rng.vec(scales.len() * cols, pick);
-    for p in [Symmetric::default(), Symmetric::signed(4), Symmetric { eps, min_v: 0.0, max_v: 15.0 }] {
+    for p in [
+        Symmetric::default(),
+        Symmetric::signed(4),
+        Symmetric {
+            eps,
+            min_v: 0.0,
+            max_v: 15.0,
+        },
+    ] {
         symmetric_case(&g, &x, &scales, &p, false, "channel specials");
         for &s in &scales {
             symmetric_case(&g, &x, &[s], &p, true, "tensor specials");
@@ -144,16 +223,25 @@ fn scales_around_eps_on_clean_data() {
     let eps = f32::from(bf16::from_f32(1e-4));
     let below = f32::from(bf16::from_bits(bf16::from_f32(eps).to_bits() - 1));
     let above = f32::from(bf16::from_bits(bf16::from_f32(eps).to_bits() + 1));
-    let scales: Vec<bf16> =
-        [below, eps, above, 0.0, -0.0, -0.05, 0.05, 1e-30].iter().map(|&v| bf16::from_f32(v)).collect();
+    let scales: Vec<bf16> = [below, eps, above, 0.0, -0.0, -0.05, 0.05, 1e-30]
+        .iter()
+        .map(|&v| bf16::from_f32(v))
+        .collect();
     let mut rng = Rng(4);
     let cols = 40;
     let x = rng.vec(scales.len() * cols, |r| r.normal(1e-3));
     let g = rng.vec(scales.len() * cols, |r| r.uniform(-1.0, 1.0));
     let offsets = vec![bf16::ZERO; scales.len()];
-    let p = AsymmetricPerGroup { group_size: cols, eps, ..Default::default() };
+    let p = AsymmetricPerGroup {
+        group_size: cols,
+        eps,
+        ..Default::default()
+    };
     asymmetric_case(&g, &x, &scales, &offsets, &p, "asymmetric around eps");
-    let p = Symmetric { eps, ..Symmetric::signed(4) };
+    let p = Symmetric {
+        eps,
+        ..Symmetric::signed(4)
+    };
     symmetric_case(&g, &x, &scales, &p, false, "channel around eps");
     for &s in &scales {
         symmetric_case(&g, &x, &[s], &p, true, "tensor around eps");
@@ -171,13 +259,16 @@ fn empty_inputs_write_zero_sums() {
     for b in backends() {
         let p = Symmetric::default();
         let mut gs = bf16::from_bits(0x1234);
-        b.symmetric_per_tensor_backward(&[], &[], bf16::ONE, &mut [], &mut gs, &p).unwrap();
+        b.symmetric_per_tensor_backward(&[], &[], bf16::ONE, &mut [], &mut gs, &p)
+            .unwrap();
         assert_eq!(gs.to_bits(), 0x0000, "{:?}", b.isa());
         let mut gs = [bf16::from_bits(0x1234); 3];
-        b.symmetric_per_channel_backward(&[], &[], &[bf16::ONE; 3], &mut [], &mut gs, &p).unwrap();
+        b.symmetric_per_channel_backward(&[], &[], &[bf16::ONE; 3], &mut [], &mut gs, &p)
+            .unwrap();
         assert_eq!(gs.map(|v| v.to_bits()), [0; 3]);
         let a = AsymmetricPerGroup::default();
         b.asymmetric_per_group(&[], &[], &[], &mut [], &a).unwrap();
-        b.asymmetric_per_group_backward(&[], &[], &[], &[], &mut [], &mut [], &mut [], &a).unwrap();
+        b.asymmetric_per_group_backward(&[], &[], &[], &[], &mut [], &mut [], &mut [], &a)
+            .unwrap();
     }
 }

@@ -99,15 +99,9 @@ impl Vector for Portable {
     }
     #[inline(always)]
     fn inside(self, lo: Self, hi: Self) -> Self {
-        let mut out = [0.0; LANES];
-        for i in 0..LANES {
-            out[i] = if lo.0[i] <= self.0[i] && self.0[i] <= hi.0[i] {
-                1.0
-            } else {
-                0.0
-            };
-        }
-        Portable(out)
+        let above = self.zip(lo, |x, lo| if lo <= x { 1.0 } else { 0.0 });
+        let below = self.zip(hi, |x, hi| if x <= hi { 1.0 } else { 0.0 });
+        above.mul(below)
     }
     #[inline(always)]
     fn first(self, n: usize) -> Self {

@@ -1,7 +1,7 @@
 //! An independent implementation of SPEC.md's formulas, written op by op in
 //! plain f32 without any of the crate's code, plus data generators and the
 //! checks the tests share.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::too_many_arguments)]
 
 use half::bf16;
 use qat_kernels::{AsymmetricPerGroup, Backend, Symmetric};
@@ -53,8 +53,7 @@ pub struct Reduced {
     pub allowed: f64,
 }
 
-/// Sums f32 terms in f64; `factor` multiplies the result (f64 ops, exact for
-/// powers of two and 0/1 gates).
+/// Sums f32 terms in f64: the sum and the sum of magnitudes.
 fn reduce(terms: impl Iterator<Item = f32>) -> (f64, f64) {
     let (mut sum, mut magnitude) = (0.0f64, 0.0f64);
     for t in terms {
@@ -79,10 +78,16 @@ fn bf16_ulp(x: f64) -> f64 {
 pub fn check_reduced(got: bf16, want: Reduced) -> Result<(), String> {
     let g = widen(got) as f64;
     if want.value.is_nan() {
-        return if got.to_bits() == 0x7FC0 { Ok(()) } else { Err(format!("got {g}, want NaN")) };
+        return if got.to_bits() == 0x7FC0 {
+            Ok(())
+        } else {
+            Err(format!("got {g}, want NaN"))
+        };
     }
     if want.value.is_infinite() || g.is_infinite() {
-        return if g == want.value || (want.value.abs() > f32::MAX as f64 && g == want.value.signum() * f64::INFINITY) {
+        return if g == want.value
+            || (want.value.abs() > f32::MAX as f64 && g == want.value.signum() * f64::INFINITY)
+        {
             Ok(())
         } else {
             Err(format!("got {g}, want {}", want.value))
@@ -104,11 +109,26 @@ pub struct Asymmetric {
 }
 
 /// SPEC section 2, asymmetric per group, forward and backward.
-pub fn asymmetric(g: &[bf16], x: &[bf16], s: &[bf16], o: &[bf16], p: &AsymmetricPerGroup) -> Asymmetric {
+pub fn asymmetric(
+    g: &[bf16],
+    x: &[bf16],
+    s: &[bf16],
+    o: &[bf16],
+    p: &AsymmetricPerGroup,
+) -> Asymmetric {
     let n = 2f32.powi(p.bit as i32 - 1);
     let shift = 0.5f32;
-    let mut r = Asymmetric { out: vec![], grad_weight: vec![], grad_scale: vec![], grad_offset: vec![] };
-    for (k, (xs, gs)) in x.chunks(p.group_size).zip(g.chunks(p.group_size)).enumerate() {
+    let mut r = Asymmetric {
+        out: vec![],
+        grad_weight: vec![],
+        grad_scale: vec![],
+        grad_offset: vec![],
+    };
+    for (k, (xs, gs)) in x
+        .chunks(p.group_size)
+        .zip(g.chunks(p.group_size))
+        .enumerate()
+    {
         let (s, o) = (widen(s[k]), widen(o[k]));
         let ps = max(s, p.eps);
         let alpha = ps * n;
@@ -134,10 +154,17 @@ pub fn asymmetric(g: &[bf16], x: &[bf16], s: &[bf16], o: &[bf16], p: &Asymmetric
         }
         let gate = if s > p.eps { 1.0 } else { 0.0 };
         let (sum, magnitude) = reduce(offset_terms.into_iter());
-        r.grad_offset.push(Reduced { value: sum, allowed: magnitude * 2f64.powi(-22) });
+        r.grad_offset.push(Reduced {
+            value: sum,
+            allowed: magnitude * 2f64.powi(-22),
+        });
+        // grad_alpha is an f32 value (it may overflow to inf), then f32 ops.
         let (sum, magnitude) = reduce(alpha_terms.into_iter());
-        let factor = n as f64 * gate;
-        r.grad_scale.push(Reduced { value: sum * factor, allowed: magnitude * factor * 2f64.powi(-22) });
+        let value = (sum as f32 * n * gate) as f64;
+        r.grad_scale.push(Reduced {
+            value,
+            allowed: magnitude * n as f64 * 2f64.powi(-22),
+        });
     }
     r
 }
@@ -150,7 +177,11 @@ pub struct SymmetricRef {
 
 /// SPEC section 2, symmetric per row (per tensor: one row).
 pub fn symmetric(g: &[bf16], x: &[bf16], s: &[bf16], cols: usize, p: &Symmetric) -> SymmetricRef {
-    let mut r = SymmetricRef { out: vec![], grad_weight: vec![], grad_scale: vec![] };
+    let mut r = SymmetricRef {
+        out: vec![],
+        grad_weight: vec![],
+        grad_scale: vec![],
+    };
     for (row, &s) in s.iter().enumerate() {
         let s = widen(s);
         let ps = max(s, p.eps);
@@ -168,7 +199,12 @@ pub fn symmetric(g: &[bf16], x: &[bf16], s: &[bf16], cols: usize, p: &Symmetric)
         let gate = if s > p.eps { 1.0 } else { 0.0 };
         let (a, ma) = reduce(level_terms.into_iter());
         let (b, mb) = reduce(weight_terms.into_iter());
-        r.grad_scale.push(Reduced { value: (a + b) * gate, allowed: (ma + mb) * gate * 2f64.powi(-22) });
+        // Both sums are f32 values, added and gated in f32.
+        let value = ((a as f32 + b as f32) * gate) as f64;
+        r.grad_scale.push(Reduced {
+            value,
+            allowed: (ma + mb) * 2f64.powi(-22),
+        });
     }
     r
 }
@@ -186,28 +222,59 @@ fn bits(v: &[bf16]) -> Vec<u16> {
     v.iter().map(|b| b.to_bits()).collect()
 }
 
-pub fn run_asymmetric(b: Backend, g: &[bf16], x: &[bf16], s: &[bf16], o: &[bf16], p: &AsymmetricPerGroup) -> Outputs {
+pub fn run_asymmetric(
+    b: Backend,
+    g: &[bf16],
+    x: &[bf16],
+    s: &[bf16],
+    o: &[bf16],
+    p: &AsymmetricPerGroup,
+) -> Outputs {
     let groups = s.len();
     let mut out = vec![bf16::ZERO; x.len()];
     b.asymmetric_per_group(x, s, o, &mut out, p).unwrap();
-    let (mut gw, mut gs, mut go) = (vec![bf16::ZERO; x.len()], vec![bf16::ZERO; groups], vec![bf16::ZERO; groups]);
-    b.asymmetric_per_group_backward(g, x, s, o, &mut gw, &mut gs, &mut go, p).unwrap();
-    Outputs { out: bits(&out), grad_weight: bits(&gw), grad_scale: bits(&gs), grad_offset: bits(&go) }
+    let (mut gw, mut gs, mut go) = (
+        vec![bf16::ZERO; x.len()],
+        vec![bf16::ZERO; groups],
+        vec![bf16::ZERO; groups],
+    );
+    b.asymmetric_per_group_backward(g, x, s, o, &mut gw, &mut gs, &mut go, p)
+        .unwrap();
+    Outputs {
+        out: bits(&out),
+        grad_weight: bits(&gw),
+        grad_scale: bits(&gs),
+        grad_offset: bits(&go),
+    }
 }
 
 /// Per channel with `s.len()` rows, or per tensor when `per_tensor` (one scale).
-pub fn run_symmetric(b: Backend, g: &[bf16], x: &[bf16], s: &[bf16], p: &Symmetric, per_tensor: bool) -> Outputs {
+pub fn run_symmetric(
+    b: Backend,
+    g: &[bf16],
+    x: &[bf16],
+    s: &[bf16],
+    p: &Symmetric,
+    per_tensor: bool,
+) -> Outputs {
     let mut out = vec![bf16::ZERO; x.len()];
     let mut gw = vec![bf16::ZERO; x.len()];
     let mut gs = vec![bf16::ZERO; s.len()];
     if per_tensor {
         b.symmetric_per_tensor(x, s[0], &mut out, p).unwrap();
-        b.symmetric_per_tensor_backward(g, x, s[0], &mut gw, &mut gs[0], p).unwrap();
+        b.symmetric_per_tensor_backward(g, x, s[0], &mut gw, &mut gs[0], p)
+            .unwrap();
     } else {
         b.symmetric_per_channel(x, s, &mut out, p).unwrap();
-        b.symmetric_per_channel_backward(g, x, s, &mut gw, &mut gs, p).unwrap();
+        b.symmetric_per_channel_backward(g, x, s, &mut gw, &mut gs, p)
+            .unwrap();
     }
-    Outputs { out: bits(&out), grad_weight: bits(&gw), grad_scale: bits(&gs), grad_offset: vec![] }
+    Outputs {
+        out: bits(&out),
+        grad_weight: bits(&gw),
+        grad_scale: bits(&gs),
+        grad_offset: vec![],
+    }
 }
 
 /// Bit-exact elementwise outputs, reductions within the SPEC bound.
@@ -236,7 +303,10 @@ fn exact(name: &str, got: &[u16], want: &[bf16]) -> Result<(), String> {
     assert_eq!(got.len(), want.len(), "{name}: length");
     for (i, (&g, w)) in got.iter().zip(want).enumerate() {
         if g != w.to_bits() {
-            return Err(format!("{name}[{i}]: got {g:#06x}, want {:#06x}", w.to_bits()));
+            return Err(format!(
+                "{name}[{i}]: got {g:#06x}, want {:#06x}",
+                w.to_bits()
+            ));
         }
     }
     Ok(())
@@ -247,9 +317,15 @@ fn exact(name: &str, got: &[u16], want: &[bf16]) -> Result<(), String> {
 pub fn backends() -> Vec<Backend> {
     let all: Vec<Backend> = Backend::available().collect();
     #[cfg(target_arch = "aarch64")]
-    assert!(all.iter().any(|b| b.isa() == qat_kernels::Isa::Neon), "NEON path missing");
+    assert!(
+        all.iter().any(|b| b.isa() == qat_kernels::Isa::Neon),
+        "NEON path missing"
+    );
     if std::env::var_os("QAT_REQUIRE_AVX2").is_some() {
-        assert!(all.iter().any(|b| b.isa() == qat_kernels::Isa::Avx2), "AVX2 path missing");
+        assert!(
+            all.iter().any(|b| b.isa() == qat_kernels::Isa::Avx2),
+            "AVX2 path missing"
+        );
     }
     all
 }
@@ -288,12 +364,35 @@ impl Rng {
 /// bf16 values worth trying everywhere: zeros, ties, NaN, infinities, subnormals.
 pub fn special_values() -> Vec<bf16> {
     let mut v: Vec<bf16> = [
-        0.0f32, -0.0, 1.0, -1.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 1e-4, 1e-3, 0.99, 5.0, -5.0, 1e30, -1e30,
-        f32::INFINITY, f32::NEG_INFINITY, f32::NAN,
+        0.0f32,
+        -0.0,
+        1.0,
+        -1.0,
+        0.5,
+        -0.5,
+        1.5,
+        -1.5,
+        2.5,
+        -2.5,
+        1e-4,
+        1e-3,
+        0.99,
+        5.0,
+        -5.0,
+        1e30,
+        -1e30,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
     ]
     .iter()
     .map(|&x| bf16::from_f32(x))
     .collect();
-    v.extend([0x0001u16, 0x8001, 0x007F, 0x0080, 0x7F7F, 0xFF7F, 0xFFC1, 0x7F81].map(bf16::from_bits));
+    v.extend(
+        [
+            0x0001u16, 0x8001, 0x007F, 0x0080, 0x7F7F, 0xFF7F, 0xFFC1, 0x7F81,
+        ]
+        .map(bf16::from_bits),
+    );
     v
 }
