@@ -1,7 +1,13 @@
 //! The NEON backend: eight f32 lanes in two `float32x4_t`.
 //!
 //! NEON is part of the aarch64 base ISA, so these instructions are always
-//! available; only the loads and stores, which take raw pointers, are unsafe.
+//! available. The intrinsics are still `#[target_feature(enable = "neon")]`
+//! functions, unsafe to call from functions without that attribute; every
+//! `unsafe` block below holds for that reason alone (plus, for loads and
+//! stores, the pointer contract of the trait).
+// Newer toolchains may count the target's baseline features and call these
+// blocks unnecessary.
+#![allow(unused_unsafe)]
 
 use core::arch::aarch64::*;
 
@@ -31,18 +37,24 @@ fn both(a: Neon, b: Neon, f: impl Fn(float32x4_t, float32x4_t) -> float32x4_t) -
 /// Round to nearest even on the bit pattern, NaN to 0x7FC0, shifted down to 16 bits.
 #[inline(always)]
 fn narrow(v: float32x4_t) -> uint16x4_t {
-    let bits = vreinterpretq_u32_f32(v);
-    let lsb = vandq_u32(vshrq_n_u32::<16>(bits), vdupq_n_u32(1));
-    let rounded = vaddq_u32(bits, vaddq_u32(lsb, vdupq_n_u32(0x7FFF)));
-    let is_number = vceqq_f32(v, v);
-    vshrn_n_u32::<16>(vbslq_u32(is_number, rounded, vdupq_n_u32(0x7FC0_0000)))
+    // SAFETY: NEON is part of the aarch64 base ISA.
+    unsafe {
+        let bits = vreinterpretq_u32_f32(v);
+        let lsb = vandq_u32(vshrq_n_u32::<16>(bits), vdupq_n_u32(1));
+        let rounded = vaddq_u32(bits, vaddq_u32(lsb, vdupq_n_u32(0x7FFF)));
+        let is_number = vceqq_f32(v, v);
+        vshrn_n_u32::<16>(vbslq_u32(is_number, rounded, vdupq_n_u32(0x7FC0_0000)))
+    }
 }
 
 /// `inside` for four lanes.
 #[inline(always)]
 fn inside4(x: float32x4_t, lo: float32x4_t, hi: float32x4_t) -> float32x4_t {
-    let keep = vandq_u32(vcleq_f32(lo, x), vcleq_f32(x, hi));
-    vreinterpretq_f32_u32(vandq_u32(keep, vreinterpretq_u32_f32(vdupq_n_f32(1.0))))
+    // SAFETY: NEON is part of the aarch64 base ISA.
+    unsafe {
+        let keep = vandq_u32(vcleq_f32(lo, x), vcleq_f32(x, hi));
+        vreinterpretq_f32_u32(vandq_u32(keep, vreinterpretq_u32_f32(vdupq_n_f32(1.0))))
+    }
 }
 
 impl Vector for Neon {
@@ -52,54 +64,67 @@ impl Vector for Neon {
     unsafe fn load(src: *const u16) -> Self {
         // SAFETY: the caller guarantees 16 readable bytes at `src`; `vld1q_u16`
         // needs only the element's 2-byte alignment.
-        let bits = unsafe { vld1q_u16(src) };
-        Neon(
-            vreinterpretq_f32_u32(vshll_n_u16::<16>(vget_low_u16(bits))),
-            vreinterpretq_f32_u32(vshll_high_n_u16::<16>(bits)),
-        )
+        unsafe {
+            let bits = vld1q_u16(src);
+            Neon(
+                vreinterpretq_f32_u32(vshll_n_u16::<16>(vget_low_u16(bits))),
+                vreinterpretq_f32_u32(vshll_high_n_u16::<16>(bits)),
+            )
+        }
     }
 
     #[inline(always)]
     unsafe fn store(self, dst: *mut u16) {
-        let packed = vcombine_u16(narrow(self.0), narrow(self.1));
         // SAFETY: the caller guarantees 16 writable bytes at `dst`; `vst1q_u16`
         // needs only the element's 2-byte alignment.
-        unsafe { vst1q_u16(dst, packed) }
+        unsafe { vst1q_u16(dst, vcombine_u16(narrow(self.0), narrow(self.1))) }
     }
 
     #[inline(always)]
     fn splat(x: f32) -> Self {
-        Neon(vdupq_n_f32(x), vdupq_n_f32(x))
+        // SAFETY: NEON is part of the aarch64 base ISA.
+        unsafe { Neon(vdupq_n_f32(x), vdupq_n_f32(x)) }
     }
     #[inline(always)]
     fn add(self, rhs: Self) -> Self {
-        both(self, rhs, |a, b| vaddq_f32(a, b))
+        // SAFETY: NEON is part of the aarch64 base ISA.
+        both(self, rhs, |a, b| unsafe { vaddq_f32(a, b) })
     }
     #[inline(always)]
     fn sub(self, rhs: Self) -> Self {
-        both(self, rhs, |a, b| vsubq_f32(a, b))
+        // SAFETY: NEON is part of the aarch64 base ISA.
+        both(self, rhs, |a, b| unsafe { vsubq_f32(a, b) })
     }
     #[inline(always)]
     fn mul(self, rhs: Self) -> Self {
-        both(self, rhs, |a, b| vmulq_f32(a, b))
+        // SAFETY: NEON is part of the aarch64 base ISA.
+        both(self, rhs, |a, b| unsafe { vmulq_f32(a, b) })
     }
     #[inline(always)]
     fn div(self, rhs: Self) -> Self {
-        both(self, rhs, |a, b| vdivq_f32(a, b))
+        // SAFETY: NEON is part of the aarch64 base ISA.
+        both(self, rhs, |a, b| unsafe { vdivq_f32(a, b) })
     }
     // vmaxq_f32/vminq_f32 return +0.0 for (-0.0, +0.0) and do not keep `x`
     // exactly as the contract asks: compare and select instead.
     #[inline(always)]
     fn max(self, lo: Self) -> Self {
-        both(self, lo, |x, lo| vbslq_f32(vcltq_f32(x, lo), lo, x))
+        // SAFETY: NEON is part of the aarch64 base ISA.
+        both(self, lo, |x, lo| unsafe {
+            vbslq_f32(vcltq_f32(x, lo), lo, x)
+        })
     }
     #[inline(always)]
     fn min(self, hi: Self) -> Self {
-        both(self, hi, |x, hi| vbslq_f32(vcgtq_f32(x, hi), hi, x))
+        // SAFETY: NEON is part of the aarch64 base ISA.
+        both(self, hi, |x, hi| unsafe {
+            vbslq_f32(vcgtq_f32(x, hi), hi, x)
+        })
     }
     #[inline(always)]
     fn round(self) -> Self {
-        each(self, |x| vrndnq_f32(x))
+        // SAFETY: NEON is part of the aarch64 base ISA.
+        each(self, |x| unsafe { vrndnq_f32(x) })
     }
     #[inline(always)]
     fn inside(self, lo: Self, hi: Self) -> Self {
@@ -109,33 +134,42 @@ impl Vector for Neon {
     fn first(self, n: usize) -> Self {
         debug_assert!(n < LANES);
         let mask = &FIRST_MASK[LANES - n..];
-        // SAFETY: `mask` holds at least eight u32 since n < LANES.
-        let (low, high) = unsafe { (vld1q_u32(mask.as_ptr()), vld1q_u32(mask.as_ptr().add(4))) };
-        let keep = |x: float32x4_t, m: uint32x4_t| {
-            vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(x), m))
-        };
-        Neon(keep(self.0, low), keep(self.1, high))
+        // SAFETY: NEON is part of the aarch64 base ISA; `mask` holds at least
+        // eight u32 since n < LANES.
+        unsafe {
+            let low = vld1q_u32(mask.as_ptr());
+            let high = vld1q_u32(mask.as_ptr().add(4));
+            let keep = |x, m| vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(x), m));
+            Neon(keep(self.0, low), keep(self.1, high))
+        }
     }
 
     #[inline(always)]
     fn sum_zero() -> Self::Sum {
-        NeonSum([vdupq_n_f64(0.0); 4])
+        // SAFETY: NEON is part of the aarch64 base ISA.
+        NeonSum(unsafe { [vdupq_n_f64(0.0); 4] })
     }
     #[inline(always)]
     fn sum_add(sum: Self::Sum, terms: Self) -> Self::Sum {
         let [s01, s23, s45, s67] = sum.0;
-        NeonSum([
-            vaddq_f64(s01, vcvt_f64_f32(vget_low_f32(terms.0))),
-            vaddq_f64(s23, vcvt_high_f64_f32(terms.0)),
-            vaddq_f64(s45, vcvt_f64_f32(vget_low_f32(terms.1))),
-            vaddq_f64(s67, vcvt_high_f64_f32(terms.1)),
-        ])
+        // SAFETY: NEON is part of the aarch64 base ISA.
+        NeonSum(unsafe {
+            [
+                vaddq_f64(s01, vcvt_f64_f32(vget_low_f32(terms.0))),
+                vaddq_f64(s23, vcvt_high_f64_f32(terms.0)),
+                vaddq_f64(s45, vcvt_f64_f32(vget_low_f32(terms.1))),
+                vaddq_f64(s67, vcvt_high_f64_f32(terms.1)),
+            ]
+        })
     }
     #[inline(always)]
     fn sum_lanes(sum: Self::Sum) -> f64 {
         let [s01, s23, s45, s67] = sum.0;
-        // [(l0+l4)+(l2+l6), (l1+l5)+(l3+l7)]
-        let pair = vaddq_f64(vaddq_f64(s01, s45), vaddq_f64(s23, s67));
-        vgetq_lane_f64::<0>(pair) + vgetq_lane_f64::<1>(pair)
+        // SAFETY: NEON is part of the aarch64 base ISA.
+        unsafe {
+            // [(l0+l4)+(l2+l6), (l1+l5)+(l3+l7)]
+            let pair = vaddq_f64(vaddq_f64(s01, s45), vaddq_f64(s23, s67));
+            vgetq_lane_f64::<0>(pair) + vgetq_lane_f64::<1>(pair)
+        }
     }
 }
