@@ -1,0 +1,43 @@
+// The header from C++11: extern "C" linkage, the bf16 layout, a round trip.
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "qat_kernels.h"
+
+static_assert(sizeof(qat_bf16) == 2, "qat_bf16 is 16 bits");
+
+namespace {
+// bf16 bit patterns of small exact values.
+qat_bf16 bf16_of(float f) {
+    std::uint32_t u;
+    std::memcpy(&u, &f, sizeof u);
+    return static_cast<qat_bf16>(u >> 16);
+}
+}  // namespace
+
+int main() {
+    const float values[] = {0.0f, 0.25f, -0.25f, 0.375f, 2.0f, -2.0f, 0.0625f, -0.125f};
+    std::vector<qat_bf16> weight, out(8), grad(8, bf16_of(1.0f)), grad_weight(8);
+    for (float v : values) weight.push_back(bf16_of(v));
+    const qat_bf16 scale = bf16_of(0.25f);
+    qat_bf16 grad_scale = 0;
+    int failures = 0;
+    // 4-bit per tensor: x / 0.25 rounds half to even, then clips to [-8, 7].
+    if (qat_symmetric_per_tensor(weight.data(), &scale, out.data(), out.size(), 1e-4f, -8.0f, 7.0f) != QAT_OK) failures++;
+    const float expected[] = {0.0f, 0.25f, -0.25f, 0.5f, 1.75f, -2.0f, 0.0f, -0.0f};
+    for (std::size_t i = 0; i < out.size(); i++)
+        if (out[i] != bf16_of(expected[i])) {
+            std::fprintf(stderr, "out[%zu] = %#x, want %#x\n", i, out[i], bf16_of(expected[i]));
+            failures++;
+        }
+    if (qat_symmetric_per_tensor_backward(grad.data(), weight.data(), &scale, grad_weight.data(), &grad_scale,
+                                          grad.size(), 1e-4f, -8.0f, 7.0f) != QAT_OK)
+        failures++;
+    // 2.0 / 0.25 = 8 is outside [-8, 7]: its gradient is masked.
+    if (grad_weight[4] != 0 || grad_weight[5] != bf16_of(1.0f)) failures++;
+    if (qat_set_isa(QAT_ISA_AUTO) != QAT_OK || qat_active_isa() == QAT_ISA_AUTO) failures++;
+    std::printf("test_cpp (C++11, isa %d): %s\n", static_cast<int>(qat_active_isa()), failures ? "FAILED" : "ok");
+    return failures != 0;
+}
