@@ -13,7 +13,7 @@
 //! `grad_weight = g * mask`, `grad_offset = sum(g * (1 - mask))`,
 //! `grad_scale = sum(g * (d - xn * mask)) * n * gate`.
 
-use super::{backward_row, gate, map_row, protect, read};
+use super::{backward_row, gate, map_row, protect, read, Lanewise};
 use super::{AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs};
 use crate::bf16::narrow;
 use crate::params::Asymmetric;
@@ -58,6 +58,28 @@ impl<V: Vector> Group<V> {
     }
 }
 
+impl<V: Vector> Lanewise<V> for Group<V> {
+    #[inline(always)]
+    fn forward(&self, x: V) -> V {
+        let (_, _, d) = self.quantize(x);
+        d.mul(self.alpha).add(self.offset)
+    }
+
+    #[inline(always)]
+    fn backward(&self, g: V, x: V) -> [V; 3] {
+        let (xn, xc, d) = self.quantize(x);
+        // 1 inside the clip range, 0 outside; `xc - xc` is 0 unless xn is NaN,
+        // which so gives a NaN mask.
+        let mask = xn.inside(self.low, self.high).add(xc.sub(xc));
+        let one = V::splat(1.0);
+        [
+            g.mul(mask),
+            g.mul(one.sub(mask)),
+            g.mul(d.sub(xn.mul(mask))),
+        ]
+    }
+}
+
 /// # Safety
 /// The buffers satisfy the contract of [`super`] for `groups * group_size`
 /// weights and `groups` scales and offsets.
@@ -74,10 +96,7 @@ pub(crate) unsafe fn forward<V: Vector>(args: &AsymmetricPerGroupArgs) {
                 args.weight.add(k * size),
                 args.out.add(k * size),
                 size,
-                |x| {
-                    let (_, _, d) = group.quantize(x);
-                    d.mul(group.alpha).add(group.offset)
-                },
+                &group,
             )
         };
     }
@@ -88,7 +107,6 @@ pub(crate) unsafe fn forward<V: Vector>(args: &AsymmetricPerGroupArgs) {
 #[inline(always)]
 pub(crate) unsafe fn backward<V: Vector>(args: &AsymmetricPerGroupBackwardArgs) {
     let size = args.group_size;
-    let one = V::splat(1.0);
     for k in 0..args.groups {
         // SAFETY: k < groups. Both are read before grad_scale[k] and
         // grad_offset[k], which may be the same buffers, are written.
@@ -102,17 +120,7 @@ pub(crate) unsafe fn backward<V: Vector>(args: &AsymmetricPerGroupBackwardArgs) 
                 args.weight.add(at),
                 args.grad_weight.add(at),
                 size,
-                |g: V, x| {
-                    let (xn, xc, d) = group.quantize(x);
-                    // 1 inside the clip range, 0 outside; `xc - xc` is 0 unless
-                    // xn is NaN, which so gives a NaN mask.
-                    let mask = xn.inside(group.low, group.high).add(xc.sub(xc));
-                    [
-                        g.mul(mask),
-                        g.mul(one.sub(mask)),
-                        g.mul(d.sub(xn.mul(mask))),
-                    ]
-                },
+                &group,
             )
         };
         let grad_scale = alpha_sum * args.quant.levels * gate(scale, args.quant.eps);

@@ -87,6 +87,18 @@ pub(crate) struct SymmetricBackwardArgs {
     pub quant: Symmetric,
 }
 
+/// What a quantizer does to eight weights of one group or row, its constants
+/// already broadcast. Implemented by each quantizer; the two row loops below
+/// drive it. (A trait rather than closures: trait methods can be
+/// `#[inline(always)]`, so they compile inside each ISA's entry point.)
+pub(crate) trait Lanewise<V: Vector> {
+    /// The fake-quantized weights.
+    fn forward(&self, x: V) -> V;
+    /// `[grad_weight, a, b]` for output gradient `g` and weight `x`, where `a`
+    /// and `b` are the terms of the quantizer's two sums.
+    fn backward(&self, g: V, x: V) -> [V; 3];
+}
+
 /// `ps = max(s, eps)` as the SPEC defines `max`: NaN-propagating.
 #[inline(always)]
 pub(crate) fn protect(scale: f32, eps: f32) -> f32 {
@@ -148,7 +160,7 @@ unsafe fn store_tail<V: Vector>(v: V, dst: *mut u16, n: usize) {
     }
 }
 
-/// `out[i] = f(x[i])` over one row, eight lanes at a time.
+/// `out[i] = forward(x[i])` over one row, eight lanes at a time.
 ///
 /// # Safety
 /// `x` valid for reading and `out` for writing `len` elements; they are the
@@ -158,17 +170,18 @@ pub(crate) unsafe fn map_row<V: Vector>(
     x: *const u16,
     out: *mut u16,
     len: usize,
-    f: impl Fn(V) -> V,
+    quantizer: &impl Lanewise<V>,
 ) {
     let mut i = 0;
     while len - i >= LANES {
         // SAFETY: i + LANES <= len.
-        unsafe { f(V::load(x.add(i))).store(out.add(i)) };
+        unsafe { quantizer.forward(V::load(x.add(i))).store(out.add(i)) };
         i += LANES;
     }
     if i < len {
-        // SAFETY: len - i < LANES elements remain in both buffers.
-        unsafe { store_tail(f(load_tail::<V>(x.add(i), len - i)), out.add(i), len - i) };
+        let n = len - i;
+        // SAFETY: n < LANES elements remain in both buffers.
+        unsafe { store_tail(quantizer.forward(load_tail(x.add(i), n)), out.add(i), n) };
     }
 }
 
@@ -211,8 +224,8 @@ fn magnitude(x: f64) -> f64 {
     f64::from_bits(x.to_bits() & !(1 << 63))
 }
 
-/// One row of a backward kernel: `[grad_weight, a, b] = f(g, x)` for every
-/// element; writes `grad_weight` and returns the sums of `a` and of `b`, in
+/// One row of a backward kernel: `[grad_weight, a, b] = backward(g, x)` for
+/// every element; writes `grad_weight` and returns the sums of `a` and of `b`, in
 /// the module's reduction order.
 ///
 /// # Safety
@@ -224,7 +237,7 @@ pub(crate) unsafe fn backward_row<V: Vector>(
     x: *const u16,
     grad_weight: *mut u16,
     len: usize,
-    f: impl Fn(V, V) -> [V; 3],
+    quantizer: &impl Lanewise<V>,
 ) -> [f32; 2] {
     let mut totals = [Compensated::ZERO; 2];
     let mut start = 0;
@@ -239,7 +252,7 @@ pub(crate) unsafe fn backward_row<V: Vector>(
         let mut i = start;
         while end - i >= LANES {
             // SAFETY: i + LANES <= end <= len.
-            let [w, a, b] = unsafe { f(V::load(g.add(i)), V::load(x.add(i))) };
+            let [w, a, b] = unsafe { quantizer.backward(V::load(g.add(i)), V::load(x.add(i))) };
             // SAFETY: as above.
             unsafe { w.store(grad_weight.add(i)) };
             sum_a = V::sum_add(sum_a, a);
@@ -249,7 +262,8 @@ pub(crate) unsafe fn backward_row<V: Vector>(
         if i < end {
             let n = end - i;
             // SAFETY: n < LANES elements remain in every buffer.
-            let [w, a, b] = unsafe { f(load_tail(g.add(i), n), load_tail(x.add(i), n)) };
+            let [w, a, b] =
+                unsafe { quantizer.backward(load_tail(g.add(i), n), load_tail(x.add(i), n)) };
             // SAFETY: as above.
             unsafe { store_tail(w, grad_weight.add(i), n) };
             // The zero padding lanes must not reach the sums.

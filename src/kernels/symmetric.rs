@@ -10,7 +10,7 @@
 //! `grad_weight = g * mask`,
 //! `grad_scale = (sum(g * c) + sum((g * mask) * ((-x) / ps))) * gate`.
 
-use super::{backward_row, gate, map_row, protect, read};
+use super::{backward_row, gate, map_row, protect, read, Lanewise};
 use super::{SymmetricArgs, SymmetricBackwardArgs};
 use crate::bf16::narrow;
 use crate::params::Symmetric;
@@ -42,6 +42,29 @@ impl<V: Vector> Row<V> {
     }
 }
 
+impl<V: Vector> Lanewise<V> for Row<V> {
+    #[inline(always)]
+    fn forward(&self, x: V) -> V {
+        let (_, _, c) = self.quantize(x);
+        c.mul(self.scale)
+    }
+
+    #[inline(always)]
+    fn backward(&self, g: V, x: V) -> [V; 3] {
+        let (q, r, c) = self.quantize(x);
+        // Equal to `1 - clip(|r - c|, 0, 1)`, since r, min_v and max_v are
+        // integers; `c - c` makes a NaN r give a NaN mask.
+        let mask = r.inside(self.min, self.max).add(c.sub(c));
+        let grad_weight = g.mul(mask);
+        // (-x) / ps == -(x / ps) exactly.
+        [
+            grad_weight,
+            g.mul(c),
+            grad_weight.mul(q.mul(V::splat(-1.0))),
+        ]
+    }
+}
+
 /// # Safety
 /// The buffers satisfy the contract of [`super`] for `rows * cols` weights and
 /// `rows` scales.
@@ -57,10 +80,7 @@ pub(crate) unsafe fn forward<V: Vector>(args: &SymmetricArgs) {
                 args.weight.add(row * cols),
                 args.out.add(row * cols),
                 cols,
-                |x| {
-                    let (_, _, c) = quant.quantize(x);
-                    c.mul(quant.scale)
-                },
+                &quant,
             )
         };
     }
@@ -71,7 +91,6 @@ pub(crate) unsafe fn forward<V: Vector>(args: &SymmetricArgs) {
 #[inline(always)]
 pub(crate) unsafe fn backward<V: Vector>(args: &SymmetricBackwardArgs) {
     let cols = args.cols;
-    let minus_one = V::splat(-1.0);
     for row in 0..args.rows {
         // SAFETY: row < rows; read before grad_scale[row] is written.
         let scale = unsafe { read(args.scale, row) };
@@ -84,15 +103,7 @@ pub(crate) unsafe fn backward<V: Vector>(args: &SymmetricBackwardArgs) {
                 args.weight.add(at),
                 args.grad_weight.add(at),
                 cols,
-                |g: V, x| {
-                    let (q, r, c) = quant.quantize(x);
-                    // Equal to `1 - clip(|r - c|, 0, 1)`, since r, min_v and max_v
-                    // are integers; `c - c` makes a NaN r give a NaN mask.
-                    let mask = r.inside(quant.min, quant.max).add(c.sub(c));
-                    let grad_weight = g.mul(mask);
-                    // (-x) / ps == -(x / ps) exactly.
-                    [grad_weight, g.mul(c), grad_weight.mul(q.mul(minus_one))]
-                },
+                &quant,
             )
         };
         let grad_scale = (level_sum + weight_sum) * gate(scale, args.quant.eps);
