@@ -43,8 +43,8 @@ pub(crate) trait Vector: Copy {
     fn min(self, hi: Self) -> Self;
     /// Round half to even (IEEE roundTiesToEven); keeps the sign of zero.
     fn round(self) -> Self;
-    /// `1.0` where `lo <= x <= hi`, else `+0.0` (so `+0.0` for a NaN `x`).
-    fn inside(self, lo: Self, hi: Self) -> Self;
+    /// `1.0` where `x == other`, else `+0.0` (so `+0.0` where either is NaN).
+    fn ones_where_equal(self, other: Self) -> Self;
     /// The first `n` lanes (`n < LANES`) kept, the others set to `+0.0`.
     fn first(self, n: usize) -> Self;
 

@@ -98,10 +98,8 @@ impl Vector for Portable {
         self.map(round_half_even)
     }
     #[inline(always)]
-    fn inside(self, lo: Self, hi: Self) -> Self {
-        let above = self.zip(lo, |x, lo| if lo <= x { 1.0 } else { 0.0 });
-        let below = self.zip(hi, |x, hi| if x <= hi { 1.0 } else { 0.0 });
-        above.mul(below)
+    fn ones_where_equal(self, other: Self) -> Self {
+        self.zip(other, |a, b| if a == b { 1.0 } else { 0.0 })
     }
     #[inline(always)]
     fn first(self, n: usize) -> Self {

@@ -68,9 +68,10 @@ impl<V: Vector> Lanewise<V> for Group<V> {
     #[inline(always)]
     fn backward(&self, g: V, x: V) -> [V; 3] {
         let (xn, xc, d) = self.quantize(x);
-        // 1 inside the clip range, 0 outside; `xc - xc` is 0 unless xn is NaN,
-        // which so gives a NaN mask.
-        let mask = xn.inside(self.low, self.high).add(xc.sub(xc));
+        // 1 where -clip_val <= xn <= clip_val, which is where clipping left xn
+        // unchanged, else 0; `xc - xc` is 0 unless xn is NaN, which so gives a
+        // NaN mask.
+        let mask = xn.ones_where_equal(xc).add(xc.sub(xc));
         let one = V::splat(1.0);
         [
             g.mul(mask),

@@ -16,18 +16,24 @@
 //! one row, in memory order) is formed like this:
 //!
 //! 1. The terms are cut into blocks of [`BLOCK`] consecutive terms (the last one
-//!    may be shorter).
-//! 2. In a block, lane `l` (0..8) adds in f64, from `+0.0`, the terms whose index
-//!    within the block is `l` modulo 8, in increasing order. The block's value is
-//!    `((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))` in f64.
+//!    may be shorter), and each block into vectors of 8 consecutive terms (the
+//!    last one zero-padded), taken in pairs: vectors 0 and 1, 2 and 3, ...
+//!    (the last vector of a block may be alone).
+//! 2. In a block, lane `l` (0..8) first adds in f32 the lane-`l` terms of the
+//!    two vectors of a pair (the first plus the second), then adds that pair
+//!    sum, widened to f64, to its f64 accumulator, which starts at `+0.0`, pair
+//!    after pair. The block's value is `((l0 + l4) + (l2 + l6)) + ((l1 + l5) +
+//!    (l3 + l7))` in f64.
 //! 3. Block values are added in order with Neumaier's compensated summation in
 //!    f64 (the compensation skipped when the running sum is not finite), and the
 //!    result `sum + compensation` is rounded once to f32.
 //!
-//! The f32 terms are exact in f64, a block's error is at most about
-//! 2^-44 of the sum of the magnitudes of its terms, and compensation keeps the
-//! error from growing with the number of blocks, so every sum is well inside the
-//! SPEC bound (`2^-22 * sum(|terms|)`) whatever its length.
+//! A pair sum is one f32 rounding (at most 2^-24 of its terms' magnitudes);
+//! the f64 lane and block sums add about 2^-44 of the magnitudes, and the
+//! compensation keeps that from growing with the number of blocks; the final
+//! rounding to f32 adds 2^-24 of the result. So every sum is inside the SPEC
+//! bound (`2^-22 * sum(|terms|)`) whatever its length. (Pairing halves the
+//! widening work, which dominates a backward kernel's reduction cost.)
 
 pub(crate) mod asymmetric_per_group;
 pub(crate) mod symmetric;
@@ -224,6 +230,39 @@ fn magnitude(x: f64) -> f64 {
     f64::from_bits(x.to_bits() & !(1 << 63))
 }
 
+/// One vector of a backward row at element `i`: writes its weight gradients
+/// and returns its two vectors of terms. `n < LANES` elements are loaded
+/// through the stack and their padding lanes kept out of the terms.
+///
+/// # Safety
+/// `min(n, LANES)` elements from `i` are valid in every buffer, as in
+/// [`backward_row`].
+#[inline(always)]
+unsafe fn step<V: Vector>(
+    quantizer: &impl Lanewise<V>,
+    g: *const u16,
+    x: *const u16,
+    grad_weight: *mut u16,
+    i: usize,
+    n: usize,
+) -> [V; 2] {
+    if n >= LANES {
+        // SAFETY: LANES elements from i are valid (caller).
+        unsafe {
+            let [w, a, b] = quantizer.backward(V::load(g.add(i)), V::load(x.add(i)));
+            w.store(grad_weight.add(i));
+            [a, b]
+        }
+    } else {
+        // SAFETY: n elements from i are valid (caller).
+        unsafe {
+            let [w, a, b] = quantizer.backward(load_tail(g.add(i), n), load_tail(x.add(i), n));
+            store_tail(w, grad_weight.add(i), n);
+            [a.first(n), b.first(n)]
+        }
+    }
+}
+
 /// One row of a backward kernel: `[grad_weight, a, b] = backward(g, x)` for
 /// every element; writes `grad_weight` and returns the sums of `a` and of `b`, in
 /// the module's reduction order.
@@ -242,33 +281,32 @@ pub(crate) unsafe fn backward_row<V: Vector>(
     let mut totals = [Compensated::ZERO; 2];
     let mut start = 0;
     while start < len {
-        let end = start
-            + if len - start < BLOCK {
-                len - start
-            } else {
-                BLOCK
-            };
+        let end = start + (len - start).min(BLOCK);
         let (mut sum_a, mut sum_b) = (V::sum_zero(), V::sum_zero());
         let mut i = start;
-        while end - i >= LANES {
-            // SAFETY: i + LANES <= end <= len.
-            let [w, a, b] = unsafe { quantizer.backward(V::load(g.add(i)), V::load(x.add(i))) };
-            // SAFETY: as above.
-            unsafe { w.store(grad_weight.add(i)) };
-            sum_a = V::sum_add(sum_a, a);
-            sum_b = V::sum_add(sum_b, b);
-            i += LANES;
+        while end - i >= 2 * LANES {
+            // SAFETY (both steps): i + 2 * LANES <= end <= len.
+            let ([a0, b0], [a1, b1]) = unsafe {
+                (
+                    step(quantizer, g, x, grad_weight, i, LANES),
+                    step(quantizer, g, x, grad_weight, i + LANES, LANES),
+                )
+            };
+            sum_a = V::sum_add(sum_a, a0.add(a1));
+            sum_b = V::sum_add(sum_b, b0.add(b1));
+            i += 2 * LANES;
         }
         if i < end {
-            let n = end - i;
-            // SAFETY: n < LANES elements remain in every buffer.
-            let [w, a, b] =
-                unsafe { quantizer.backward(load_tail(g.add(i), n), load_tail(x.add(i), n)) };
-            // SAFETY: as above.
-            unsafe { store_tail(w, grad_weight.add(i), n) };
-            // The zero padding lanes must not reach the sums.
-            sum_a = V::sum_add(sum_a, a.first(n));
-            sum_b = V::sum_add(sum_b, b.first(n));
+            // SAFETY: end - i elements remain in every buffer.
+            let [mut a, mut b] = unsafe { step(quantizer, g, x, grad_weight, i, end - i) };
+            if end - i > LANES {
+                // SAFETY: as above, past the first LANES of them.
+                let [a1, b1] =
+                    unsafe { step(quantizer, g, x, grad_weight, i + LANES, end - i - LANES) };
+                (a, b) = (a.add(a1), b.add(b1));
+            }
+            sum_a = V::sum_add(sum_a, a);
+            sum_b = V::sum_add(sum_b, b);
         }
         totals[0].add(V::sum_lanes(sum_a));
         totals[1].add(V::sum_lanes(sum_b));

@@ -52,9 +52,10 @@ impl<V: Vector> Lanewise<V> for Row<V> {
     #[inline(always)]
     fn backward(&self, g: V, x: V) -> [V; 3] {
         let (q, r, c) = self.quantize(x);
-        // Equal to `1 - clip(|r - c|, 0, 1)`, since r, min_v and max_v are
-        // integers; `c - c` makes a NaN r give a NaN mask.
-        let mask = r.inside(self.min, self.max).add(c.sub(c));
+        // `1 - clip(|r - c|, 0, 1)` is 1 where clipping left r unchanged and 0
+        // elsewhere, since r, min_v and max_v are integers; `c - c` makes a NaN
+        // r give a NaN mask.
+        let mask = r.ones_where_equal(c).add(c.sub(c));
         let grad_weight = g.mul(mask);
         // (-x) / ps == -(x / ps) exactly.
         [

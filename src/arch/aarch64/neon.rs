@@ -47,13 +47,13 @@ fn narrow(v: float32x4_t) -> uint16x4_t {
     }
 }
 
-/// `inside` for four lanes.
+/// `ones_where_equal` for four lanes.
 #[inline(always)]
-fn inside4(x: float32x4_t, lo: float32x4_t, hi: float32x4_t) -> float32x4_t {
+fn ones_where_equal4(a: float32x4_t, b: float32x4_t) -> float32x4_t {
     // SAFETY: NEON is part of the aarch64 base ISA.
     unsafe {
-        let keep = vandq_u32(vcleq_f32(lo, x), vcleq_f32(x, hi));
-        vreinterpretq_f32_u32(vandq_u32(keep, vreinterpretq_u32_f32(vdupq_n_f32(1.0))))
+        let one = vreinterpretq_u32_f32(vdupq_n_f32(1.0));
+        vreinterpretq_f32_u32(vandq_u32(vceqq_f32(a, b), one))
     }
 }
 
@@ -127,8 +127,11 @@ impl Vector for Neon {
         each(self, |x| unsafe { vrndnq_f32(x) })
     }
     #[inline(always)]
-    fn inside(self, lo: Self, hi: Self) -> Self {
-        Neon(inside4(self.0, lo.0, hi.0), inside4(self.1, lo.1, hi.1))
+    fn ones_where_equal(self, other: Self) -> Self {
+        Neon(
+            ones_where_equal4(self.0, other.0),
+            ones_where_equal4(self.1, other.1),
+        )
     }
     #[inline(always)]
     fn first(self, n: usize) -> Self {

@@ -102,12 +102,11 @@ impl Vector for Avx2 {
         })
     }
     #[inline(always)]
-    fn inside(self, lo: Self, hi: Self) -> Self {
+    fn ones_where_equal(self, other: Self) -> Self {
         // SAFETY: AVX2 is available (type invariant).
         Avx2(unsafe {
-            let above = _mm256_cmp_ps::<_CMP_LE_OQ>(lo.0, self.0);
-            let below = _mm256_cmp_ps::<_CMP_LE_OQ>(self.0, hi.0);
-            _mm256_and_ps(_mm256_and_ps(above, below), _mm256_set1_ps(1.0))
+            let equal = _mm256_cmp_ps::<_CMP_EQ_OQ>(self.0, other.0);
+            _mm256_and_ps(equal, _mm256_set1_ps(1.0))
         })
     }
     #[inline(always)]
