@@ -85,7 +85,7 @@ fn check<Q>(buffers: &[Buffer], validate: impl FnOnce() -> Result<Q, Error>) -> 
     }
     let quant = validate()?;
     for (i, a) in buffers.iter().enumerate() {
-        for b in &buffers[i + 1..] {
+        for b in buffers.iter().skip(i + 1) {
             if !(a.output || b.output) || a.len == 0 || b.len == 0 {
                 continue;
             }
@@ -111,9 +111,9 @@ fn lengths(pairs: &[(usize, usize)]) -> Result<(), Error> {
 
 /// Rows and columns of a per-channel call: one row per scale.
 fn channels(numel: usize, rows: usize) -> Result<usize, Error> {
-    match numel.checked_rem(rows) {
-        Some(0) => Ok(numel / rows),
-        None if numel == 0 => Ok(0),
+    match (numel.checked_rem(rows), numel.checked_div(rows)) {
+        (Some(0), Some(cols)) => Ok(cols),
+        (None, _) if numel == 0 => Ok(0),
         _ => Err(Error::Shape),
     }
 }

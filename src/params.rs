@@ -111,8 +111,11 @@ impl AsymmetricPerGroup {
     /// The number of groups of `numel` weights.
     pub(crate) fn groups(&self, numel: usize) -> Result<usize, Error> {
         check_numel(numel)?;
-        match numel.checked_rem(self.group_size) {
-            Some(0) => Ok(numel / self.group_size),
+        match (
+            numel.checked_rem(self.group_size),
+            numel.checked_div(self.group_size),
+        ) {
+            (Some(0), Some(groups)) => Ok(groups),
             _ => Err(Error::Shape),
         }
     }

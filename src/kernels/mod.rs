@@ -285,7 +285,7 @@ pub(crate) unsafe fn backward_row<V: Vector>(
         let (mut sum_a, mut sum_b) = (V::sum_zero(), V::sum_zero());
         let mut i = start;
         while end - i >= 2 * LANES {
-            // SAFETY (both steps): i + 2 * LANES <= end <= len.
+            // SAFETY: i + 2 * LANES <= end <= len, for both steps.
             let ([a0, b0], [a1, b1]) = unsafe {
                 (
                     step(quantizer, g, x, grad_weight, i, LANES),

@@ -1,0 +1,511 @@
+//! Quantization-aware training with qat-kernels, end to end, in one command:
+//!
+//! ```sh
+//! cargo run --release --example qat_demo
+//! ```
+//!
+//! A student MLP learns to reproduce the outputs of a fixed random "teacher"
+//! network on random inputs (the data is generated here, no download). The
+//! metric is the mean squared error of its outputs on held-out inputs: lower
+//! is better. The student's three
+//! layers use the three quantizers where each belongs:
+//!
+//! - input layer, 32 -> 128: symmetric per tensor, 8 bit;
+//! - hidden layer, 128 -> 128: asymmetric per group, 4 bit, groups of 128
+//!   input weights, learnable scale and offset (LSQ+);
+//! - output head, 128 -> 10: symmetric per channel, 4 bit (LSQ).
+//!
+//! Three models are compared on held-out data: the fp32 model; the fp32 model
+//! quantized after training with min/max scales (PTQ); and the fp32 model
+//! fine-tuned with fake quantization in the loop (QAT), where the crate's
+//! forward kernels quantize the weights and its backward kernels give the
+//! weight, scale and offset gradients.
+
+use half::bf16;
+use qat_kernels::{AsymmetricPerGroup, Symmetric};
+
+const INPUT: usize = 32;
+const HIDDEN: usize = 128;
+const OUTPUTS: usize = 10;
+const GROUP: usize = 128;
+const BATCH: usize = 64;
+
+/// splitmix64, with a Box-Muller normal.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn unit(&mut self) -> f32 {
+        ((self.next() >> 40) as f32 + 0.5) / (1u64 << 24) as f32
+    }
+    fn normal(&mut self) -> f32 {
+        (-2.0 * self.unit().ln()).sqrt() * (std::f32::consts::TAU * self.unit()).cos()
+    }
+}
+
+/// A dense layer `y = W x + b`, `W` row-major `[out][in]`.
+#[derive(Clone)]
+struct Dense {
+    inputs: usize,
+    outputs: usize,
+    w: Vec<f32>,
+    b: Vec<f32>,
+}
+
+impl Dense {
+    fn new(inputs: usize, outputs: usize, rng: &mut Rng, gain: f32) -> Self {
+        let scale = gain / (inputs as f32).sqrt();
+        let w = (0..inputs * outputs)
+            .map(|_| rng.normal() * scale)
+            .collect();
+        Dense {
+            inputs,
+            outputs,
+            w,
+            b: vec![0.0; outputs],
+        }
+    }
+
+    /// `y[b] = w x[b] + bias` for a batch, with weights `w` (possibly fake-quantized).
+    fn forward(&self, w: &[f32], x: &[f32], y: &mut [f32]) {
+        for (xb, yb) in x.chunks(self.inputs).zip(y.chunks_mut(self.outputs)) {
+            for (o, yo) in yb.iter_mut().enumerate() {
+                let row = &w[o * self.inputs..(o + 1) * self.inputs];
+                *yo = self.b[o] + row.iter().zip(xb).map(|(a, b)| a * b).sum::<f32>();
+            }
+        }
+    }
+
+    /// Gradients of the weights (into `gw`) and bias (`gb`), and of the input
+    /// (`dx`, if asked), from the output gradient `dy`.
+    fn backward(
+        &self,
+        w: &[f32],
+        x: &[f32],
+        dy: &[f32],
+        gw: &mut [f32],
+        gb: &mut [f32],
+        dx: Option<&mut [f32]>,
+    ) {
+        gw.fill(0.0);
+        gb.fill(0.0);
+        for (xb, dyb) in x.chunks(self.inputs).zip(dy.chunks(self.outputs)) {
+            for (o, &d) in dyb.iter().enumerate() {
+                gb[o] += d;
+                for (g, &xi) in gw[o * self.inputs..(o + 1) * self.inputs]
+                    .iter_mut()
+                    .zip(xb)
+                {
+                    *g += d * xi;
+                }
+            }
+        }
+        if let Some(dx) = dx {
+            dx.fill(0.0);
+            for (dxb, dyb) in dx.chunks_mut(self.inputs).zip(dy.chunks(self.outputs)) {
+                for (o, &d) in dyb.iter().enumerate() {
+                    for (g, &wi) in dxb
+                        .iter_mut()
+                        .zip(&w[o * self.inputs..(o + 1) * self.inputs])
+                    {
+                        *g += d * wi;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adam on one parameter vector.
+struct Adam {
+    m: Vec<f32>,
+    v: Vec<f32>,
+    lr: f32,
+}
+
+impl Adam {
+    fn new(n: usize, lr: f32) -> Self {
+        Adam {
+            m: vec![0.0; n],
+            v: vec![0.0; n],
+            lr,
+        }
+    }
+    fn step(&mut self, p: &mut [f32], g: &[f32], t: i32) {
+        let (b1, b2) = (0.9f32, 0.999f32);
+        let (c1, c2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(&mut self.m).zip(&mut self.v) {
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            *p -= self.lr * (*m / c1) / ((*v / c2).sqrt() + 1e-8);
+        }
+    }
+}
+
+fn to_bf16(v: &[f32]) -> Vec<bf16> {
+    v.iter().map(|&x| bf16::from_f32(x)).collect()
+}
+
+fn to_f32(v: &[bf16]) -> Vec<f32> {
+    v.iter().map(|&x| f32::from(x)).collect()
+}
+
+/// The quantization state of the student: one learnable scale for the input
+/// layer, a scale and offset per group of the hidden layer, a scale per
+/// output row of the head.
+#[derive(Clone)]
+struct Quant {
+    input_scale: Vec<f32>,
+    hidden_scale: Vec<f32>,
+    hidden_offset: Vec<f32>,
+    head_scale: Vec<f32>,
+}
+
+const INPUT_Q: Symmetric = Symmetric {
+    eps: 1e-6,
+    min_v: -128.0,
+    max_v: 127.0,
+};
+const HEAD_Q: Symmetric = Symmetric {
+    eps: 1e-6,
+    min_v: -8.0,
+    max_v: 7.0,
+};
+const HIDDEN_Q: AsymmetricPerGroup = AsymmetricPerGroup {
+    group_size: GROUP,
+    bit: 4,
+    eps: 1e-6,
+    clip_val: 0.99,
+};
+
+impl Quant {
+    /// Post-training calibration, the usual way: symmetric scales from each
+    /// tensor's or row's largest magnitude, asymmetric groups from min/max.
+    fn min_max(layers: &[Dense; 3]) -> Self {
+        let absmax = |w: &[f32]| w.iter().fold(0f32, |m, x| m.max(x.abs()));
+        let (mut hidden_scale, mut hidden_offset) = (vec![], vec![]);
+        for group in layers[1].w.chunks(GROUP) {
+            let lo = group.iter().copied().fold(f32::INFINITY, f32::min);
+            let hi = group.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            // 16 levels at offset + (k + 0.5) * scale, k in -8..8: span [lo, hi].
+            hidden_scale.push((hi - lo) / 15.0);
+            hidden_offset.push((hi + lo) / 2.0);
+        }
+        Quant {
+            input_scale: vec![absmax(&layers[0].w) / 127.0],
+            hidden_scale,
+            hidden_offset,
+            head_scale: layers[2]
+                .w
+                .chunks(HIDDEN)
+                .map(|row| absmax(row) / 7.0)
+                .collect(),
+        }
+    }
+
+    /// Fake-quantized weights of the three layers, through the crate.
+    fn fake_quantize(&self, layers: &[Dense; 3]) -> [Vec<f32>; 3] {
+        let w = layers.each_ref().map(|l| to_bf16(&l.w));
+        let mut out = w.clone();
+        qat_kernels::symmetric_per_tensor(
+            &w[0],
+            bf16::from_f32(self.input_scale[0]),
+            &mut out[0],
+            &INPUT_Q,
+        )
+        .unwrap();
+        qat_kernels::asymmetric_per_group(
+            &w[1],
+            &to_bf16(&self.hidden_scale),
+            &to_bf16(&self.hidden_offset),
+            &mut out[1],
+            &HIDDEN_Q,
+        )
+        .unwrap();
+        qat_kernels::symmetric_per_channel(&w[2], &to_bf16(&self.head_scale), &mut out[2], &HEAD_Q)
+            .unwrap();
+        out.map(|o| to_f32(&o))
+    }
+}
+
+/// The regression problem: inputs ~ N(0, I), targets = the outputs of a
+/// fixed random teacher network.
+struct Task {
+    train_x: Vec<f32>,
+    train_y: Vec<f32>,
+    test_x: Vec<f32>,
+    test_y: Vec<f32>,
+}
+
+impl Task {
+    fn generate(train: usize, test: usize) -> Self {
+        let mut rng = Rng(7);
+        let teacher = [
+            Dense::new(INPUT, 64, &mut rng, 0.7),
+            Dense::new(64, OUTPUTS, &mut rng, 1.0),
+        ];
+        let mut sample = |n: usize| {
+            let x: Vec<f32> = (0..n * INPUT).map(|_| rng.normal()).collect();
+            let mut h = vec![0.0; n * 64];
+            teacher[0].forward(&teacher[0].w, &x, &mut h);
+            h.iter_mut().for_each(|v| *v = v.tanh());
+            let mut y = vec![0.0; n * OUTPUTS];
+            teacher[1].forward(&teacher[1].w, &h, &mut y);
+            (x, y)
+        };
+        let (train_x, train_y) = sample(train);
+        let (test_x, test_y) = sample(test);
+        Task {
+            train_x,
+            train_y,
+            test_x,
+            test_y,
+        }
+    }
+}
+
+/// Activations of one forward pass, kept for the backward pass.
+struct Pass {
+    h1: Vec<f32>,
+    h2: Vec<f32>,
+    logits: Vec<f32>,
+}
+
+fn forward(layers: &[Dense; 3], w: &[Vec<f32>; 3], x: &[f32]) -> Pass {
+    let n = x.len() / INPUT;
+    let relu = |v: &mut Vec<f32>| v.iter_mut().for_each(|a| *a = a.max(0.0));
+    let mut h1 = vec![0.0; n * HIDDEN];
+    layers[0].forward(&w[0], x, &mut h1);
+    relu(&mut h1);
+    let mut h2 = vec![0.0; n * HIDDEN];
+    layers[1].forward(&w[1], &h1, &mut h2);
+    relu(&mut h2);
+    let mut logits = vec![0.0; n * OUTPUTS];
+    layers[2].forward(&w[2], &h2, &mut logits);
+    Pass { h1, h2, logits }
+}
+
+/// Mean squared error of the outputs against the targets.
+fn mse(layers: &[Dense; 3], w: &[Vec<f32>; 3], x: &[f32], y: &[f32]) -> f32 {
+    let pass = forward(layers, w, x);
+    let total: f64 = pass
+        .logits
+        .iter()
+        .zip(y)
+        .map(|(a, b)| ((a - b) as f64).powi(2))
+        .sum();
+    (total / y.len() as f64) as f32
+}
+
+/// Trains `layers` on the task; with `quant`, in QAT mode (fake-quantized
+/// forward, the crate's backward kernels for weights, scales and offsets).
+fn train(
+    layers: &mut [Dense; 3],
+    mut quant: Option<&mut Quant>,
+    task: &Task,
+    epochs: usize,
+    lr: f32,
+    label: &str,
+) {
+    let mut rng = Rng(99);
+    let mut adam_w: Vec<Adam> = layers.iter().map(|l| Adam::new(l.w.len(), lr)).collect();
+    let mut adam_b: Vec<Adam> = layers.iter().map(|l| Adam::new(l.b.len(), lr)).collect();
+    let mut adam_q = quant.as_ref().map(|q| {
+        [
+            q.input_scale.len(),
+            q.hidden_scale.len(),
+            q.hidden_offset.len(),
+            q.head_scale.len(),
+        ]
+        .map(|n| Adam::new(n, lr * 0.1))
+    });
+    let n = task.train_y.len() / OUTPUTS;
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut t = 0;
+    for epoch in 1..=epochs {
+        for i in (1..n).rev() {
+            order.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+        }
+        let mut loss_sum = 0.0;
+        for batch in order.chunks_exact(BATCH) {
+            t += 1;
+            let x: Vec<f32> = batch
+                .iter()
+                .flat_map(|&i| task.train_x[i * INPUT..(i + 1) * INPUT].iter().copied())
+                .collect();
+            let w = match &quant {
+                Some(q) => q.fake_quantize(layers),
+                None => layers.each_ref().map(|l| l.w.clone()),
+            };
+            let pass = forward(layers, &w, &x);
+            // Squared error, averaged over the batch's outputs.
+            let mut dlogits = pass.logits.clone();
+            for (row, &i) in dlogits.chunks_mut(OUTPUTS).zip(batch) {
+                let targets = &task.train_y[i * OUTPUTS..(i + 1) * OUTPUTS];
+                for (v, &target) in row.iter_mut().zip(targets) {
+                    let error = *v - target;
+                    loss_sum += (error * error) as f64;
+                    *v = 2.0 * error / (BATCH * OUTPUTS) as f32;
+                }
+            }
+            let mut gw: Vec<Vec<f32>> = layers.iter().map(|l| vec![0.0; l.w.len()]).collect();
+            let mut gb: Vec<Vec<f32>> = layers.iter().map(|l| vec![0.0; l.b.len()]).collect();
+            let (mut dh2, mut dh1) = (vec![0.0; BATCH * HIDDEN], vec![0.0; BATCH * HIDDEN]);
+            layers[2].backward(
+                &w[2],
+                &pass.h2,
+                &dlogits,
+                &mut gw[2],
+                &mut gb[2],
+                Some(&mut dh2),
+            );
+            dh2.iter_mut()
+                .zip(&pass.h2)
+                .for_each(|(d, &h)| *d *= if h > 0.0 { 1.0 } else { 0.0 });
+            layers[1].backward(
+                &w[1],
+                &pass.h1,
+                &dh2,
+                &mut gw[1],
+                &mut gb[1],
+                Some(&mut dh1),
+            );
+            dh1.iter_mut()
+                .zip(&pass.h1)
+                .for_each(|(d, &h)| *d *= if h > 0.0 { 1.0 } else { 0.0 });
+            layers[0].backward(&w[0], &x, &dh1, &mut gw[0], &mut gb[0], None);
+
+            if let (Some(q), Some(adam_q)) = (quant.as_deref_mut(), adam_q.as_mut()) {
+                // The gradients above are with respect to the fake-quantized
+                // weights; the crate's backward kernels carry them through the
+                // quantizers to the weights (straight-through inside the clip
+                // range), the scales and the offsets.
+                let g = gw.iter().map(|g| to_bf16(g)).collect::<Vec<_>>();
+                let wb = layers.each_ref().map(|l| to_bf16(&l.w));
+                let mut out = g.clone();
+                let mut gs = bf16::ZERO;
+                qat_kernels::symmetric_per_tensor_backward(
+                    &g[0],
+                    &wb[0],
+                    bf16::from_f32(q.input_scale[0]),
+                    &mut out[0],
+                    &mut gs,
+                    &INPUT_Q,
+                )
+                .unwrap();
+                adam_q[0].step(&mut q.input_scale, &[f32::from(gs)], t);
+                let groups = q.hidden_scale.len();
+                let (mut ghs, mut gho) = (vec![bf16::ZERO; groups], vec![bf16::ZERO; groups]);
+                qat_kernels::asymmetric_per_group_backward(
+                    &g[1],
+                    &wb[1],
+                    &to_bf16(&q.hidden_scale),
+                    &to_bf16(&q.hidden_offset),
+                    &mut out[1],
+                    &mut ghs,
+                    &mut gho,
+                    &HIDDEN_Q,
+                )
+                .unwrap();
+                adam_q[1].step(&mut q.hidden_scale, &to_f32(&ghs), t);
+                adam_q[2].step(&mut q.hidden_offset, &to_f32(&gho), t);
+                let mut gcs = vec![bf16::ZERO; OUTPUTS];
+                qat_kernels::symmetric_per_channel_backward(
+                    &g[2],
+                    &wb[2],
+                    &to_bf16(&q.head_scale),
+                    &mut out[2],
+                    &mut gcs,
+                    &HEAD_Q,
+                )
+                .unwrap();
+                adam_q[3].step(&mut q.head_scale, &to_f32(&gcs), t);
+                for (gw, o) in gw.iter_mut().zip(&out) {
+                    *gw = to_f32(o);
+                }
+            }
+            for (k, layer) in layers.iter_mut().enumerate() {
+                adam_w[k].step(&mut layer.w, &gw[k], t);
+                adam_b[k].step(&mut layer.b, &gb[k], t);
+            }
+        }
+        let batches = n / BATCH;
+        println!(
+            "  {label} epoch {epoch:2}/{epochs}: train MSE {:.5}",
+            loss_sum / (batches * BATCH * OUTPUTS) as f64
+        );
+    }
+}
+
+/// The whole demo: (fp32, PTQ, QAT) test mean squared errors.
+fn run(train_size: usize, fp32_epochs: usize, qat_epochs: usize) -> (f32, f32, f32) {
+    let task = Task::generate(train_size, 4096);
+    let mut rng = Rng(1);
+    let mut layers = [
+        Dense::new(INPUT, HIDDEN, &mut rng, 1.4),
+        Dense::new(HIDDEN, HIDDEN, &mut rng, 1.4),
+        Dense::new(HIDDEN, OUTPUTS, &mut rng, 1.0),
+    ];
+    println!("training the fp32 model ({train_size} samples)");
+    train(&mut layers, None, &task, fp32_epochs, 2e-3, "fp32");
+    let fp32 = mse(
+        &layers,
+        &layers.each_ref().map(|l| l.w.clone()),
+        &task.test_x,
+        &task.test_y,
+    );
+
+    let mut quant = Quant::min_max(&layers);
+    let ptq = mse(
+        &layers,
+        &quant.fake_quantize(&layers),
+        &task.test_x,
+        &task.test_y,
+    );
+    println!("test MSE: fp32 {fp32:.5}, after min/max post-training quantization {ptq:.5}");
+
+    println!("quantization-aware fine-tuning from the fp32 model");
+    train(
+        &mut layers,
+        Some(&mut quant),
+        &task,
+        qat_epochs,
+        5e-4,
+        "QAT",
+    );
+    let qat = mse(
+        &layers,
+        &quant.fake_quantize(&layers),
+        &task.test_x,
+        &task.test_y,
+    );
+    (fp32, ptq, qat)
+}
+
+fn main() {
+    println!(
+        "qat_demo: kernels on the {:?} path",
+        qat_kernels::active_isa()
+    );
+    let start = std::time::Instant::now();
+    let (fp32, ptq, qat) = run(65536, 10, 5);
+    println!("({:.1} s)", start.elapsed().as_secs_f32());
+    println!("qat_demo: fp32 test MSE {fp32:.5}, PTQ 4-bit test MSE {ptq:.5}, QAT 4-bit test MSE {qat:.5}");
+}
+
+#[cfg(test)]
+mod tests {
+    /// A shortened run keeps the training loop honest: fp32 learns, and QAT
+    /// beats post-training quantization.
+    #[test]
+    fn shortened_training_run() {
+        let (fp32, ptq, qat) = super::run(4096, 4, 2);
+        assert!(fp32.is_finite() && fp32 < 0.1, "fp32 {fp32}");
+        assert!(qat < ptq, "QAT {qat} >= PTQ {ptq}");
+    }
+}
