@@ -53,6 +53,24 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+/// The static library's panic handler for firmware (feature `panic-handler`,
+/// without `std`). No input can make a kernel panic: the shape checks use
+/// checked arithmetic and the loops neither index nor divide unchecked, and
+/// the Cortex-M build confirms no panic path is linked. Should one ever run, it
+/// stops the core with a permanently undefined instruction (a HardFault a
+/// debugger shows) rather than return into a corrupted caller.
+#[cfg(all(feature = "panic-handler", not(feature = "std"), not(test)))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    loop {
+        #[cfg(target_arch = "arm")]
+        // SAFETY: `udf` only raises the undefined-instruction fault.
+        unsafe {
+            core::arch::asm!("udf #0")
+        };
+    }
+}
+
 mod api;
 mod arch;
 pub mod bf16;

@@ -9,15 +9,48 @@
 /// Lanes in a [`Vector`].
 pub(crate) const LANES: usize = 8;
 
-/// Eight f32 lanes and the few operations the quantizers need.
+/// f32 lanes and the arithmetic the quantizers need: one IEEE operation per
+/// lane each. Implemented by every [`Vector`] and by `f32` itself (one lane).
+pub(crate) trait Lanes: Copy {
+    fn splat(x: f32) -> Self;
+    fn add(self, rhs: Self) -> Self;
+    fn sub(self, rhs: Self) -> Self;
+    fn mul(self, rhs: Self) -> Self;
+    fn div(self, rhs: Self) -> Self;
+    /// `x < lo ? lo : x`: keeps a NaN `x`, and `x` itself when equal to `lo`.
+    fn max(self, lo: Self) -> Self;
+    /// `x > hi ? hi : x`: keeps a NaN `x`, and `x` itself when equal to `hi`.
+    fn min(self, hi: Self) -> Self;
+    /// Round half to even (IEEE roundTiesToEven); keeps the sign of zero.
+    fn round(self) -> Self;
+    /// `1.0` where `x == other`, else `+0.0` (so `+0.0` where either is NaN).
+    fn ones_where_equal(self, other: Self) -> Self;
+}
+
+/// What a quantizer computes for each weight of one group or row, written
+/// once against [`Lanes`]: the kernels' two row loops drive it over vectors.
+pub(crate) trait Lanewise {
+    /// The fake-quantized weights.
+    fn forward<L: Lanes>(&self, x: L) -> L;
+    /// `[grad_weight, a, b]` for output gradient `g` and weight `x`, where `a`
+    /// and `b` are the terms of the quantizer's two sums.
+    fn backward<L: Lanes>(&self, g: L, x: L) -> [L; 3];
+}
+
+/// Eight f32 lanes: loads, stores and sums on top of [`Lanes`].
 ///
 /// Implementations are `#[inline(always)]` and carry no `#[target_feature]`:
 /// they inline into the kernel entry points of their ISA, which do (the memchr
 /// pattern). A SIMD implementation's values only exist inside those entry
 /// points, which are only called after the CPU was found to support the ISA.
-pub(crate) trait Vector: Copy {
+pub(crate) trait Vector: Lanes {
     /// Eight f64 lane accumulators for reductions.
     type Sum: Copy;
+
+    /// Whether the row loops get an extra copy of their body for whole
+    /// vectors, free of tail checks: faster, but more code. (The portable
+    /// backend on 32-bit Arm says no: code size counts more on a Cortex-M.)
+    const WHOLE_VECTOR_LOOPS: bool = true;
 
     /// Loads eight bf16 bit patterns and widens them exactly.
     ///
@@ -32,19 +65,6 @@ pub(crate) trait Vector: Copy {
     /// `dst` must be valid for writing eight `u16` (2-byte alignment suffices).
     unsafe fn store(self, dst: *mut u16);
 
-    fn splat(x: f32) -> Self;
-    fn add(self, rhs: Self) -> Self;
-    fn sub(self, rhs: Self) -> Self;
-    fn mul(self, rhs: Self) -> Self;
-    fn div(self, rhs: Self) -> Self;
-    /// `x < lo ? lo : x`: keeps a NaN `x`, and `x` itself when equal to `lo`.
-    fn max(self, lo: Self) -> Self;
-    /// `x > hi ? hi : x`: keeps a NaN `x`, and `x` itself when equal to `hi`.
-    fn min(self, hi: Self) -> Self;
-    /// Round half to even (IEEE roundTiesToEven); keeps the sign of zero.
-    fn round(self) -> Self;
-    /// `1.0` where `x == other`, else `+0.0` (so `+0.0` where either is NaN).
-    fn ones_where_equal(self, other: Self) -> Self;
     /// The first `n` lanes (`n < LANES`) kept, the others set to `+0.0`.
     fn first(self, n: usize) -> Self;
 
@@ -54,4 +74,17 @@ pub(crate) trait Vector: Copy {
     fn sum_add(sum: Self::Sum, terms: Self) -> Self::Sum;
     /// The accumulators combined as `((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))`.
     fn sum_lanes(sum: Self::Sum) -> f64;
+
+    /// A quantizer's forward on every lane. The SIMD backends run it on the
+    /// whole vector; a backend may instead run it lane by lane (same bits).
+    #[inline(always)]
+    fn apply_forward(quantizer: &impl Lanewise, x: Self) -> Self {
+        quantizer.forward(x)
+    }
+
+    /// A quantizer's backward on every lane, as [`Vector::apply_forward`].
+    #[inline(always)]
+    fn apply_backward(quantizer: &impl Lanewise, g: Self, x: Self) -> [Self; 3] {
+        quantizer.backward(g, x)
+    }
 }

@@ -1,4 +1,5 @@
-//! The portable backend: eight f32 lanes in an array.
+//! The portable backend: eight f32 lanes in an array, each lane computed with
+//! the one-lane arithmetic of `f32` below.
 //!
 //! It is the reference the SIMD backends must match bit for bit, and the path
 //! used on targets without one (a Cortex-M, for instance). The compiler is free
@@ -6,27 +7,9 @@
 //! results cannot change, since every lane operation is one IEEE operation.
 
 use crate::bf16::{narrow, widen};
-use crate::vector::{Vector, LANES};
-
-/// Eight f32 lanes, computed one at a time.
-#[derive(Clone, Copy)]
-pub(crate) struct Portable([f32; LANES]);
-
-impl Portable {
-    #[inline(always)]
-    fn map(self, f: impl Fn(f32) -> f32) -> Self {
-        Portable(self.0.map(f))
-    }
-
-    #[inline(always)]
-    fn zip(self, rhs: Self, f: impl Fn(f32, f32) -> f32) -> Self {
-        let mut out = self.0;
-        for (o, r) in out.iter_mut().zip(rhs.0) {
-            *o = f(*o, r);
-        }
-        Portable(out)
-    }
-}
+#[cfg(target_arch = "arm")]
+use crate::vector::Lanewise;
+use crate::vector::{Lanes, Vector, LANES};
 
 /// Round half to even without SSE4.1 or a libm call: adding and subtracting
 /// 2^23 leaves an integer, rounded by the FPU's default ties-to-even mode.
@@ -44,8 +27,116 @@ pub(crate) fn round_half_even(x: f32) -> f32 {
     }
 }
 
+/// One lane: the scalar definition of every operation.
+impl Lanes for f32 {
+    #[inline(always)]
+    fn splat(x: f32) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn add(self, rhs: Self) -> Self {
+        self + rhs
+    }
+    #[inline(always)]
+    fn sub(self, rhs: Self) -> Self {
+        self - rhs
+    }
+    #[inline(always)]
+    fn mul(self, rhs: Self) -> Self {
+        self * rhs
+    }
+    #[inline(always)]
+    fn div(self, rhs: Self) -> Self {
+        self / rhs
+    }
+    #[inline(always)]
+    fn max(self, lo: Self) -> Self {
+        if self < lo {
+            lo
+        } else {
+            self
+        }
+    }
+    #[inline(always)]
+    fn min(self, hi: Self) -> Self {
+        if self > hi {
+            hi
+        } else {
+            self
+        }
+    }
+    #[inline(always)]
+    fn round(self) -> Self {
+        round_half_even(self)
+    }
+    #[inline(always)]
+    fn ones_where_equal(self, other: Self) -> Self {
+        if self == other {
+            1.0
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Eight f32 lanes, computed one at a time.
+#[derive(Clone, Copy)]
+pub(crate) struct Portable([f32; LANES]);
+
+impl Portable {
+    #[inline(always)]
+    fn zip(self, rhs: Self, f: impl Fn(f32, f32) -> f32) -> Self {
+        let mut out = self.0;
+        for (o, r) in out.iter_mut().zip(rhs.0) {
+            *o = f(*o, r);
+        }
+        Portable(out)
+    }
+}
+
+impl Lanes for Portable {
+    #[inline(always)]
+    fn splat(x: f32) -> Self {
+        Portable([x; LANES])
+    }
+    #[inline(always)]
+    fn add(self, rhs: Self) -> Self {
+        self.zip(rhs, f32::add)
+    }
+    #[inline(always)]
+    fn sub(self, rhs: Self) -> Self {
+        self.zip(rhs, f32::sub)
+    }
+    #[inline(always)]
+    fn mul(self, rhs: Self) -> Self {
+        self.zip(rhs, f32::mul)
+    }
+    #[inline(always)]
+    fn div(self, rhs: Self) -> Self {
+        self.zip(rhs, f32::div)
+    }
+    #[inline(always)]
+    fn max(self, lo: Self) -> Self {
+        self.zip(lo, <f32 as Lanes>::max)
+    }
+    #[inline(always)]
+    fn min(self, hi: Self) -> Self {
+        self.zip(hi, <f32 as Lanes>::min)
+    }
+    #[inline(always)]
+    fn round(self) -> Self {
+        Portable(self.0.map(round_half_even))
+    }
+    #[inline(always)]
+    fn ones_where_equal(self, other: Self) -> Self {
+        self.zip(other, f32::ones_where_equal)
+    }
+}
+
 impl Vector for Portable {
     type Sum = [f64; LANES];
+    #[cfg(target_arch = "arm")]
+    const WHOLE_VECTOR_LOOPS: bool = false;
 
     #[inline(always)]
     unsafe fn load(src: *const u16) -> Self {
@@ -65,42 +156,6 @@ impl Vector for Portable {
         }
     }
 
-    #[inline(always)]
-    fn splat(x: f32) -> Self {
-        Portable([x; LANES])
-    }
-    #[inline(always)]
-    fn add(self, rhs: Self) -> Self {
-        self.zip(rhs, |a, b| a + b)
-    }
-    #[inline(always)]
-    fn sub(self, rhs: Self) -> Self {
-        self.zip(rhs, |a, b| a - b)
-    }
-    #[inline(always)]
-    fn mul(self, rhs: Self) -> Self {
-        self.zip(rhs, |a, b| a * b)
-    }
-    #[inline(always)]
-    fn div(self, rhs: Self) -> Self {
-        self.zip(rhs, |a, b| a / b)
-    }
-    #[inline(always)]
-    fn max(self, lo: Self) -> Self {
-        self.zip(lo, |x, lo| if x < lo { lo } else { x })
-    }
-    #[inline(always)]
-    fn min(self, hi: Self) -> Self {
-        self.zip(hi, |x, hi| if x > hi { hi } else { x })
-    }
-    #[inline(always)]
-    fn round(self) -> Self {
-        self.map(round_half_even)
-    }
-    #[inline(always)]
-    fn ones_where_equal(self, other: Self) -> Self {
-        self.zip(other, |a, b| if a == b { 1.0 } else { 0.0 })
-    }
     #[inline(always)]
     fn first(self, n: usize) -> Self {
         let mut out = [0.0; LANES];
@@ -124,5 +179,33 @@ impl Vector for Portable {
     #[inline(always)]
     fn sum_lanes(l: Self::Sum) -> f64 {
         ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
+    }
+
+    // 32-bit Arm (a Cortex-M, say) has no vector unit the compiler may use for
+    // IEEE f32, so eight unrolled lanes only cost code and stack there: run the
+    // quantizer one lane at a time through an out-of-line function instead.
+    #[cfg(target_arch = "arm")]
+    #[inline(always)]
+    fn apply_forward(quantizer: &impl Lanewise, x: Self) -> Self {
+        #[inline(never)]
+        fn lane(quantizer: &impl Lanewise, x: f32) -> f32 {
+            quantizer.forward(x)
+        }
+        Portable(x.0.map(|x| lane(quantizer, x)))
+    }
+
+    #[cfg(target_arch = "arm")]
+    #[inline(always)]
+    fn apply_backward(quantizer: &impl Lanewise, g: Self, x: Self) -> [Self; 3] {
+        #[inline(never)]
+        fn lane(quantizer: &impl Lanewise, g: f32, x: f32) -> [f32; 3] {
+            quantizer.backward(g, x)
+        }
+        let mut out = [[0.0; LANES]; 3];
+        for i in 0..LANES {
+            let [w, a, b] = lane(quantizer, g.0[i], x.0[i]);
+            (out[0][i], out[1][i], out[2][i]) = (w, a, b);
+        }
+        out.map(Portable)
     }
 }

@@ -13,60 +13,59 @@
 //! `grad_weight = g * mask`, `grad_offset = sum(g * (1 - mask))`,
 //! `grad_scale = sum(g * (d - xn * mask)) * n * gate`.
 
-use super::{backward_row, gate, map_row, protect, read, Lanewise};
+use super::{backward_row, gate, map_row, protect, read};
 use super::{AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs};
 use crate::bf16::narrow;
 use crate::params::Asymmetric;
-use crate::vector::Vector;
+use crate::vector::{Lanes, Lanewise, Vector};
 
-/// One group's constants, broadcast to every lane.
-struct Group<V> {
-    offset: V,
-    alpha: V,
-    low: V,
-    high: V,
-    levels: V,
-    inverse_levels: V,
-    shift: V,
+/// One group's constants. Kept as scalars and broadcast where used: the
+/// compiler hoists the broadcasts out of the loops, and the portable backend
+/// does not carry eight copies of each on a microcontroller's stack.
+struct Group {
+    offset: f32,
+    alpha: f32,
+    clip_val: f32,
+    levels: f32,
 }
 
-impl<V: Vector> Group<V> {
+impl Group {
     #[inline(always)]
     fn new(quant: &Asymmetric, scale: f32, offset: f32) -> Self {
         let alpha = protect(scale, quant.eps) * quant.levels;
         Group {
-            offset: V::splat(offset),
-            alpha: V::splat(alpha),
-            low: V::splat(-quant.clip_val),
-            high: V::splat(quant.clip_val),
-            levels: V::splat(quant.levels),
-            // Exact: `levels` is a power of two, so `/ n` equals `* (1 / n)`.
-            inverse_levels: V::splat(1.0 / quant.levels),
-            shift: V::splat(0.5),
+            offset,
+            alpha,
+            clip_val: quant.clip_val,
+            levels: quant.levels,
         }
     }
 
     /// `(xn, xc, d)`: the normalized weight, its clipped value, and the
     /// dequantized level (still in units of alpha).
     #[inline(always)]
-    fn quantize(&self, x: V) -> (V, V, V) {
-        let xn = x.sub(self.offset).div(self.alpha);
-        let xc = xn.max(self.low).min(self.high);
-        let r = xc.mul(self.levels).sub(self.shift).round();
-        let d = r.add(self.shift).mul(self.inverse_levels);
+    fn quantize<V: Lanes>(&self, x: V) -> (V, V, V) {
+        let shift = V::splat(0.5);
+        let xn = x.sub(V::splat(self.offset)).div(V::splat(self.alpha));
+        let xc = xn
+            .max(V::splat(-self.clip_val))
+            .min(V::splat(self.clip_val));
+        let r = xc.mul(V::splat(self.levels)).sub(shift).round();
+        // Exact: `levels` is a power of two, so `/ n` equals `* (1 / n)`.
+        let d = r.add(shift).mul(V::splat(1.0 / self.levels));
         (xn, xc, d)
     }
 }
 
-impl<V: Vector> Lanewise<V> for Group<V> {
+impl Lanewise for Group {
     #[inline(always)]
-    fn forward(&self, x: V) -> V {
+    fn forward<V: Lanes>(&self, x: V) -> V {
         let (_, _, d) = self.quantize(x);
-        d.mul(self.alpha).add(self.offset)
+        d.mul(V::splat(self.alpha)).add(V::splat(self.offset))
     }
 
     #[inline(always)]
-    fn backward(&self, g: V, x: V) -> [V; 3] {
+    fn backward<V: Lanes>(&self, g: V, x: V) -> [V; 3] {
         let (xn, xc, d) = self.quantize(x);
         // 1 where -clip_val <= xn <= clip_val, which is where clipping left xn
         // unchanged, else 0; `xc - xc` is 0 unless xn is NaN, which so gives a
@@ -90,10 +89,10 @@ pub(crate) unsafe fn forward<V: Vector>(args: &AsymmetricPerGroupArgs) {
     for k in 0..args.groups {
         // SAFETY: k < groups.
         let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
-        let group = Group::<V>::new(&args.quant, scale, offset);
+        let group = Group::new(&args.quant, scale, offset);
         // SAFETY: group k spans elements [k * size, (k + 1) * size).
         unsafe {
-            map_row(
+            map_row::<V>(
                 args.weight.add(k * size),
                 args.out.add(k * size),
                 size,
@@ -112,11 +111,11 @@ pub(crate) unsafe fn backward<V: Vector>(args: &AsymmetricPerGroupBackwardArgs) 
         // SAFETY: k < groups. Both are read before grad_scale[k] and
         // grad_offset[k], which may be the same buffers, are written.
         let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
-        let group = Group::<V>::new(&args.quant, scale, offset);
+        let group = Group::new(&args.quant, scale, offset);
         let at = k * size;
         // SAFETY: group k spans elements [at, at + size).
         let [offset_sum, alpha_sum] = unsafe {
-            backward_row(
+            backward_row::<V>(
                 args.grad_output.add(at),
                 args.weight.add(at),
                 args.grad_weight.add(at),

@@ -40,7 +40,7 @@ pub(crate) mod symmetric;
 
 use crate::bf16::widen;
 use crate::params::{Asymmetric, Symmetric};
-use crate::vector::{Vector, LANES};
+use crate::vector::{Lanewise, Vector, LANES};
 
 /// Terms per reduction block; a multiple of [`LANES`].
 pub(crate) const BLOCK: usize = 4096;
@@ -91,18 +91,6 @@ pub(crate) struct SymmetricBackwardArgs {
     pub rows: usize,
     pub cols: usize,
     pub quant: Symmetric,
-}
-
-/// What a quantizer does to eight weights of one group or row, its constants
-/// already broadcast. Implemented by each quantizer; the two row loops below
-/// drive it. (A trait rather than closures: trait methods can be
-/// `#[inline(always)]`, so they compile inside each ISA's entry point.)
-pub(crate) trait Lanewise<V: Vector> {
-    /// The fake-quantized weights.
-    fn forward(&self, x: V) -> V;
-    /// `[grad_weight, a, b]` for output gradient `g` and weight `x`, where `a`
-    /// and `b` are the terms of the quantizer's two sums.
-    fn backward(&self, g: V, x: V) -> [V; 3];
 }
 
 /// `ps = max(s, eps)` as the SPEC defines `max`: NaN-propagating.
@@ -176,18 +164,33 @@ pub(crate) unsafe fn map_row<V: Vector>(
     x: *const u16,
     out: *mut u16,
     len: usize,
-    quantizer: &impl Lanewise<V>,
+    quantizer: &impl Lanewise,
 ) {
     let mut i = 0;
-    while len - i >= LANES {
-        // SAFETY: i + LANES <= len.
-        unsafe { quantizer.forward(V::load(x.add(i))).store(out.add(i)) };
+    // Whole vectors, then the tail (see `backward_row`).
+    while V::WHOLE_VECTOR_LOOPS && len - i >= LANES {
+        // SAFETY: LANES elements from i are in both buffers.
+        unsafe { V::apply_forward(quantizer, V::load(x.add(i))).store(out.add(i)) };
         i += LANES;
     }
-    if i < len {
-        let n = len - i;
-        // SAFETY: n < LANES elements remain in both buffers.
-        unsafe { store_tail(quantizer.forward(load_tail(x.add(i), n)), out.add(i), n) };
+    while i < len {
+        let n = (len - i).min(LANES);
+        // SAFETY: n elements from i are in both buffers; a short tail goes
+        // through the stack.
+        unsafe {
+            let v = if n == LANES {
+                V::load(x.add(i))
+            } else {
+                load_tail(x.add(i), n)
+            };
+            let q = V::apply_forward(quantizer, v);
+            if n == LANES {
+                q.store(out.add(i))
+            } else {
+                store_tail(q, out.add(i), n)
+            }
+        }
+        i += n;
     }
 }
 
@@ -239,25 +242,29 @@ fn magnitude(x: f64) -> f64 {
 /// [`backward_row`].
 #[inline(always)]
 unsafe fn step<V: Vector>(
-    quantizer: &impl Lanewise<V>,
+    quantizer: &impl Lanewise,
     g: *const u16,
     x: *const u16,
     grad_weight: *mut u16,
     i: usize,
     n: usize,
 ) -> [V; 2] {
-    if n >= LANES {
-        // SAFETY: LANES elements from i are valid (caller).
-        unsafe {
-            let [w, a, b] = quantizer.backward(V::load(g.add(i)), V::load(x.add(i)));
+    let full = n >= LANES;
+    // SAFETY: min(n, LANES) elements from i are valid in every buffer
+    // (caller); a short tail goes through the stack.
+    unsafe {
+        let (gv, xv) = if full {
+            (V::load(g.add(i)), V::load(x.add(i)))
+        } else {
+            (load_tail(g.add(i), n), load_tail(x.add(i), n))
+        };
+        let [w, a, b] = V::apply_backward(quantizer, gv, xv);
+        if full {
             w.store(grad_weight.add(i));
             [a, b]
-        }
-    } else {
-        // SAFETY: n elements from i are valid (caller).
-        unsafe {
-            let [w, a, b] = quantizer.backward(load_tail(g.add(i), n), load_tail(x.add(i), n));
+        } else {
             store_tail(w, grad_weight.add(i), n);
+            // The zero padding lanes must not reach the sums.
             [a.first(n), b.first(n)]
         }
     }
@@ -276,7 +283,7 @@ pub(crate) unsafe fn backward_row<V: Vector>(
     x: *const u16,
     grad_weight: *mut u16,
     len: usize,
-    quantizer: &impl Lanewise<V>,
+    quantizer: &impl Lanewise,
 ) -> [f32; 2] {
     let mut totals = [Compensated::ZERO; 2];
     let mut start = 0;
@@ -284,9 +291,12 @@ pub(crate) unsafe fn backward_row<V: Vector>(
         let end = start + (len - start).min(BLOCK);
         let (mut sum_a, mut sum_b) = (V::sum_zero(), V::sum_zero());
         let mut i = start;
-        while end - i >= 2 * LANES {
-            // SAFETY: i + 2 * LANES <= end <= len, for both steps.
-            let ([a0, b0], [a1, b1]) = unsafe {
+        // Whole pairs, then what is left (the last vector of a block may be
+        // alone or short). The first loop is the second with every vector
+        // known to be whole, which keeps the hot path free of tail checks.
+        while V::WHOLE_VECTOR_LOOPS && end - i >= 2 * LANES {
+            // SAFETY: 2 * LANES elements from i are valid in every buffer.
+            let ([a0, b0], [a1, b1]): ([V; 2], [V; 2]) = unsafe {
                 (
                     step(quantizer, g, x, grad_weight, i, LANES),
                     step(quantizer, g, x, grad_weight, i + LANES, LANES),
@@ -296,17 +306,19 @@ pub(crate) unsafe fn backward_row<V: Vector>(
             sum_b = V::sum_add(sum_b, b0.add(b1));
             i += 2 * LANES;
         }
-        if i < end {
-            // SAFETY: end - i elements remain in every buffer.
-            let [mut a, mut b] = unsafe { step(quantizer, g, x, grad_weight, i, end - i) };
-            if end - i > LANES {
+        while i < end {
+            let n = (end - i).min(2 * LANES);
+            // SAFETY: n elements from i are valid in every buffer.
+            let [mut a, mut b]: [V; 2] =
+                unsafe { step(quantizer, g, x, grad_weight, i, n.min(LANES)) };
+            if n > LANES {
                 // SAFETY: as above, past the first LANES of them.
-                let [a1, b1] =
-                    unsafe { step(quantizer, g, x, grad_weight, i + LANES, end - i - LANES) };
+                let [a1, b1] = unsafe { step(quantizer, g, x, grad_weight, i + LANES, n - LANES) };
                 (a, b) = (a.add(a1), b.add(b1));
             }
             sum_a = V::sum_add(sum_a, a);
             sum_b = V::sum_add(sum_b, b);
+            i += n;
         }
         totals[0].add(V::sum_lanes(sum_a));
         totals[1].add(V::sum_lanes(sum_b));

@@ -10,47 +10,47 @@
 //! `grad_weight = g * mask`,
 //! `grad_scale = (sum(g * c) + sum((g * mask) * ((-x) / ps))) * gate`.
 
-use super::{backward_row, gate, map_row, protect, read, Lanewise};
+use super::{backward_row, gate, map_row, protect, read};
 use super::{SymmetricArgs, SymmetricBackwardArgs};
 use crate::bf16::narrow;
 use crate::params::Symmetric;
-use crate::vector::Vector;
+use crate::vector::{Lanes, Lanewise, Vector};
 
-/// One row's constants, broadcast to every lane.
-struct Row<V> {
-    scale: V,
-    min: V,
-    max: V,
+/// One row's constants, as scalars (see `asymmetric_per_group::Group`).
+struct Row {
+    scale: f32,
+    min: f32,
+    max: f32,
 }
 
-impl<V: Vector> Row<V> {
+impl Row {
     #[inline(always)]
     fn new(quant: &Symmetric, scale: f32) -> Self {
         Row {
-            scale: V::splat(protect(scale, quant.eps)),
-            min: V::splat(quant.min_v),
-            max: V::splat(quant.max_v),
+            scale: protect(scale, quant.eps),
+            min: quant.min_v,
+            max: quant.max_v,
         }
     }
 
     /// `(x / ps, round(x / ps), c)`.
     #[inline(always)]
-    fn quantize(&self, x: V) -> (V, V, V) {
-        let q = x.div(self.scale);
+    fn quantize<V: Lanes>(&self, x: V) -> (V, V, V) {
+        let q = x.div(V::splat(self.scale));
         let r = q.round();
-        (q, r, r.max(self.min).min(self.max))
+        (q, r, r.max(V::splat(self.min)).min(V::splat(self.max)))
     }
 }
 
-impl<V: Vector> Lanewise<V> for Row<V> {
+impl Lanewise for Row {
     #[inline(always)]
-    fn forward(&self, x: V) -> V {
+    fn forward<V: Lanes>(&self, x: V) -> V {
         let (_, _, c) = self.quantize(x);
-        c.mul(self.scale)
+        c.mul(V::splat(self.scale))
     }
 
     #[inline(always)]
-    fn backward(&self, g: V, x: V) -> [V; 3] {
+    fn backward<V: Lanes>(&self, g: V, x: V) -> [V; 3] {
         let (q, r, c) = self.quantize(x);
         // `1 - clip(|r - c|, 0, 1)` is 1 where clipping left r unchanged and 0
         // elsewhere, since r, min_v and max_v are integers; `c - c` makes a NaN
@@ -74,10 +74,10 @@ pub(crate) unsafe fn forward<V: Vector>(args: &SymmetricArgs) {
     let cols = args.cols;
     for row in 0..args.rows {
         // SAFETY: row < rows.
-        let quant = Row::<V>::new(&args.quant, unsafe { read(args.scale, row) });
+        let quant = Row::new(&args.quant, unsafe { read(args.scale, row) });
         // SAFETY: the row spans elements [row * cols, (row + 1) * cols).
         unsafe {
-            map_row(
+            map_row::<V>(
                 args.weight.add(row * cols),
                 args.out.add(row * cols),
                 cols,
@@ -95,11 +95,11 @@ pub(crate) unsafe fn backward<V: Vector>(args: &SymmetricBackwardArgs) {
     for row in 0..args.rows {
         // SAFETY: row < rows; read before grad_scale[row] is written.
         let scale = unsafe { read(args.scale, row) };
-        let quant = Row::<V>::new(&args.quant, scale);
+        let quant = Row::new(&args.quant, scale);
         let at = row * cols;
         // SAFETY: the row spans elements [at, at + cols).
         let [level_sum, weight_sum] = unsafe {
-            backward_row(
+            backward_row::<V>(
                 args.grad_output.add(at),
                 args.weight.add(at),
                 args.grad_weight.add(at),

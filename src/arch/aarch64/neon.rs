@@ -11,7 +11,7 @@
 
 use core::arch::aarch64::*;
 
-use crate::vector::{Vector, LANES};
+use crate::vector::{Lanes, Vector, LANES};
 
 /// Lanes 0..4 and 4..8.
 #[derive(Clone, Copy)]
@@ -57,29 +57,7 @@ fn ones_where_equal4(a: float32x4_t, b: float32x4_t) -> float32x4_t {
     }
 }
 
-impl Vector for Neon {
-    type Sum = NeonSum;
-
-    #[inline(always)]
-    unsafe fn load(src: *const u16) -> Self {
-        // SAFETY: the caller guarantees 16 readable bytes at `src`; `vld1q_u16`
-        // needs only the element's 2-byte alignment.
-        unsafe {
-            let bits = vld1q_u16(src);
-            Neon(
-                vreinterpretq_f32_u32(vshll_n_u16::<16>(vget_low_u16(bits))),
-                vreinterpretq_f32_u32(vshll_high_n_u16::<16>(bits)),
-            )
-        }
-    }
-
-    #[inline(always)]
-    unsafe fn store(self, dst: *mut u16) {
-        // SAFETY: the caller guarantees 16 writable bytes at `dst`; `vst1q_u16`
-        // needs only the element's 2-byte alignment.
-        unsafe { vst1q_u16(dst, vcombine_u16(narrow(self.0), narrow(self.1))) }
-    }
-
+impl Lanes for Neon {
     #[inline(always)]
     fn splat(x: f32) -> Self {
         // SAFETY: NEON is part of the aarch64 base ISA.
@@ -133,6 +111,31 @@ impl Vector for Neon {
             ones_where_equal4(self.1, other.1),
         )
     }
+}
+
+impl Vector for Neon {
+    type Sum = NeonSum;
+
+    #[inline(always)]
+    unsafe fn load(src: *const u16) -> Self {
+        // SAFETY: the caller guarantees 16 readable bytes at `src`; `vld1q_u16`
+        // needs only the element's 2-byte alignment.
+        unsafe {
+            let bits = vld1q_u16(src);
+            Neon(
+                vreinterpretq_f32_u32(vshll_n_u16::<16>(vget_low_u16(bits))),
+                vreinterpretq_f32_u32(vshll_high_n_u16::<16>(bits)),
+            )
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn store(self, dst: *mut u16) {
+        // SAFETY: the caller guarantees 16 writable bytes at `dst`; `vst1q_u16`
+        // needs only the element's 2-byte alignment.
+        unsafe { vst1q_u16(dst, vcombine_u16(narrow(self.0), narrow(self.1))) }
+    }
+
     #[inline(always)]
     fn first(self, n: usize) -> Self {
         debug_assert!(n < LANES);

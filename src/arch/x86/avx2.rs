@@ -5,7 +5,7 @@ use core::arch::x86::*;
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::*;
 
-use crate::vector::{Vector, LANES};
+use crate::vector::{Lanes, Vector, LANES};
 
 /// Eight f32 lanes in a YMM register.
 ///
@@ -24,39 +24,7 @@ pub(crate) struct Avx2Sum(__m256d, __m256d);
 /// `first(n)` loads its mask from `FIRST_MASK[8 - n..]`: n all-ones lanes, then zeros.
 static FIRST_MASK: [i32; 2 * LANES] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
 
-impl Vector for Avx2 {
-    type Sum = Avx2Sum;
-
-    #[inline(always)]
-    unsafe fn load(src: *const u16) -> Self {
-        // SAFETY: AVX2 is available (type invariant); the caller guarantees 16
-        // readable bytes at `src`, and `loadu` has no alignment requirement.
-        unsafe {
-            let bits = _mm256_cvtepu16_epi32(_mm_loadu_si128(src.cast()));
-            Avx2(_mm256_castsi256_ps(_mm256_slli_epi32::<16>(bits)))
-        }
-    }
-
-    #[inline(always)]
-    unsafe fn store(self, dst: *mut u16) {
-        // SAFETY: AVX2 is available (type invariant); the caller guarantees 16
-        // writable bytes at `dst`, and `storeu` has no alignment requirement.
-        unsafe {
-            let bits = _mm256_castps_si256(self.0);
-            let lsb = _mm256_and_si256(_mm256_srli_epi32::<16>(bits), _mm256_set1_epi32(1));
-            let bias = _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF));
-            let rounded = _mm256_srli_epi32::<16>(_mm256_add_epi32(bits, bias));
-            let nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(self.0, self.0));
-            let canonical = _mm256_blendv_epi8(rounded, _mm256_set1_epi32(0x7FC0), nan);
-            // Every lane is at most 0xFFFF, so the saturating pack is exact.
-            let packed = _mm_packus_epi32(
-                _mm256_castsi256_si128(canonical),
-                _mm256_extracti128_si256::<1>(canonical),
-            );
-            _mm_storeu_si128(dst.cast(), packed);
-        }
-    }
-
+impl Lanes for Avx2 {
     #[inline(always)]
     fn splat(x: f32) -> Self {
         // SAFETY: AVX2 is available (type invariant).
@@ -109,6 +77,41 @@ impl Vector for Avx2 {
             _mm256_and_ps(equal, _mm256_set1_ps(1.0))
         })
     }
+}
+
+impl Vector for Avx2 {
+    type Sum = Avx2Sum;
+
+    #[inline(always)]
+    unsafe fn load(src: *const u16) -> Self {
+        // SAFETY: AVX2 is available (type invariant); the caller guarantees 16
+        // readable bytes at `src`, and `loadu` has no alignment requirement.
+        unsafe {
+            let bits = _mm256_cvtepu16_epi32(_mm_loadu_si128(src.cast()));
+            Avx2(_mm256_castsi256_ps(_mm256_slli_epi32::<16>(bits)))
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn store(self, dst: *mut u16) {
+        // SAFETY: AVX2 is available (type invariant); the caller guarantees 16
+        // writable bytes at `dst`, and `storeu` has no alignment requirement.
+        unsafe {
+            let bits = _mm256_castps_si256(self.0);
+            let lsb = _mm256_and_si256(_mm256_srli_epi32::<16>(bits), _mm256_set1_epi32(1));
+            let bias = _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF));
+            let rounded = _mm256_srli_epi32::<16>(_mm256_add_epi32(bits, bias));
+            let nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(self.0, self.0));
+            let canonical = _mm256_blendv_epi8(rounded, _mm256_set1_epi32(0x7FC0), nan);
+            // Every lane is at most 0xFFFF, so the saturating pack is exact.
+            let packed = _mm_packus_epi32(
+                _mm256_castsi256_si128(canonical),
+                _mm256_extracti128_si256::<1>(canonical),
+            );
+            _mm_storeu_si128(dst.cast(), packed);
+        }
+    }
+
     #[inline(always)]
     fn first(self, n: usize) -> Self {
         debug_assert!(n < LANES);

@@ -1,0 +1,131 @@
+/* Firmware test, run on an emulated Cortex-M4F: all six kernels on golden
+ * vectors computed on the host (vectors.h), checked bit for bit; bad inputs
+ * with their status codes and untouched outputs; and the stack high-water
+ * mark of every kernel call (paint the stack, call, scan). */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "qat_kernels.h"
+#include "semihosting.h"
+#include "vectors.h"
+
+#define PAINT 0xC5C5C5C5u
+#define PAINT_WORDS 2048 /* 8 KiB below the stack pointer */
+
+static int failures;
+static char line[96];
+
+static void print_number(const char *before, unsigned long n, const char *after) {
+    char digits[12];
+    int k = 0;
+    size_t len;
+    do digits[k++] = (char)('0' + n % 10); while ((n /= 10) && k < 11);
+    strcpy(line, before);
+    len = strlen(line);
+    while (k) line[len++] = digits[--k];
+    line[len] = '\0';
+    strcat(line, after);
+    semihost_print(line);
+}
+
+static void check(int ok, const char *what) {
+    if (!ok) {
+        failures++;
+        semihost_print("FAILED: ");
+        semihost_print(what);
+        semihost_print("\n");
+    }
+}
+
+static int same(const qat_bf16 *a, const qat_bf16 *b, size_t n) { return memcmp(a, b, n * sizeof *a) == 0; }
+
+static qat_bf16 out[AN], gw[AN], gs[AG], go[AG];
+static uint32_t *stack_top;
+static unsigned long stack_max;
+
+/* Paints the stack below the current stack pointer. Inline so that it runs in
+ * main's own frame: nothing below the stack pointer is live. */
+#define PAINT_STACK()                                                             \
+    do {                                                                          \
+        volatile uint32_t *p_;                                                    \
+        __asm__ volatile("mov %0, sp" : "=r"(stack_top));                        \
+        for (p_ = stack_top - PAINT_WORDS; p_ < stack_top; p_++) *p_ = PAINT;     \
+    } while (0)
+
+/* Bytes of stack the last call used: from the lowest word it changed up. */
+static void measure(const char *kernel) {
+    const volatile uint32_t *p = stack_top - PAINT_WORDS;
+    unsigned long used;
+    while (p < stack_top && *p == PAINT) p++;
+    used = (unsigned long)((const uint32_t *)stack_top - (const uint32_t *)p) * 4;
+    check(p > stack_top - PAINT_WORDS, "stack paint overrun");
+    if (used > stack_max) stack_max = used;
+    semihost_print("  ");
+    print_number(kernel, used, " bytes of stack\n");
+}
+
+int main(void) {
+    static const qat_bf16 sentinel[AN] = {0};
+    int32_t st;
+
+    semihost_print("firmware: qat-kernels ");
+    semihost_print(qat_version());
+    semihost_print(" on Cortex-M4F\n");
+    check(qat_active_isa() == QAT_ISA_SCALAR, "the portable path is the active one");
+    check(qat_set_isa(QAT_ISA_AVX2) == QAT_ERR_UNSUPPORTED_ISA, "no AVX2 here");
+    check(qat_set_isa(QAT_ISA_NEON) == QAT_ERR_UNSUPPORTED_ISA, "no NEON here");
+
+    PAINT_STACK();
+    st = qat_asymmetric_per_group(x, s, o, out, AN, AS, 3, 1e-4f, 0.95f);
+    measure("qat_asymmetric_per_group: ");
+    check(st == QAT_OK && same(out, asym_out, AN), "asymmetric per group");
+    PAINT_STACK();
+    st = qat_asymmetric_per_group_backward(g, x, s, o, gw, gs, go, AN, AS, 3, 1e-4f, 0.95f);
+    measure("qat_asymmetric_per_group_backward: ");
+    check(st == QAT_OK && same(gw, asym_gw, AN) && same(gs, asym_gs, AG) && same(go, asym_go, AG),
+          "asymmetric per group backward");
+    PAINT_STACK();
+    st = qat_symmetric_per_channel(x, s, out, CR, CC, 1e-4f, -8, 7);
+    measure("qat_symmetric_per_channel: ");
+    check(st == QAT_OK && same(out, chan_out, CN), "symmetric per channel");
+    PAINT_STACK();
+    st = qat_symmetric_per_channel_backward(g, x, s, gw, gs, CR, CC, 1e-4f, -8, 7);
+    measure("qat_symmetric_per_channel_backward: ");
+    check(st == QAT_OK && same(gw, chan_gw, CN) && same(gs, chan_gs, CR), "symmetric per channel backward");
+    PAINT_STACK();
+    st = qat_symmetric_per_tensor(x, s + 2, out, TN, 1e-4f, -128, 127);
+    measure("qat_symmetric_per_tensor: ");
+    check(st == QAT_OK && same(out, tens_out, TN), "symmetric per tensor");
+    PAINT_STACK();
+    st = qat_symmetric_per_tensor_backward(g, x, s + 2, gw, gs, TN, 1e-4f, -128, 127);
+    measure("qat_symmetric_per_tensor_backward: ");
+    check(st == QAT_OK && same(gw, tens_gw, TN) && same(gs, tens_gs, 1), "symmetric per tensor backward");
+
+    /* In place: out == weight. */
+    memcpy(out, x, sizeof out);
+    check(qat_asymmetric_per_group(out, s, o, out, AN, AS, 3, 1e-4f, 0.95f) == QAT_OK && same(out, asym_out, AN),
+          "asymmetric per group in place");
+
+    /* Bad inputs: each status, outputs untouched. */
+    memset(out, 0, sizeof out);
+    memset(gw, 0, sizeof gw);
+    memset(gs, 0, sizeof gs);
+    memset(go, 0, sizeof go);
+    check(qat_asymmetric_per_group(NULL, s, o, out, AN, AS, 3, 1e-4f, 0.95f) == QAT_ERR_POINTER, "null pointer");
+    check(qat_asymmetric_per_group(x, s, o, out, AN, 0, 3, 1e-4f, 0.95f) == QAT_ERR_SHAPE, "group 0");
+    check(qat_asymmetric_per_group(x, s, o, out, AN, 7, 3, 1e-4f, 0.95f) == QAT_ERR_SHAPE, "group 7");
+    check(qat_symmetric_per_channel(x, s, out, 0x10000, 0x10000, 1e-4f, -8, 7) == QAT_ERR_SHAPE, "overflow");
+    check(qat_asymmetric_per_group_backward(g, x, s, o, gw, gs, go, AN, AS, 17, 1e-4f, 0.95f) == QAT_ERR_BIT_WIDTH,
+          "bit 17");
+    check(qat_symmetric_per_tensor(x, s, out, TN, 0.0f, -8, 7) == QAT_ERR_EPS, "eps 0");
+    check(qat_asymmetric_per_group(x, s, o, out, AN, AS, 3, 1e-4f, 1.0f) == QAT_ERR_CLIP, "clip 1");
+    check(qat_symmetric_per_channel_backward(g, x, s, gw, gs, CR, CC, 1e-4f, 7, -8) == QAT_ERR_RANGE, "min > max");
+    check(qat_symmetric_per_tensor_backward(g, x, s, gw, gw + 1, TN, 1e-4f, -8, 7) == QAT_ERR_OVERLAP, "overlap");
+    check(same(out, sentinel, AN) && same(gw, sentinel, AN) && same(gs, sentinel, AG) && same(go, sentinel, AG),
+          "outputs untouched on error");
+
+    print_number("stack: ", stack_max, " bytes\n");
+    print_number(failures ? "firmware: FAILED, " : "firmware: all passed, ", (unsigned long)failures, " failures\n");
+    return failures;
+}
