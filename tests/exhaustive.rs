@@ -46,16 +46,11 @@ fn asymmetric_per_group_all_weights() {
         let s = vec![bf16::from_f32(scale); groups];
         let o = vec![bf16::from_f32(offset); groups];
         let want = asymmetric(&g, &x, &s, &o, &p);
-        let mut first = None;
-        for b in backends() {
-            let got = run_asymmetric(b, &g, &x, &s, &o, &p);
-            check_asymmetric(&got, &want)
-                .unwrap_or_else(|e| panic!("{:?} g{group_size} s{scale}: {e}", b.isa()));
-            match &first {
-                None => first = Some(got),
-                Some(f) => assert_eq!(&got, f, "{:?} differs from scalar", b.isa()),
-            }
-        }
+        on_every_path(
+            &format!("g{group_size} s{scale}"),
+            |b| run_asymmetric(b, &g, &x, &s, &o, &p),
+            |got| check_asymmetric(got, &want),
+        );
     }
 }
 
@@ -88,16 +83,11 @@ fn symmetric_all_weights() {
             let rows = if per_tensor { 1 } else { 256 };
             let s = vec![bf16::from_f32(scale); rows];
             let want = symmetric(&g, &x, &s, x.len() / rows, &p);
-            let mut first = None;
-            for b in backends() {
-                let got = run_symmetric(b, &g, &x, &s, &p, per_tensor);
-                check_symmetric(&got, &want)
-                    .unwrap_or_else(|e| panic!("{:?} s{scale} tensor={per_tensor}: {e}", b.isa()));
-                match &first {
-                    None => first = Some(got),
-                    Some(f) => assert_eq!(&got, f, "{:?} differs from scalar", b.isa()),
-                }
-            }
+            on_every_path(
+                &format!("s{scale} tensor={per_tensor}"),
+                |b| run_symmetric(b, &g, &x, &s, &p, per_tensor),
+                |got| check_symmetric(got, &want),
+            );
         }
     }
 }

@@ -18,29 +18,21 @@ fn asymmetric_case(
     what: &str,
 ) {
     let want = asymmetric(g, x, s, o, p);
-    let mut first: Option<Outputs> = None;
-    for b in backends() {
-        let got = run_asymmetric(b, g, x, s, o, p);
-        check_asymmetric(&got, &want).unwrap_or_else(|e| panic!("{what}, {:?}: {e}", b.isa()));
-        match &first {
-            None => first = Some(got),
-            Some(f) => assert_eq!(&got, f, "{what}: {:?} differs from scalar", b.isa()),
-        }
-    }
+    on_every_path(
+        what,
+        |b| run_asymmetric(b, g, x, s, o, p),
+        |got| check_asymmetric(got, &want),
+    );
 }
 
 fn symmetric_case(g: &[bf16], x: &[bf16], s: &[bf16], p: &Symmetric, per_tensor: bool, what: &str) {
     let cols = if s.is_empty() { 0 } else { x.len() / s.len() };
     let want = symmetric(g, x, s, cols, p);
-    let mut first: Option<Outputs> = None;
-    for b in backends() {
-        let got = run_symmetric(b, g, x, s, p, per_tensor);
-        check_symmetric(&got, &want).unwrap_or_else(|e| panic!("{what}, {:?}: {e}", b.isa()));
-        match &first {
-            None => first = Some(got),
-            Some(f) => assert_eq!(&got, f, "{what}: {:?} differs from scalar", b.isa()),
-        }
-    }
+    on_every_path(
+        what,
+        |b| run_symmetric(b, g, x, s, p, per_tensor),
+        |got| check_symmetric(got, &want),
+    );
 }
 
 #[test]

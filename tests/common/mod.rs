@@ -330,6 +330,24 @@ pub fn backends() -> Vec<Backend> {
     all
 }
 
+/// Runs `run` on every path: each result must pass `check` and have the
+/// bits of the first (scalar) path's.
+pub fn on_every_path(
+    what: &str,
+    run: impl Fn(Backend) -> Outputs,
+    check: impl Fn(&Outputs) -> Result<(), String>,
+) {
+    let mut first: Option<Outputs> = None;
+    for b in backends() {
+        let got = run(b);
+        check(&got).unwrap_or_else(|e| panic!("{what}, {:?}: {e}", b.isa()));
+        match &first {
+            None => first = Some(got),
+            Some(f) => assert_eq!(&got, f, "{what}: {:?} differs from scalar", b.isa()),
+        }
+    }
+}
+
 /// splitmix64: a small deterministic generator.
 pub struct Rng(pub u64);
 
