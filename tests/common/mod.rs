@@ -321,6 +321,7 @@ pub fn backends() -> Vec<Backend> {
         all.iter().any(|b| b.isa() == qat_kernels::Isa::Neon),
         "NEON path missing"
     );
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     if std::env::var_os("QAT_REQUIRE_AVX2").is_some() {
         assert!(
             all.iter().any(|b| b.isa() == qat_kernels::Isa::Avx2),
