@@ -154,6 +154,37 @@ unsafe fn store_tail<V: Vector>(v: V, dst: *mut u16, n: usize) {
     }
 }
 
+/// One vector of a forward row at element `i`; `n < LANES` elements go
+/// through the stack.
+///
+/// # Safety
+/// `min(n, LANES)` elements from `i` are valid in both buffers, as in
+/// [`map_row`].
+#[inline(always)]
+unsafe fn forward_step<V: Vector>(
+    quantizer: &impl Lanewise,
+    x: *const u16,
+    out: *mut u16,
+    i: usize,
+    n: usize,
+) {
+    let full = n >= LANES;
+    // SAFETY: min(n, LANES) elements from i are valid in both buffers (caller).
+    unsafe {
+        let v = if full {
+            V::load(x.add(i))
+        } else {
+            load_tail(x.add(i), n)
+        };
+        let q = V::apply_forward(quantizer, v);
+        if full {
+            q.store(out.add(i))
+        } else {
+            store_tail(q, out.add(i), n)
+        }
+    }
+}
+
 /// `out[i] = forward(x[i])` over one row, eight lanes at a time.
 ///
 /// # Safety
@@ -170,26 +201,13 @@ pub(crate) unsafe fn map_row<V: Vector>(
     // Whole vectors, then the tail (see `backward_row`).
     while V::WHOLE_VECTOR_LOOPS && len - i >= LANES {
         // SAFETY: LANES elements from i are in both buffers.
-        unsafe { V::apply_forward(quantizer, V::load(x.add(i))).store(out.add(i)) };
+        unsafe { forward_step::<V>(quantizer, x, out, i, LANES) };
         i += LANES;
     }
     while i < len {
         let n = (len - i).min(LANES);
-        // SAFETY: n elements from i are in both buffers; a short tail goes
-        // through the stack.
-        unsafe {
-            let v = if n == LANES {
-                V::load(x.add(i))
-            } else {
-                load_tail(x.add(i), n)
-            };
-            let q = V::apply_forward(quantizer, v);
-            if n == LANES {
-                q.store(out.add(i))
-            } else {
-                store_tail(q, out.add(i), n)
-            }
-        }
+        // SAFETY: n elements from i are in both buffers.
+        unsafe { forward_step::<V>(quantizer, x, out, i, n) };
         i += n;
     }
 }
@@ -241,7 +259,7 @@ fn magnitude(x: f64) -> f64 {
 /// `min(n, LANES)` elements from `i` are valid in every buffer, as in
 /// [`backward_row`].
 #[inline(always)]
-unsafe fn step<V: Vector>(
+unsafe fn backward_step<V: Vector>(
     quantizer: &impl Lanewise,
     g: *const u16,
     x: *const u16,
@@ -298,8 +316,8 @@ pub(crate) unsafe fn backward_row<V: Vector>(
             // SAFETY: 2 * LANES elements from i are valid in every buffer.
             let ([a0, b0], [a1, b1]): ([V; 2], [V; 2]) = unsafe {
                 (
-                    step(quantizer, g, x, grad_weight, i, LANES),
-                    step(quantizer, g, x, grad_weight, i + LANES, LANES),
+                    backward_step(quantizer, g, x, grad_weight, i, LANES),
+                    backward_step(quantizer, g, x, grad_weight, i + LANES, LANES),
                 )
             };
             sum_a = V::sum_add(sum_a, a0.add(a1));
@@ -310,10 +328,11 @@ pub(crate) unsafe fn backward_row<V: Vector>(
             let n = (end - i).min(2 * LANES);
             // SAFETY: n elements from i are valid in every buffer.
             let [mut a, mut b]: [V; 2] =
-                unsafe { step(quantizer, g, x, grad_weight, i, n.min(LANES)) };
+                unsafe { backward_step(quantizer, g, x, grad_weight, i, n.min(LANES)) };
             if n > LANES {
                 // SAFETY: as above, past the first LANES of them.
-                let [a1, b1] = unsafe { step(quantizer, g, x, grad_weight, i + LANES, n - LANES) };
+                let [a1, b1] =
+                    unsafe { backward_step(quantizer, g, x, grad_weight, i + LANES, n - LANES) };
                 (a, b) = (a.add(a1), b.add(b1));
             }
             sum_a = V::sum_add(sum_a, a);
