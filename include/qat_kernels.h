@@ -147,7 +147,7 @@ int32_t qat_symmetric_per_tensor(const qat_bf16 *weight,
                                  float max_v);
 
 // Backward of qat_symmetric_per_tensor: writes grad_weight (numel values) and
-// grad_scale[0], the gradient summed over every element (+0.0 when numel is 0).
+// `grad_scale[0]`, the gradient summed over every element (+0.0 when numel is 0).
 //
 // # Safety
 // Each non-null pointer must be valid for its count of elements.

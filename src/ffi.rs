@@ -207,7 +207,7 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor(
 }
 
 /// Backward of qat_symmetric_per_tensor: writes grad_weight (numel values) and
-/// grad_scale[0], the gradient summed over every element (+0.0 when numel is 0).
+/// `grad_scale[0]`, the gradient summed over every element (+0.0 when numel is 0).
 ///
 /// # Safety
 /// Each non-null pointer must be valid for its count of elements.
