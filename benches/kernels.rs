@@ -1,4 +1,4 @@
-//! Throughput of the six kernels on the scalar path and the best SIMD path,
+//! Throughput of the six kernels on the scalar path and every SIMD path,
 //! at an L1-resident, an L2-resident and a DRAM-sized tensor, beside a plain
 //! copy of the same number of bf16 values (the memory baseline).
 //!
@@ -24,18 +24,15 @@ fn data(n: usize, seed: u32) -> Vec<bf16> {
         .collect()
 }
 
+/// Every path this CPU has: the scalar one and each SIMD one (the last is the best).
 fn paths() -> Vec<Backend> {
-    let mut paths = vec![Backend::new(Isa::Scalar).unwrap()];
-    let best = Backend::new(Isa::Auto).unwrap();
-    if best.isa() != Isa::Scalar {
-        paths.push(best);
-    }
-    paths
+    Backend::available().collect()
 }
 
 fn name(b: Backend) -> &'static str {
     match b.isa() {
         Isa::Avx2 => "avx2",
+        Isa::Avx512 => "avx512",
         Isa::Neon => "neon",
         _ => "scalar",
     }

@@ -121,7 +121,7 @@ static inline qat_bf16 rng_bf16(double lo, double hi) { return narrow((float)(lo
 static inline int available_isas(int32_t *isas) {
     int n = 0;
     int32_t isa;
-    for (isa = QAT_ISA_SCALAR; isa <= QAT_ISA_NEON; isa++)
+    for (isa = QAT_ISA_SCALAR; isa <= QAT_ISA_AVX512; isa++)
         if (qat_set_isa(isa) == QAT_OK) isas[n++] = isa;
     qat_set_isa(QAT_ISA_AUTO);
     return n;

@@ -57,6 +57,10 @@
 // NEON (aarch64).
 #define QAT_ISA_NEON 3
 
+// AVX-512F with AVX2 (x86, x86-64); an extension of SPEC's list, the best
+// path where the CPU has it.
+#define QAT_ISA_AVX512 4
+
 // A bfloat16 value as its 16-bit pattern (the top half of an IEEE f32).
 typedef uint16_t qat_bf16;
 

@@ -150,7 +150,7 @@ impl Backend {
 
     /// Every backend this CPU supports: the portable one first.
     pub fn available() -> impl Iterator<Item = Backend> {
-        [Isa::Scalar, Isa::Avx2, Isa::Neon]
+        [Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon]
             .into_iter()
             .filter_map(Backend::new)
     }

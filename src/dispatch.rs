@@ -19,6 +19,9 @@ pub enum Isa {
     Avx2 = 2,
     /// NEON on aarch64.
     Neon = 3,
+    /// AVX-512F on x86 and x86-64 (with AVX2), when the CPU and OS support it:
+    /// sixteen lanes per instruction, the same bits.
+    Avx512 = 4,
 }
 
 impl Isa {
@@ -29,6 +32,7 @@ impl Isa {
             1 => Some(Isa::Scalar),
             2 => Some(Isa::Avx2),
             3 => Some(Isa::Neon),
+            4 => Some(Isa::Avx512),
             _ => None,
         }
     }
@@ -57,7 +61,11 @@ impl Isa {
             Isa::Auto => Isa::best().kernels(),
             Isa::Scalar => Some(&arch::portable::KERNELS),
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-            Isa::Avx2 if Isa::best() == Isa::Avx2 => Some(&arch::x86::KERNELS),
+            Isa::Avx2 if matches!(Isa::best(), Isa::Avx2 | Isa::Avx512) => {
+                Some(&arch::x86::avx2::KERNELS)
+            }
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Isa::Avx512 if Isa::best() == Isa::Avx512 => Some(&arch::x86::avx512::KERNELS),
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => Some(&arch::aarch64::KERNELS),
             _ => None,
@@ -67,6 +75,10 @@ impl Isa {
 
 /// Run-time detection: the fastest ISA of this CPU.
 fn detect() -> Isa {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    if arch::x86::avx512_available() {
+        return Isa::Avx512;
+    }
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     if arch::x86::avx2_available() {
         return Isa::Avx2;

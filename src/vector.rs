@@ -88,3 +88,89 @@ pub(crate) trait Vector: Lanes {
         quantizer.backward(g, x)
     }
 }
+
+/// Two consecutive vectors, `[first, second]`, as one value: the whole-vector
+/// loops move pairs, the unit of the reduction order. A backend with 16-lane
+/// registers holds a pair in one register; the others use [`Two`].
+pub(crate) trait Pair<V: Vector>: Lanes {
+    /// Loads sixteen bf16 bit patterns, widened.
+    ///
+    /// # Safety
+    /// `src` must be valid for reading sixteen `u16`.
+    unsafe fn load(src: *const u16) -> Self;
+
+    /// Narrows and stores sixteen lanes, as [`Vector::store`].
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing sixteen `u16`.
+    unsafe fn store(self, dst: *mut u16);
+
+    /// `first + second`, lane by lane: the pair sum of the reduction order.
+    fn sum(self) -> V;
+}
+
+/// A pair as two vectors.
+#[derive(Clone, Copy)]
+pub(crate) struct Two<V>(V, V);
+
+impl<V: Lanes> Lanes for Two<V> {
+    #[inline(always)]
+    fn splat(x: f32) -> Self {
+        Two(V::splat(x), V::splat(x))
+    }
+    #[inline(always)]
+    fn add(self, rhs: Self) -> Self {
+        Two(self.0.add(rhs.0), self.1.add(rhs.1))
+    }
+    #[inline(always)]
+    fn sub(self, rhs: Self) -> Self {
+        Two(self.0.sub(rhs.0), self.1.sub(rhs.1))
+    }
+    #[inline(always)]
+    fn mul(self, rhs: Self) -> Self {
+        Two(self.0.mul(rhs.0), self.1.mul(rhs.1))
+    }
+    #[inline(always)]
+    fn div(self, rhs: Self) -> Self {
+        Two(self.0.div(rhs.0), self.1.div(rhs.1))
+    }
+    #[inline(always)]
+    fn max(self, lo: Self) -> Self {
+        Two(self.0.max(lo.0), self.1.max(lo.1))
+    }
+    #[inline(always)]
+    fn min(self, hi: Self) -> Self {
+        Two(self.0.min(hi.0), self.1.min(hi.1))
+    }
+    #[inline(always)]
+    fn round(self) -> Self {
+        Two(self.0.round(), self.1.round())
+    }
+    #[inline(always)]
+    fn ones_where_equal(self, other: Self) -> Self {
+        Two(
+            self.0.ones_where_equal(other.0),
+            self.1.ones_where_equal(other.1),
+        )
+    }
+}
+
+impl<V: Vector> Pair<V> for Two<V> {
+    #[inline(always)]
+    unsafe fn load(src: *const u16) -> Self {
+        // SAFETY: sixteen elements are readable (caller).
+        unsafe { Two(V::load(src), V::load(src.add(LANES))) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, dst: *mut u16) {
+        // SAFETY: sixteen elements are writable (caller).
+        unsafe {
+            self.0.store(dst);
+            self.1.store(dst.add(LANES));
+        }
+    }
+    #[inline(always)]
+    fn sum(self) -> V {
+        self.0.add(self.1)
+    }
+}

@@ -166,6 +166,7 @@ fn codes_match_the_rust_errors() {
         (QAT_ISA_SCALAR, Isa::Scalar),
         (QAT_ISA_AVX2, Isa::Avx2),
         (QAT_ISA_NEON, Isa::Neon),
+        (QAT_ISA_AVX512, Isa::Avx512),
     ] {
         assert_eq!(isa as i32, code);
         assert_eq!(Isa::from_code(code), Some(isa));
@@ -523,15 +524,26 @@ fn isa_selection() {
         QAT_ISA_NEON,
         "AUTO must pick NEON on aarch64"
     );
+    // std's detection, independent of the crate's own, decides what AUTO must be.
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
+    {
+        let avx2 = std::is_x86_feature_detected!("avx2");
+        let avx512 = avx2 && std::is_x86_feature_detected!("avx512f");
+        let want = if avx512 {
+            QAT_ISA_AVX512
+        } else if avx2 {
+            QAT_ISA_AVX2
+        } else {
+            QAT_ISA_SCALAR
+        };
         assert_eq!(
             qat_active_isa(),
-            QAT_ISA_AVX2,
-            "AUTO must pick AVX2 where the CPU has it"
+            want,
+            "AUTO must pick the widest path the CPU has"
         );
-    } else {
-        assert_eq!(qat_set_isa(QAT_ISA_AVX2), QAT_ERR_UNSUPPORTED_ISA);
+        assert_eq!(qat_set_isa(QAT_ISA_AVX2) == QAT_OK, avx2);
+        assert_eq!(qat_set_isa(QAT_ISA_AVX512) == QAT_OK, avx512);
+        assert_eq!(qat_set_isa(QAT_ISA_AUTO), QAT_OK);
     }
 }
 

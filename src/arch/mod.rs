@@ -25,11 +25,11 @@ pub(crate) struct KernelTable {
 }
 
 /// Defines `KERNELS`, the [`KernelTable`] of a backend: the generic kernels
-/// instantiated for `$vector`, each behind an entry point carrying the ISA's
+/// instantiated for `$vector` and its `$pair` of vectors, each behind an entry point carrying the ISA's
 /// `#[target_feature]` attributes so that the inlined lane operations are
 /// compiled for it.
 macro_rules! kernel_table {
-    ($vector:ty, $(#[$feature:meta])*) => {
+    ($vector:ty, $pair:ty, $(#[$feature:meta])*) => {
         /// This backend's kernels.
         pub(crate) static KERNELS: $crate::arch::KernelTable = {
             use $crate::kernels::{
@@ -40,22 +40,22 @@ macro_rules! kernel_table {
             $(#[$feature])*
             unsafe fn asymmetric_forward(args: &AsymmetricPerGroupArgs) {
                 // SAFETY: the KernelTable contract is the kernel's.
-                unsafe { asymmetric_per_group::forward::<$vector>(args) }
+                unsafe { asymmetric_per_group::forward::<$vector, $pair>(args) }
             }
             $(#[$feature])*
             unsafe fn asymmetric_backward(args: &AsymmetricPerGroupBackwardArgs) {
                 // SAFETY: the KernelTable contract is the kernel's.
-                unsafe { asymmetric_per_group::backward::<$vector>(args) }
+                unsafe { asymmetric_per_group::backward::<$vector, $pair>(args) }
             }
             $(#[$feature])*
             unsafe fn symmetric_forward(args: &SymmetricArgs) {
                 // SAFETY: the KernelTable contract is the kernel's.
-                unsafe { symmetric::forward::<$vector>(args) }
+                unsafe { symmetric::forward::<$vector, $pair>(args) }
             }
             $(#[$feature])*
             unsafe fn symmetric_backward(args: &SymmetricBackwardArgs) {
                 // SAFETY: the KernelTable contract is the kernel's.
-                unsafe { symmetric::backward::<$vector>(args) }
+                unsafe { symmetric::backward::<$vector, $pair>(args) }
             }
 
             $crate::arch::KernelTable {
@@ -71,5 +71,6 @@ pub(crate) use kernel_table;
 
 /// The portable backend's kernels.
 pub(crate) mod portable {
-    crate::arch::kernel_table!(super::generic::Portable,);
+    use super::generic::Portable;
+    crate::arch::kernel_table!(Portable, crate::vector::Two<Portable>,);
 }

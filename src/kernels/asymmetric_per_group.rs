@@ -17,7 +17,7 @@ use super::{backward_row, gate, map_row, protect, read};
 use super::{AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs};
 use crate::bf16::narrow;
 use crate::params::Asymmetric;
-use crate::vector::{Lanes, Lanewise, Vector};
+use crate::vector::{Lanes, Lanewise, Pair, Vector};
 
 /// One group's constants. Kept as scalars and broadcast where used: the
 /// compiler hoists the broadcasts out of the loops, and the portable backend
@@ -84,7 +84,7 @@ impl Lanewise for Group {
 /// The buffers satisfy the contract of [`super`] for `groups * group_size`
 /// weights and `groups` scales and offsets.
 #[inline(always)]
-pub(crate) unsafe fn forward<V: Vector>(args: &AsymmetricPerGroupArgs) {
+pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(args: &AsymmetricPerGroupArgs) {
     let size = args.group_size;
     for k in 0..args.groups {
         // SAFETY: k < groups.
@@ -92,7 +92,7 @@ pub(crate) unsafe fn forward<V: Vector>(args: &AsymmetricPerGroupArgs) {
         let group = Group::new(&args.quant, scale, offset);
         // SAFETY: group k spans elements [k * size, (k + 1) * size).
         unsafe {
-            map_row::<V>(
+            map_row::<V, P>(
                 args.weight.add(k * size),
                 args.out.add(k * size),
                 size,
@@ -105,7 +105,7 @@ pub(crate) unsafe fn forward<V: Vector>(args: &AsymmetricPerGroupArgs) {
 /// # Safety
 /// As for [`forward`], with the gradients' buffers of the same lengths.
 #[inline(always)]
-pub(crate) unsafe fn backward<V: Vector>(args: &AsymmetricPerGroupBackwardArgs) {
+pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(args: &AsymmetricPerGroupBackwardArgs) {
     let size = args.group_size;
     for k in 0..args.groups {
         // SAFETY: k < groups. Both are read before grad_scale[k] and
@@ -115,7 +115,7 @@ pub(crate) unsafe fn backward<V: Vector>(args: &AsymmetricPerGroupBackwardArgs) 
         let at = k * size;
         // SAFETY: group k spans elements [at, at + size).
         let [offset_sum, alpha_sum] = unsafe {
-            backward_row::<V>(
+            backward_row::<V, P>(
                 args.grad_output.add(at),
                 args.weight.add(at),
                 args.grad_weight.add(at),

@@ -40,7 +40,7 @@ pub(crate) mod symmetric;
 
 use crate::bf16::widen;
 use crate::params::{Asymmetric, Symmetric};
-use crate::vector::{Lanewise, Vector, LANES};
+use crate::vector::{Lanewise, Pair, Vector, LANES};
 
 /// Terms per reduction block; a multiple of [`LANES`].
 pub(crate) const BLOCK: usize = 4096;
@@ -191,18 +191,18 @@ unsafe fn forward_step<V: Vector>(
 /// `x` valid for reading and `out` for writing `len` elements; they are the
 /// same buffer or do not overlap.
 #[inline(always)]
-pub(crate) unsafe fn map_row<V: Vector>(
+pub(crate) unsafe fn map_row<V: Vector, P: Pair<V>>(
     x: *const u16,
     out: *mut u16,
     len: usize,
     quantizer: &impl Lanewise,
 ) {
     let mut i = 0;
-    // Whole vectors, then the tail (see `backward_row`).
-    while V::WHOLE_VECTOR_LOOPS && len - i >= LANES {
-        // SAFETY: LANES elements from i are in both buffers.
-        unsafe { forward_step::<V>(quantizer, x, out, i, LANES) };
-        i += LANES;
+    // Whole pairs of vectors, then the rest (see `backward_row`).
+    while V::WHOLE_VECTOR_LOOPS && len - i >= 2 * LANES {
+        // SAFETY: 2 * LANES elements from i are in both buffers.
+        unsafe { quantizer.forward(P::load(x.add(i))).store(out.add(i)) };
+        i += 2 * LANES;
     }
     while i < len {
         let n = (len - i).min(LANES);
@@ -296,7 +296,7 @@ unsafe fn backward_step<V: Vector>(
 /// `g` and `x` valid for reading and `grad_weight` for writing `len`
 /// elements; `grad_weight` is one of the inputs or overlaps neither.
 #[inline(always)]
-pub(crate) unsafe fn backward_row<V: Vector>(
+pub(crate) unsafe fn backward_row<V: Vector, P: Pair<V>>(
     g: *const u16,
     x: *const u16,
     grad_weight: *mut u16,
@@ -314,14 +314,11 @@ pub(crate) unsafe fn backward_row<V: Vector>(
         // known to be whole, which keeps the hot path free of tail checks.
         while V::WHOLE_VECTOR_LOOPS && end - i >= 2 * LANES {
             // SAFETY: 2 * LANES elements from i are valid in every buffer.
-            let ([a0, b0], [a1, b1]): ([V; 2], [V; 2]) = unsafe {
-                (
-                    backward_step(quantizer, g, x, grad_weight, i, LANES),
-                    backward_step(quantizer, g, x, grad_weight, i + LANES, LANES),
-                )
-            };
-            sum_a = V::sum_add(sum_a, a0.add(a1));
-            sum_b = V::sum_add(sum_b, b0.add(b1));
+            let [w, a, b] = unsafe { quantizer.backward(P::load(g.add(i)), P::load(x.add(i))) };
+            // SAFETY: as above.
+            unsafe { w.store(grad_weight.add(i)) };
+            sum_a = V::sum_add(sum_a, a.sum());
+            sum_b = V::sum_add(sum_b, b.sum());
             i += 2 * LANES;
         }
         while i < end {

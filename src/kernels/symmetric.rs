@@ -14,7 +14,7 @@ use super::{backward_row, gate, map_row, protect, read};
 use super::{SymmetricArgs, SymmetricBackwardArgs};
 use crate::bf16::narrow;
 use crate::params::Symmetric;
-use crate::vector::{Lanes, Lanewise, Vector};
+use crate::vector::{Lanes, Lanewise, Pair, Vector};
 
 /// One row's constants, as scalars (see `asymmetric_per_group::Group`).
 struct Row {
@@ -70,14 +70,14 @@ impl Lanewise for Row {
 /// The buffers satisfy the contract of [`super`] for `rows * cols` weights and
 /// `rows` scales.
 #[inline(always)]
-pub(crate) unsafe fn forward<V: Vector>(args: &SymmetricArgs) {
+pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(args: &SymmetricArgs) {
     let cols = args.cols;
     for row in 0..args.rows {
         // SAFETY: row < rows.
         let quant = Row::new(&args.quant, unsafe { read(args.scale, row) });
         // SAFETY: the row spans elements [row * cols, (row + 1) * cols).
         unsafe {
-            map_row::<V>(
+            map_row::<V, P>(
                 args.weight.add(row * cols),
                 args.out.add(row * cols),
                 cols,
@@ -90,7 +90,7 @@ pub(crate) unsafe fn forward<V: Vector>(args: &SymmetricArgs) {
 /// # Safety
 /// As for [`forward`], with the gradients' buffers of the same lengths.
 #[inline(always)]
-pub(crate) unsafe fn backward<V: Vector>(args: &SymmetricBackwardArgs) {
+pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(args: &SymmetricBackwardArgs) {
     let cols = args.cols;
     for row in 0..args.rows {
         // SAFETY: row < rows; read before grad_scale[row] is written.
@@ -99,7 +99,7 @@ pub(crate) unsafe fn backward<V: Vector>(args: &SymmetricBackwardArgs) {
         let at = row * cols;
         // SAFETY: the row spans elements [at, at + cols).
         let [level_sum, weight_sum] = unsafe {
-            backward_row::<V>(
+            backward_row::<V, P>(
                 args.grad_output.add(at),
                 args.weight.add(at),
                 args.grad_weight.add(at),

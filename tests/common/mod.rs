@@ -322,11 +322,13 @@ pub fn backends() -> Vec<Backend> {
         "NEON path missing"
     );
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    if std::env::var_os("QAT_REQUIRE_AVX2").is_some() {
-        assert!(
-            all.iter().any(|b| b.isa() == qat_kernels::Isa::Avx2),
-            "AVX2 path missing"
-        );
+    for (variable, isa) in [
+        ("QAT_REQUIRE_AVX2", qat_kernels::Isa::Avx2),
+        ("QAT_REQUIRE_AVX512", qat_kernels::Isa::Avx512),
+    ] {
+        if std::env::var_os(variable).is_some() {
+            assert!(all.iter().any(|b| b.isa() == isa), "{isa:?} path missing");
+        }
     }
     all
 }

@@ -11,11 +11,12 @@ use crate::vector::{Lanes, Vector, LANES};
 ///
 /// Every method uses AVX2 instructions without `#[target_feature]` of its own:
 /// values of this type are only made inside the `#[target_feature(enable =
-/// "avx2")]` entry points of [`super::KERNELS`], which the dispatcher calls only
-/// after [`super::avx2_available`] returned true. That is the invariant every
+/// "avx2")]` entry points of [`KERNELS`] (and of the AVX-512 table, which
+/// enables AVX2 too), which the dispatcher calls only after
+/// [`super::avx2_available`] returned true. That is the invariant every
 /// `SAFETY` comment below relies on.
 #[derive(Clone, Copy)]
-pub(crate) struct Avx2(__m256);
+pub(crate) struct Avx2(pub(crate) __m256);
 
 /// Lanes 0..4 and 4..8 as f64.
 #[derive(Clone, Copy)]
@@ -153,3 +154,5 @@ impl Vector for Avx2 {
         }
     }
 }
+
+crate::arch::kernel_table!(Avx2, crate::vector::Two<Avx2>, #[target_feature(enable = "avx2")]);

@@ -1,42 +1,52 @@
-//! x86 and x86-64: AVX2, detected at run time without `std`.
+//! x86 and x86-64: AVX2 and AVX-512, detected at run time without `std`.
 
-mod avx2;
+pub(crate) mod avx2;
+pub(crate) mod avx512;
 
 #[cfg(target_arch = "x86")]
 use core::arch::x86::{__cpuid, __cpuid_count, _xgetbv};
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::{__cpuid, __cpuid_count, _xgetbv};
 
-crate::arch::kernel_table!(avx2::Avx2, #[target_feature(enable = "avx2")]);
-
 /// Whether the CPU has AVX2 and the operating system saves YMM state.
 ///
 /// CPUID leaf 1 ECX bit 28 (AVX) and bit 27 (OSXSAVE: XGETBV usable), XCR0 bits
 /// 1 and 2 (the OS saves XMM and YMM registers), and leaf 7 EBX bit 5 (AVX2).
+pub(crate) fn avx2_available() -> bool {
+    features().is_some_and(|(leaf7_ebx, xcr0)| xcr0 & 0b110 == 0b110 && leaf7_ebx & (1 << 5) != 0)
+}
+
+/// Whether the CPU has AVX2 and AVX-512F and the operating system saves the
+/// opmask and ZMM state too (XCR0 bits 5, 6 and 7; CPUID leaf 7 EBX bit 16).
+pub(crate) fn avx512_available() -> bool {
+    avx2_available()
+        && features().is_some_and(|(leaf7_ebx, xcr0)| {
+            xcr0 & 0b1110_0000 == 0b1110_0000 && leaf7_ebx & (1 << 16) != 0
+        })
+}
+
+/// CPUID leaf 7 EBX and XCR0, when the CPU has AVX and the OS enabled XGETBV.
 // `__cpuid` became a safe function in recent toolchains; the blocks stay for older ones.
 #[allow(unused_unsafe)]
-pub(crate) fn avx2_available() -> bool {
+fn features() -> Option<(u32, u64)> {
     #[cfg(target_arch = "x86")]
     if !core::arch::x86::has_cpuid() {
-        return false;
+        return None;
     }
     // SAFETY: CPUID exists on every x86-64 CPU, and was checked for on x86.
     let max_leaf = unsafe { __cpuid(0) }.eax;
     if max_leaf < 7 {
-        return false;
+        return None;
     }
     // SAFETY: as above.
     let leaf1 = unsafe { __cpuid(1) };
     let avx_and_osxsave = (1 << 28) | (1 << 27);
     if leaf1.ecx & avx_and_osxsave != avx_and_osxsave {
-        return false;
+        return None;
     }
     // SAFETY: OSXSAVE set means the OS enabled XGETBV.
     let xcr0 = unsafe { _xgetbv(0) };
-    if xcr0 & 0b110 != 0b110 {
-        return false;
-    }
     // SAFETY: as above; leaf 7 exists (max_leaf >= 7).
     let leaf7 = unsafe { __cpuid_count(7, 0) };
-    leaf7.ebx & (1 << 5) != 0
+    Some((leaf7.ebx, xcr0))
 }

@@ -1,0 +1,116 @@
+//! The AVX-512 backend: single vectors are AVX2's, and a pair of them (the
+//! unit of the whole-vector loops and of the reduction order) is one `__m512`,
+//! so each instruction does sixteen lanes of the same IEEE work.
+
+#[cfg(target_arch = "x86")]
+use core::arch::x86::*;
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::*;
+
+use super::avx2::Avx2;
+use crate::vector::{Lanes, Pair};
+
+/// Sixteen f32 lanes: `[first vector, second vector]` in a ZMM register.
+///
+/// As with [`Avx2`], values only exist inside the entry points of [`KERNELS`],
+/// compiled with AVX-512F and called only after
+/// [`super::avx512_available`] returned true; every `SAFETY` comment below
+/// relies on that.
+#[derive(Clone, Copy)]
+pub(crate) struct Zmm(__m512);
+
+impl Lanes for Zmm {
+    #[inline(always)]
+    fn splat(x: f32) -> Self {
+        // SAFETY: AVX-512F is available (type invariant).
+        Zmm(unsafe { _mm512_set1_ps(x) })
+    }
+    #[inline(always)]
+    fn add(self, rhs: Self) -> Self {
+        // SAFETY: AVX-512F is available (type invariant).
+        Zmm(unsafe { _mm512_add_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn sub(self, rhs: Self) -> Self {
+        // SAFETY: AVX-512F is available (type invariant).
+        Zmm(unsafe { _mm512_sub_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn mul(self, rhs: Self) -> Self {
+        // SAFETY: AVX-512F is available (type invariant).
+        Zmm(unsafe { _mm512_mul_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn div(self, rhs: Self) -> Self {
+        // SAFETY: AVX-512F is available (type invariant).
+        Zmm(unsafe { _mm512_div_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn max(self, lo: Self) -> Self {
+        // As `maxps`: `max(lo, x)` is `lo > x ? lo : x`, so NaN and zeros keep x.
+        // SAFETY: AVX-512F is available (type invariant).
+        Zmm(unsafe { _mm512_max_ps(lo.0, self.0) })
+    }
+    #[inline(always)]
+    fn min(self, hi: Self) -> Self {
+        // As `minps`: `min(hi, x)` is `hi < x ? hi : x`.
+        // SAFETY: AVX-512F is available (type invariant).
+        Zmm(unsafe { _mm512_min_ps(hi.0, self.0) })
+    }
+    #[inline(always)]
+    fn round(self) -> Self {
+        // Scale 0, round to nearest even, no precision exception.
+        // SAFETY: AVX-512F is available (type invariant).
+        Zmm(unsafe {
+            _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(self.0)
+        })
+    }
+    #[inline(always)]
+    fn ones_where_equal(self, other: Self) -> Self {
+        // SAFETY: AVX-512F is available (type invariant).
+        Zmm(unsafe {
+            let equal = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(self.0, other.0);
+            _mm512_maskz_mov_ps(equal, _mm512_set1_ps(1.0))
+        })
+    }
+}
+
+impl Pair<Avx2> for Zmm {
+    #[inline(always)]
+    unsafe fn load(src: *const u16) -> Self {
+        // SAFETY: AVX-512F is available (type invariant); the caller
+        // guarantees 32 readable bytes, and `loadu` has no alignment need.
+        unsafe {
+            let bits = _mm512_cvtepu16_epi32(_mm256_loadu_si256(src.cast()));
+            Zmm(_mm512_castsi512_ps(_mm512_slli_epi32::<16>(bits)))
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn store(self, dst: *mut u16) {
+        // The same integer round-to-nearest-even and NaN rule as `Avx2::store`.
+        // SAFETY: AVX-512F is available (type invariant); the caller
+        // guarantees 32 writable bytes, and `storeu` has no alignment need.
+        unsafe {
+            let bits = _mm512_castps_si512(self.0);
+            let lsb = _mm512_and_si512(_mm512_srli_epi32::<16>(bits), _mm512_set1_epi32(1));
+            let bias = _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF));
+            let rounded = _mm512_srli_epi32::<16>(_mm512_add_epi32(bits, bias));
+            let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(self.0, self.0);
+            let canonical = _mm512_mask_blend_epi32(nan, rounded, _mm512_set1_epi32(0x7FC0));
+            // Every lane is at most 0xFFFF, so truncating to 16 bits is exact.
+            _mm256_storeu_si256(dst.cast(), _mm512_cvtepi32_epi16(canonical));
+        }
+    }
+
+    #[inline(always)]
+    fn sum(self) -> Avx2 {
+        // SAFETY: AVX-512F is available (type invariant).
+        Avx2(unsafe {
+            let high = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(self.0)));
+            _mm256_add_ps(_mm512_castps512_ps256(self.0), high)
+        })
+    }
+}
+
+crate::arch::kernel_table!(Avx2, Zmm, #[target_feature(enable = "avx2,avx512f")]);
