@@ -11,7 +11,7 @@
 //! | [`symmetric_per_tensor`] (+ backward) | one scale | scale | embeddings, 8 bit |
 //!
 //! Each computes in f32 and writes bf16. A portable path and SIMD paths (AVX2
-//! on x86/x86-64, NEON on aarch64, chosen at run time) give **bit-identical**
+//! and AVX-512 on x86/x86-64, NEON on aarch64, chosen at run time) give **bit-identical**
 //! results, reductions included (see Semantics below).
 //!
 //! ```

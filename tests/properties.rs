@@ -74,7 +74,7 @@ fn simd_equals_scalar_asymmetric(seed: u64, size: u8, groups: u8, shift: u8) -> 
 
 fn simd_equals_scalar_symmetric(seed: u64, cols: u8, rows: u8, shift: u8) -> TestResult {
     let mut r = Rng(seed);
-    let per_tensor = rows % 2 == 0;
+    let per_tensor = rows.is_multiple_of(2);
     let (rows, cols) = if per_tensor {
         (1, cols as usize % 80)
     } else {
