@@ -47,8 +47,9 @@ pub(crate) trait Vector: Lanes {
     /// Eight f64 lane accumulators for reductions.
     type Sum: Copy;
 
-    /// Whether the row loops get an extra copy of their body for whole
-    /// vectors, free of tail checks: faster, but more code. (The portable
+    /// Whether the row loops get an extra loop over whole pairs of vectors,
+    /// free of tail checks (and able to use a wide [`Pair`]): faster, but
+    /// more code. (The portable
     /// backend on 32-bit Arm says no: code size counts more on a Cortex-M.)
     const WHOLE_VECTOR_LOOPS: bool = true;
 
