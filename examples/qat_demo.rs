@@ -302,6 +302,13 @@ fn mse(layers: &[Dense; 3], w: &[Vec<f32>; 3], x: &[f32], y: &[f32]) -> f32 {
     (total / y.len() as f64) as f32
 }
 
+/// The gradient through a ReLU: zero where its output `h` was not positive.
+fn relu_backward(grad: &mut [f32], h: &[f32]) {
+    grad.iter_mut()
+        .zip(h)
+        .for_each(|(d, &h)| *d *= if h > 0.0 { 1.0 } else { 0.0 });
+}
+
 /// Trains `layers` on the task; with `quant`, in QAT mode (fake-quantized
 /// forward, the crate's backward kernels for weights, scales and offsets).
 fn train(
@@ -364,9 +371,7 @@ fn train(
                 &mut gb[2],
                 Some(&mut dh2),
             );
-            dh2.iter_mut()
-                .zip(&pass.h2)
-                .for_each(|(d, &h)| *d *= if h > 0.0 { 1.0 } else { 0.0 });
+            relu_backward(&mut dh2, &pass.h2);
             layers[1].backward(
                 &w[1],
                 &pass.h1,
@@ -375,9 +380,7 @@ fn train(
                 &mut gb[1],
                 Some(&mut dh1),
             );
-            dh1.iter_mut()
-                .zip(&pass.h1)
-                .for_each(|(d, &h)| *d *= if h > 0.0 { 1.0 } else { 0.0 });
+            relu_backward(&mut dh1, &pass.h1);
             layers[0].backward(&w[0], &x, &dh1, &mut gw[0], &mut gb[0], None);
 
             if let (Some(q), Some(adam_q)) = (quant.as_deref_mut(), adam_q.as_mut()) {

@@ -76,13 +76,7 @@ impl Isa {
 /// Run-time detection: the fastest ISA of this CPU.
 fn detect() -> Isa {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    if arch::x86::avx512_available() {
-        return Isa::Avx512;
-    }
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    if arch::x86::avx2_available() {
-        return Isa::Avx2;
-    }
+    return arch::x86::detect();
     #[cfg(target_arch = "aarch64")]
     return Isa::Neon;
     #[allow(unreachable_code)]

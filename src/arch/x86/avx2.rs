@@ -13,7 +13,7 @@ use crate::vector::{Lanes, Vector, LANES};
 /// values of this type are only made inside the `#[target_feature(enable =
 /// "avx2")]` entry points of [`KERNELS`] (and of the AVX-512 table, which
 /// enables AVX2 too), which the dispatcher calls only after
-/// [`super::avx2_available`] returned true. That is the invariant every
+/// [`super::detect`] found AVX2. That is the invariant every
 /// `SAFETY` comment below relies on.
 #[derive(Clone, Copy)]
 pub(crate) struct Avx2(pub(crate) __m256);

@@ -14,7 +14,7 @@ use crate::vector::{Lanes, Pair};
 ///
 /// As with [`Avx2`], values only exist inside the entry points of [`KERNELS`],
 /// compiled with AVX-512F and called only after
-/// [`super::avx512_available`] returned true; every `SAFETY` comment below
+/// [`super::detect`] found AVX-512; every `SAFETY` comment below
 /// relies on that.
 #[derive(Clone, Copy)]
 pub(crate) struct Zmm(__m512);

@@ -3,26 +3,30 @@
 pub(crate) mod avx2;
 pub(crate) mod avx512;
 
+use crate::Isa;
+
 #[cfg(target_arch = "x86")]
 use core::arch::x86::{__cpuid, __cpuid_count, _xgetbv};
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::{__cpuid, __cpuid_count, _xgetbv};
 
-/// Whether the CPU has AVX2 and the operating system saves YMM state.
-///
-/// CPUID leaf 1 ECX bit 28 (AVX) and bit 27 (OSXSAVE: XGETBV usable), XCR0 bits
-/// 1 and 2 (the OS saves XMM and YMM registers), and leaf 7 EBX bit 5 (AVX2).
-pub(crate) fn avx2_available() -> bool {
-    features().is_some_and(|(leaf7_ebx, xcr0)| xcr0 & 0b110 == 0b110 && leaf7_ebx & (1 << 5) != 0)
-}
-
-/// Whether the CPU has AVX2 and AVX-512F and the operating system saves the
-/// opmask and ZMM state too (XCR0 bits 5, 6 and 7; CPUID leaf 7 EBX bit 16).
-pub(crate) fn avx512_available() -> bool {
-    avx2_available()
-        && features().is_some_and(|(leaf7_ebx, xcr0)| {
-            xcr0 & 0b1110_0000 == 0b1110_0000 && leaf7_ebx & (1 << 16) != 0
-        })
+/// The widest path this CPU and OS support, from one reading of CPUID and
+/// XCR0:
+/// - AVX2: CPUID leaf 1 ECX bit 28 (AVX) and bit 27 (OSXSAVE: XGETBV usable),
+///   XCR0 bits 1 and 2 (the OS saves XMM and YMM registers), leaf 7 EBX bit 5;
+/// - AVX-512: AVX2, plus leaf 7 EBX bit 16 (AVX-512F) and XCR0 bits 5, 6 and 7
+///   (the OS saves the opmask and ZMM registers).
+pub(crate) fn detect() -> Isa {
+    let Some((leaf7_ebx, xcr0)) = features() else {
+        return Isa::Scalar;
+    };
+    let avx2 = xcr0 & 0b110 == 0b110 && leaf7_ebx & (1 << 5) != 0;
+    let avx512 = avx2 && xcr0 & 0b1110_0000 == 0b1110_0000 && leaf7_ebx & (1 << 16) != 0;
+    match (avx512, avx2) {
+        (true, _) => Isa::Avx512,
+        (false, true) => Isa::Avx2,
+        _ => Isa::Scalar,
+    }
 }
 
 /// CPUID leaf 7 EBX and XCR0, when the CPU has AVX and the OS enabled XGETBV.
