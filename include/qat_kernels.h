@@ -57,7 +57,7 @@
 // NEON (aarch64).
 #define QAT_ISA_NEON 3
 
-// AVX-512F with AVX2 (x86, x86-64); an extension of SPEC's list, the best
+// AVX-512 F, BW and VL, with AVX2 (x86, x86-64); an extension of SPEC's list, the best
 // path where the CPU has it.
 #define QAT_ISA_AVX512 4
 

@@ -19,7 +19,8 @@ pub enum Isa {
     Avx2 = 2,
     /// NEON on aarch64.
     Neon = 3,
-    /// AVX-512F on x86 and x86-64 (with AVX2), when the CPU and OS support it:
+    /// AVX-512 (F, BW and VL, with AVX2) on x86 and x86-64, when the CPU and
+    /// OS support it:
     /// sixteen lanes per instruction, the same bits.
     Avx512 = 4,
 }

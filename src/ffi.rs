@@ -45,7 +45,7 @@ pub const QAT_ISA_SCALAR: i32 = 1;
 pub const QAT_ISA_AVX2: i32 = 2;
 /// NEON (aarch64).
 pub const QAT_ISA_NEON: i32 = 3;
-/// AVX-512F with AVX2 (x86, x86-64); an extension of SPEC's list, the best
+/// AVX-512 F, BW and VL, with AVX2 (x86, x86-64); an extension of SPEC's list, the best
 /// path where the CPU has it.
 pub const QAT_ISA_AVX512: i32 = 4;
 

@@ -93,7 +93,13 @@ pub(crate) trait Vector: Lanes {
 /// Two consecutive vectors, `[first, second]`, as one value: the whole-vector
 /// loops move pairs, the unit of the reduction order. A backend with 16-lane
 /// registers holds a pair in one register; the others use [`Two`].
+///
+/// The pair also owns the reduction's eight f64 lane accumulators, so that a
+/// wide backend can keep them in one register too.
 pub(crate) trait Pair<V: Vector>: Lanes {
+    /// Eight f64 lane accumulators.
+    type Sum: Copy;
+
     /// Loads sixteen bf16 bit patterns, widened.
     ///
     /// # Safety
@@ -106,8 +112,16 @@ pub(crate) trait Pair<V: Vector>: Lanes {
     /// `dst` must be valid for writing sixteen `u16`.
     unsafe fn store(self, dst: *mut u16);
 
-    /// `first + second`, lane by lane: the pair sum of the reduction order.
-    fn sum(self) -> V;
+    /// Eight f64 accumulators, all `+0.0`.
+    fn sum_zero() -> Self::Sum;
+    /// Adds the pair sum `first + second` (in f32, lane by lane), widened to
+    /// f64, to the accumulators.
+    fn sum_add(sum: Self::Sum, terms: Self) -> Self::Sum;
+    /// Adds eight terms, widened to f64, to the accumulators: a pair sum
+    /// formed by the caller, or the last vector of a block when it is alone.
+    fn sum_add_vector(sum: Self::Sum, terms: V) -> Self::Sum;
+    /// The accumulators combined as `((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))`.
+    fn sum_lanes(sum: Self::Sum) -> f64;
 }
 
 /// A pair as two vectors.
@@ -157,6 +171,8 @@ impl<V: Lanes> Lanes for Two<V> {
 }
 
 impl<V: Vector> Pair<V> for Two<V> {
+    type Sum = V::Sum;
+
     #[inline(always)]
     unsafe fn load(src: *const u16) -> Self {
         // SAFETY: sixteen elements are readable (caller).
@@ -171,7 +187,19 @@ impl<V: Vector> Pair<V> for Two<V> {
         }
     }
     #[inline(always)]
-    fn sum(self) -> V {
-        self.0.add(self.1)
+    fn sum_zero() -> Self::Sum {
+        V::sum_zero()
+    }
+    #[inline(always)]
+    fn sum_add(sum: Self::Sum, terms: Self) -> Self::Sum {
+        V::sum_add(sum, terms.0.add(terms.1))
+    }
+    #[inline(always)]
+    fn sum_add_vector(sum: Self::Sum, terms: V) -> Self::Sum {
+        V::sum_add(sum, terms)
+    }
+    #[inline(always)]
+    fn sum_lanes(sum: Self::Sum) -> f64 {
+        V::sum_lanes(sum)
     }
 }

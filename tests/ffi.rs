@@ -528,7 +528,10 @@ fn isa_selection() {
     #[cfg(target_arch = "x86_64")]
     {
         let avx2 = std::is_x86_feature_detected!("avx2");
-        let avx512 = avx2 && std::is_x86_feature_detected!("avx512f");
+        let avx512 = avx2
+            && std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl");
         let want = if avx512 {
             QAT_ISA_AVX512
         } else if avx2 {

@@ -307,7 +307,7 @@ pub(crate) unsafe fn backward_row<V: Vector, P: Pair<V>>(
     let mut start = 0;
     while start < len {
         let end = start + (len - start).min(BLOCK);
-        let (mut sum_a, mut sum_b) = (V::sum_zero(), V::sum_zero());
+        let (mut sum_a, mut sum_b) = (P::sum_zero(), P::sum_zero());
         let mut i = start;
         // Whole pairs, then what is left (the last vector of a block may be
         // alone or short). The first loop is the second with every vector
@@ -317,8 +317,8 @@ pub(crate) unsafe fn backward_row<V: Vector, P: Pair<V>>(
             let [w, a, b] = unsafe { quantizer.backward(P::load(g.add(i)), P::load(x.add(i))) };
             // SAFETY: as above.
             unsafe { w.store(grad_weight.add(i)) };
-            sum_a = V::sum_add(sum_a, a.sum());
-            sum_b = V::sum_add(sum_b, b.sum());
+            sum_a = P::sum_add(sum_a, a);
+            sum_b = P::sum_add(sum_b, b);
             i += 2 * LANES;
         }
         while i < end {
@@ -332,12 +332,12 @@ pub(crate) unsafe fn backward_row<V: Vector, P: Pair<V>>(
                     unsafe { backward_step(quantizer, g, x, grad_weight, i + LANES, n - LANES) };
                 (a, b) = (a.add(a1), b.add(b1));
             }
-            sum_a = V::sum_add(sum_a, a);
-            sum_b = V::sum_add(sum_b, b);
+            sum_a = P::sum_add_vector(sum_a, a);
+            sum_b = P::sum_add_vector(sum_b, b);
             i += n;
         }
-        totals[0].add(V::sum_lanes(sum_a));
-        totals[1].add(V::sum_lanes(sum_b));
+        totals[0].add(P::sum_lanes(sum_a));
+        totals[1].add(P::sum_lanes(sum_b));
         start = end;
     }
     [totals[0].value(), totals[1].value()]

@@ -13,61 +13,61 @@ use crate::vector::{Lanes, Pair};
 /// Sixteen f32 lanes: `[first vector, second vector]` in a ZMM register.
 ///
 /// As with [`Avx2`], values only exist inside the entry points of [`KERNELS`],
-/// compiled with AVX-512F and called only after
-/// [`super::detect`] found AVX-512; every `SAFETY` comment below
-/// relies on that.
+/// compiled with AVX-512F, BW and VL (the AVX-512 of every CPU since
+/// Skylake-SP and Zen 4) and called only after [`super::detect`] found them;
+/// every `SAFETY` comment below relies on that.
 #[derive(Clone, Copy)]
 pub(crate) struct Zmm(__m512);
 
 impl Lanes for Zmm {
     #[inline(always)]
     fn splat(x: f32) -> Self {
-        // SAFETY: AVX-512F is available (type invariant).
+        // SAFETY: AVX-512 is available (type invariant).
         Zmm(unsafe { _mm512_set1_ps(x) })
     }
     #[inline(always)]
     fn add(self, rhs: Self) -> Self {
-        // SAFETY: AVX-512F is available (type invariant).
+        // SAFETY: AVX-512 is available (type invariant).
         Zmm(unsafe { _mm512_add_ps(self.0, rhs.0) })
     }
     #[inline(always)]
     fn sub(self, rhs: Self) -> Self {
-        // SAFETY: AVX-512F is available (type invariant).
+        // SAFETY: AVX-512 is available (type invariant).
         Zmm(unsafe { _mm512_sub_ps(self.0, rhs.0) })
     }
     #[inline(always)]
     fn mul(self, rhs: Self) -> Self {
-        // SAFETY: AVX-512F is available (type invariant).
+        // SAFETY: AVX-512 is available (type invariant).
         Zmm(unsafe { _mm512_mul_ps(self.0, rhs.0) })
     }
     #[inline(always)]
     fn div(self, rhs: Self) -> Self {
-        // SAFETY: AVX-512F is available (type invariant).
+        // SAFETY: AVX-512 is available (type invariant).
         Zmm(unsafe { _mm512_div_ps(self.0, rhs.0) })
     }
     #[inline(always)]
     fn max(self, lo: Self) -> Self {
         // As `maxps`: `max(lo, x)` is `lo > x ? lo : x`, so NaN and zeros keep x.
-        // SAFETY: AVX-512F is available (type invariant).
+        // SAFETY: AVX-512 is available (type invariant).
         Zmm(unsafe { _mm512_max_ps(lo.0, self.0) })
     }
     #[inline(always)]
     fn min(self, hi: Self) -> Self {
         // As `minps`: `min(hi, x)` is `hi < x ? hi : x`.
-        // SAFETY: AVX-512F is available (type invariant).
+        // SAFETY: AVX-512 is available (type invariant).
         Zmm(unsafe { _mm512_min_ps(hi.0, self.0) })
     }
     #[inline(always)]
     fn round(self) -> Self {
         // Scale 0, round to nearest even, no precision exception.
-        // SAFETY: AVX-512F is available (type invariant).
+        // SAFETY: AVX-512 is available (type invariant).
         Zmm(unsafe {
             _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(self.0)
         })
     }
     #[inline(always)]
     fn ones_where_equal(self, other: Self) -> Self {
-        // SAFETY: AVX-512F is available (type invariant).
+        // SAFETY: AVX-512 is available (type invariant).
         Zmm(unsafe {
             let equal = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(self.0, other.0);
             _mm512_maskz_mov_ps(equal, _mm512_set1_ps(1.0))
@@ -76,9 +76,12 @@ impl Lanes for Zmm {
 }
 
 impl Pair<Avx2> for Zmm {
+    /// Lane l of the reduction in lane l of one ZMM register.
+    type Sum = __m512d;
+
     #[inline(always)]
     unsafe fn load(src: *const u16) -> Self {
-        // SAFETY: AVX-512F is available (type invariant); the caller
+        // SAFETY: AVX-512 is available (type invariant); the caller
         // guarantees 32 readable bytes, and `loadu` has no alignment need.
         unsafe {
             let bits = _mm512_cvtepu16_epi32(_mm256_loadu_si256(src.cast()));
@@ -89,28 +92,59 @@ impl Pair<Avx2> for Zmm {
     #[inline(always)]
     unsafe fn store(self, dst: *mut u16) {
         // The same integer round-to-nearest-even and NaN rule as `Avx2::store`.
-        // SAFETY: AVX-512F is available (type invariant); the caller
+        // SAFETY: AVX-512 is available (type invariant); the caller
         // guarantees 32 writable bytes, and `storeu` has no alignment need.
         unsafe {
             let bits = _mm512_castps_si512(self.0);
             let lsb = _mm512_and_si512(_mm512_srli_epi32::<16>(bits), _mm512_set1_epi32(1));
             let bias = _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF));
             let rounded = _mm512_srli_epi32::<16>(_mm512_add_epi32(bits, bias));
+            // Every lane is at most 0xFFFF, so truncating to 16 bits is exact;
+            // NaN lanes are replaced after the narrowing, with a 16-bit blend
+            // (AVX-512BW/VL), which is cheaper than a 32-bit one before it.
             let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(self.0, self.0);
-            let canonical = _mm512_mask_blend_epi32(nan, rounded, _mm512_set1_epi32(0x7FC0));
-            // Every lane is at most 0xFFFF, so truncating to 16 bits is exact.
-            _mm256_storeu_si256(dst.cast(), _mm512_cvtepi32_epi16(canonical));
+            let narrowed = _mm512_cvtepi32_epi16(rounded);
+            let canonical = _mm256_mask_mov_epi16(narrowed, nan, _mm256_set1_epi16(0x7FC0));
+            _mm256_storeu_si256(dst.cast(), canonical);
         }
     }
 
     #[inline(always)]
-    fn sum(self) -> Avx2 {
-        // SAFETY: AVX-512F is available (type invariant).
-        Avx2(unsafe {
-            let high = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(self.0)));
-            _mm256_add_ps(_mm512_castps512_ps256(self.0), high)
-        })
+    fn sum_zero() -> Self::Sum {
+        // SAFETY: AVX-512 is available (type invariant).
+        unsafe { _mm512_setzero_pd() }
+    }
+    #[inline(always)]
+    fn sum_add(sum: Self::Sum, terms: Self) -> Self::Sum {
+        // SAFETY: AVX-512 is available (type invariant).
+        let pair_sum = unsafe {
+            let second = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(terms.0)));
+            _mm256_add_ps(_mm512_castps512_ps256(terms.0), second)
+        };
+        Self::sum_add_vector(sum, Avx2(pair_sum))
+    }
+    #[inline(always)]
+    fn sum_add_vector(sum: Self::Sum, terms: Avx2) -> Self::Sum {
+        // SAFETY: AVX-512 is available (type invariant).
+        unsafe { _mm512_add_pd(sum, _mm512_cvtps_pd(terms.0)) }
+    }
+    #[inline(always)]
+    fn sum_lanes(sum: Self::Sum) -> f64 {
+        // SAFETY: AVX-512 is available (type invariant).
+        unsafe {
+            // [l0+l4, l1+l5, l2+l6, l3+l7]
+            let quad = _mm256_add_pd(
+                _mm512_castpd512_pd256(sum),
+                _mm512_extractf64x4_pd::<1>(sum),
+            );
+            // [(l0+l4)+(l2+l6), (l1+l5)+(l3+l7)]
+            let pair = _mm_add_pd(
+                _mm256_castpd256_pd128(quad),
+                _mm256_extractf128_pd::<1>(quad),
+            );
+            _mm_cvtsd_f64(pair) + _mm_cvtsd_f64(_mm_unpackhi_pd(pair, pair))
+        }
     }
 }
 
-crate::arch::kernel_table!(Avx2, Zmm, #[target_feature(enable = "avx2,avx512f")]);
+crate::arch::kernel_table!(Avx2, Zmm, #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]);

@@ -14,14 +14,15 @@ use core::arch::x86_64::{__cpuid, __cpuid_count, _xgetbv};
 /// XCR0:
 /// - AVX2: CPUID leaf 1 ECX bit 28 (AVX) and bit 27 (OSXSAVE: XGETBV usable),
 ///   XCR0 bits 1 and 2 (the OS saves XMM and YMM registers), leaf 7 EBX bit 5;
-/// - AVX-512: AVX2, plus leaf 7 EBX bit 16 (AVX-512F) and XCR0 bits 5, 6 and 7
-///   (the OS saves the opmask and ZMM registers).
+/// - AVX-512: AVX2, plus leaf 7 EBX bits 16, 30 and 31 (AVX-512F, BW and VL)
+///   and XCR0 bits 5, 6 and 7 (the OS saves the opmask and ZMM registers).
 pub(crate) fn detect() -> Isa {
     let Some((leaf7_ebx, xcr0)) = features() else {
         return Isa::Scalar;
     };
     let avx2 = xcr0 & 0b110 == 0b110 && leaf7_ebx & (1 << 5) != 0;
-    let avx512 = avx2 && xcr0 & 0b1110_0000 == 0b1110_0000 && leaf7_ebx & (1 << 16) != 0;
+    let f_bw_vl = (1 << 16) | (1 << 30) | (1 << 31);
+    let avx512 = avx2 && xcr0 & 0b1110_0000 == 0b1110_0000 && leaf7_ebx & f_bw_vl == f_bw_vl;
     match (avx512, avx2) {
         (true, _) => Isa::Avx512,
         (false, true) => Isa::Avx2,
