@@ -155,6 +155,36 @@ impl Backend {
             .filter_map(Backend::new)
     }
 
+    /// Every build of every path this CPU supports, named, for tests and
+    /// benchmarks: [`Backend::available`] and, on a CPU with AVX-512 BF16,
+    /// also the AVX-512 build without it (`"avx512_no_bf16"`), which AUTO
+    /// skips there but other CPUs run.
+    #[doc(hidden)]
+    pub fn builds() -> impl Iterator<Item = (&'static str, Backend)> {
+        let name = |b: Backend| match b.isa {
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+            Isa::Neon => "neon",
+            _ => "scalar",
+        };
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        let without_bf16 = match Backend::new(Isa::Avx512) {
+            Some(_) if crate::arch::x86::avx512_bf16() => Some((
+                "avx512_no_bf16",
+                Backend {
+                    isa: Isa::Avx512,
+                    kernels: &crate::arch::x86::avx512::KERNELS,
+                },
+            )),
+            _ => None,
+        };
+        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+        let without_bf16 = None;
+        Backend::available()
+            .map(move |b| (name(b), b))
+            .chain(without_bf16)
+    }
+
     /// Its instruction set (never `Auto`).
     pub fn isa(self) -> Isa {
         self.isa

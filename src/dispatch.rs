@@ -66,7 +66,7 @@ impl Isa {
                 Some(&arch::x86::avx2::KERNELS)
             }
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-            Isa::Avx512 if Isa::best() == Isa::Avx512 => Some(&arch::x86::avx512::KERNELS),
+            Isa::Avx512 if Isa::best() == Isa::Avx512 => Some(arch::x86::avx512::kernels()),
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => Some(&arch::aarch64::KERNELS),
             _ => None,

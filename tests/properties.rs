@@ -60,13 +60,13 @@ fn simd_equals_scalar_asymmetric(seed: u64, size: u8, groups: u8, shift: u8) -> 
     let o: Vec<bf16> = (0..groups).map(|_| value(&mut r)).collect();
     let want = asymmetric(g, x, &s, &o, &p);
     let scalar = run_asymmetric(Backend::new(Isa::Scalar).unwrap(), g, x, &s, &o, &p);
-    for b in backends() {
+    for (name, b) in backends() {
         let got = run_asymmetric(b, g, x, &s, &o, &p);
         if got != scalar {
-            return TestResult::error(format!("{:?} differs from scalar", b.isa()));
+            return TestResult::error(format!("{name} differs from scalar"));
         }
         if let Err(e) = check_asymmetric(&got, &want) {
-            return TestResult::error(format!("{:?}: {e}", b.isa()));
+            return TestResult::error(format!("{name}: {e}"));
         }
     }
     TestResult::passed()
@@ -90,13 +90,13 @@ fn simd_equals_scalar_symmetric(seed: u64, cols: u8, rows: u8, shift: u8) -> Tes
     let s: Vec<bf16> = (0..rows).map(|_| scale(&mut r)).collect();
     let want = symmetric(g, x, &s, cols, &p);
     let scalar = run_symmetric(Backend::new(Isa::Scalar).unwrap(), g, x, &s, &p, per_tensor);
-    for b in backends() {
+    for (name, b) in backends() {
         let got = run_symmetric(b, g, x, &s, &p, per_tensor);
         if got != scalar {
-            return TestResult::error(format!("{:?} differs from scalar", b.isa()));
+            return TestResult::error(format!("{name} differs from scalar"));
         }
         if let Err(e) = check_symmetric(&got, &want) {
-            return TestResult::error(format!("{:?}: {e}", b.isa()));
+            return TestResult::error(format!("{name}: {e}"));
         }
     }
     TestResult::passed()
@@ -120,7 +120,7 @@ fn outputs_are_gradients_or_zero_and_on_grid(seed: u64, size: u8, groups: u8, _:
     let g = r.vec(numel, |r| r.uniform(-1.0, 1.0));
     let s: Vec<bf16> = (0..groups).map(|_| r.uniform(1e-3, 0.3)).collect();
     let o: Vec<bf16> = (0..groups).map(|_| r.uniform(-0.1, 0.1)).collect();
-    for b in backends() {
+    for (name, b) in backends() {
         let got = run_asymmetric(b, &g, &x, &s, &o, &p);
         for i in 0..numel {
             let gw = got.grad_weight[i];
@@ -172,7 +172,7 @@ fn sub_ranges_and_in_place_equal_whole_calls(
     let s: Vec<bf16> = (0..groups).map(|_| scale(&mut r)).collect();
     let o: Vec<bf16> = (0..groups).map(|_| value(&mut r)).collect();
     let sym = Symmetric::signed(4);
-    for b in backends() {
+    for (name, b) in backends() {
         let whole = run_asymmetric(b, &g, &x, &s, &o, &p);
         let e = (lo * group_size, hi * group_size);
         let part = run_asymmetric(b, &g[e.0..e.1], &x[e.0..e.1], &s[lo..hi], &o[lo..hi], &p);

@@ -312,13 +312,14 @@ fn exact(name: &str, got: &[u16], want: &[bf16]) -> Result<(), String> {
     Ok(())
 }
 
-/// Every backend this machine offers; fails if the one the target promises is missing,
-/// so a test cannot silently pass on the scalar path alone.
-pub fn backends() -> Vec<Backend> {
-    let all: Vec<Backend> = Backend::available().collect();
+/// Every build of every path this machine offers, named; fails if the path the
+/// target promises is missing, so a test cannot silently pass on the scalar
+/// path alone.
+pub fn backends() -> Vec<(&'static str, Backend)> {
+    let all: Vec<(&'static str, Backend)> = Backend::builds().collect();
     #[cfg(target_arch = "aarch64")]
     assert!(
-        all.iter().any(|b| b.isa() == qat_kernels::Isa::Neon),
+        all.iter().any(|(_, b)| b.isa() == qat_kernels::Isa::Neon),
         "NEON path missing"
     );
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
@@ -327,7 +328,10 @@ pub fn backends() -> Vec<Backend> {
         ("QAT_REQUIRE_AVX512", qat_kernels::Isa::Avx512),
     ] {
         if std::env::var_os(variable).is_some() {
-            assert!(all.iter().any(|b| b.isa() == isa), "{isa:?} path missing");
+            assert!(
+                all.iter().any(|(_, b)| b.isa() == isa),
+                "{isa:?} path missing"
+            );
         }
     }
     all
@@ -341,12 +345,12 @@ pub fn on_every_path(
     check: impl Fn(&Outputs) -> Result<(), String>,
 ) {
     let mut first: Option<Outputs> = None;
-    for b in backends() {
+    for (name, b) in backends() {
         let got = run(b);
-        check(&got).unwrap_or_else(|e| panic!("{what}, {:?}: {e}", b.isa()));
+        check(&got).unwrap_or_else(|e| panic!("{what}, {name}: {e}"));
         match &first {
             None => first = Some(got),
-            Some(f) => assert_eq!(&got, f, "{what}: {:?} differs from scalar", b.isa()),
+            Some(f) => assert_eq!(&got, f, "{what}: {name} differs from scalar"),
         }
     }
 }

@@ -1,6 +1,10 @@
 //! The AVX-512 backend: single vectors are AVX2's, and a pair of them (the
 //! unit of the whole-vector loops and of the reduction order) is one `__m512`,
 //! so each instruction does sixteen lanes of the same IEEE work.
+//!
+//! It comes in two builds: one for AVX-512 F, BW and VL, and one that also
+//! narrows with the AVX-512 BF16 instruction where that gives the same bits
+//! (see `Zmm::store`); [`kernels`] picks the second where the CPU has it.
 
 #[cfg(target_arch = "x86")]
 use core::arch::x86::*;
@@ -8,18 +12,21 @@ use core::arch::x86::*;
 use core::arch::x86_64::*;
 
 use super::avx2::Avx2;
+use crate::arch::KernelTable;
 use crate::vector::{Lanes, Pair};
 
 /// Sixteen f32 lanes: `[first vector, second vector]` in a ZMM register.
 ///
-/// As with [`Avx2`], values only exist inside the entry points of [`KERNELS`],
-/// compiled with AVX-512F, BW and VL (the AVX-512 of every CPU since
-/// Skylake-SP and Zen 4) and called only after [`super::detect`] found them;
-/// every `SAFETY` comment below relies on that.
+/// As with [`Avx2`], values only exist inside the entry points of [`KERNELS`]
+/// (`BF16 = false`), compiled with AVX-512 F, BW and VL (the AVX-512 of every
+/// CPU since Skylake-SP and Zen 4) and called only after [`super::detect`]
+/// found them, and of [`with_bf16::KERNELS`] (`BF16 = true`), compiled with
+/// DQ and BF16 too and called only after [`super::avx512_bf16`] found those.
+/// Every `SAFETY` comment below relies on that.
 #[derive(Clone, Copy)]
-pub(crate) struct Zmm(__m512);
+pub(crate) struct Zmm<const BF16: bool>(__m512);
 
-impl Lanes for Zmm {
+impl<const BF16: bool> Lanes for Zmm<BF16> {
     #[inline(always)]
     fn splat(x: f32) -> Self {
         // SAFETY: AVX-512 is available (type invariant).
@@ -75,7 +82,7 @@ impl Lanes for Zmm {
     }
 }
 
-impl Pair<Avx2> for Zmm {
+impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
     /// Lane l of the reduction in lane l of one ZMM register.
     type Sum = __m512d;
 
@@ -91,6 +98,24 @@ impl Pair<Avx2> for Zmm {
 
     #[inline(always)]
     unsafe fn store(self, dst: *mut u16) {
+        if BF16 {
+            // VCVTNEPS2BF16 rounds to nearest even, as below, but reads
+            // subnormals as zero and keeps a NaN's sign and payload; so it
+            // only serves vectors without either (nearly all of them), in
+            // one instruction instead of eight.
+            // SAFETY: AVX-512 F, DQ and BF16 are available (type invariant
+            // with BF16); the caller guarantees 32 writable bytes, and
+            // `storeu` has no alignment need. `__m256bh` and `__m256i` are
+            // both 256 plain bits.
+            unsafe {
+                const NAN_OR_SUBNORMAL: i32 = 0x01 | 0x20 | 0x80; // QNaN, subnormal, SNaN
+                if _mm512_fpclass_ps_mask::<NAN_OR_SUBNORMAL>(self.0) == 0 {
+                    let narrowed: __m256i = core::mem::transmute(_mm512_cvtneps_pbh(self.0));
+                    _mm256_storeu_si256(dst.cast(), narrowed);
+                    return;
+                }
+            }
+        }
         // The same integer round-to-nearest-even and NaN rule as `Avx2::store`.
         // SAFETY: AVX-512 is available (type invariant); the caller
         // guarantees 32 writable bytes, and `storeu` has no alignment need.
@@ -147,4 +172,24 @@ impl Pair<Avx2> for Zmm {
     }
 }
 
-crate::arch::kernel_table!(Avx2, Zmm, #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]);
+crate::arch::kernel_table!(Avx2, Zmm<false>, #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]);
+
+/// The build that narrows with AVX-512 BF16.
+pub(crate) mod with_bf16 {
+    use super::{Avx2, Zmm};
+    crate::arch::kernel_table!(
+        Avx2,
+        Zmm<true>,
+        #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")]
+    );
+}
+
+/// The AVX-512 kernels for this CPU, which must have AVX-512 (see
+/// [`super::detect`]): the BF16 build where the CPU has BF16 and DQ.
+pub(crate) fn kernels() -> &'static KernelTable {
+    if super::avx512_bf16() {
+        &with_bf16::KERNELS
+    } else {
+        &KERNELS
+    }
+}
