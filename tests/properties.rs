@@ -125,7 +125,7 @@ fn outputs_are_gradients_or_zero_and_on_grid(seed: u64, size: u8, groups: u8, _:
         for i in 0..numel {
             let gw = got.grad_weight[i];
             if gw != g[i].to_bits() && gw & 0x7FFF != 0 {
-                return TestResult::error(format!("grad_weight[{i}] = {gw:#06x}"));
+                return TestResult::error(format!("{name}: grad_weight[{i}] = {gw:#06x}"));
             }
             // Some level r in [-n, n-1] gives out exactly.
             let k = i / group_size;
@@ -137,7 +137,7 @@ fn outputs_are_gradients_or_zero_and_on_grid(seed: u64, size: u8, groups: u8, _:
             });
             if !on_grid {
                 return TestResult::error(format!(
-                    "out[{i}] = {:#06x} is off the grid",
+                    "{name}: out[{i}] = {:#06x} is off the grid",
                     got.out[i]
                 ));
             }
@@ -181,14 +181,14 @@ fn sub_ranges_and_in_place_equal_whole_calls(
             || part.grad_scale != whole.grad_scale[lo..hi]
             || part.grad_offset != whole.grad_offset[lo..hi]
         {
-            return TestResult::error("per-group sub-range differs");
+            return TestResult::error(format!("{name}: per-group sub-range differs"));
         }
         let whole_rows = run_symmetric(b, &g, &x, &s, &sym, false);
         let part_rows = run_symmetric(b, &g[e.0..e.1], &x[e.0..e.1], &s[lo..hi], &sym, false);
         if part_rows.out != whole_rows.out[e.0..e.1]
             || part_rows.grad_scale != whole_rows.grad_scale[lo..hi]
         {
-            return TestResult::error("per-channel sub-range differs");
+            return TestResult::error(format!("{name}: per-channel sub-range differs"));
         }
 
         // In place, every kernel.
@@ -204,7 +204,7 @@ fn sub_ranges_and_in_place_equal_whole_calls(
             || bits(&gs) != whole.grad_scale
             || bits(&go) != whole.grad_offset
         {
-            return TestResult::error("asymmetric in place differs");
+            return TestResult::error(format!("{name}: asymmetric in place differs"));
         }
         let mut w = x.clone();
         b.symmetric_per_channel_in_place(&mut w, &s, &sym).unwrap();
@@ -216,7 +216,7 @@ fn sub_ranges_and_in_place_equal_whole_calls(
             || bits(&gr) != whole_rows.grad_weight
             || bits(&gs) != whole_rows.grad_scale
         {
-            return TestResult::error("per-channel in place differs");
+            return TestResult::error(format!("{name}: per-channel in place differs"));
         }
         let whole_tensor = run_symmetric(b, &g, &x, &s[..1], &sym, true);
         let mut w = x.clone();
@@ -229,7 +229,7 @@ fn sub_ranges_and_in_place_equal_whole_calls(
             || bits(&gr) != whole_tensor.grad_weight
             || gs.to_bits() != whole_tensor.grad_scale[0]
         {
-            return TestResult::error("per-tensor in place differs");
+            return TestResult::error(format!("{name}: per-tensor in place differs"));
         }
     }
     TestResult::passed()

@@ -288,6 +288,52 @@ unsafe fn backward_step<V: Vector>(
     }
 }
 
+/// The f64 values of one block's two sums (`end - start <= BLOCK`), in the
+/// module's order; writes the block's weight gradients.
+///
+/// # Safety
+/// As for [`backward_row`], with `start..end` inside the row.
+#[inline(always)]
+unsafe fn backward_block<V: Vector, P: Pair<V>>(
+    g: *const u16,
+    x: *const u16,
+    grad_weight: *mut u16,
+    start: usize,
+    end: usize,
+    quantizer: &impl Lanewise,
+) -> [f64; 2] {
+    let (mut sum_a, mut sum_b) = (P::sum_zero(), P::sum_zero());
+    let mut i = start;
+    // Whole pairs, then what is left (the last vector of a block may be
+    // alone or short). The first loop is the second with every vector
+    // known to be whole, which keeps the hot path free of tail checks.
+    while V::WHOLE_VECTOR_LOOPS && end - i >= 2 * LANES {
+        // SAFETY: 2 * LANES elements from i are valid in every buffer.
+        let [w, a, b] = unsafe { quantizer.backward(P::load(g.add(i)), P::load(x.add(i))) };
+        // SAFETY: as above.
+        unsafe { w.store(grad_weight.add(i)) };
+        sum_a = P::sum_add(sum_a, a);
+        sum_b = P::sum_add(sum_b, b);
+        i += 2 * LANES;
+    }
+    while i < end {
+        let n = (end - i).min(2 * LANES);
+        // SAFETY: n elements from i are valid in every buffer.
+        let [mut a, mut b]: [V; 2] =
+            unsafe { backward_step(quantizer, g, x, grad_weight, i, n.min(LANES)) };
+        if n > LANES {
+            // SAFETY: as above, past the first LANES of them.
+            let [a1, b1] =
+                unsafe { backward_step(quantizer, g, x, grad_weight, i + LANES, n - LANES) };
+            (a, b) = (a.add(a1), b.add(b1));
+        }
+        sum_a = P::sum_add_vector(sum_a, a);
+        sum_b = P::sum_add_vector(sum_b, b);
+        i += n;
+    }
+    [P::sum_lanes(sum_a), P::sum_lanes(sum_b)]
+}
+
 /// One row of a backward kernel: `[grad_weight, a, b] = backward(g, x)` for
 /// every element; writes `grad_weight` and returns the sums of `a` and of `b`, in
 /// the module's reduction order.
@@ -303,41 +349,22 @@ pub(crate) unsafe fn backward_row<V: Vector, P: Pair<V>>(
     len: usize,
     quantizer: &impl Lanewise,
 ) -> [f32; 2] {
+    if len <= BLOCK {
+        // SAFETY: the block is the row (caller).
+        let [a, b] = unsafe { backward_block::<V, P>(g, x, grad_weight, 0, len, quantizer) };
+        // The compensated sum of one value is that value, unless it is -0.0,
+        // which a block sum never is (its accumulators start at +0.0). Most
+        // groups and rows are one block, and skip those steps.
+        return [a as f32, b as f32];
+    }
     let mut totals = [Compensated::ZERO; 2];
     let mut start = 0;
     while start < len {
         let end = start + (len - start).min(BLOCK);
-        let (mut sum_a, mut sum_b) = (P::sum_zero(), P::sum_zero());
-        let mut i = start;
-        // Whole pairs, then what is left (the last vector of a block may be
-        // alone or short). The first loop is the second with every vector
-        // known to be whole, which keeps the hot path free of tail checks.
-        while V::WHOLE_VECTOR_LOOPS && end - i >= 2 * LANES {
-            // SAFETY: 2 * LANES elements from i are valid in every buffer.
-            let [w, a, b] = unsafe { quantizer.backward(P::load(g.add(i)), P::load(x.add(i))) };
-            // SAFETY: as above.
-            unsafe { w.store(grad_weight.add(i)) };
-            sum_a = P::sum_add(sum_a, a);
-            sum_b = P::sum_add(sum_b, b);
-            i += 2 * LANES;
-        }
-        while i < end {
-            let n = (end - i).min(2 * LANES);
-            // SAFETY: n elements from i are valid in every buffer.
-            let [mut a, mut b]: [V; 2] =
-                unsafe { backward_step(quantizer, g, x, grad_weight, i, n.min(LANES)) };
-            if n > LANES {
-                // SAFETY: as above, past the first LANES of them.
-                let [a1, b1] =
-                    unsafe { backward_step(quantizer, g, x, grad_weight, i + LANES, n - LANES) };
-                (a, b) = (a.add(a1), b.add(b1));
-            }
-            sum_a = P::sum_add_vector(sum_a, a);
-            sum_b = P::sum_add_vector(sum_b, b);
-            i += n;
-        }
-        totals[0].add(P::sum_lanes(sum_a));
-        totals[1].add(P::sum_lanes(sum_b));
+        // SAFETY: the block lies in the row (caller).
+        let [a, b] = unsafe { backward_block::<V, P>(g, x, grad_weight, start, end, quantizer) };
+        totals[0].add(a);
+        totals[1].add(b);
         start = end;
     }
     [totals[0].value(), totals[1].value()]
