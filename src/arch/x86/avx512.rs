@@ -88,11 +88,19 @@ impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
 
     #[inline(always)]
     unsafe fn load(src: *const u16) -> Self {
+        // Word k goes to the high half of lane k, the low halves are zeroed:
+        // one permute does what AVX2's zero-extension and shift do in two.
         // SAFETY: AVX-512 is available (type invariant); the caller
         // guarantees 32 readable bytes, and `loadu` has no alignment need.
         unsafe {
-            let bits = _mm512_cvtepu16_epi32(_mm256_loadu_si256(src.cast()));
-            Zmm(_mm512_castsi512_ps(_mm512_slli_epi32::<16>(bits)))
+            let words = _mm512_castsi256_si512(_mm256_loadu_si256(src.cast()));
+            let high_halves = _mm512_set_epi16(
+                15, 0, 14, 0, 13, 0, 12, 0, 11, 0, 10, 0, 9, 0, 8, 0, //
+                7, 0, 6, 0, 5, 0, 4, 0, 3, 0, 2, 0, 1, 0, 0, 0,
+            );
+            let odd_words = 0xAAAA_AAAA;
+            let bits = _mm512_maskz_permutexvar_epi16(odd_words, high_halves, words);
+            Zmm(_mm512_castsi512_ps(bits))
         }
     }
 
