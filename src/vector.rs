@@ -23,8 +23,9 @@ pub(crate) trait Lanes: Copy {
     fn min(self, hi: Self) -> Self;
     /// Round half to even (IEEE roundTiesToEven); keeps the sign of zero.
     fn round(self) -> Self;
-    /// `1.0` where `x == other`, else `+0.0` (so `+0.0` where either is NaN).
-    fn ones_where_equal(self, other: Self) -> Self;
+    /// `1.0` where `x == other`, else `otherwise` (so `otherwise` where
+    /// either is NaN).
+    fn one_where_equal_else(self, other: Self, otherwise: Self) -> Self;
 }
 
 /// What a quantizer computes for each weight of one group or row, written
@@ -162,10 +163,10 @@ impl<V: Lanes> Lanes for Two<V> {
         Two(self.0.round(), self.1.round())
     }
     #[inline(always)]
-    fn ones_where_equal(self, other: Self) -> Self {
+    fn one_where_equal_else(self, other: Self, otherwise: Self) -> Self {
         Two(
-            self.0.ones_where_equal(other.0),
-            self.1.ones_where_equal(other.1),
+            self.0.one_where_equal_else(other.0, otherwise.0),
+            self.1.one_where_equal_else(other.1, otherwise.1),
         )
     }
 }

@@ -70,11 +70,11 @@ impl Lanes for f32 {
         round_half_even(self)
     }
     #[inline(always)]
-    fn ones_where_equal(self, other: Self) -> Self {
+    fn one_where_equal_else(self, other: Self, otherwise: Self) -> Self {
         if self == other {
             1.0
         } else {
-            0.0
+            otherwise
         }
     }
 }
@@ -128,8 +128,12 @@ impl Lanes for Portable {
         Portable(self.0.map(round_half_even))
     }
     #[inline(always)]
-    fn ones_where_equal(self, other: Self) -> Self {
-        self.zip(other, f32::ones_where_equal)
+    fn one_where_equal_else(self, other: Self, otherwise: Self) -> Self {
+        let mut out = otherwise.0;
+        for ((o, x), y) in out.iter_mut().zip(self.0).zip(other.0) {
+            *o = x.one_where_equal_else(y, *o);
+        }
+        Portable(out)
     }
 }
 

@@ -68,9 +68,8 @@ impl Lanewise for Group {
     fn backward<V: Lanes>(&self, g: V, x: V) -> [V; 3] {
         let (xn, xc, d) = self.quantize(x);
         // 1 where -clip_val <= xn <= clip_val, which is where clipping left xn
-        // unchanged, else 0; `xc - xc` is 0 unless xn is NaN, which so gives a
-        // NaN mask.
-        let mask = xn.ones_where_equal(xc).add(xc.sub(xc));
+        // unchanged, else `xc - xc`: 0, or NaN where xn (so xc) is NaN.
+        let mask = xn.one_where_equal_else(xc, xc.sub(xc));
         let one = V::splat(1.0);
         [
             g.mul(mask),

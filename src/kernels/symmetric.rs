@@ -53,9 +53,9 @@ impl Lanewise for Row {
     fn backward<V: Lanes>(&self, g: V, x: V) -> [V; 3] {
         let (q, r, c) = self.quantize(x);
         // `1 - clip(|r - c|, 0, 1)` is 1 where clipping left r unchanged and 0
-        // elsewhere, since r, min_v and max_v are integers; `c - c` makes a NaN
-        // r give a NaN mask.
-        let mask = r.ones_where_equal(c).add(c.sub(c));
+        // elsewhere, since r, min_v and max_v are integers; there `c - c` is
+        // that 0, or NaN where r (so c) is NaN.
+        let mask = r.one_where_equal_else(c, c.sub(c));
         let grad_weight = g.mul(mask);
         // (-x) / ps == -(x / ps) exactly.
         [

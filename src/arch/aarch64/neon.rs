@@ -47,14 +47,11 @@ fn narrow(v: float32x4_t) -> uint16x4_t {
     }
 }
 
-/// `ones_where_equal` for four lanes.
+/// `one_where_equal_else` for four lanes.
 #[inline(always)]
-fn ones_where_equal4(a: float32x4_t, b: float32x4_t) -> float32x4_t {
+fn one_where_equal_else4(a: float32x4_t, b: float32x4_t, otherwise: float32x4_t) -> float32x4_t {
     // SAFETY: NEON is part of the aarch64 base ISA.
-    unsafe {
-        let one = vreinterpretq_u32_f32(vdupq_n_f32(1.0));
-        vreinterpretq_f32_u32(vandq_u32(vceqq_f32(a, b), one))
-    }
+    unsafe { vbslq_f32(vceqq_f32(a, b), vdupq_n_f32(1.0), otherwise) }
 }
 
 impl Lanes for Neon {
@@ -105,10 +102,10 @@ impl Lanes for Neon {
         each(self, |x| unsafe { vrndnq_f32(x) })
     }
     #[inline(always)]
-    fn ones_where_equal(self, other: Self) -> Self {
+    fn one_where_equal_else(self, other: Self, otherwise: Self) -> Self {
         Neon(
-            ones_where_equal4(self.0, other.0),
-            ones_where_equal4(self.1, other.1),
+            one_where_equal_else4(self.0, other.0, otherwise.0),
+            one_where_equal_else4(self.1, other.1, otherwise.1),
         )
     }
 }

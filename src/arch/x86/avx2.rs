@@ -71,11 +71,11 @@ impl Lanes for Avx2 {
         })
     }
     #[inline(always)]
-    fn ones_where_equal(self, other: Self) -> Self {
+    fn one_where_equal_else(self, other: Self, otherwise: Self) -> Self {
         // SAFETY: AVX2 is available (type invariant).
         Avx2(unsafe {
             let equal = _mm256_cmp_ps::<_CMP_EQ_OQ>(self.0, other.0);
-            _mm256_and_ps(equal, _mm256_set1_ps(1.0))
+            _mm256_blendv_ps(otherwise.0, _mm256_set1_ps(1.0), equal)
         })
     }
 }

@@ -73,11 +73,11 @@ impl<const BF16: bool> Lanes for Zmm<BF16> {
         })
     }
     #[inline(always)]
-    fn ones_where_equal(self, other: Self) -> Self {
+    fn one_where_equal_else(self, other: Self, otherwise: Self) -> Self {
         // SAFETY: AVX-512 is available (type invariant).
         Zmm(unsafe {
             let equal = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(self.0, other.0);
-            _mm512_maskz_mov_ps(equal, _mm512_set1_ps(1.0))
+            _mm512_mask_blend_ps(equal, otherwise.0, _mm512_set1_ps(1.0))
         })
     }
 }
