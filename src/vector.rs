@@ -48,10 +48,10 @@ pub(crate) trait Vector: Lanes {
     /// Eight f64 lane accumulators for reductions.
     type Sum: Copy;
 
-    /// Whether the row loops get an extra loop over whole pairs of vectors,
-    /// free of tail checks (and able to use a wide [`Pair`]): faster, but
-    /// more code. (The portable
-    /// backend on 32-bit Arm says no: code size counts more on a Cortex-M.)
+    /// Whether the row loops get an extra loop over whole vectors (pairs in
+    /// forward, quads in backward), free of tail checks and able to use a
+    /// wide [`Pair`]: faster, but more code. (The portable backend on 32-bit
+    /// Arm says no: code size counts more on a Cortex-M.)
     const WHOLE_VECTOR_LOOPS: bool = true;
 
     /// Loads eight bf16 bit patterns and widens them exactly.
@@ -92,7 +92,7 @@ pub(crate) trait Vector: Lanes {
 }
 
 /// Two consecutive vectors, `[first, second]`, as one value: the whole-vector
-/// loops move pairs, the unit of the reduction order. A backend with 16-lane
+/// loops move pairs, half of a quad of the reduction order. A backend with 16-lane
 /// registers holds a pair in one register; the others use [`Two`].
 ///
 /// The pair also owns the reduction's eight f64 lane accumulators, so that a
@@ -115,11 +115,11 @@ pub(crate) trait Pair<V: Vector>: Lanes {
 
     /// Eight f64 accumulators, all `+0.0`.
     fn sum_zero() -> Self::Sum;
-    /// Adds the pair sum `first + second` (in f32, lane by lane), widened to
-    /// f64, to the accumulators.
-    fn sum_add(sum: Self::Sum, terms: Self) -> Self::Sum;
-    /// Adds eight terms, widened to f64, to the accumulators: a pair sum
-    /// formed by the caller, or the last vector of a block when it is alone.
+    /// Adds the quad sum of `[v0, v1]` and `[v2, v3]`, `(v0 + v2) + (v1 + v3)`
+    /// in f32 lane by lane, widened to f64, to the accumulators.
+    fn sum_add(sum: Self::Sum, first: Self, second: Self) -> Self::Sum;
+    /// Adds eight terms, widened to f64, to the accumulators: a quad sum the
+    /// caller formed.
     fn sum_add_vector(sum: Self::Sum, terms: V) -> Self::Sum;
     /// The accumulators combined as `((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))`.
     fn sum_lanes(sum: Self::Sum) -> f64;
@@ -192,8 +192,9 @@ impl<V: Vector> Pair<V> for Two<V> {
         V::sum_zero()
     }
     #[inline(always)]
-    fn sum_add(sum: Self::Sum, terms: Self) -> Self::Sum {
-        V::sum_add(sum, terms.0.add(terms.1))
+    fn sum_add(sum: Self::Sum, first: Self, second: Self) -> Self::Sum {
+        let halves = first.add(second);
+        V::sum_add(sum, halves.0.add(halves.1))
     }
     #[inline(always)]
     fn sum_add_vector(sum: Self::Sum, terms: V) -> Self::Sum {

@@ -16,24 +16,26 @@
 //! one row, in memory order) is formed like this:
 //!
 //! 1. The terms are cut into blocks of [`BLOCK`] consecutive terms (the last one
-//!    may be shorter), and each block into vectors of 8 consecutive terms (the
-//!    last one zero-padded), taken in pairs: vectors 0 and 1, 2 and 3, ...
-//!    (the last vector of a block may be alone).
-//! 2. In a block, lane `l` (0..8) first adds in f32 the lane-`l` terms of the
-//!    two vectors of a pair (the first plus the second), then adds that pair
-//!    sum, widened to f64, to its f64 accumulator, which starts at `+0.0`, pair
-//!    after pair. The block's value is `((l0 + l4) + (l2 + l6)) + ((l1 + l5) +
+//!    may be shorter), each block into vectors of 8 consecutive terms (the last
+//!    one zero-padded), and the vectors of a block into quads of 4 consecutive
+//!    vectors `v0, v1, v2, v3` (the last quad padded with zero vectors).
+//! 2. In a block, lane `l` (0..8) first forms in f32 the quad sum
+//!    `(v0 + v2) + (v1 + v3)` of the lane-`l` terms of a quad, then adds it,
+//!    widened to f64, to its f64 accumulator, which starts at `+0.0`, quad
+//!    after quad. The block's value is `((l0 + l4) + (l2 + l6)) + ((l1 + l5) +
 //!    (l3 + l7))` in f64.
 //! 3. Block values are added in order with Neumaier's compensated summation in
 //!    f64 (the compensation skipped when the running sum is not finite), and the
 //!    result `sum + compensation` is rounded once to f32.
 //!
-//! A pair sum is one f32 rounding (at most 2^-24 of its terms' magnitudes);
-//! the f64 lane and block sums add about 2^-44 of the magnitudes, and the
-//! compensation keeps that from growing with the number of blocks; the final
-//! rounding to f32 adds 2^-24 of the result. So every sum is inside the SPEC
-//! bound (`2^-22 * sum(|terms|)`) whatever its length. (Pairing halves the
-//! widening work, which dominates a backward kernel's reduction cost.)
+//! A quad sum is two f32 roundings (to first order at most 2 * 2^-24 of its
+//! terms' magnitudes); the f64 lane and block sums add about 2^-46 of the
+//! magnitudes, and the compensation keeps that from growing with the number
+//! of blocks; the final rounding to f32 adds 2^-24 of the result. So every
+//! sum is inside the SPEC bound (`2^-22 * sum(|terms|)`) whatever its length.
+//! (Quads quarter the widening to f64, which dominates a backward kernel's
+//! reduction cost; a 16-lane backend forms `v0 + v2` and `v1 + v3` in one
+//! instruction.)
 
 pub(crate) mod asymmetric_per_group;
 pub(crate) mod symmetric;
@@ -198,7 +200,7 @@ pub(crate) unsafe fn map_row<V: Vector, P: Pair<V>>(
     quantizer: &impl Lanewise,
 ) {
     let mut i = 0;
-    // Whole pairs of vectors, then the rest (see `backward_row`).
+    // Whole pairs of vectors, then the rest (see `backward_block`).
     while V::WHOLE_VECTOR_LOOPS && len - i >= 2 * LANES {
         // SAFETY: 2 * LANES elements from i are in both buffers.
         unsafe { quantizer.forward(P::load(x.add(i))).store(out.add(i)) };
@@ -304,32 +306,43 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
 ) -> [f64; 2] {
     let (mut sum_a, mut sum_b) = (P::sum_zero(), P::sum_zero());
     let mut i = start;
-    // Whole pairs, then what is left (the last vector of a block may be
-    // alone or short). The first loop is the second with every vector
-    // known to be whole, which keeps the hot path free of tail checks.
-    while V::WHOLE_VECTOR_LOOPS && end - i >= 2 * LANES {
-        // SAFETY: 2 * LANES elements from i are valid in every buffer.
-        let [w, a, b] = unsafe { quantizer.backward(P::load(g.add(i)), P::load(x.add(i))) };
+    // Whole quads, then what is left. The first loop is the second with every
+    // vector known to be present and whole, which keeps the hot path free of
+    // tail checks.
+    while V::WHOLE_VECTOR_LOOPS && end - i >= 4 * LANES {
+        // SAFETY: 4 * LANES elements from i are valid in every buffer.
+        let ([w0, a0, b0], [w1, a1, b1]) = unsafe {
+            (
+                quantizer.backward(P::load(g.add(i)), P::load(x.add(i))),
+                quantizer.backward(P::load(g.add(i + 2 * LANES)), P::load(x.add(i + 2 * LANES))),
+            )
+        };
         // SAFETY: as above.
-        unsafe { w.store(grad_weight.add(i)) };
-        sum_a = P::sum_add(sum_a, a);
-        sum_b = P::sum_add(sum_b, b);
-        i += 2 * LANES;
+        unsafe {
+            w0.store(grad_weight.add(i));
+            w1.store(grad_weight.add(i + 2 * LANES));
+        }
+        sum_a = P::sum_add(sum_a, a0, a1);
+        sum_b = P::sum_add(sum_b, b0, b1);
+        i += 4 * LANES;
     }
     while i < end {
-        let n = (end - i).min(2 * LANES);
-        // SAFETY: n elements from i are valid in every buffer.
-        let [mut a, mut b]: [V; 2] =
-            unsafe { backward_step(quantizer, g, x, grad_weight, i, n.min(LANES)) };
-        if n > LANES {
-            // SAFETY: as above, past the first LANES of them.
-            let [a1, b1] =
-                unsafe { backward_step(quantizer, g, x, grad_weight, i + LANES, n - LANES) };
-            (a, b) = (a.add(a1), b.add(b1));
+        // The quad's vectors; absent ones stay zero.
+        let mut quad = [[V::splat(0.0); 2]; 4];
+        for (k, terms) in quad.iter_mut().enumerate() {
+            let at = i + k * LANES;
+            if at < end {
+                // SAFETY: min(end - at, LANES) elements from `at` are valid
+                // in every buffer.
+                *terms = unsafe {
+                    backward_step(quantizer, g, x, grad_weight, at, (end - at).min(LANES))
+                };
+            }
         }
-        sum_a = P::sum_add_vector(sum_a, a);
-        sum_b = P::sum_add_vector(sum_b, b);
-        i += n;
+        let quad_sum = |t: usize| quad[0][t].add(quad[2][t]).add(quad[1][t].add(quad[3][t]));
+        sum_a = P::sum_add_vector(sum_a, quad_sum(0));
+        sum_b = P::sum_add_vector(sum_b, quad_sum(1));
+        i = end.min(i + 4 * LANES);
     }
     [P::sum_lanes(sum_a), P::sum_lanes(sum_b)]
 }

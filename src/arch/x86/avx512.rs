@@ -148,13 +148,15 @@ impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
         unsafe { _mm512_setzero_pd() }
     }
     #[inline(always)]
-    fn sum_add(sum: Self::Sum, terms: Self) -> Self::Sum {
+    fn sum_add(sum: Self::Sum, first: Self, second: Self) -> Self::Sum {
         // SAFETY: AVX-512 is available (type invariant).
-        let pair_sum = unsafe {
-            let second = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(terms.0)));
-            _mm256_add_ps(_mm512_castps512_ps256(terms.0), second)
+        let quad_sum = unsafe {
+            // [v0 + v2, v1 + v3]
+            let halves = _mm512_add_ps(first.0, second.0);
+            let high = _mm512_extractf64x4_pd::<1>(_mm512_castps_pd(halves));
+            _mm256_add_ps(_mm512_castps512_ps256(halves), _mm256_castpd_ps(high))
         };
-        Self::sum_add_vector(sum, Avx2(pair_sum))
+        Self::sum_add_vector(sum, Avx2(quad_sum))
     }
     #[inline(always)]
     fn sum_add_vector(sum: Self::Sum, terms: Avx2) -> Self::Sum {

@@ -1,0 +1,133 @@
+//! The reduction order documented in `src/kernels/mod.rs` is a contract: this
+//! test writes it out again from the documentation, for the per-tensor scale
+//! gradient, and checks every path's bits against it. The data are chosen so
+//! that the order shows: a plain f64 sum, or the old pairwise order, gives
+//! other bits on some of them (checked too, so the test cannot pass vacuously).
+
+mod common;
+
+use common::{backends, Rng};
+use half::bf16;
+use qat_kernels::Symmetric;
+
+/// Blocks of 4096 terms, vectors of eight, quads of four vectors: the
+/// documented order.
+fn documented_sum(terms: &[f32]) -> f32 {
+    blocked_sum(terms, 4, |v| (v[0] + v[2]) + (v[1] + v[3]))
+}
+
+/// The order before quads: pairs of vectors, `v0 + v1`.
+fn pairwise_sum(terms: &[f32]) -> f32 {
+    blocked_sum(terms, 2, |v| v[0] + v[1])
+}
+
+/// Per block, per lane: `combine` of the lane's terms in each group of
+/// `vectors` vectors (zero-padded), added in f64; the lanes by the tree; the
+/// blocks by Neumaier's sum.
+fn blocked_sum(terms: &[f32], vectors: usize, combine: fn(&[f32]) -> f32) -> f32 {
+    let mut sum = Neumaier::default();
+    for block in terms.chunks(4096) {
+        let mut lanes = [0.0f64; 8];
+        for group in block.chunks(8 * vectors) {
+            for (lane, acc) in lanes.iter_mut().enumerate() {
+                let column: Vec<f32> = (0..vectors)
+                    .map(|k| group.get(8 * k + lane).copied().unwrap_or(0.0))
+                    .collect();
+                *acc += f64::from(combine(&column));
+            }
+        }
+        sum.add(lane_tree(lanes));
+    }
+    sum.value()
+}
+
+fn lane_tree(l: [f64; 8]) -> f64 {
+    ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
+}
+
+#[derive(Default)]
+struct Neumaier {
+    sum: f64,
+    compensation: f64,
+}
+
+impl Neumaier {
+    fn add(&mut self, x: f64) {
+        let total = self.sum + x;
+        if total.is_finite() {
+            self.compensation += if self.sum.abs() >= x.abs() {
+                (self.sum - total) + x
+            } else {
+                (x - total) + self.sum
+            };
+        }
+        self.sum = total;
+    }
+    fn value(&self) -> f32 {
+        (self.sum + self.compensation) as f32
+    }
+}
+
+/// The per-tensor scale gradient from SPEC's formulas, one f32 operation at a
+/// time, summed by `sum`, narrowed. Scale 1, so `ps = 1` and the gate is 1.
+fn grad_scale(g: &[bf16], x: &[bf16], p: &Symmetric, sum: fn(&[f32]) -> f32) -> u16 {
+    let (mut levels, mut weights) = (Vec::new(), Vec::new());
+    for (&g, &x) in g.iter().zip(x) {
+        let (g, x) = (f32::from(g), f32::from(x));
+        let r = (x / 1.0).round_ties_even();
+        let c = r.clamp(p.min_v, p.max_v);
+        let mask = if r == c { 1.0 } else { 0.0 };
+        levels.push(g * c);
+        weights.push((g * mask) * ((-x) / 1.0));
+    }
+    bf16::from_f32(sum(&levels) + sum(&weights)).to_bits()
+}
+
+#[test]
+fn every_path_sums_in_the_documented_order() {
+    // Wide levels and weights spread over many binades, so that f32 pair and
+    // quad sums round, and signs that cancel, so that the rounding shows in
+    // the bf16 result.
+    let p = Symmetric {
+        eps: 1e-4,
+        min_v: -16_777_216.0,
+        max_v: 16_777_216.0,
+    };
+    let mut rng = Rng(7);
+    let (mut differs_from_f64, mut differs_from_pairs) = (0, 0);
+    for len in [
+        1, 7, 8, 9, 31, 32, 33, 63, 100, 1000, 4095, 4096, 4097, 12_333, 20_000,
+    ] {
+        for _ in 0..20 {
+            let x: Vec<bf16> = (0..len)
+                .map(|_| {
+                    let binade = (rng.next_u64() % 16) as i32;
+                    bf16::from_f64(f64::from(rng.normal(1.0)) * 2f64.powi(binade))
+                })
+                .collect();
+            let g: Vec<bf16> = (0..len).map(|_| rng.normal(1.0)).collect();
+            let want = grad_scale(&g, &x, &p, documented_sum);
+            let plain = grad_scale(&g, &x, &p, |t| {
+                t.iter().map(|&t| f64::from(t)).sum::<f64>() as f32
+            });
+            differs_from_f64 += usize::from(plain != want);
+            differs_from_pairs += usize::from(grad_scale(&g, &x, &p, pairwise_sum) != want);
+            for (name, b) in backends() {
+                let (mut gw, mut gs) = (vec![bf16::ZERO; len], bf16::ZERO);
+                b.symmetric_per_tensor_backward(&g, &x, bf16::ONE, &mut gw, &mut gs, &p)
+                    .unwrap();
+                assert_eq!(
+                    gs.to_bits(),
+                    want,
+                    "{name}, {len} weights: {:#06x}, documented order {want:#06x}",
+                    gs.to_bits()
+                );
+            }
+        }
+    }
+    assert!(differs_from_f64 > 0, "the data do not tell orders apart");
+    assert!(
+        differs_from_pairs > 0,
+        "the data do not tell quads from pairs"
+    );
+}
