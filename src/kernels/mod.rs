@@ -326,23 +326,26 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
         sum_b = P::sum_add(sum_b, b0, b1);
         i += 4 * LANES;
     }
+    // What is left, vector by vector: the even and the odd vectors of a quad
+    // are summed apart from +0.0, and `(v0 + v2) + (v1 + v3)` is added at the
+    // quad's end. (Starting from +0.0 can only change the sign of a zero sum,
+    // which the f64 accumulators, never -0.0 themselves, do not see.)
+    let zero = V::splat(0.0);
+    let (mut even, mut odd) = ([zero; 2], [zero; 2]);
+    let mut k = 0;
     while i < end {
-        // The quad's vectors; absent ones stay zero.
-        let mut quad = [[V::splat(0.0); 2]; 4];
-        for (k, terms) in quad.iter_mut().enumerate() {
-            let at = i + k * LANES;
-            if at < end {
-                // SAFETY: min(end - at, LANES) elements from `at` are valid
-                // in every buffer.
-                *terms = unsafe {
-                    backward_step(quantizer, g, x, grad_weight, at, (end - at).min(LANES))
-                };
-            }
+        let n = (end - i).min(LANES);
+        // SAFETY: n elements from i are valid in every buffer.
+        let [a, b]: [V; 2] = unsafe { backward_step(quantizer, g, x, grad_weight, i, n) };
+        let half = if k % 2 == 0 { &mut even } else { &mut odd };
+        *half = [half[0].add(a), half[1].add(b)];
+        i += n;
+        k += 1;
+        if k == 4 || i == end {
+            sum_a = P::sum_add_vector(sum_a, even[0].add(odd[0]));
+            sum_b = P::sum_add_vector(sum_b, even[1].add(odd[1]));
+            (even, odd, k) = ([zero; 2], [zero; 2], 0);
         }
-        let quad_sum = |t: usize| quad[0][t].add(quad[2][t]).add(quad[1][t].add(quad[3][t]));
-        sum_a = P::sum_add_vector(sum_a, quad_sum(0));
-        sum_b = P::sum_add_vector(sum_b, quad_sum(1));
-        i = end.min(i + 4 * LANES);
     }
     [P::sum_lanes(sum_a), P::sum_lanes(sum_b)]
 }
@@ -362,23 +365,24 @@ pub(crate) unsafe fn backward_row<V: Vector, P: Pair<V>>(
     len: usize,
     quantizer: &impl Lanewise,
 ) -> [f32; 2] {
-    if len <= BLOCK {
-        // SAFETY: the block is the row (caller).
-        let [a, b] = unsafe { backward_block::<V, P>(g, x, grad_weight, 0, len, quantizer) };
-        // The compensated sum of one value is that value, unless it is -0.0,
-        // which a block sum never is (its accumulators start at +0.0). Most
-        // groups and rows are one block, and skip those steps.
-        return [a as f32, b as f32];
-    }
     let mut totals = [Compensated::ZERO; 2];
     let mut start = 0;
-    while start < len {
+    loop {
         let end = start + (len - start).min(BLOCK);
         // SAFETY: the block lies in the row (caller).
         let [a, b] = unsafe { backward_block::<V, P>(g, x, grad_weight, start, end, quantizer) };
+        if start == 0 && end == len {
+            // The compensated sum of one value is that value, unless it is
+            // -0.0, which a block sum never is (its accumulators start at
+            // +0.0). Most groups and rows are one block, and skip its steps.
+            return [a as f32, b as f32];
+        }
         totals[0].add(a);
         totals[1].add(b);
         start = end;
+        if start == len {
+            break;
+        }
     }
     [totals[0].value(), totals[1].value()]
 }
