@@ -113,6 +113,29 @@ pub(crate) trait Pair<V: Vector>: Lanes {
     /// `dst` must be valid for writing sixteen `u16`.
     unsafe fn store(self, dst: *mut u16);
 
+    /// Loads thirty-two bf16 bit patterns as two pairs, widened.
+    ///
+    /// # Safety
+    /// `src` must be valid for reading thirty-two `u16`.
+    #[inline(always)]
+    unsafe fn load_quad(src: *const u16) -> [Self; 2] {
+        // SAFETY: thirty-two elements are readable (caller).
+        unsafe { [Self::load(src), Self::load(src.add(2 * LANES))] }
+    }
+
+    /// Narrows and stores two pairs, as [`Pair::store`].
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing thirty-two `u16`.
+    #[inline(always)]
+    unsafe fn store_quad(quad: [Self; 2], dst: *mut u16) {
+        // SAFETY: thirty-two elements are writable (caller).
+        unsafe {
+            quad[0].store(dst);
+            quad[1].store(dst.add(2 * LANES));
+        }
+    }
+
     /// Eight f64 accumulators, all `+0.0`.
     fn sum_zero() -> Self::Sum;
     /// Adds the quad sum of `[v0, v1]` and `[v2, v3]`, `(v0 + v2) + (v1 + v3)`

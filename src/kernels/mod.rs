@@ -200,8 +200,20 @@ pub(crate) unsafe fn map_row<V: Vector, P: Pair<V>>(
     quantizer: &impl Lanewise,
 ) {
     let mut i = 0;
-    // Whole pairs of vectors, then the rest (see `backward_block`).
-    while V::WHOLE_VECTOR_LOOPS && len - i >= 2 * LANES {
+    // Whole quads of vectors, a whole pair, then the rest (see `backward_block`).
+    while V::WHOLE_VECTOR_LOOPS && len - i >= 4 * LANES {
+        // SAFETY: 4 * LANES elements from i are in both buffers.
+        unsafe {
+            // (No closure here: one would not inherit the ISA's features.)
+            let [first, second] = P::load_quad(x.add(i));
+            P::store_quad(
+                [quantizer.forward(first), quantizer.forward(second)],
+                out.add(i),
+            );
+        }
+        i += 4 * LANES;
+    }
+    if V::WHOLE_VECTOR_LOOPS && len - i >= 2 * LANES {
         // SAFETY: 2 * LANES elements from i are in both buffers.
         unsafe { quantizer.forward(P::load(x.add(i))).store(out.add(i)) };
         i += 2 * LANES;
@@ -311,17 +323,10 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
     // tail checks.
     while V::WHOLE_VECTOR_LOOPS && end - i >= 4 * LANES {
         // SAFETY: 4 * LANES elements from i are valid in every buffer.
-        let ([w0, a0, b0], [w1, a1, b1]) = unsafe {
-            (
-                quantizer.backward(P::load(g.add(i)), P::load(x.add(i))),
-                quantizer.backward(P::load(g.add(i + 2 * LANES)), P::load(x.add(i + 2 * LANES))),
-            )
-        };
+        let ([g0, g1], [x0, x1]) = unsafe { (P::load_quad(g.add(i)), P::load_quad(x.add(i))) };
+        let ([w0, a0, b0], [w1, a1, b1]) = (quantizer.backward(g0, x0), quantizer.backward(g1, x1));
         // SAFETY: as above.
-        unsafe {
-            w0.store(grad_weight.add(i));
-            w1.store(grad_weight.add(i + 2 * LANES));
-        }
+        unsafe { P::store_quad([w0, w1], grad_weight.add(i)) };
         sum_a = P::sum_add(sum_a, a0, a1);
         sum_b = P::sum_add(sum_b, b0, b1);
         i += 4 * LANES;

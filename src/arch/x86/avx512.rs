@@ -82,63 +82,132 @@ impl<const BF16: bool> Lanes for Zmm<BF16> {
     }
 }
 
+/// Word `2k + 1` of each of two registers, `k` in 0..16: the high halves of
+/// their 32-bit lanes, the first register's then the second's.
+#[repr(align(64))]
+struct Words([u16; 32]);
+static HIGH_HALVES: Words = Words([
+    1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31, //
+    33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57, 59, 61, 63,
+]);
+
+impl<const BF16: bool> Zmm<BF16> {
+    /// Words `from..from + 16` of `words`, widened: word `from + k` goes to the
+    /// high half of lane `k`, the low halves are zeroed. One permute does what
+    /// AVX2's zero-extension and shift do in two.
+    #[inline(always)]
+    fn widen(words: __m512i, from: i16) -> Self {
+        // SAFETY: AVX-512 is available (type invariant).
+        unsafe {
+            let k = _mm512_set_epi16(
+                15, 0, 14, 0, 13, 0, 12, 0, 11, 0, 10, 0, 9, 0, 8, 0, //
+                7, 0, 6, 0, 5, 0, 4, 0, 3, 0, 2, 0, 1, 0, 0, 0,
+            );
+            let from = _mm512_set1_epi16(from);
+            let odd_words = 0xAAAA_AAAA;
+            let bits = _mm512_maskz_permutexvar_epi16(odd_words, _mm512_add_epi16(k, from), words);
+            Zmm(_mm512_castsi512_ps(bits))
+        }
+    }
+
+    /// The lanes rounded to nearest even at bit 16 (the bf16 in each lane's
+    /// high half), as `Avx2::store` does, and the mask of NaN lanes, which the
+    /// caller replaces by the canonical NaN.
+    #[inline(always)]
+    fn rounded(self) -> (__m512i, __mmask16) {
+        // SAFETY: AVX-512 is available (type invariant).
+        unsafe {
+            let bits = _mm512_castps_si512(self.0);
+            let lsb = _mm512_and_si512(_mm512_srli_epi32::<16>(bits), _mm512_set1_epi32(1));
+            let bias = _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF));
+            let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(self.0, self.0);
+            (_mm512_add_epi32(bits, bias), nan)
+        }
+    }
+
+    /// The lanes that are NaN or subnormal. VCVTNEPS2BF16 rounds to nearest
+    /// even like [`Zmm::rounded`] but reads subnormals as zero and keeps a
+    /// NaN's sign and payload, so the BF16 build uses it only where this is
+    /// empty: nearly always, in one instruction instead of eight.
+    #[inline(always)]
+    fn nan_or_subnormal(self) -> __mmask16 {
+        const QNAN_SUBNORMAL_SNAN: i32 = 0x01 | 0x20 | 0x80;
+        // SAFETY: only called with BF16, where AVX-512 DQ is available (type
+        // invariant).
+        unsafe { _mm512_fpclass_ps_mask::<QNAN_SUBNORMAL_SNAN>(self.0) }
+    }
+}
+
 impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
     /// Lane l of the reduction in lane l of one ZMM register.
     type Sum = __m512d;
 
     #[inline(always)]
     unsafe fn load(src: *const u16) -> Self {
-        // Word k goes to the high half of lane k, the low halves are zeroed:
-        // one permute does what AVX2's zero-extension and shift do in two.
-        // SAFETY: AVX-512 is available (type invariant); the caller
-        // guarantees 32 readable bytes, and `loadu` has no alignment need.
+        // SAFETY: the caller guarantees 32 readable bytes, and `loadu` has no
+        // alignment need; AVX-512 is available (type invariant).
+        unsafe { Self::widen(_mm512_castsi256_si512(_mm256_loadu_si256(src.cast())), 0) }
+    }
+
+    #[inline(always)]
+    unsafe fn load_quad(src: *const u16) -> [Self; 2] {
+        // SAFETY: the caller guarantees 64 readable bytes, and `loadu` has no
+        // alignment need; AVX-512 is available (type invariant).
         unsafe {
-            let words = _mm512_castsi256_si512(_mm256_loadu_si256(src.cast()));
-            let high_halves = _mm512_set_epi16(
-                15, 0, 14, 0, 13, 0, 12, 0, 11, 0, 10, 0, 9, 0, 8, 0, //
-                7, 0, 6, 0, 5, 0, 4, 0, 3, 0, 2, 0, 1, 0, 0, 0,
-            );
-            let odd_words = 0xAAAA_AAAA;
-            let bits = _mm512_maskz_permutexvar_epi16(odd_words, high_halves, words);
-            Zmm(_mm512_castsi512_ps(bits))
+            let words = _mm512_loadu_si512(src.cast());
+            [Self::widen(words, 0), Self::widen(words, 16)]
         }
     }
 
     #[inline(always)]
     unsafe fn store(self, dst: *mut u16) {
-        if BF16 {
-            // VCVTNEPS2BF16 rounds to nearest even, as below, but reads
-            // subnormals as zero and keeps a NaN's sign and payload; so it
-            // only serves vectors without either (nearly all of them), in
-            // one instruction instead of eight.
-            // SAFETY: AVX-512 F, DQ and BF16 are available (type invariant
-            // with BF16); the caller guarantees 32 writable bytes, and
-            // `storeu` has no alignment need. `__m256bh` and `__m256i` are
-            // both 256 plain bits.
+        if BF16 && self.nan_or_subnormal() == 0 {
+            // SAFETY: AVX-512 BF16 is available (type invariant with BF16);
+            // the caller guarantees 32 writable bytes, and `storeu` has no
+            // alignment need. `__m256bh` and `__m256i` are both 256 plain bits.
             unsafe {
-                const NAN_OR_SUBNORMAL: i32 = 0x01 | 0x20 | 0x80; // QNaN, subnormal, SNaN
-                if _mm512_fpclass_ps_mask::<NAN_OR_SUBNORMAL>(self.0) == 0 {
-                    let narrowed: __m256i = core::mem::transmute(_mm512_cvtneps_pbh(self.0));
-                    _mm256_storeu_si256(dst.cast(), narrowed);
-                    return;
-                }
+                let narrowed: __m256i = core::mem::transmute(_mm512_cvtneps_pbh(self.0));
+                _mm256_storeu_si256(dst.cast(), narrowed);
             }
+            return;
         }
-        // The same integer round-to-nearest-even and NaN rule as `Avx2::store`.
+        let (rounded, nan) = self.rounded();
         // SAFETY: AVX-512 is available (type invariant); the caller
         // guarantees 32 writable bytes, and `storeu` has no alignment need.
         unsafe {
-            let bits = _mm512_castps_si512(self.0);
-            let lsb = _mm512_and_si512(_mm512_srli_epi32::<16>(bits), _mm512_set1_epi32(1));
-            let bias = _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF));
-            let rounded = _mm512_srli_epi32::<16>(_mm512_add_epi32(bits, bias));
-            // Every lane is at most 0xFFFF, so truncating to 16 bits is exact;
-            // NaN lanes are replaced after the narrowing, with a 16-bit blend
-            // (AVX-512BW/VL), which is cheaper than a 32-bit one before it.
-            let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(self.0, self.0);
-            let narrowed = _mm512_cvtepi32_epi16(rounded);
-            let canonical = _mm256_mask_mov_epi16(narrowed, nan, _mm256_set1_epi16(0x7FC0));
+            let high_halves = _mm512_castsi512_si256(_mm512_permutexvar_epi16(
+                _mm512_load_si512(HIGH_HALVES.0.as_ptr().cast()),
+                rounded,
+            ));
+            let canonical = _mm256_mask_mov_epi16(high_halves, nan, _mm256_set1_epi16(0x7FC0));
             _mm256_storeu_si256(dst.cast(), canonical);
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn store_quad([first, second]: [Self; 2], dst: *mut u16) {
+        if BF16 && first.nan_or_subnormal() | second.nan_or_subnormal() == 0 {
+            // SAFETY: as in `store`, for 64 bytes; `__m512bh` and `__m512i`
+            // are both 512 plain bits.
+            unsafe {
+                let narrowed: __m512i =
+                    core::mem::transmute(_mm512_cvtne2ps_pbh(second.0, first.0));
+                _mm512_storeu_si512(dst.cast(), narrowed);
+            }
+            return;
+        }
+        let ((low, low_nan), (high, high_nan)) = (first.rounded(), second.rounded());
+        // SAFETY: AVX-512 is available (type invariant); the caller
+        // guarantees 64 writable bytes, and `storeu` has no alignment need.
+        unsafe {
+            let high_halves = _mm512_permutex2var_epi16(
+                low,
+                _mm512_load_si512(HIGH_HALVES.0.as_ptr().cast()),
+                high,
+            );
+            let nan = _mm512_kunpackw(u32::from(high_nan), u32::from(low_nan));
+            let canonical = _mm512_mask_mov_epi16(high_halves, nan, _mm512_set1_epi16(0x7FC0));
+            _mm512_storeu_si512(dst.cast(), canonical);
         }
     }
 
