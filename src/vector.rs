@@ -70,6 +70,39 @@ pub(crate) trait Vector: Lanes {
     /// The first `n` lanes (`n < LANES`) kept, the others set to `+0.0`.
     fn first(self, n: usize) -> Self;
 
+    /// Loads sixteen elements into two vectors, for [`Two`]: by default the
+    /// first eight, then the next eight. A backend may spread them over the
+    /// lanes in another order, which its [`Vector::store_pair`] and
+    /// [`Vector::quad_sum`] then undo.
+    ///
+    /// # Safety
+    /// `src` must be valid for reading sixteen `u16`.
+    #[inline(always)]
+    unsafe fn load_pair(src: *const u16) -> [Self; 2] {
+        // SAFETY: sixteen elements are readable (caller).
+        unsafe { [Self::load(src), Self::load(src.add(LANES))] }
+    }
+
+    /// Narrows and stores two vectors from [`Vector::load_pair`]'s order.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing sixteen `u16`.
+    #[inline(always)]
+    unsafe fn store_pair(pair: [Self; 2], dst: *mut u16) {
+        // SAFETY: sixteen elements are writable (caller).
+        unsafe {
+            pair[0].store(dst);
+            pair[1].store(dst.add(LANES));
+        }
+    }
+
+    /// The quad sum `(v0 + v2) + (v1 + v3)` of vectors `v0, v1` (`first`) and
+    /// `v2, v3` (`second`), each pair in [`Vector::load_pair`]'s order.
+    #[inline(always)]
+    fn quad_sum(first: [Self; 2], second: [Self; 2]) -> Self {
+        first[0].add(second[0]).add(first[1].add(second[1]))
+    }
+
     /// Eight f64 accumulators, all `+0.0`.
     fn sum_zero() -> Self::Sum;
     /// Adds each lane, widened to f64, to its accumulator.
@@ -148,7 +181,8 @@ pub(crate) trait Pair<V: Vector>: Lanes {
     fn sum_lanes(sum: Self::Sum) -> f64;
 }
 
-/// A pair as two vectors.
+/// A pair as two vectors, its sixteen elements spread over them as the
+/// backend's [`Vector::load_pair`] does.
 #[derive(Clone, Copy)]
 pub(crate) struct Two<V>(V, V);
 
@@ -200,15 +234,13 @@ impl<V: Vector> Pair<V> for Two<V> {
     #[inline(always)]
     unsafe fn load(src: *const u16) -> Self {
         // SAFETY: sixteen elements are readable (caller).
-        unsafe { Two(V::load(src), V::load(src.add(LANES))) }
+        let [first, second] = unsafe { V::load_pair(src) };
+        Two(first, second)
     }
     #[inline(always)]
     unsafe fn store(self, dst: *mut u16) {
         // SAFETY: sixteen elements are writable (caller).
-        unsafe {
-            self.0.store(dst);
-            self.1.store(dst.add(LANES));
-        }
+        unsafe { V::store_pair([self.0, self.1], dst) }
     }
     #[inline(always)]
     fn sum_zero() -> Self::Sum {
@@ -216,8 +248,7 @@ impl<V: Vector> Pair<V> for Two<V> {
     }
     #[inline(always)]
     fn sum_add(sum: Self::Sum, first: Self, second: Self) -> Self::Sum {
-        let halves = first.add(second);
-        V::sum_add(sum, halves.0.add(halves.1))
+        V::sum_add(sum, V::quad_sum([first.0, first.1], [second.0, second.1]))
     }
     #[inline(always)]
     fn sum_add_vector(sum: Self::Sum, terms: V) -> Self::Sum {

@@ -22,6 +22,24 @@ pub(crate) struct Avx2(pub(crate) __m256);
 #[derive(Clone, Copy)]
 pub(crate) struct Avx2Sum(__m256d, __m256d);
 
+impl Avx2 {
+    /// Each lane rounded to the nearest bf16, ties to even, as a bit pattern
+    /// in the low half of the lane, and the all-ones lanes where it is NaN
+    /// (which the caller replaces by `0x7FC0`).
+    #[inline(always)]
+    fn rounded(self) -> (__m256i, __m256i) {
+        // SAFETY: AVX2 is available (type invariant).
+        unsafe {
+            let bits = _mm256_castps_si256(self.0);
+            let lsb = _mm256_and_si256(_mm256_srli_epi32::<16>(bits), _mm256_set1_epi32(1));
+            let bias = _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF));
+            let rounded = _mm256_srli_epi32::<16>(_mm256_add_epi32(bits, bias));
+            let nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(self.0, self.0));
+            (rounded, nan)
+        }
+    }
+}
+
 /// `first(n)` loads its mask from `FIRST_MASK[8 - n..]`: n all-ones lanes, then zeros.
 static FIRST_MASK: [i32; 2 * LANES] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
 
@@ -95,14 +113,10 @@ impl Vector for Avx2 {
 
     #[inline(always)]
     unsafe fn store(self, dst: *mut u16) {
+        let (rounded, nan) = self.rounded();
         // SAFETY: AVX2 is available (type invariant); the caller guarantees 16
         // writable bytes at `dst`, and `storeu` has no alignment requirement.
         unsafe {
-            let bits = _mm256_castps_si256(self.0);
-            let lsb = _mm256_and_si256(_mm256_srli_epi32::<16>(bits), _mm256_set1_epi32(1));
-            let bias = _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF));
-            let rounded = _mm256_srli_epi32::<16>(_mm256_add_epi32(bits, bias));
-            let nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(self.0, self.0));
             let canonical = _mm256_blendv_epi8(rounded, _mm256_set1_epi32(0x7FC0), nan);
             // Every lane is at most 0xFFFF, so the saturating pack is exact.
             let packed = _mm_packus_epi32(
@@ -110,6 +124,54 @@ impl Vector for Avx2 {
                 _mm256_extracti128_si256::<1>(canonical),
             );
             _mm_storeu_si128(dst.cast(), packed);
+        }
+    }
+
+    // Pairs are loaded with the words unpacked within each 128-bit half: the
+    // first vector holds elements 0..4 and 8..12, the second 4..8 and 12..16.
+    // That takes one load and two unpacks for sixteen elements where the
+    // plain order takes four instructions, and the narrowing then packs two
+    // vectors with one in-lane pack, with no cross-lane fix-up.
+    #[inline(always)]
+    unsafe fn load_pair(src: *const u16) -> [Self; 2] {
+        // SAFETY: AVX2 is available (type invariant); the caller guarantees
+        // 32 readable bytes, and `loadu` has no alignment requirement.
+        unsafe {
+            let words = _mm256_loadu_si256(src.cast());
+            let zero = _mm256_setzero_si256();
+            [
+                Avx2(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, words))),
+                Avx2(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, words))),
+            ]
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn store_pair([first, second]: [Self; 2], dst: *mut u16) {
+        let (low, low_nan) = first.rounded();
+        let (high, high_nan) = second.rounded();
+        // SAFETY: AVX2 is available (type invariant); the caller guarantees
+        // 32 writable bytes, and `storeu` has no alignment requirement.
+        unsafe {
+            // Every lane is at most 0xFFFF, so the saturating packs are
+            // exact; they interleave the halves as `load_pair` split them.
+            let packed = _mm256_packus_epi32(low, high);
+            let nan = _mm256_packs_epi32(low_nan, high_nan);
+            let canonical = _mm256_blendv_epi8(packed, _mm256_set1_epi16(0x7FC0), nan);
+            _mm256_storeu_si256(dst.cast(), canonical);
+        }
+    }
+
+    #[inline(always)]
+    fn quad_sum([v01_low, v01_high]: [Self; 2], [v23_low, v23_high]: [Self; 2]) -> Self {
+        // SAFETY: AVX2 is available (type invariant).
+        unsafe {
+            // Lanes (v0 + v2)[0..4] and (v1 + v3)[0..4], then the same for 4..8.
+            let low = _mm256_add_ps(v01_low.0, v23_low.0);
+            let high = _mm256_add_ps(v01_high.0, v23_high.0);
+            let v02 = _mm256_permute2f128_ps::<0x20>(low, high);
+            let v13 = _mm256_permute2f128_ps::<0x31>(low, high);
+            Avx2(_mm256_add_ps(v02, v13))
         }
     }
 
