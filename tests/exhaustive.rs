@@ -30,16 +30,26 @@ fn gradients(len: usize) -> Vec<bf16> {
 fn asymmetric_per_group_all_weights() {
     let x = all_weights();
     let g = gradients(x.len());
-    for (group_size, bit, scale, offset) in [
-        (256, 4, 0.05f32, 0.0f32),
-        (128, 2, 1e-3, 0.01),
-        (64, 8, 1.0, -0.5),
-        (512, 4, 1e-5, 0.0),
-        (1024, 16, 3e-2, 1e3),
+    // The last four reach the edges of the forward's shortcut (computing in
+    // units of ps, kernels/asymmetric_per_group.rs): alpha = ps * n
+    // overflowing; alpha finite near f32's largest value, with `x - o`
+    // overflowing; a subnormal scale, so that `(x - o) / ps` overflows where
+    // `xn` does not; n = 1.
+    for (group_size, bit, scale, offset, eps) in [
+        (256, 4, 0.05f32, 0.0f32, 1e-4f32),
+        (128, 2, 1e-3, 0.01, 1e-4),
+        (64, 8, 1.0, -0.5, 1e-4),
+        (512, 4, 1e-5, 0.0, 1e-4),
+        (1024, 16, 3e-2, 1e3, 1e-4),
+        (256, 8, 3.0e36, 0.0, 1e-4),
+        (256, 8, 2.0e36, 1.0e38, 1e-4),
+        (256, 4, 1e-39, 0.0, 1e-41),
+        (128, 1, 0.3, -3.0e38, 1e-4),
     ] {
         let p = AsymmetricPerGroup {
             group_size,
             bit,
+            eps,
             ..Default::default()
         };
         let groups = x.len() / group_size;
