@@ -30,8 +30,8 @@ struct Group {
     alpha: f32,
     clip_val: f32,
     levels: f32,
-    /// `alpha / n`: `ps`, or `+inf` where `ps * n` overflowed (exact: a
-    /// division by a power of two of a product by it).
+    /// `alpha / n`: `ps`, or `+inf` where `ps * n` overflowed. Computed as
+    /// `alpha * (1 / n)`, exact as well: the product is `ps`, representable.
     unit: f32,
     /// `clip_val * n` (exact).
     bound: f32,
@@ -46,7 +46,7 @@ impl Group {
             alpha,
             clip_val: quant.clip_val,
             levels: quant.levels,
-            unit: alpha / quant.levels,
+            unit: alpha * (1.0 / quant.levels),
             bound: quant.clip_val * quant.levels,
         }
     }
