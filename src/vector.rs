@@ -48,10 +48,10 @@ pub(crate) trait Vector: Lanes {
     /// Eight f64 lane accumulators for reductions.
     type Sum: Copy;
 
-    /// Whether the row loops get an extra loop over whole vectors (pairs in
-    /// forward, quads in backward), free of tail checks and able to use a
-    /// wide [`Pair`]: faster, but more code. (The portable backend on 32-bit
-    /// Arm says no: code size counts more on a Cortex-M.)
+    /// Whether the row loops get an extra loop over whole quads of vectors
+    /// (and, in forward, a last whole pair), free of tail checks and able to
+    /// use a wide [`Pair`]: faster, but more code. (The portable backend on
+    /// 32-bit Arm says no: code size counts more on a Cortex-M.)
     const WHOLE_VECTOR_LOOPS: bool = true;
 
     /// Loads eight bf16 bit patterns and widens them exactly.

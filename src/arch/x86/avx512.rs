@@ -1,10 +1,11 @@
 //! The AVX-512 backend: single vectors are AVX2's, and a pair of them (the
-//! unit of the whole-vector loops and of the reduction order) is one `__m512`,
-//! so each instruction does sixteen lanes of the same IEEE work.
+//! unit of the whole-vector loops, half a quad of the reduction order) is one
+//! `__m512`, so each instruction does sixteen lanes of the same IEEE work.
 //!
 //! It comes in two builds: one for AVX-512 F, BW and VL, and one that also
-//! narrows with the AVX-512 BF16 instruction where that gives the same bits
-//! (see `Zmm::store`); [`kernels`] picks the second where the CPU has it.
+//! narrows with the AVX-512 BF16 instructions where they give the same bits
+//! (see `Zmm::nan_or_subnormal`); [`kernels`] picks the second where the CPU
+//! has it.
 
 #[cfg(target_arch = "x86")]
 use core::arch::x86::*;
