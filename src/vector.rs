@@ -179,6 +179,22 @@ pub(crate) trait Pair<V: Vector>: Lanes {
     fn sum_add_vector(sum: Self::Sum, terms: V) -> Self::Sum;
     /// The accumulators combined as `((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))`.
     fn sum_lanes(sum: Self::Sum) -> f64;
+
+    /// Whether kernels should finish the sums of short rows eight at a time
+    /// with [`Pair::sum_lanes_of_8`]: worth it where that combines the lanes
+    /// of eight sums in fewer instructions than eight calls (and where eight
+    /// sets of accumulators on the stack do not matter).
+    const SUMS_EIGHT_AT_ONCE: bool = false;
+
+    /// [`Pair::sum_lanes`] of eight sets of accumulators.
+    #[inline(always)]
+    fn sum_lanes_of_8(sums: &[Self::Sum; 8]) -> [f64; 8] {
+        let mut out = [0.0; 8];
+        for (o, &s) in out.iter_mut().zip(sums) {
+            *o = Self::sum_lanes(s);
+        }
+        out
+    }
 }
 
 /// A pair as two vectors, its sixteen elements spread over them as the

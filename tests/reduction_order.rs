@@ -1,14 +1,15 @@
-//! The reduction order documented in `src/kernels/mod.rs` is a contract: this
-//! test writes it out again from the documentation, for the per-tensor scale
-//! gradient, and checks every path's bits against it. The data are chosen so
-//! that the order shows: a plain f64 sum, or the old pairwise order, gives
-//! other bits on some of them (checked too, so the test cannot pass vacuously).
+//! The reduction order documented in `src/kernels/mod.rs` is a contract: these
+//! tests write it out again from the documentation, for the per-tensor scale
+//! gradient and for the per-group scale and offset gradients, and check every
+//! path's bits against it. The data are chosen so that the order shows: a
+//! plain f64 sum, or the old pairwise order, gives other bits on some of them
+//! (checked too, so the tests cannot pass vacuously).
 
 mod common;
 
 use common::{backends, Rng};
 use half::bf16;
-use qat_kernels::Symmetric;
+use qat_kernels::{AsymmetricPerGroup, Symmetric};
 
 /// Blocks of 4096 terms, vectors of eight, quads of four vectors: the
 /// documented order.
@@ -121,6 +122,125 @@ fn every_path_sums_in_the_documented_order() {
                     want,
                     "{name}, {len} weights: {:#06x}, documented order {want:#06x}",
                     gs.to_bits()
+                );
+            }
+        }
+    }
+    assert!(differs_from_f64 > 0, "the data do not tell orders apart");
+    assert!(
+        differs_from_pairs > 0,
+        "the data do not tell quads from pairs"
+    );
+}
+
+/// Per group: SPEC's asymmetric backward terms, one f32 operation at a time,
+/// each sum by `sum`, then `[grad_scale, grad_offset]` narrowed.
+fn group_gradients(
+    g: &[bf16],
+    x: &[bf16],
+    scale: bf16,
+    offset: bf16,
+    p: &AsymmetricPerGroup,
+    sum: fn(&[f32]) -> f32,
+) -> [u16; 2] {
+    let n = 2f32.powi(p.bit as i32 - 1);
+    let s = f32::from(scale);
+    let ps = if s < p.eps { p.eps } else { s };
+    let alpha = ps * n;
+    let (mut offset_terms, mut alpha_terms) = (Vec::new(), Vec::new());
+    for (&g, &x) in g.iter().zip(x) {
+        let (g, x) = (f32::from(g), f32::from(x));
+        let xn = (x - f32::from(offset)) / alpha;
+        let xc = xn.clamp(-p.clip_val, p.clip_val);
+        let r = (xc * n - 0.5).round_ties_even();
+        let d = (r + 0.5) / n;
+        let mask = if xn == xc { 1.0 } else { 0.0 };
+        offset_terms.push(g * (1.0 - mask));
+        alpha_terms.push(g * (d - xn * mask));
+    }
+    let gate = if s > p.eps { 1.0 } else { 0.0 };
+    [
+        bf16::from_f32(sum(&alpha_terms) * n * gate).to_bits(),
+        bf16::from_f32(sum(&offset_terms)).to_bits(),
+    ]
+}
+
+#[test]
+fn per_group_sums_follow_the_documented_order() {
+    // Most weights far outside the clip range, a few inside. Gradients that
+    // cancel: each large one (2^8 to 2^12) has its negative in the same
+    // group, and small ones (2^-16 to 2^-12) are what is left, so that where
+    // f32 sums round the small ones away shows in the bf16 result. 19 groups:
+    // two whole batches of eight and a partial one where a path finishes the
+    // sums of eight groups at once; groups longer than a block take the
+    // compensated path.
+    let mut rng = Rng(11);
+    let (mut differs_from_f64, mut differs_from_pairs) = (0, 0);
+    for (group_size, bit) in [(32, 4), (96, 2), (128, 8), (200, 4), (4096, 4), (4100, 3)] {
+        let groups = 19;
+        let len = group_size * groups;
+        let p = AsymmetricPerGroup {
+            group_size,
+            bit,
+            ..Default::default()
+        };
+        let x: Vec<bf16> = (0..len)
+            .map(|i| {
+                let size = if i % 10 == 3 { 1e-5 } else { 1.0 };
+                rng.uniform(-size, size)
+            })
+            .collect();
+        let mut g = Vec::with_capacity(len);
+        for _ in 0..groups {
+            let mut group: Vec<bf16> = Vec::with_capacity(group_size);
+            while group.len() + 1 < group_size {
+                let big =
+                    rng.uniform(1.0, 2.0).to_f64() * 2f64.powi(8 + (rng.next_u64() % 5) as i32);
+                group.push(bf16::from_f64(big));
+                group.push(bf16::from_f64(-big));
+            }
+            while group.len() < group_size {
+                group.push(bf16::ZERO);
+            }
+            for v in group.iter_mut().step_by(5) {
+                let small =
+                    rng.uniform(-1.0, 1.0).to_f64() * 2f64.powi(-12 - (rng.next_u64() % 5) as i32);
+                *v = bf16::from_f64(small);
+            }
+            // Shuffled within the group (Fisher-Yates).
+            for i in (1..group.len()).rev() {
+                group.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+            }
+            g.extend(group);
+        }
+        let s: Vec<bf16> = (0..groups).map(|_| rng.uniform(1e-3, 0.05)).collect();
+        let o: Vec<bf16> = (0..groups).map(|_| rng.uniform(-0.01, 0.01)).collect();
+        let mut want = Vec::new();
+        for k in 0..groups {
+            let span = k * group_size..(k + 1) * group_size;
+            let (gk, xk) = (&g[span.clone()], &x[span]);
+            let documented = group_gradients(gk, xk, s[k], o[k], &p, documented_sum);
+            let plain = group_gradients(gk, xk, s[k], o[k], &p, |t| {
+                t.iter().map(|&t| f64::from(t)).sum::<f64>() as f32
+            });
+            let pairs = group_gradients(gk, xk, s[k], o[k], &p, pairwise_sum);
+            differs_from_f64 += usize::from(plain != documented);
+            differs_from_pairs += usize::from(pairs != documented);
+            want.push(documented);
+        }
+        for (name, b) in backends() {
+            let (mut gw, mut gs, mut go) = (
+                vec![bf16::ZERO; len],
+                vec![bf16::ZERO; groups],
+                vec![bf16::ZERO; groups],
+            );
+            b.asymmetric_per_group_backward(&g, &x, &s, &o, &mut gw, &mut gs, &mut go, &p)
+                .unwrap();
+            for (k, [scale, offset]) in want.iter().enumerate() {
+                assert_eq!(
+                    [gs[k].to_bits(), go[k].to_bits()],
+                    [*scale, *offset],
+                    "{name}, groups of {group_size}, group {k}: [grad_scale, grad_offset]"
                 );
             }
         }

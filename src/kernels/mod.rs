@@ -302,8 +302,8 @@ unsafe fn backward_step<V: Vector>(
     }
 }
 
-/// The f64 values of one block's two sums (`end - start <= BLOCK`), in the
-/// module's order; writes the block's weight gradients.
+/// One block's two sums (`end - start <= BLOCK`) in the module's order, as
+/// lane accumulators; writes the block's weight gradients.
 ///
 /// # Safety
 /// As for [`backward_row`], with `start..end` inside the row.
@@ -315,7 +315,7 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
     start: usize,
     end: usize,
     quantizer: &impl Lanewise,
-) -> [f64; 2] {
+) -> [P::Sum; 2] {
     let (mut sum_a, mut sum_b) = (P::sum_zero(), P::sum_zero());
     let mut i = start;
     // Whole quads, then what is left. The first loop is the second with every
@@ -352,7 +352,26 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
             (even, odd, k) = ([zero; 2], [zero; 2], 0);
         }
     }
-    [P::sum_lanes(sum_a), P::sum_lanes(sum_b)]
+    [sum_a, sum_b]
+}
+
+/// [`backward_row`] of a row of at most [`BLOCK`] elements, with its two sums
+/// left as lane accumulators: their [`Pair::sum_lanes`], rounded to f32, are
+/// what `backward_row` returns.
+///
+/// # Safety
+/// As for [`backward_row`].
+#[inline(always)]
+pub(crate) unsafe fn backward_short_row<V: Vector, P: Pair<V>>(
+    g: *const u16,
+    x: *const u16,
+    grad_weight: *mut u16,
+    len: usize,
+    quantizer: &impl Lanewise,
+) -> [P::Sum; 2] {
+    debug_assert!(len <= BLOCK);
+    // SAFETY: the block is the row (caller).
+    unsafe { backward_block::<V, P>(g, x, grad_weight, 0, len, quantizer) }
 }
 
 /// One row of a backward kernel: `[grad_weight, a, b] = backward(g, x)` for
@@ -376,6 +395,7 @@ pub(crate) unsafe fn backward_row<V: Vector, P: Pair<V>>(
         let end = start + (len - start).min(BLOCK);
         // SAFETY: the block lies in the row (caller).
         let [a, b] = unsafe { backward_block::<V, P>(g, x, grad_weight, start, end, quantizer) };
+        let [a, b] = [P::sum_lanes(a), P::sum_lanes(b)];
         if start == 0 && end == len {
             // The compensated sum of one value is that value, unless it is
             // -0.0, which a block sum never is (its accumulators start at
