@@ -11,33 +11,34 @@ use common::{backends, Rng};
 use half::bf16;
 use qat_kernels::{AsymmetricPerGroup, Symmetric};
 
-/// Blocks of 4096 terms, vectors of eight, quads of four vectors: the
+/// Blocks of 4096 terms, vectors of eight, quads of four vectors, every
+/// term quartered first and every block's value multiplied by 4: the
 /// documented order.
 fn documented_sum(terms: &[f32]) -> f32 {
-    blocked_sum(terms, 4, |v| (v[0] + v[2]) + (v[1] + v[3]))
+    blocked_sum(terms, 0.25, 4, |v| (v[0] + v[2]) + (v[1] + v[3]))
 }
 
-/// The order before quads: pairs of vectors, `v0 + v1`.
+/// The order before quads: pairs of vectors, `v0 + v1`, terms as they are.
 fn pairwise_sum(terms: &[f32]) -> f32 {
-    blocked_sum(terms, 2, |v| v[0] + v[1])
+    blocked_sum(terms, 1.0, 2, |v| v[0] + v[1])
 }
 
-/// Per block, per lane: `combine` of the lane's terms in each group of
-/// `vectors` vectors (zero-padded), added in f64; the lanes by the tree; the
-/// blocks by Neumaier's sum.
-fn blocked_sum(terms: &[f32], vectors: usize, combine: fn(&[f32]) -> f32) -> f32 {
+/// Per block, per lane: `combine` of the lane's terms (times `scale`) in each
+/// group of `vectors` vectors (zero-padded), added in f64; the lanes by the
+/// tree, divided by `scale`; the blocks by Neumaier's sum.
+fn blocked_sum(terms: &[f32], scale: f32, vectors: usize, combine: fn(&[f32]) -> f32) -> f32 {
     let mut sum = Neumaier::default();
     for block in terms.chunks(4096) {
         let mut lanes = [0.0f64; 8];
         for group in block.chunks(8 * vectors) {
             for (lane, acc) in lanes.iter_mut().enumerate() {
                 let column: Vec<f32> = (0..vectors)
-                    .map(|k| group.get(8 * k + lane).copied().unwrap_or(0.0))
+                    .map(|k| group.get(8 * k + lane).map_or(0.0, |&t| t * scale))
                     .collect();
                 *acc += f64::from(combine(&column));
             }
         }
-        sum.add(lane_tree(lanes));
+        sum.add(lane_tree(lanes) / f64::from(scale));
     }
     sum.value()
 }

@@ -16,7 +16,8 @@
 //! The forward pass computes the same bits with two multiplications fewer,
 //! as [`Group::forward`](Lanewise::forward) explains.
 
-use super::{backward_row, backward_short_row, gate, map_row, protect, read, BLOCK};
+use super::BLOCK;
+use super::{backward_row, backward_short_row, block_values_of_8, gate, map_row, protect, read};
 use super::{AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs};
 use crate::bf16::narrow;
 use crate::params::Asymmetric;
@@ -192,8 +193,8 @@ unsafe fn backward_eight_at_once<V: Vector, P: Pair<V>>(args: &AsymmetricPerGrou
                 )
             };
         }
-        let offset_sums = P::sum_lanes_of_8(&offset_sums);
-        let alpha_sums = P::sum_lanes_of_8(&alpha_sums);
+        let offset_sums = block_values_of_8::<V, P>(&offset_sums);
+        let alpha_sums = block_values_of_8::<V, P>(&alpha_sums);
         for j in 0..count {
             let grad_scale = alpha_sums[j] as f32 * args.quant.levels * gates[j];
             // SAFETY: first + j < groups.

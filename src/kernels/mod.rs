@@ -18,18 +18,24 @@
 //! 1. The terms are cut into blocks of [`BLOCK`] consecutive terms (the last one
 //!    may be shorter), each block into vectors of 8 consecutive terms (the last
 //!    one zero-padded), and the vectors of a block into quads of 4 consecutive
-//!    vectors `v0, v1, v2, v3` (the last quad padded with zero vectors).
+//!    vectors `v0, v1, v2, v3` (the last quad padded with zero vectors). Every
+//!    term is first multiplied by [`TERM_SCALE`] (1/4) in f32.
 //! 2. In a block, lane `l` (0..8) first forms in f32 the quad sum
-//!    `(v0 + v2) + (v1 + v3)` of the lane-`l` terms of a quad, then adds it,
-//!    widened to f64, to its f64 accumulator, which starts at `+0.0`, quad
+//!    `(v0 + v2) + (v1 + v3)` of the lane-`l` scaled terms of a quad, then adds
+//!    it, widened to f64, to its f64 accumulator, which starts at `+0.0`, quad
 //!    after quad. The block's value is `((l0 + l4) + (l2 + l6)) + ((l1 + l5) +
-//!    (l3 + l7))` in f64.
+//!    (l3 + l7))` in f64, multiplied by 4.
 //! 3. Block values are added in order with Neumaier's compensated summation in
 //!    f64 (the compensation skipped when the running sum is not finite), and the
 //!    result `sum + compensation` is rounded once to f32.
 //!
-//! A quad sum is two f32 roundings (to first order at most 2 * 2^-24 of its
-//! terms' magnitudes); the f64 lane and block sums add about 2^-46 of the
+//! The scaling keeps every f32 partial sum of finite terms finite (four terms
+//! of at most f32's largest value, quartered), so an infinite or NaN result
+//! comes only from infinite or NaN terms, as in the exact sum; it is exact
+//! except for terms below 2^-124 in magnitude, whose lowest bits it may round
+//! away (at most 2^-150 each, far below a bf16 ulp of any sum). A quad sum is
+//! two f32 roundings (to first order at most 2 * 2^-24 of its terms'
+//! magnitudes); the f64 lane and block sums add about 2^-46 of the
 //! magnitudes, and the compensation keeps that from growing with the number
 //! of blocks; the final rounding to f32 adds 2^-24 of the result. So every
 //! sum is inside the SPEC bound (`2^-22 * sum(|terms|)`) whatever its length.
@@ -46,6 +52,26 @@ use crate::vector::{Lanewise, Pair, Vector, LANES};
 
 /// Terms per reduction block; a multiple of [`LANES`].
 pub(crate) const BLOCK: usize = 4096;
+
+/// What terms are multiplied by before the f32 partial sums, and block values
+/// divided by after (see the module's reduction order).
+const TERM_SCALE: f32 = 0.25;
+
+/// A block's value from its lane accumulators: the lane tree, unscaled.
+#[inline(always)]
+pub(crate) fn block_value<V: Vector, P: Pair<V>>(sum: P::Sum) -> f64 {
+    P::sum_lanes(sum) / TERM_SCALE as f64
+}
+
+/// [`block_value`] of eight blocks.
+#[inline(always)]
+pub(crate) fn block_values_of_8<V: Vector, P: Pair<V>>(sums: &[P::Sum; 8]) -> [f64; 8] {
+    let mut values = P::sum_lanes_of_8(sums);
+    for value in &mut values {
+        *value /= TERM_SCALE as f64;
+    }
+    values
+}
 
 /// Arguments of the asymmetric per-group forward kernel.
 pub(crate) struct AsymmetricPerGroupArgs {
@@ -327,8 +353,9 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
         let ([w0, a0, b0], [w1, a1, b1]) = (quantizer.backward(g0, x0), quantizer.backward(g1, x1));
         // SAFETY: as above.
         unsafe { P::store_quad([w0, w1], grad_weight.add(i)) };
-        sum_a = P::sum_add(sum_a, a0, a1);
-        sum_b = P::sum_add(sum_b, b0, b1);
+        let scale = P::splat(TERM_SCALE);
+        sum_a = P::sum_add(sum_a, a0.mul(scale), a1.mul(scale));
+        sum_b = P::sum_add(sum_b, b0.mul(scale), b1.mul(scale));
         i += 4 * LANES;
     }
     // What is left, vector by vector: the even and the odd vectors of a quad
@@ -342,8 +369,9 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
         let n = (end - i).min(LANES);
         // SAFETY: n elements from i are valid in every buffer.
         let [a, b]: [V; 2] = unsafe { backward_step(quantizer, g, x, grad_weight, i, n) };
+        let scale = V::splat(TERM_SCALE);
         let half = if k % 2 == 0 { &mut even } else { &mut odd };
-        *half = [half[0].add(a), half[1].add(b)];
+        *half = [half[0].add(a.mul(scale)), half[1].add(b.mul(scale))];
         i += n;
         k += 1;
         if k == 4 || i == end {
@@ -356,8 +384,8 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
 }
 
 /// [`backward_row`] of a row of at most [`BLOCK`] elements, with its two sums
-/// left as lane accumulators: their [`Pair::sum_lanes`], rounded to f32, are
-/// what `backward_row` returns.
+/// left as lane accumulators: their [`block_value`], rounded to f32, is what
+/// `backward_row` returns.
 ///
 /// # Safety
 /// As for [`backward_row`].
@@ -395,7 +423,7 @@ pub(crate) unsafe fn backward_row<V: Vector, P: Pair<V>>(
         let end = start + (len - start).min(BLOCK);
         // SAFETY: the block lies in the row (caller).
         let [a, b] = unsafe { backward_block::<V, P>(g, x, grad_weight, start, end, quantizer) };
-        let [a, b] = [P::sum_lanes(a), P::sum_lanes(b)];
+        let [a, b] = [block_value::<V, P>(a), block_value::<V, P>(b)];
         if start == 0 && end == len {
             // The compensated sum of one value is that value, unless it is
             // -0.0, which a block sum never is (its accumulators start at
