@@ -129,33 +129,17 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(args: &AsymmetricPerGroupArg
 /// As for [`forward`], with the gradients' buffers of the same lengths.
 #[inline(always)]
 pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(args: &AsymmetricPerGroupBackwardArgs) {
-    let size = args.group_size;
-    if P::SUMS_EIGHT_AT_ONCE && size <= BLOCK {
+    if P::SUMS_EIGHT_AT_ONCE && args.group_size <= BLOCK {
         // SAFETY: this function's contract.
         return unsafe { backward_eight_at_once::<V, P>(args) };
     }
     for k in 0..args.groups {
-        // SAFETY: k < groups. Both are read before grad_scale[k] and
-        // grad_offset[k], which may be the same buffers, are written.
-        let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
-        let group = Group::new(&args.quant, scale, offset);
-        let at = k * size;
-        // SAFETY: group k spans elements [at, at + size).
-        let [offset_sum, alpha_sum] = unsafe {
-            backward_row::<V, P>(
-                args.grad_output.add(at),
-                args.weight.add(at),
-                args.grad_weight.add(at),
-                size,
-                &group,
-            )
-        };
-        let grad_scale = alpha_sum * args.quant.levels * gate(scale, args.quant.eps);
         // SAFETY: k < groups.
-        unsafe {
-            args.grad_scale.add(k).write(narrow(grad_scale));
-            args.grad_offset.add(k).write(narrow(offset_sum));
-        }
+        let (group, gate, (g, x, grad_weight)) = unsafe { group_at(args, k) };
+        // SAFETY: the row is group k's.
+        let sums = unsafe { backward_row::<V, P>(g, x, grad_weight, args.group_size, &group) };
+        // SAFETY: k < groups.
+        unsafe { write_gradients(args, k, sums, gate) };
     }
 }
 
@@ -167,7 +151,6 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(args: &AsymmetricPerGroupBa
 /// As for [`backward`].
 #[inline(always)]
 unsafe fn backward_eight_at_once<V: Vector, P: Pair<V>>(args: &AsymmetricPerGroupBackwardArgs) {
-    let size = args.group_size;
     let mut first = 0;
     while first < args.groups {
         let count = (args.groups - first).min(8);
@@ -175,36 +158,69 @@ unsafe fn backward_eight_at_once<V: Vector, P: Pair<V>>(args: &AsymmetricPerGrou
         let mut alpha_sums = [P::sum_zero(); 8];
         let mut gates = [0.0f32; 8];
         for j in 0..count {
-            let k = first + j;
-            // SAFETY: k < groups. Both are read before grad_scale[k] and
-            // grad_offset[k], which may be the same buffers, are written.
-            let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
-            let group = Group::new(&args.quant, scale, offset);
-            gates[j] = gate(scale, args.quant.eps);
-            let at = k * size;
-            // SAFETY: group k spans elements [at, at + size), at most a block.
-            [offset_sums[j], alpha_sums[j]] = unsafe {
-                backward_short_row::<V, P>(
-                    args.grad_output.add(at),
-                    args.weight.add(at),
-                    args.grad_weight.add(at),
-                    size,
-                    &group,
-                )
-            };
+            // SAFETY: first + j < groups.
+            let (group, gate, (g, x, grad_weight)) = unsafe { group_at(args, first + j) };
+            gates[j] = gate;
+            // SAFETY: the row is the group's, at most a block long.
+            [offset_sums[j], alpha_sums[j]] =
+                unsafe { backward_short_row::<V, P>(g, x, grad_weight, args.group_size, &group) };
         }
         let offset_sums = block_values_of_8::<V, P>(&offset_sums);
         let alpha_sums = block_values_of_8::<V, P>(&alpha_sums);
         for j in 0..count {
-            let grad_scale = alpha_sums[j] as f32 * args.quant.levels * gates[j];
+            let sums = [offset_sums[j] as f32, alpha_sums[j] as f32];
             // SAFETY: first + j < groups.
-            unsafe {
-                args.grad_scale.add(first + j).write(narrow(grad_scale));
-                args.grad_offset
-                    .add(first + j)
-                    .write(narrow(offset_sums[j] as f32));
-            }
+            unsafe { write_gradients(args, first + j, sums, gates[j]) };
         }
         first += count;
+    }
+}
+
+/// Group `k`'s constants, its scale gradient's gate, and its rows of
+/// `grad_output`, `weight` and `grad_weight`.
+///
+/// # Safety
+/// `k < groups`, and the buffers as for [`backward`].
+#[inline(always)]
+unsafe fn group_at(
+    args: &AsymmetricPerGroupBackwardArgs,
+    k: usize,
+) -> (Group, f32, (*const u16, *const u16, *mut u16)) {
+    // SAFETY: k < groups. Both are read before grad_scale[k] and
+    // grad_offset[k], which may be the same buffers, are written.
+    let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
+    let at = k * args.group_size;
+    // SAFETY: group k spans elements [at, at + group_size) of each buffer.
+    let rows = unsafe {
+        (
+            args.grad_output.add(at),
+            args.weight.add(at),
+            args.grad_weight.add(at),
+        )
+    };
+    (
+        Group::new(&args.quant, scale, offset),
+        gate(scale, args.quant.eps),
+        rows,
+    )
+}
+
+/// Writes group `k`'s scale and offset gradients from its
+/// `[offset_sum, alpha_sum]`.
+///
+/// # Safety
+/// `k < groups`, and the buffers as for [`backward`].
+#[inline(always)]
+unsafe fn write_gradients(
+    args: &AsymmetricPerGroupBackwardArgs,
+    k: usize,
+    [offset_sum, alpha_sum]: [f32; 2],
+    gate: f32,
+) {
+    let grad_scale = alpha_sum * args.quant.levels * gate;
+    // SAFETY: k < groups (caller).
+    unsafe {
+        args.grad_scale.add(k).write(narrow(grad_scale));
+        args.grad_offset.add(k).write(narrow(offset_sum));
     }
 }
