@@ -39,8 +39,8 @@
 //! magnitudes, and the compensation keeps that from growing with the number
 //! of blocks; the final rounding to f32 adds 2^-24 of the result. So every
 //! sum is inside the SPEC bound (`2^-22 * sum(|terms|)`) whatever its length.
-//! (Quads quarter the widening to f64, which dominates a backward kernel's
-//! reduction cost; a 16-lane backend forms `v0 + v2` and `v1 + v3` in one
+//! (Quads widen one vector in four to f64, and the widening dominates a
+//! backward kernel's reduction cost; a 16-lane backend forms `v0 + v2` and `v1 + v3` in one
 //! instruction.)
 
 pub(crate) mod asymmetric_per_group;
