@@ -35,9 +35,11 @@
 //!   `0x7FC0`.
 //! - **NaN**: clamps propagate NaN (`max(x, lo)` is `x < lo ? lo : x`), so a NaN
 //!   weight, gradient or scale reaches every output it feeds.
-//! - **Determinism**: no fused multiply-add; sums follow one fixed order on
-//!   every path (described in the source of `kernels`), so results are the
-//!   same bits on every CPU and for every buffer alignment.
+//! - **Determinism**: the bits of the SPEC's operations one at a time (a
+//!   multiplication is fused with an addition only where the product is exact,
+//!   which changes nothing); sums follow one fixed order on every path
+//!   (described in the source of `kernels`), so results are the same bits on
+//!   every CPU and for every buffer alignment.
 //! - **In place**: an output may be exactly an input of the same length (the
 //!   `_in_place` functions, or equal pointers through the C ABI); any other
 //!   overlap is rejected with [`Error::Overlap`].

@@ -2,8 +2,9 @@
 //!
 //! A [`Vector`] is eight f32 lanes. The portable backend is a plain array, the
 //! AVX2 backend one `__m256`, the NEON backend two `float32x4_t`. Because every
-//! backend has the same width and every operation below is a single IEEE f32
-//! operation per lane (no fused multiply-add), a kernel written once against
+//! backend has the same width and every operation below gives the bits of
+//! single IEEE f32 operations per lane (the fused multiply-adds only where the
+//! product is exact, so fusing changes nothing), a kernel written once against
 //! this trait gives the same bits on every backend, reductions included.
 
 /// Lanes in a [`Vector`].
@@ -23,9 +24,23 @@ pub(crate) trait Lanes: Copy {
     fn min(self, hi: Self) -> Self;
     /// Round half to even (IEEE roundTiesToEven); keeps the sign of zero.
     fn round(self) -> Self;
-    /// `1.0` where `x == other`, else `otherwise` (so `otherwise` where
-    /// either is NaN).
-    fn one_where_equal_else(self, other: Self, otherwise: Self) -> Self;
+    /// For `clipped`, a clamp of `x` to finite bounds: `1.0` where `x ==
+    /// clipped`, NaN where `x` (so `clipped`) is NaN, else `+0.0`. That is
+    /// `x == clipped ? 1 : clipped - clipped`, which a backend may compute
+    /// another way, as from the class of `x - clipped` (`±0`, NaN, or other).
+    fn one_where_equal(self, clipped: Self) -> Self;
+    /// `x * factor + addend`, for callers whose product `x * factor` is exact
+    /// or overflows to the same infinity either way, so that one rounding or
+    /// two give the same bits: a backend may fuse the two operations.
+    #[inline(always)]
+    fn mul_add(self, factor: Self, addend: Self) -> Self {
+        self.mul(factor).add(addend)
+    }
+    /// `addend - x * factor`, under [`Lanes::mul_add`]'s condition.
+    #[inline(always)]
+    fn neg_mul_add(self, factor: Self, addend: Self) -> Self {
+        addend.sub(self.mul(factor))
+    }
 }
 
 /// What a quantizer computes for each weight of one group or row, written
@@ -34,7 +49,9 @@ pub(crate) trait Lanewise {
     /// The fake-quantized weights.
     fn forward<L: Lanes>(&self, x: L) -> L;
     /// `[grad_weight, a, b]` for output gradient `g` and weight `x`, where `a`
-    /// and `b` are the terms of the quantizer's two sums.
+    /// and `b` are the terms of the quantizer's two sums, each already
+    /// multiplied by the reduction order's `TERM_SCALE` (in f32, after the
+    /// term's own operations; see `kernels`).
     fn backward<L: Lanes>(&self, g: L, x: L) -> [L; 3];
 }
 
@@ -236,10 +253,18 @@ impl<V: Lanes> Lanes for Two<V> {
         Two(self.0.round(), self.1.round())
     }
     #[inline(always)]
-    fn one_where_equal_else(self, other: Self, otherwise: Self) -> Self {
+    fn one_where_equal(self, clipped: Self) -> Self {
+        Two(self.0.one_where_equal(clipped.0), self.1.one_where_equal(clipped.1))
+    }
+    #[inline(always)]
+    fn mul_add(self, factor: Self, addend: Self) -> Self {
+        Two(self.0.mul_add(factor.0, addend.0), self.1.mul_add(factor.1, addend.1))
+    }
+    #[inline(always)]
+    fn neg_mul_add(self, factor: Self, addend: Self) -> Self {
         Two(
-            self.0.one_where_equal_else(other.0, otherwise.0),
-            self.1.one_where_equal_else(other.1, otherwise.1),
+            self.0.neg_mul_add(factor.0, addend.0),
+            self.1.neg_mul_add(factor.1, addend.1),
         )
     }
 }

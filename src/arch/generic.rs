@@ -70,11 +70,11 @@ impl Lanes for f32 {
         round_half_even(self)
     }
     #[inline(always)]
-    fn one_where_equal_else(self, other: Self, otherwise: Self) -> Self {
-        if self == other {
+    fn one_where_equal(self, clipped: Self) -> Self {
+        if self == clipped {
             1.0
         } else {
-            otherwise
+            clipped - clipped
         }
     }
 }
@@ -128,12 +128,8 @@ impl Lanes for Portable {
         Portable(self.0.map(round_half_even))
     }
     #[inline(always)]
-    fn one_where_equal_else(self, other: Self, otherwise: Self) -> Self {
-        let mut out = otherwise.0;
-        for ((o, x), y) in out.iter_mut().zip(self.0).zip(other.0) {
-            *o = x.one_where_equal_else(y, *o);
-        }
-        Portable(out)
+    fn one_where_equal(self, clipped: Self) -> Self {
+        self.zip(clipped, <f32 as Lanes>::one_where_equal)
     }
 }
 

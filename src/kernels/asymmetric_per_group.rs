@@ -16,7 +16,7 @@
 //! The forward pass computes the same bits with two multiplications fewer,
 //! as [`Group::forward`](Lanewise::forward) explains.
 
-use super::BLOCK;
+use super::{BLOCK, TERM_SCALE};
 use super::{backward_row, backward_short_row, block_values_of_8, gate, map_row, protect, read};
 use super::{AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs};
 use crate::bf16::narrow;
@@ -56,14 +56,17 @@ impl Group {
     /// dequantized level (still in units of alpha).
     #[inline(always)]
     fn quantize<V: Lanes>(&self, x: V) -> (V, V, V) {
-        let shift = V::splat(0.5);
         let xn = x.sub(V::splat(self.offset)).div(V::splat(self.alpha));
         let xc = xn
             .max(V::splat(-self.clip_val))
             .min(V::splat(self.clip_val));
-        let r = xc.mul(V::splat(self.levels)).sub(shift).round();
-        // Exact: `levels` is a power of two, so `/ n` equals `* (1 / n)`.
-        let d = r.add(shift).mul(V::splat(1.0 / self.levels));
+        // `xc * n` is exact (`n` is a power of two; past f32's range it is
+        // infinite, and so is the fused result), so fusing changes nothing.
+        let r = xc.mul_add(V::splat(self.levels), V::splat(-0.5)).round();
+        // `(r + 0.5) / n` as `r * (1 / n) + 0.5 / n`: scaling by a power of
+        // two commutes with rounding here (no subnormal can occur, as
+        // `|d| >= 0.5 / n`), and `r * (1 / n)` is exact.
+        let d = r.mul_add(V::splat(1.0 / self.levels), V::splat(0.5 / self.levels));
         (xn, xc, d)
     }
 }
@@ -92,13 +95,17 @@ impl Lanewise for Group {
     fn backward<V: Lanes>(&self, g: V, x: V) -> [V; 3] {
         let (xn, xc, d) = self.quantize(x);
         // 1 where -clip_val <= xn <= clip_val, which is where clipping left xn
-        // unchanged, else `xc - xc`: 0, or NaN where xn (so xc) is NaN.
-        let mask = xn.one_where_equal_else(xc, xc.sub(xc));
-        let one = V::splat(1.0);
+        // unchanged, else 0, or NaN where xn is NaN.
+        let mask = xn.one_where_equal(xc);
+        // The products by `mask` (1, 0 or NaN) and by `TERM_SCALE` (a power
+        // of two, with a bf16 `g`) are exact, so `mul_add` changes nothing, and
+        // `g * (TERM_SCALE * (1 - mask))` is `(g * (1 - mask)) * TERM_SCALE`.
+        let scale = V::splat(TERM_SCALE);
+        let scaled_complement = mask.neg_mul_add(scale, scale);
         [
             g.mul(mask),
-            g.mul(one.sub(mask)),
-            g.mul(d.sub(xn.mul(mask))),
+            g.mul(scaled_complement),
+            g.mul(xn.neg_mul_add(mask, d)).mul(scale),
         ]
     }
 }

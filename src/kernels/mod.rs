@@ -54,8 +54,9 @@ use crate::vector::{Lanewise, Pair, Vector, LANES};
 pub(crate) const BLOCK: usize = 4096;
 
 /// What terms are multiplied by before the f32 partial sums, and block values
-/// divided by after (see the module's reduction order).
-const TERM_SCALE: f32 = 0.25;
+/// divided by after (see the module's reduction order). The quantizers return
+/// their terms already scaled, each as cheaply as it can.
+pub(crate) const TERM_SCALE: f32 = 0.25;
 
 /// A block's value from its lane accumulators: the lane tree, unscaled.
 #[inline(always)]
@@ -353,9 +354,8 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
         let ([w0, a0, b0], [w1, a1, b1]) = (quantizer.backward(g0, x0), quantizer.backward(g1, x1));
         // SAFETY: as above.
         unsafe { P::store_quad([w0, w1], grad_weight.add(i)) };
-        let scale = P::splat(TERM_SCALE);
-        sum_a = P::sum_add(sum_a, a0.mul(scale), a1.mul(scale));
-        sum_b = P::sum_add(sum_b, b0.mul(scale), b1.mul(scale));
+        sum_a = P::sum_add(sum_a, a0, a1);
+        sum_b = P::sum_add(sum_b, b0, b1);
         i += 4 * LANES;
     }
     // What is left, vector by vector: the even and the odd vectors of a quad
@@ -369,9 +369,8 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
         let n = (end - i).min(LANES);
         // SAFETY: n elements from i are valid in every buffer.
         let [a, b]: [V; 2] = unsafe { backward_step(quantizer, g, x, grad_weight, i, n) };
-        let scale = V::splat(TERM_SCALE);
         let half = if k % 2 == 0 { &mut even } else { &mut odd };
-        *half = [half[0].add(a.mul(scale)), half[1].add(b.mul(scale))];
+        *half = [half[0].add(a), half[1].add(b)];
         i += n;
         k += 1;
         if k == 4 || i == end {

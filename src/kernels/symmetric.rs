@@ -10,7 +10,7 @@
 //! `grad_weight = g * mask`,
 //! `grad_scale = (sum(g * c) + sum((g * mask) * ((-x) / ps))) * gate`.
 
-use super::{backward_row, gate, map_row, protect, read};
+use super::{backward_row, gate, map_row, protect, read, TERM_SCALE};
 use super::{SymmetricArgs, SymmetricBackwardArgs};
 use crate::bf16::narrow;
 use crate::params::Symmetric;
@@ -53,15 +53,16 @@ impl Lanewise for Row {
     fn backward<V: Lanes>(&self, g: V, x: V) -> [V; 3] {
         let (q, r, c) = self.quantize(x);
         // `1 - clip(|r - c|, 0, 1)` is 1 where clipping left r unchanged and 0
-        // elsewhere, since r, min_v and max_v are integers; there `c - c` is
-        // that 0, or NaN where r (so c) is NaN.
-        let mask = r.one_where_equal_else(c, c.sub(c));
+        // elsewhere, since r, min_v and max_v are integers; NaN where r (so c)
+        // is NaN.
+        let mask = r.one_where_equal(c);
         let grad_weight = g.mul(mask);
+        let scale = V::splat(TERM_SCALE);
         // (-x) / ps == -(x / ps) exactly.
         [
             grad_weight,
-            g.mul(c),
-            grad_weight.mul(q.mul(V::splat(-1.0))),
+            g.mul(c).mul(scale),
+            grad_weight.mul(q.mul(V::splat(-1.0))).mul(scale),
         ]
     }
 }

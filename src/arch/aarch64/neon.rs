@@ -47,11 +47,14 @@ fn narrow(v: float32x4_t) -> uint16x4_t {
     }
 }
 
-/// `one_where_equal_else` for four lanes.
+/// `one_where_equal` for four lanes.
 #[inline(always)]
-fn one_where_equal_else4(a: float32x4_t, b: float32x4_t, otherwise: float32x4_t) -> float32x4_t {
+fn one_where_equal4(x: float32x4_t, clipped: float32x4_t) -> float32x4_t {
     // SAFETY: NEON is part of the aarch64 base ISA.
-    unsafe { vbslq_f32(vceqq_f32(a, b), vdupq_n_f32(1.0), otherwise) }
+    unsafe {
+        let otherwise = vsubq_f32(clipped, clipped);
+        vbslq_f32(vceqq_f32(x, clipped), vdupq_n_f32(1.0), otherwise)
+    }
 }
 
 impl Lanes for Neon {
@@ -102,11 +105,23 @@ impl Lanes for Neon {
         each(self, |x| unsafe { vrndnq_f32(x) })
     }
     #[inline(always)]
-    fn one_where_equal_else(self, other: Self, otherwise: Self) -> Self {
-        Neon(
-            one_where_equal_else4(self.0, other.0, otherwise.0),
-            one_where_equal_else4(self.1, other.1, otherwise.1),
-        )
+    fn one_where_equal(self, clipped: Self) -> Self {
+        both(self, clipped, one_where_equal4)
+    }
+    // aarch64 always has fused multiply-add.
+    #[inline(always)]
+    fn mul_add(self, factor: Self, addend: Self) -> Self {
+        // SAFETY: NEON is part of the aarch64 base ISA.
+        Neon(unsafe { vfmaq_f32(addend.0, self.0, factor.0) }, unsafe {
+            vfmaq_f32(addend.1, self.1, factor.1)
+        })
+    }
+    #[inline(always)]
+    fn neg_mul_add(self, factor: Self, addend: Self) -> Self {
+        // SAFETY: NEON is part of the aarch64 base ISA.
+        Neon(unsafe { vfmsq_f32(addend.0, self.0, factor.0) }, unsafe {
+            vfmsq_f32(addend.1, self.1, factor.1)
+        })
     }
 }
 

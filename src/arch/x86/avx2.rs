@@ -9,11 +9,11 @@ use crate::vector::{Lanes, Vector, LANES};
 
 /// Eight f32 lanes in a YMM register.
 ///
-/// Every method uses AVX2 instructions without `#[target_feature]` of its own:
-/// values of this type are only made inside the `#[target_feature(enable =
-/// "avx2")]` entry points of [`KERNELS`] (and of the AVX-512 table, which
-/// enables AVX2 too), which the dispatcher calls only after
-/// [`super::detect`] found AVX2. That is the invariant every
+/// Every method uses AVX2 and FMA instructions without `#[target_feature]` of
+/// its own: values of this type are only made inside the `#[target_feature(enable =
+/// "avx2,fma")]` entry points of [`KERNELS`] (and of the AVX-512 tables, which
+/// enable both too), which the dispatcher calls only after
+/// [`super::detect`] found AVX2 and FMA. That is the invariant every
 /// `SAFETY` comment below relies on.
 #[derive(Clone, Copy)]
 pub(crate) struct Avx2(pub(crate) __m256);
@@ -89,12 +89,23 @@ impl Lanes for Avx2 {
         })
     }
     #[inline(always)]
-    fn one_where_equal_else(self, other: Self, otherwise: Self) -> Self {
+    fn one_where_equal(self, clipped: Self) -> Self {
         // SAFETY: AVX2 is available (type invariant).
         Avx2(unsafe {
-            let equal = _mm256_cmp_ps::<_CMP_EQ_OQ>(self.0, other.0);
-            _mm256_blendv_ps(otherwise.0, _mm256_set1_ps(1.0), equal)
+            let equal = _mm256_cmp_ps::<_CMP_EQ_OQ>(self.0, clipped.0);
+            let otherwise = _mm256_sub_ps(clipped.0, clipped.0);
+            _mm256_blendv_ps(otherwise, _mm256_set1_ps(1.0), equal)
         })
+    }
+    #[inline(always)]
+    fn mul_add(self, factor: Self, addend: Self) -> Self {
+        // SAFETY: AVX2 and FMA are available (type invariant).
+        Avx2(unsafe { _mm256_fmadd_ps(self.0, factor.0, addend.0) })
+    }
+    #[inline(always)]
+    fn neg_mul_add(self, factor: Self, addend: Self) -> Self {
+        // SAFETY: AVX2 and FMA are available (type invariant).
+        Avx2(unsafe { _mm256_fnmadd_ps(self.0, factor.0, addend.0) })
     }
 }
 
@@ -217,4 +228,4 @@ impl Vector for Avx2 {
     }
 }
 
-crate::arch::kernel_table!(Avx2, crate::vector::Two<Avx2>, #[target_feature(enable = "avx2")]);
+crate::arch::kernel_table!(Avx2, crate::vector::Two<Avx2>, #[target_feature(enable = "avx2,fma")]);

@@ -74,12 +74,28 @@ impl<const BF16: bool> Lanes for Zmm<BF16> {
         })
     }
     #[inline(always)]
-    fn one_where_equal_else(self, other: Self, otherwise: Self) -> Self {
+    fn one_where_equal(self, clipped: Self) -> Self {
+        // VFIXUPIMMPS maps each class of `x - clipped` to a constant: ±0 (the
+        // lanes are equal: `clipped` is finite) to +1, NaN to NaN, and every
+        // other class, infinities included, to +0. One nibble per class, from
+        // bit 0: QNaN, SNaN, zero, +1, -inf, +inf, negative, positive.
+        const CLASS_TO_MASK: i32 = 0x8888_8A22_u32 as i32;
         // SAFETY: AVX-512 is available (type invariant).
         Zmm(unsafe {
-            let equal = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(self.0, other.0);
-            _mm512_mask_blend_ps(equal, otherwise.0, _mm512_set1_ps(1.0))
+            let difference = _mm512_sub_ps(self.0, clipped.0);
+            let table = _mm512_set1_epi32(CLASS_TO_MASK);
+            _mm512_fixupimm_ps::<0>(difference, difference, table)
         })
+    }
+    #[inline(always)]
+    fn mul_add(self, factor: Self, addend: Self) -> Self {
+        // SAFETY: AVX-512 is available (type invariant).
+        Zmm(unsafe { _mm512_fmadd_ps(self.0, factor.0, addend.0) })
+    }
+    #[inline(always)]
+    fn neg_mul_add(self, factor: Self, addend: Self) -> Self {
+        // SAFETY: AVX-512 is available (type invariant).
+        Zmm(unsafe { _mm512_fnmadd_ps(self.0, factor.0, addend.0) })
     }
 }
 
@@ -302,7 +318,7 @@ impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
     }
 }
 
-crate::arch::kernel_table!(Avx2, Zmm<false>, #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]);
+crate::arch::kernel_table!(Avx2, Zmm<false>, #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl")]);
 
 /// The build that narrows with AVX-512 BF16.
 pub(crate) mod with_bf16 {
@@ -310,7 +326,7 @@ pub(crate) mod with_bf16 {
     crate::arch::kernel_table!(
         Avx2,
         Zmm<true>,
-        #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")]
+        #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")]
     );
 }
 

@@ -14,8 +14,9 @@ use core::arch::x86_64::{__cpuid, __cpuid_count, _xgetbv};
 
 /// The widest path this CPU and OS support, from one reading of CPUID and
 /// XCR0:
-/// - AVX2: CPUID leaf 1 ECX bit 28 (AVX) and bit 27 (OSXSAVE: XGETBV usable),
-///   XCR0 bits 1 and 2 (the OS saves XMM and YMM registers), leaf 7 EBX bit 5;
+/// - AVX2: CPUID leaf 1 ECX bit 28 (AVX), bit 27 (OSXSAVE: XGETBV usable) and
+///   bit 12 (FMA, which every AVX2 CPU from Intel and AMD has), XCR0 bits 1
+///   and 2 (the OS saves XMM and YMM registers), leaf 7 EBX bit 5;
 /// - AVX-512: AVX2, plus leaf 7 EBX bits 16, 30 and 31 (AVX-512F, BW and VL)
 ///   and XCR0 bits 5, 6 and 7 (the OS saves the opmask and ZMM registers).
 pub(crate) fn detect() -> Isa {
@@ -68,8 +69,8 @@ impl Features {
     }
 }
 
-/// CPUID leaf 7 (sub-leaves 0 and 1) and XCR0, when the CPU has AVX and the
-/// OS enabled XGETBV.
+/// CPUID leaf 7 (sub-leaves 0 and 1) and XCR0, when the CPU has AVX and FMA
+/// and the OS enabled XGETBV.
 // `__cpuid` became a safe function in recent toolchains; the blocks stay for older ones.
 #[allow(unused_unsafe)]
 fn features() -> Option<Features> {
@@ -84,8 +85,8 @@ fn features() -> Option<Features> {
     }
     // SAFETY: as above.
     let leaf1 = unsafe { __cpuid(1) };
-    let avx_and_osxsave = (1 << 28) | (1 << 27);
-    if leaf1.ecx & avx_and_osxsave != avx_and_osxsave {
+    let avx_osxsave_fma = (1 << 28) | (1 << 27) | (1 << 12);
+    if leaf1.ecx & avx_osxsave_fma != avx_osxsave_fma {
         return None;
     }
     // SAFETY: OSXSAVE set means the OS enabled XGETBV.
