@@ -87,6 +87,9 @@ pub(crate) trait Vector: Lanes {
     /// The first `n` lanes (`n < LANES`) kept, the others set to `+0.0`.
     fn first(self, n: usize) -> Self;
 
+    /// A vector of these lanes.
+    fn from_array(lanes: [f32; LANES]) -> Self;
+
     /// Loads sixteen elements into two vectors, for [`Two`]: by default the
     /// first eight, then the next eight. A backend may spread them over the
     /// lanes in another order, which its [`Vector::store_pair`] and

@@ -166,6 +166,11 @@ impl Vector for Portable {
     }
 
     #[inline(always)]
+    fn from_array(lanes: [f32; LANES]) -> Self {
+        Portable(lanes)
+    }
+
+    #[inline(always)]
     fn sum_zero() -> Self::Sum {
         [0.0; LANES]
     }

@@ -16,12 +16,12 @@
 //! The forward pass computes the same bits with two multiplications fewer,
 //! as [`Group::forward`](Lanewise::forward) explains.
 
-use super::{BLOCK, TERM_SCALE};
+use super::{store_tail, BLOCK, TERM_SCALE};
 use super::{backward_row, backward_short_row, block_values_of_8, gate, map_row, protect, read};
 use super::{AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs};
 use crate::bf16::narrow;
 use crate::params::Asymmetric;
-use crate::vector::{Lanes, Lanewise, Pair, Vector};
+use crate::vector::{Lanes, Lanewise, Pair, Vector, LANES};
 
 /// One group's constants. Kept as scalars and broadcast where used: the
 /// compiler hoists the broadcasts out of the loops, and the portable backend
@@ -151,8 +151,10 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(args: &AsymmetricPerGroupBa
 }
 
 /// [`backward`] for groups of at most one block, eight at a time: their sums
-/// are finished together, which saves small groups most of that fixed cost.
-/// The same bits: each sum is still one block's, combined by the same tree.
+/// are finished together, and their gradients computed and narrowed as the
+/// lanes of one vector, which saves small groups most of that fixed cost.
+/// The same bits: each sum is still one block's, combined by the same tree,
+/// and each gradient is the same f32 operations lane by lane.
 ///
 /// # Safety
 /// As for [`backward`].
@@ -160,24 +162,34 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(args: &AsymmetricPerGroupBa
 unsafe fn backward_eight_at_once<V: Vector, P: Pair<V>>(args: &AsymmetricPerGroupBackwardArgs) {
     let mut first = 0;
     while first < args.groups {
-        let count = (args.groups - first).min(8);
-        let mut offset_sums = [P::sum_zero(); 8];
-        let mut alpha_sums = [P::sum_zero(); 8];
-        let mut gates = [0.0f32; 8];
+        let count = (args.groups - first).min(LANES);
+        let mut offset_sums = [P::sum_zero(); LANES];
+        let mut alpha_sums = [P::sum_zero(); LANES];
+        let mut gates = [0.0; LANES];
         for j in 0..count {
-            // SAFETY: first + j < groups.
+            // SAFETY: first + j < groups. Every scale and offset of the eight
+            // is read here, before their gradients, which may be the same
+            // buffers, are written below.
             let (group, gate, (g, x, grad_weight)) = unsafe { group_at(args, first + j) };
             gates[j] = gate;
             // SAFETY: the row is the group's, at most a block long.
             [offset_sums[j], alpha_sums[j]] =
                 unsafe { backward_short_row::<V, P>(g, x, grad_weight, args.group_size, &group) };
         }
-        let offset_sums = block_values_of_8::<V, P>(&offset_sums);
-        let alpha_sums = block_values_of_8::<V, P>(&alpha_sums);
-        for j in 0..count {
-            let sums = [offset_sums[j] as f32, alpha_sums[j] as f32];
-            // SAFETY: first + j < groups.
-            unsafe { write_gradients(args, first + j, sums, gates[j]) };
+        let grad_offset = block_values_of_8::<V, P>(&offset_sums);
+        let grad_scale = block_values_of_8::<V, P>(&alpha_sums)
+            .mul(V::splat(args.quant.levels))
+            .mul(V::from_array(gates));
+        // SAFETY: elements first..first + count of both gradients exist.
+        unsafe {
+            let (scale_at, offset_at) = (args.grad_scale.add(first), args.grad_offset.add(first));
+            if count == LANES {
+                grad_scale.store(scale_at);
+                grad_offset.store(offset_at);
+            } else {
+                store_tail(grad_scale, scale_at, count);
+                store_tail(grad_offset, offset_at, count);
+            }
         }
         first += count;
     }

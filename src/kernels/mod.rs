@@ -64,14 +64,11 @@ pub(crate) fn block_value<V: Vector, P: Pair<V>>(sum: P::Sum) -> f64 {
     P::sum_lanes(sum) / TERM_SCALE as f64
 }
 
-/// [`block_value`] of eight blocks.
+/// [`block_value`] of eight blocks, each rounded to f32, as the lanes of a
+/// vector.
 #[inline(always)]
-pub(crate) fn block_values_of_8<V: Vector, P: Pair<V>>(sums: &[P::Sum; 8]) -> [f64; 8] {
-    let mut values = P::sum_lanes_of_8(sums);
-    for value in &mut values {
-        *value /= TERM_SCALE as f64;
-    }
-    values
+pub(crate) fn block_values_of_8<V: Vector, P: Pair<V>>(sums: &[P::Sum; 8]) -> V {
+    V::from_array(P::sum_lanes_of_8(sums).map(|value| (value / TERM_SCALE as f64) as f32))
 }
 
 /// Arguments of the asymmetric per-group forward kernel.
@@ -158,7 +155,7 @@ pub(crate) unsafe fn read(p: *const u16, i: usize) -> f32 {
 /// # Safety
 /// `src` must be valid for reading `n` elements.
 #[inline(always)]
-unsafe fn load_tail<V: Vector>(src: *const u16, n: usize) -> V {
+pub(crate) unsafe fn load_tail<V: Vector>(src: *const u16, n: usize) -> V {
     let mut lanes = [0u16; LANES];
     // SAFETY: `src` is valid for `n <= LANES` reads, `lanes` for LANES writes,
     // and a local array cannot overlap the caller's buffer.
@@ -174,7 +171,7 @@ unsafe fn load_tail<V: Vector>(src: *const u16, n: usize) -> V {
 /// # Safety
 /// `dst` must be valid for writing `n` elements.
 #[inline(always)]
-unsafe fn store_tail<V: Vector>(v: V, dst: *mut u16, n: usize) {
+pub(crate) unsafe fn store_tail<V: Vector>(v: V, dst: *mut u16, n: usize) {
     let mut lanes = [0u16; LANES];
     // SAFETY: as in `load_tail`, with the roles of the buffers swapped.
     unsafe {
@@ -361,22 +358,24 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
     // What is left, vector by vector: the even and the odd vectors of a quad
     // are summed apart from +0.0, and `(v0 + v2) + (v1 + v3)` is added at the
     // quad's end. (Starting from +0.0 can only change the sign of a zero sum,
-    // which the f64 accumulators, never -0.0 themselves, do not see.)
+    // which the f64 accumulators, never -0.0 themselves, do not see.) The two
+    // partial sums trade places after every vector, so the next vector always
+    // goes to `next`; after an odd count they are swapped, which the
+    // commutative `+` of the quad's end does not see.
     let zero = V::splat(0.0);
-    let (mut even, mut odd) = ([zero; 2], [zero; 2]);
+    let (mut next, mut other) = ([zero; 2], [zero; 2]);
     let mut k = 0;
     while i < end {
         let n = (end - i).min(LANES);
         // SAFETY: n elements from i are valid in every buffer.
         let [a, b]: [V; 2] = unsafe { backward_step(quantizer, g, x, grad_weight, i, n) };
-        let half = if k % 2 == 0 { &mut even } else { &mut odd };
-        *half = [half[0].add(a), half[1].add(b)];
+        (next, other) = (other, [next[0].add(a), next[1].add(b)]);
         i += n;
         k += 1;
         if k == 4 || i == end {
-            sum_a = P::sum_add_vector(sum_a, even[0].add(odd[0]));
-            sum_b = P::sum_add_vector(sum_b, even[1].add(odd[1]));
-            (even, odd, k) = ([zero; 2], [zero; 2], 0);
+            sum_a = P::sum_add_vector(sum_a, next[0].add(other[0]));
+            sum_b = P::sum_add_vector(sum_b, next[1].add(other[1]));
+            (next, other, k) = ([zero; 2], [zero; 2], 0);
         }
     }
     [sum_a, sum_b]

@@ -163,6 +163,13 @@ impl Vector for Neon {
     }
 
     #[inline(always)]
+    fn from_array(lanes: [f32; LANES]) -> Self {
+        // SAFETY: NEON is part of the aarch64 base ISA; `lanes` holds eight
+        // f32, and `vld1q_f32` needs only their 4-byte alignment.
+        unsafe { Neon(vld1q_f32(lanes.as_ptr()), vld1q_f32(lanes.as_ptr().add(4))) }
+    }
+
+    #[inline(always)]
     fn sum_zero() -> Self::Sum {
         // SAFETY: NEON is part of the aarch64 base ISA.
         NeonSum(unsafe { [vdupq_n_f64(0.0); 4] })

@@ -199,6 +199,13 @@ impl Vector for Avx2 {
     }
 
     #[inline(always)]
+    fn from_array(lanes: [f32; LANES]) -> Self {
+        // SAFETY: AVX2 is available (type invariant); `lanes` holds eight f32,
+        // and `loadu` has no alignment requirement.
+        Avx2(unsafe { _mm256_loadu_ps(lanes.as_ptr()) })
+    }
+
+    #[inline(always)]
     fn sum_zero() -> Self::Sum {
         // SAFETY: AVX2 is available (type invariant).
         unsafe { Avx2Sum(_mm256_setzero_pd(), _mm256_setzero_pd()) }
