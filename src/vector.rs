@@ -257,11 +257,17 @@ impl<V: Lanes> Lanes for Two<V> {
     }
     #[inline(always)]
     fn one_where_equal(self, clipped: Self) -> Self {
-        Two(self.0.one_where_equal(clipped.0), self.1.one_where_equal(clipped.1))
+        Two(
+            self.0.one_where_equal(clipped.0),
+            self.1.one_where_equal(clipped.1),
+        )
     }
     #[inline(always)]
     fn mul_add(self, factor: Self, addend: Self) -> Self {
-        Two(self.0.mul_add(factor.0, addend.0), self.1.mul_add(factor.1, addend.1))
+        Two(
+            self.0.mul_add(factor.0, addend.0),
+            self.1.mul_add(factor.1, addend.1),
+        )
     }
     #[inline(always)]
     fn neg_mul_add(self, factor: Self, addend: Self) -> Self {

@@ -70,6 +70,8 @@ impl Lanes for f32 {
         round_half_even(self)
     }
     #[inline(always)]
+    // `clipped - clipped`: 0 for a finite `clipped`, NaN for NaN, on purpose.
+    #[allow(clippy::eq_op)]
     fn one_where_equal(self, clipped: Self) -> Self {
         if self == clipped {
             1.0

@@ -16,8 +16,8 @@
 //! The forward pass computes the same bits with two multiplications fewer,
 //! as [`Group::forward`](Lanewise::forward) explains.
 
-use super::{store_tail, BLOCK, TERM_SCALE};
 use super::{backward_row, backward_short_row, block_values_of_8, gate, map_row, protect, read};
+use super::{store_tail, BLOCK, TERM_SCALE};
 use super::{AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs};
 use crate::bf16::narrow;
 use crate::params::Asymmetric;
