@@ -77,8 +77,16 @@ impl Buffer {
 
 /// Pointers, then the parameters (`validate`), then overlaps: the order in
 /// which errors are reported, after the shape.
-fn check<Q>(buffers: &[Buffer], validate: impl FnOnce() -> Result<Q, Error>) -> Result<Q, Error> {
-    for b in buffers {
+///
+/// Never inlined, and the list of buffers made here: it then lives in this
+/// frame, gone before the kernel's begins (a microcontroller's stack is small).
+#[inline(never)]
+fn check<Q, const N: usize>(
+    buffers: impl FnOnce() -> [Buffer; N],
+    validate: impl FnOnce() -> Result<Q, Error>,
+) -> Result<Q, Error> {
+    let buffers = buffers();
+    for &b in &buffers {
         if (b.start == 0 && b.len != 0) || b.start % 2 != 0 || b.end().is_none() {
             return Err(Error::Pointer);
         }
@@ -206,13 +214,17 @@ impl Backend {
         params: &AsymmetricPerGroup,
     ) -> Result<(), Error> {
         let groups = params.groups(numel)?;
-        let buffers = [
-            input(weight, numel),
-            input(scale, groups),
-            input(offset, groups),
-            output(out, numel),
-        ];
-        let quant = check(&buffers, || params.validate())?;
+        let quant = check(
+            || {
+                [
+                    input(weight, numel),
+                    input(scale, groups),
+                    input(offset, groups),
+                    output(out, numel),
+                ]
+            },
+            || params.validate(),
+        )?;
         let args = AsymmetricPerGroupArgs {
             weight,
             scale,
@@ -247,16 +259,20 @@ impl Backend {
         params: &AsymmetricPerGroup,
     ) -> Result<(), Error> {
         let groups = params.groups(numel)?;
-        let buffers = [
-            input(grad_output, numel),
-            input(weight, numel),
-            input(scale, groups),
-            input(offset, groups),
-            output(grad_weight, numel),
-            output(grad_scale, groups),
-            output(grad_offset, groups),
-        ];
-        let quant = check(&buffers, || params.validate())?;
+        let quant = check(
+            || {
+                [
+                    input(grad_output, numel),
+                    input(weight, numel),
+                    input(scale, groups),
+                    input(offset, groups),
+                    output(grad_weight, numel),
+                    output(grad_scale, groups),
+                    output(grad_offset, groups),
+                ]
+            },
+            || params.validate(),
+        )?;
         let args = AsymmetricPerGroupBackwardArgs {
             grad_output,
             weight,
@@ -290,8 +306,10 @@ impl Backend {
         params: &Symmetric,
     ) -> Result<(), Error> {
         let numel = matrix_numel(rows, cols)?;
-        let buffers = [input(weight, numel), input(scale, rows), output(out, numel)];
-        let quant = check(&buffers, || params.validate())?;
+        let quant = check(
+            || [input(weight, numel), input(scale, rows), output(out, numel)],
+            || params.validate(),
+        )?;
         let args = SymmetricArgs {
             weight,
             scale,
@@ -322,14 +340,18 @@ impl Backend {
         params: &Symmetric,
     ) -> Result<(), Error> {
         let numel = matrix_numel(rows, cols)?;
-        let buffers = [
-            input(grad_output, numel),
-            input(weight, numel),
-            input(scale, rows),
-            output(grad_weight, numel),
-            output(grad_scale, rows),
-        ];
-        let quant = check(&buffers, || params.validate())?;
+        let quant = check(
+            || {
+                [
+                    input(grad_output, numel),
+                    input(weight, numel),
+                    input(scale, rows),
+                    output(grad_weight, numel),
+                    output(grad_scale, rows),
+                ]
+            },
+            || params.validate(),
+        )?;
         let args = SymmetricBackwardArgs {
             grad_output,
             weight,

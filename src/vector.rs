@@ -93,7 +93,7 @@ pub(crate) trait Vector: Lanes {
     /// Loads sixteen elements into two vectors, for [`Two`]: by default the
     /// first eight, then the next eight. A backend may spread them over the
     /// lanes in another order, which its [`Vector::store_pair`] and
-    /// [`Vector::quad_sum`] then undo.
+    /// [`Vector::octet_sum`] then undo.
     ///
     /// # Safety
     /// `src` must be valid for reading sixteen `u16`.
@@ -116,11 +116,12 @@ pub(crate) trait Vector: Lanes {
         }
     }
 
-    /// The quad sum `(v0 + v2) + (v1 + v3)` of vectors `v0, v1` (`first`) and
-    /// `v2, v3` (`second`), each pair in [`Vector::load_pair`]'s order.
+    /// The octet sum `((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7))` of
+    /// vectors `v0..v8`, given as four pairs `[v0, v1]` to `[v6, v7]`, each
+    /// in [`Vector::load_pair`]'s order.
     #[inline(always)]
-    fn quad_sum(first: [Self; 2], second: [Self; 2]) -> Self {
-        first[0].add(second[0]).add(first[1].add(second[1]))
+    fn octet_sum([[v0, v1], [v2, v3], [v4, v5], [v6, v7]]: [[Self; 2]; 4]) -> Self {
+        (v0.add(v4).add(v2.add(v6))).add(v1.add(v5).add(v3.add(v7)))
     }
 
     /// Eight f64 accumulators, all `+0.0`.
@@ -145,7 +146,7 @@ pub(crate) trait Vector: Lanes {
 }
 
 /// Two consecutive vectors, `[first, second]`, as one value: the whole-vector
-/// loops move pairs, half of a quad of the reduction order. A backend with 16-lane
+/// loops move pairs, a quarter of an octet of the reduction order. A backend with 16-lane
 /// registers holds a pair in one register; the others use [`Two`].
 ///
 /// The pair also owns the reduction's eight f64 lane accumulators, so that a
@@ -191,10 +192,11 @@ pub(crate) trait Pair<V: Vector>: Lanes {
 
     /// Eight f64 accumulators, all `+0.0`.
     fn sum_zero() -> Self::Sum;
-    /// Adds the quad sum of `[v0, v1]` and `[v2, v3]`, `(v0 + v2) + (v1 + v3)`
-    /// in f32 lane by lane, widened to f64, to the accumulators.
-    fn sum_add(sum: Self::Sum, first: Self, second: Self) -> Self::Sum;
-    /// Adds eight terms, widened to f64, to the accumulators: a quad sum the
+    /// Adds the octet sum of the pairs `[v0, v1]` to `[v6, v7]`,
+    /// `((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7))` in f32 lane by
+    /// lane, widened to f64, to the accumulators.
+    fn sum_add(sum: Self::Sum, octet: [Self; 4]) -> Self::Sum;
+    /// Adds eight terms, widened to f64, to the accumulators: an octet sum the
     /// caller formed.
     fn sum_add_vector(sum: Self::Sum, terms: V) -> Self::Sum;
     /// The accumulators combined as `((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))`.
@@ -297,8 +299,9 @@ impl<V: Vector> Pair<V> for Two<V> {
         V::sum_zero()
     }
     #[inline(always)]
-    fn sum_add(sum: Self::Sum, first: Self, second: Self) -> Self::Sum {
-        V::sum_add(sum, V::quad_sum([first.0, first.1], [second.0, second.1]))
+    fn sum_add(sum: Self::Sum, [p0, p1, p2, p3]: [Self; 4]) -> Self::Sum {
+        let octet = [[p0.0, p0.1], [p1.0, p1.1], [p2.0, p2.1], [p3.0, p3.1]];
+        V::sum_add(sum, V::octet_sum(octet))
     }
     #[inline(always)]
     fn sum_add_vector(sum: Self::Sum, terms: V) -> Self::Sum {

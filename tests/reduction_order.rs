@@ -2,8 +2,8 @@
 //! tests write it out again from the documentation, for the per-tensor scale
 //! gradient and for the per-group scale and offset gradients, and check every
 //! path's bits against it. The data are chosen so that the order shows: a
-//! plain f64 sum, or the old pairwise order, gives other bits on some of them
-//! (checked too, so the tests cannot pass vacuously).
+//! plain f64 sum, or the previous order (quads of vectors), gives other bits
+//! on some of them (checked too, so the tests cannot pass vacuously).
 
 mod common;
 
@@ -11,16 +11,18 @@ use common::{backends, Rng};
 use half::bf16;
 use qat_kernels::{AsymmetricPerGroup, Symmetric};
 
-/// Blocks of 4096 terms, vectors of eight, quads of four vectors, every
-/// term quartered first and every block's value multiplied by 4: the
+/// Blocks of 4096 terms, vectors of eight, octets of eight vectors, every
+/// term divided by 8 first and every block's value multiplied by 8: the
 /// documented order.
 fn documented_sum(terms: &[f32]) -> f32 {
-    blocked_sum(terms, 0.25, 4, |v| (v[0] + v[2]) + (v[1] + v[3]))
+    blocked_sum(terms, 0.125, 8, |v| {
+        ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]))
+    })
 }
 
-/// The order before quads: pairs of vectors, `v0 + v1`, terms as they are.
-fn pairwise_sum(terms: &[f32]) -> f32 {
-    blocked_sum(terms, 1.0, 2, |v| v[0] + v[1])
+/// The order before octets: quads of vectors, terms quartered.
+fn quad_sum(terms: &[f32]) -> f32 {
+    blocked_sum(terms, 0.25, 4, |v| (v[0] + v[2]) + (v[1] + v[3]))
 }
 
 /// Per block, per lane: `combine` of the lane's terms (times `scale`) in each
@@ -87,8 +89,8 @@ fn grad_scale(g: &[bf16], x: &[bf16], p: &Symmetric, sum: fn(&[f32]) -> f32) -> 
 
 #[test]
 fn every_path_sums_in_the_documented_order() {
-    // Wide levels and weights spread over many binades, so that f32 pair and
-    // quad sums round, and signs that cancel, so that the rounding shows in
+    // Wide levels and weights spread over many binades, so that f32 octet
+    // sums round, and signs that cancel, so that the rounding shows in
     // the bf16 result.
     let p = Symmetric {
         eps: 1e-4,
@@ -96,24 +98,38 @@ fn every_path_sums_in_the_documented_order() {
         max_v: 16_777_216.0,
     };
     let mut rng = Rng(7);
-    let (mut differs_from_f64, mut differs_from_pairs) = (0, 0);
+    let (mut differs_from_f64, mut differs_from_quads) = (0, 0);
     for len in [
-        1, 7, 8, 9, 31, 32, 33, 63, 100, 1000, 4095, 4096, 4097, 12_333, 20_000,
+        1, 7, 8, 9, 31, 32, 33, 63, 64, 65, 96, 100, 127, 160, 1000, 4095, 4096, 4097, 12_333,
+        20_000,
     ] {
         for _ in 0..20 {
-            let x: Vec<bf16> = (0..len)
-                .map(|_| {
-                    let binade = (rng.next_u64() % 16) as i32;
-                    bf16::from_f64(f64::from(rng.normal(1.0)) * 2f64.powi(binade))
+            // Weights over binades 0 to 15 (a fifth of them below 2^12), and
+            // two in five in pairs of equal weights with opposite gradients,
+            // whose terms cancel in an exact sum but not always in the f32
+            // partial sums; then shuffled.
+            let mut pairs: Vec<(bf16, bf16)> = (0..len)
+                .map(|i| {
+                    let binade = if i % 5 == 0 { 0 } else { 4 } + (rng.next_u64() % 12) as i32;
+                    let x = bf16::from_f64(f64::from(rng.normal(1.0)) * 2f64.powi(binade));
+                    (x, rng.normal(1.0))
                 })
                 .collect();
-            let g: Vec<bf16> = (0..len).map(|_| rng.normal(1.0)).collect();
+            for i in (1..len).step_by(5) {
+                if i + 1 < len {
+                    pairs[i + 1] = (pairs[i].0, -pairs[i].1);
+                }
+            }
+            for i in (1..len).rev() {
+                pairs.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+            }
+            let (x, g): (Vec<bf16>, Vec<bf16>) = pairs.into_iter().unzip();
             let want = grad_scale(&g, &x, &p, documented_sum);
             let plain = grad_scale(&g, &x, &p, |t| {
                 t.iter().map(|&t| f64::from(t)).sum::<f64>() as f32
             });
             differs_from_f64 += usize::from(plain != want);
-            differs_from_pairs += usize::from(grad_scale(&g, &x, &p, pairwise_sum) != want);
+            differs_from_quads += usize::from(grad_scale(&g, &x, &p, quad_sum) != want);
             for (name, b) in backends() {
                 let (mut gw, mut gs) = (vec![bf16::ZERO; len], bf16::ZERO);
                 b.symmetric_per_tensor_backward(&g, &x, bf16::ONE, &mut gw, &mut gs, &p)
@@ -129,8 +145,8 @@ fn every_path_sums_in_the_documented_order() {
     }
     assert!(differs_from_f64 > 0, "the data do not tell orders apart");
     assert!(
-        differs_from_pairs > 0,
-        "the data do not tell quads from pairs"
+        differs_from_quads > 0,
+        "the data do not tell octets from quads"
     );
 }
 
@@ -170,13 +186,14 @@ fn group_gradients(
 fn per_group_sums_follow_the_documented_order() {
     // Most weights far outside the clip range, a few inside. Gradients that
     // cancel: each large one (2^8 to 2^12) has its negative in the same
-    // group, and small ones (2^-16 to 2^-12) are what is left, so that where
-    // f32 sums round the small ones away shows in the bf16 result. 19 groups:
+    // group, and small ones (2^-16 to 2^-12, a fifth of them) are what is
+    // left, so that where f32 sums round the small ones away shows in the
+    // bf16 result. 19 groups:
     // two whole batches of eight and a partial one where a path finishes the
     // sums of eight groups at once; groups longer than a block take the
     // compensated path.
     let mut rng = Rng(11);
-    let (mut differs_from_f64, mut differs_from_pairs) = (0, 0);
+    let (mut differs_from_f64, mut differs_from_quads) = (0, 0);
     for (group_size, bit) in [(32, 4), (96, 2), (128, 8), (200, 4), (4096, 4), (4100, 3)] {
         let groups = 19;
         let len = group_size * groups;
@@ -194,6 +211,11 @@ fn per_group_sums_follow_the_documented_order() {
         let mut g = Vec::with_capacity(len);
         for _ in 0..groups {
             let mut group: Vec<bf16> = Vec::with_capacity(group_size);
+            for _ in 0..group_size / 5 {
+                let small =
+                    rng.uniform(-1.0, 1.0).to_f64() * 2f64.powi(-12 - (rng.next_u64() % 5) as i32);
+                group.push(bf16::from_f64(small));
+            }
             while group.len() + 1 < group_size {
                 let big =
                     rng.uniform(1.0, 2.0).to_f64() * 2f64.powi(8 + (rng.next_u64() % 5) as i32);
@@ -202,11 +224,6 @@ fn per_group_sums_follow_the_documented_order() {
             }
             while group.len() < group_size {
                 group.push(bf16::ZERO);
-            }
-            for v in group.iter_mut().step_by(5) {
-                let small =
-                    rng.uniform(-1.0, 1.0).to_f64() * 2f64.powi(-12 - (rng.next_u64() % 5) as i32);
-                *v = bf16::from_f64(small);
             }
             // Shuffled within the group (Fisher-Yates).
             for i in (1..group.len()).rev() {
@@ -224,9 +241,9 @@ fn per_group_sums_follow_the_documented_order() {
             let plain = group_gradients(gk, xk, s[k], o[k], &p, |t| {
                 t.iter().map(|&t| f64::from(t)).sum::<f64>() as f32
             });
-            let pairs = group_gradients(gk, xk, s[k], o[k], &p, pairwise_sum);
+            let quads = group_gradients(gk, xk, s[k], o[k], &p, quad_sum);
             differs_from_f64 += usize::from(plain != documented);
-            differs_from_pairs += usize::from(pairs != documented);
+            differs_from_quads += usize::from(quads != documented);
             want.push(documented);
         }
         for (name, b) in backends() {
@@ -248,7 +265,7 @@ fn per_group_sums_follow_the_documented_order() {
     }
     assert!(differs_from_f64 > 0, "the data do not tell orders apart");
     assert!(
-        differs_from_pairs > 0,
-        "the data do not tell quads from pairs"
+        differs_from_quads > 0,
+        "the data do not tell octets from quads"
     );
 }

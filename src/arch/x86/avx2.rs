@@ -174,15 +174,24 @@ impl Vector for Avx2 {
     }
 
     #[inline(always)]
-    fn quad_sum([v01_low, v01_high]: [Self; 2], [v23_low, v23_high]: [Self; 2]) -> Self {
+    fn octet_sum(pairs: [[Self; 2]; 4]) -> Self {
+        let [[v01_low, v01_high], [v23_low, v23_high], [v45_low, v45_high], [v67_low, v67_high]] =
+            pairs;
         // SAFETY: AVX2 is available (type invariant).
         unsafe {
-            // Lanes (v0 + v2)[0..4] and (v1 + v3)[0..4], then the same for 4..8.
-            let low = _mm256_add_ps(v01_low.0, v23_low.0);
-            let high = _mm256_add_ps(v01_high.0, v23_high.0);
-            let v02 = _mm256_permute2f128_ps::<0x20>(low, high);
-            let v13 = _mm256_permute2f128_ps::<0x31>(low, high);
-            Avx2(_mm256_add_ps(v02, v13))
+            // Lanes 0..4 of ((v0 + v4) + (v2 + v6)) and of ((v1 + v5) + (v3 +
+            // v7)), then the same for lanes 4..8.
+            let low = _mm256_add_ps(
+                _mm256_add_ps(v01_low.0, v45_low.0),
+                _mm256_add_ps(v23_low.0, v67_low.0),
+            );
+            let high = _mm256_add_ps(
+                _mm256_add_ps(v01_high.0, v45_high.0),
+                _mm256_add_ps(v23_high.0, v67_high.0),
+            );
+            let even = _mm256_permute2f128_ps::<0x20>(low, high);
+            let odd = _mm256_permute2f128_ps::<0x31>(low, high);
+            Avx2(_mm256_add_ps(even, odd))
         }
     }
 

@@ -1,5 +1,5 @@
 //! The AVX-512 backend: single vectors are AVX2's, and a pair of them (the
-//! unit of the whole-vector loops, half a quad of the reduction order) is one
+//! unit of the whole-vector loops, a quarter of an octet of the reduction order) is one
 //! `__m512`, so each instruction does sixteen lanes of the same IEEE work.
 //!
 //! It comes in two builds: one for AVX-512 F, BW and VL, and one that also
@@ -258,15 +258,15 @@ impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
         unsafe { _mm512_setzero_pd() }
     }
     #[inline(always)]
-    fn sum_add(sum: Self::Sum, first: Self, second: Self) -> Self::Sum {
+    fn sum_add(sum: Self::Sum, [z01, z23, z45, z67]: [Self; 4]) -> Self::Sum {
         // SAFETY: AVX-512 is available (type invariant).
-        let quad_sum = unsafe {
-            // [v0 + v2, v1 + v3]
-            let halves = _mm512_add_ps(first.0, second.0);
+        let octet_sum = unsafe {
+            // [(v0 + v4) + (v2 + v6), (v1 + v5) + (v3 + v7)]
+            let halves = _mm512_add_ps(_mm512_add_ps(z01.0, z45.0), _mm512_add_ps(z23.0, z67.0));
             let high = _mm512_extractf64x4_pd::<1>(_mm512_castps_pd(halves));
             _mm256_add_ps(_mm512_castps512_ps256(halves), _mm256_castpd_ps(high))
         };
-        Self::sum_add_vector(sum, Avx2(quad_sum))
+        Self::sum_add_vector(sum, Avx2(octet_sum))
     }
     #[inline(always)]
     fn sum_add_vector(sum: Self::Sum, terms: Avx2) -> Self::Sum {
