@@ -208,14 +208,15 @@ pub(crate) trait Pair<V: Vector>: Lanes {
     /// sets of accumulators on the stack do not matter).
     const SUMS_EIGHT_AT_ONCE: bool = false;
 
-    /// [`Pair::sum_lanes`] of eight sets of accumulators.
+    /// [`Pair::sum_lanes`] of eight sets of accumulators, each multiplied by
+    /// `factor` in f64 and rounded to f32: the lanes of a vector.
     #[inline(always)]
-    fn sum_lanes_of_8(sums: &[Self::Sum; 8]) -> [f64; 8] {
-        let mut out = [0.0; 8];
-        for (o, &s) in out.iter_mut().zip(sums) {
-            *o = Self::sum_lanes(s);
+    fn sum_lanes_of_8(sums: &[Self::Sum; 8], factor: f64) -> V {
+        let mut lanes = [0.0; LANES];
+        for (lane, &sum) in lanes.iter_mut().zip(sums) {
+            *lane = (Self::sum_lanes(sum) * factor) as f32;
         }
-        out
+        V::from_array(lanes)
     }
 }
 

@@ -75,7 +75,8 @@ pub(crate) fn block_value<V: Vector, P: Pair<V>>(sum: P::Sum) -> f64 {
 /// vector.
 #[inline(always)]
 pub(crate) fn block_values_of_8<V: Vector, P: Pair<V>>(sums: &[P::Sum; 8]) -> V {
-    V::from_array(P::sum_lanes_of_8(sums).map(|value| (value / TERM_SCALE as f64) as f32))
+    // Multiplying by 8 is dividing by TERM_SCALE, exactly.
+    P::sum_lanes_of_8(sums, 1.0 / TERM_SCALE as f64)
 }
 
 /// Arguments of the asymmetric per-group forward kernel.
