@@ -310,7 +310,10 @@ impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
                 _mm512_unpackhi_pd(u0123, u4567),
             );
             let in_order = _mm512_permutexvar_pd(_mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), totals);
-            Avx2(_mm512_cvtpd_ps(_mm512_mul_pd(in_order, _mm512_set1_pd(factor))))
+            Avx2(_mm512_cvtpd_ps(_mm512_mul_pd(
+                in_order,
+                _mm512_set1_pd(factor),
+            )))
         }
     }
 }

@@ -1,0 +1,61 @@
+//! Each kernel's time over the copy's, on a DRAM-sized tensor (4096 x 4096),
+//! measured so that drifting memory bandwidth does not move it: the copy
+//! and the kernel run in turn, round after round, and each round gives one
+//! ratio of the kernel's time to the copy's just before it. Printed as a
+//! table: the median and the range of the rounds' ratios, per kernel and path,
+//! and the median against a copy of as many bytes as the kernel moves (a
+//! backward kernel reads two tensors and writes one: 1.5 times the copy's).
+//!
+//! `cargo bench --bench paired` (about 15 s on the machine of the README).
+
+mod common;
+
+use std::time::Instant;
+
+const ROUNDS: usize = 31;
+
+fn seconds(f: impl FnOnce()) -> f64 {
+    let start = Instant::now();
+    f();
+    start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a name given after `--` filters kernels.
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let (n, cols) = (4096 * 4096, 4096);
+    let mut tensors = common::Tensors::new(n);
+    let mut all = common::kernels(n, cols);
+    println!("| kernel | path | time / copy, median | range | per byte moved | copy G el/s |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: |");
+    for (p, path) in common::paths() {
+        for kernel in &mut all {
+            if filter
+                .as_ref()
+                .is_some_and(|f| !kernel.name.contains(f.as_str()))
+            {
+                continue;
+            }
+            (kernel.run)(&path, &mut tensors); // warm up
+            let (mut ratios, mut copies) = (Vec::new(), Vec::new());
+            for _ in 0..ROUNDS {
+                let copy = seconds(|| tensors.copy());
+                let time = seconds(|| (kernel.run)(&path, &mut tensors));
+                ratios.push(time / copy);
+                copies.push(n as f64 / copy / 1e9);
+            }
+            ratios.sort_by(f64::total_cmp);
+            copies.sort_by(f64::total_cmp);
+            let median = ratios[ROUNDS / 2];
+            let moved = if kernel.backward { 1.5 } else { 1.0 };
+            println!(
+                "| {} | {p} | {median:.2} | {:.2} to {:.2} | {:.2} | {:.2} |",
+                kernel.name,
+                ratios[0],
+                ratios[ROUNDS - 1],
+                median / moved,
+                copies[ROUNDS / 2]
+            );
+        }
+    }
+}
