@@ -21,8 +21,22 @@ fn seconds(f: impl FnOnce()) -> f64 {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; a name given after `--` filters kernels.
-    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` passes `--bench`. Without it (`cargo test` runs benches
+    // too), each kernel runs once on a small tensor, as criterion does.
+    if !args.iter().any(|a| a == "--bench") {
+        let mut tensors = common::Tensors::new(4096);
+        let mut all = common::kernels(4096, 1024);
+        for (_, path) in common::paths() {
+            for kernel in &mut all {
+                (kernel.run)(&path, &mut tensors);
+            }
+        }
+        println!("paired: every kernel ran once on every path (test mode)");
+        return;
+    }
+    // A name given after `--` keeps the kernels whose names contain it.
+    let filter = args.iter().find(|a| !a.starts_with('-'));
     let (n, cols) = (4096 * 4096, 4096);
     let mut tensors = common::Tensors::new(n);
     let mut all = common::kernels(n, cols);
@@ -30,10 +44,7 @@ fn main() {
     println!("| --- | --- | ---: | ---: | ---: | ---: |");
     for (p, path) in common::paths() {
         for kernel in &mut all {
-            if filter
-                .as_ref()
-                .is_some_and(|f| !kernel.name.contains(f.as_str()))
-            {
+            if filter.is_some_and(|f| !kernel.name.contains(f.as_str())) {
                 continue;
             }
             (kernel.run)(&path, &mut tensors); // warm up
