@@ -49,12 +49,15 @@ impl Tensors {
     }
 }
 
-/// One kernel on one path; it owns its scales, offsets and their gradients.
+/// A kernel's call on a path, over the shared tensors.
+pub type Run = Box<dyn FnMut(&Backend, &mut Tensors)>;
+
+/// One kernel; it owns its scales, offsets and their gradients.
 pub struct Kernel {
     pub name: String,
     /// Backward kernels read two tensors and write one, forward ones read one.
     pub backward: bool,
-    pub run: Box<dyn FnMut(&Backend, &mut Tensors)>,
+    pub run: Run,
 }
 
 /// The six kernels on `n` weights, rows of `cols` for the per-channel ones.

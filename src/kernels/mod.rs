@@ -375,34 +375,49 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
             4 * LANES
         };
     }
-    // What is left, vector by vector: vectors k and k + 4 of an octet are
-    // summed into `slots[k]` from +0.0 (which again can only change the sign
-    // of a zero sum), and the octet sum formed at its end.
+    // What is left, an octet at a time and vector by vector, in the order
+    // v0, v4, v2, v6, v1, v5, v3, v7 (3-bit reversal): then three partial
+    // sums suffice, as a microcontroller's stack wants. `v0 + v4` and
+    // `v2 + v6` make the even half of the octet sum, `v1 + v5` and `v3 + v7`
+    // the odd half. Partial sums start from +0.0, and absent vectors (past
+    // the end) add nothing: +0.0, the order's padding, could only change the
+    // sign of a zero sum, which the f64 accumulators, never -0.0 themselves,
+    // do not see.
     // (Only set up where there is a tail: most rows and groups have none.)
     if i < end {
-        let mut slots = [[V::splat(0.0); 2]; 4];
-        let mut k = 0;
+        let mut partial = [[V::splat(0.0); 2]; 3];
+        let mut step = 0;
         while i < end {
-            let n = (end - i).min(LANES);
-            // SAFETY: n elements from i are valid in every buffer.
-            let terms: [V; 2] = unsafe { backward_step(quantizer, g, x, grad_weight, i, n) };
-            for (slot, term) in slots[k % 4].iter_mut().zip(terms) {
-                *slot = slot.add(term);
+            let k = ((step & 1) << 2) | (step & 2) | (step >> 2);
+            let at = i + k * LANES;
+            if at < end {
+                let n = (end - at).min(LANES);
+                // SAFETY: n elements from `at` are valid in every buffer.
+                let [a, b]: [V; 2] = unsafe { backward_step(quantizer, g, x, grad_weight, at, n) };
+                // Steps 0 and 1 to the first, 2 to 5 to the second, 6 and 7 to
+                // the third.
+                let slot = &mut partial[usize::from(step >= 2) + usize::from(step >= 6)];
+                slot[0] = slot[0].add(a);
+                slot[1] = slot[1].add(b);
             }
-            i += n;
-            k += 1;
-            if k == 8 || i == end {
-                // In place, without copies of the slots: a microcontroller's
-                // stack has no room for them.
-                for (j, sum) in [&mut sum_a, &mut sum_b].into_iter().enumerate() {
-                    slots[0][j] = slots[0][j].add(slots[2][j]);
-                    slots[1][j] = slots[1][j].add(slots[3][j]);
-                    *sum = P::sum_add_vector(*sum, slots[0][j].add(slots[1][j]));
+            step += 1;
+            if step == 4 {
+                // The even half, `(v0 + v4) + (v2 + v6)`, in the first.
+                let [even, odd, _] = &mut partial;
+                for (even, odd) in even.iter_mut().zip(odd) {
+                    *even = even.add(*odd);
+                    *odd = V::splat(0.0);
                 }
-                for slot in slots.iter_mut().flatten() {
+            } else if step == 8 {
+                for (j, sum) in [&mut sum_a, &mut sum_b].into_iter().enumerate() {
+                    let odd = partial[1][j].add(partial[2][j]);
+                    *sum = P::sum_add_vector(*sum, partial[0][j].add(odd));
+                }
+                for slot in partial.iter_mut().flatten() {
                     *slot = V::splat(0.0);
                 }
-                k = 0;
+                step = 0;
+                i = end.min(i + 8 * LANES);
             }
         }
     }
