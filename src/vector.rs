@@ -65,9 +65,9 @@ pub(crate) trait Vector: Lanes {
     /// Eight f64 lane accumulators for reductions.
     type Sum: Copy;
 
-    /// Whether the row loops get an extra loop over whole quads of vectors
-    /// (and, in forward, a last whole pair), free of tail checks and able to
-    /// use a wide [`Pair`]: faster, but more code. (The portable backend on
+    /// Whether the row loops get extra loops over whole vectors (octets and a
+    /// last quad in backward, quads and a last pair in forward), free of tail
+    /// checks and able to use a wide [`Pair`]: faster, but more code. (The portable backend on
     /// 32-bit Arm says no: code size counts more on a Cortex-M.)
     const WHOLE_VECTOR_LOOPS: bool = true;
 

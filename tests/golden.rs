@@ -267,29 +267,33 @@ fn empty_inputs_write_zero_sums() {
 
 #[test]
 fn huge_gradients_do_not_overflow_partial_sums() {
-    // Gradients at bf16's largest magnitude in the same lane of a quad's
-    // vectors (elements 0, 8, 16 and 24): two of them overflow an f32 sum.
-    // With an infinity of the other sign in the group the exact sum is that
-    // infinity, not NaN; where they cancel, the exact sum is small and finite.
-    // Weights far outside the clip range, so that grad_offset sums g itself;
-    // per tensor, levels of 1 where the weights are, so that the level sum
-    // does too.
+    // Gradients at bf16's largest magnitude in the same lane of an octet's
+    // vectors (elements 0, 8, ..., 56): two of them overflow an f32 sum, and
+    // eight fill the scaled partial sums to the brim. With an infinity of the
+    // other sign in the group the exact sum is that infinity, not NaN; where
+    // they cancel, the exact sum is small and finite. Weights far outside
+    // the clip range, so that grad_offset sums g itself; per tensor, levels
+    // of 1 where the weights are, so that the level sum does too.
     let max = bf16::MAX;
     let mut cases = Vec::new();
-    let mut to_infinity = vec![bf16::ZERO; 32];
-    for i in [0, 8, 16, 24] {
-        to_infinity[i] = max;
+    for maxima in [2, 4, 8] {
+        let mut to_infinity = vec![bf16::ZERO; 64];
+        for k in 0..maxima {
+            to_infinity[8 * k] = max;
+        }
+        to_infinity[5] = bf16::NEG_INFINITY;
+        cases.push(to_infinity);
     }
-    to_infinity[5] = bf16::NEG_INFINITY;
-    cases.push(to_infinity);
-    let mut cancelling = vec![bf16::ZERO; 32];
-    (cancelling[0], cancelling[16], cancelling[8], cancelling[24]) = (max, max, -max, -max);
+    let mut cancelling = vec![bf16::ZERO; 64];
+    for k in 0..8 {
+        cancelling[8 * k] = if k % 3 == 0 { max } else { -max };
+    }
     cancelling[1] = bf16::ONE;
     cases.push(cancelling);
     for g in cases {
         let x = vec![bf16::ONE; g.len()];
         let p = AsymmetricPerGroup {
-            group_size: 32,
+            group_size: 64,
             ..Default::default()
         };
         asymmetric_case(
