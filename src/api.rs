@@ -144,7 +144,7 @@ impl Backend {
         })
     }
 
-    /// The backend of [`active_isa`](crate::active_isa).
+    /// The backend of [`active_isa`].
     pub fn active() -> Backend {
         let isa = active_isa();
         match isa.kernels() {
