@@ -16,7 +16,8 @@
 //! The forward pass computes the same bits with two multiplications fewer,
 //! as [`Group::forward`](Lanewise::forward) explains.
 
-use super::{backward_row, backward_short_row, block_values_of_8, gate, map_row, protect, read};
+use super::{backward_row, backward_short_row, backward_whole_quads, block_values_of_8};
+use super::{gate, map_row, protect, read};
 use super::{store_tail, BLOCK, TERM_SCALE};
 use super::{AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs};
 use crate::bf16::narrow;
@@ -138,7 +139,17 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(args: &AsymmetricPerGroupArg
 pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(args: &AsymmetricPerGroupBackwardArgs) {
     if P::SUMS_EIGHT_AT_ONCE && args.group_size <= BLOCK {
         // SAFETY: this function's contract.
-        return unsafe { backward_eight_at_once::<V, P>(args) };
+        return unsafe {
+            // The commonest small groups get loops of constant length: their
+            // own work per group is short enough for the loops' to show.
+            match args.group_size {
+                32 => backward_eight_at_once::<V, P, 1>(args),
+                64 => backward_eight_at_once::<V, P, 2>(args),
+                128 => backward_eight_at_once::<V, P, 4>(args),
+                256 => backward_eight_at_once::<V, P, 8>(args),
+                _ => backward_eight_at_once::<V, P, 0>(args),
+            }
+        };
     }
     for k in 0..args.groups {
         // SAFETY: k < groups.
@@ -156,10 +167,15 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(args: &AsymmetricPerGroupBa
 /// The same bits: each sum is still one block's, combined by the same tree,
 /// and each gradient is the same f32 operations lane by lane.
 ///
+/// Groups of `QUADS` whole quads of vectors where `QUADS` is not 0, which
+/// the caller checked; of any length up to a block where it is.
+///
 /// # Safety
 /// As for [`backward`].
 #[inline(always)]
-unsafe fn backward_eight_at_once<V: Vector, P: Pair<V>>(args: &AsymmetricPerGroupBackwardArgs) {
+unsafe fn backward_eight_at_once<V: Vector, P: Pair<V>, const QUADS: usize>(
+    args: &AsymmetricPerGroupBackwardArgs,
+) {
     let mut first = 0;
     while first < args.groups {
         let count = (args.groups - first).min(LANES);
@@ -172,9 +188,15 @@ unsafe fn backward_eight_at_once<V: Vector, P: Pair<V>>(args: &AsymmetricPerGrou
             // buffers, are written below.
             let (group, gate, (g, x, grad_weight)) = unsafe { group_at(args, first + j) };
             gates[j] = gate;
-            // SAFETY: the row is the group's, at most a block long.
-            [offset_sums[j], alpha_sums[j]] =
-                unsafe { backward_short_row::<V, P>(g, x, grad_weight, args.group_size, &group) };
+            // SAFETY: the row is the group's, at most a block long, and
+            // QUADS quads where QUADS is not 0.
+            [offset_sums[j], alpha_sums[j]] = unsafe {
+                if QUADS == 0 {
+                    backward_short_row::<V, P>(g, x, grad_weight, args.group_size, &group)
+                } else {
+                    backward_whole_quads::<V, P>(g, x, grad_weight, 0, QUADS * 4 * LANES, &group)
+                }
+            };
         }
         let grad_offset = block_values_of_8::<V, P>(&offset_sums);
         let grad_scale = block_values_of_8::<V, P>(&alpha_sums)

@@ -348,33 +348,21 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
     end: usize,
     quantizer: &impl Lanewise,
 ) -> [P::Sum; 2] {
-    let (mut sum_a, mut sum_b) = (P::sum_zero(), P::sum_zero());
-    let mut i = start;
-    // Whole octets, or a whole quad that ends the block (an octet whose
-    // second half is zero), then what is left. The first loop is the second
-    // with every vector known to be present and whole, which keeps the hot
-    // path free of tail checks.
-    while V::WHOLE_VECTOR_LOOPS && (end - i >= 8 * LANES || end - i == 4 * LANES) {
-        // SAFETY: 4 * LANES elements from i are valid in every buffer.
-        let [[a0, b0], [a1, b1]] =
-            unsafe { backward_quad::<V, P>(quantizer, g, x, grad_weight, i) };
-        let [[a2, b2], [a3, b3]] = if end - i >= 8 * LANES {
-            // SAFETY: 8 * LANES elements from i are valid in every buffer.
-            unsafe { backward_quad::<V, P>(quantizer, g, x, grad_weight, i + 4 * LANES) }
-        } else {
-            // The zero half as -0.0, which adds nothing at all (the order's
-            // +0.0 could only change the sign of a zero sum, which the f64
-            // accumulators, never -0.0 themselves, do not see).
-            [[P::splat(-0.0); 2]; 2]
-        };
-        sum_a = P::sum_add(sum_a, [a0, a1, a2, a3]);
-        sum_b = P::sum_add(sum_b, [b0, b1, b2, b3]);
-        i += if end - i >= 8 * LANES {
-            8 * LANES
-        } else {
-            4 * LANES
-        };
-    }
+    // Whole vectors first, free of tail checks: all of the block where it is
+    // whole quads, else its whole octets (a quad may only end the block: its
+    // octet's second half is what follows).
+    let len = end - start;
+    let whole = if !V::WHOLE_VECTOR_LOOPS {
+        start
+    } else if len.is_multiple_of(4 * LANES) {
+        end
+    } else {
+        start + len / (8 * LANES) * (8 * LANES)
+    };
+    // SAFETY: start..whole lies in the block, a whole number of quads.
+    let [mut sum_a, mut sum_b] =
+        unsafe { backward_whole_quads::<V, P>(g, x, grad_weight, start, whole, quantizer) };
+    let mut i = whole;
     // What is left, an octet at a time and vector by vector, in the order
     // v0, v4, v2, v6, v1, v5, v3, v7 (3-bit reversal): then three partial
     // sums suffice, as a microcontroller's stack wants. `v0 + v4` and
@@ -420,6 +408,47 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
                 i = end.min(i + 8 * LANES);
             }
         }
+    }
+    [sum_a, sum_b]
+}
+
+/// [`backward_block`] of whole quads of vectors, `start..end`: whole
+/// octets, then a last quad as an octet whose second half is zero.
+///
+/// # Safety
+/// As for [`backward_block`], with `end - start` a multiple of `4 * LANES`.
+#[inline(always)]
+pub(crate) unsafe fn backward_whole_quads<V: Vector, P: Pair<V>>(
+    g: *const u16,
+    x: *const u16,
+    grad_weight: *mut u16,
+    start: usize,
+    end: usize,
+    quantizer: &impl Lanewise,
+) -> [P::Sum; 2] {
+    let (mut sum_a, mut sum_b) = (P::sum_zero(), P::sum_zero());
+    let mut i = start;
+    while end - i >= 8 * LANES {
+        // SAFETY: 8 * LANES elements from i are valid in every buffer.
+        let [[a0, b0], [a1, b1]] =
+            unsafe { backward_quad::<V, P>(quantizer, g, x, grad_weight, i) };
+        // SAFETY: as above.
+        let [[a2, b2], [a3, b3]] =
+            unsafe { backward_quad::<V, P>(quantizer, g, x, grad_weight, i + 4 * LANES) };
+        sum_a = P::sum_add(sum_a, [a0, a1, a2, a3]);
+        sum_b = P::sum_add(sum_b, [b0, b1, b2, b3]);
+        i += 8 * LANES;
+    }
+    if end - i == 4 * LANES {
+        // SAFETY: 4 * LANES elements from i are valid in every buffer.
+        let [[a0, b0], [a1, b1]] =
+            unsafe { backward_quad::<V, P>(quantizer, g, x, grad_weight, i) };
+        // The zero half as -0.0, which adds nothing at all (the order's +0.0
+        // could only change the sign of a zero sum, which the f64
+        // accumulators, never -0.0 themselves, do not see).
+        let none = P::splat(-0.0);
+        sum_a = P::sum_add(sum_a, [a0, a1, none, none]);
+        sum_b = P::sum_add(sum_b, [b0, b1, none, none]);
     }
     [sum_a, sum_b]
 }
