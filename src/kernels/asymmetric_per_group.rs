@@ -176,12 +176,14 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(args: &AsymmetricPerGroupBa
 unsafe fn backward_eight_at_once<V: Vector, P: Pair<V>, const QUADS: usize>(
     args: &AsymmetricPerGroupBackwardArgs,
 ) {
+    // Set once: a partial last batch leaves earlier groups' values in its
+    // unused lanes, which are computed and never stored.
+    let mut offset_sums = [P::sum_zero(); LANES];
+    let mut alpha_sums = [P::sum_zero(); LANES];
+    let mut gates = [0.0; LANES];
     let mut first = 0;
     while first < args.groups {
         let count = (args.groups - first).min(LANES);
-        let mut offset_sums = [P::sum_zero(); LANES];
-        let mut alpha_sums = [P::sum_zero(); LANES];
-        let mut gates = [0.0; LANES];
         for j in 0..count {
             // SAFETY: first + j < groups. Every scale and offset of the eight
             // is read here, before their gradients, which may be the same
