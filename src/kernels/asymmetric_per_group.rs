@@ -16,6 +16,7 @@
 //! The forward pass computes the same bits with two multiplications fewer,
 //! as [`Group::forward`](Lanewise::forward) explains.
 
+use super::normalize_quad;
 use super::{backward_row, backward_short_row, backward_whole_quads, block_values_of_8};
 use super::{gate, map_row, protect, read};
 use super::{store_tail, BLOCK, TERM_SCALE};
@@ -53,11 +54,10 @@ impl Group {
         }
     }
 
-    /// `(xn, xc, d)`: the normalized weight, its clipped value, and the
+    /// `(xc, d)` for the normalized weight `xn`: its clipped value, and the
     /// dequantized level (still in units of alpha).
     #[inline(always)]
-    fn quantize<V: Lanes>(&self, x: V) -> (V, V, V) {
-        let xn = x.sub(V::splat(self.offset)).div(V::splat(self.alpha));
+    fn quantize<V: Lanes>(&self, xn: V) -> (V, V) {
         let xc = xn
             .max(V::splat(-self.clip_val))
             .min(V::splat(self.clip_val));
@@ -68,7 +68,7 @@ impl Group {
         // two commutes with rounding here (no subnormal can occur, as
         // `|d| >= 0.5 / n`), and `r * (1 / n)` is exact.
         let d = r.mul_add(V::splat(1.0 / self.levels), V::splat(0.5 / self.levels));
-        (xn, xc, d)
+        (xc, d)
     }
 }
 
@@ -93,8 +93,13 @@ impl Lanewise for Group {
     }
 
     #[inline(always)]
-    fn backward<V: Lanes>(&self, g: V, x: V) -> [V; 3] {
-        let (xn, xc, d) = self.quantize(x);
+    fn normalize<V: Lanes>(&self, x: V) -> V {
+        x.sub(V::splat(self.offset)).div(V::splat(self.alpha))
+    }
+
+    #[inline(always)]
+    fn backward_normalized<V: Lanes>(&self, g: V, xn: V) -> [V; 3] {
+        let (xc, d) = self.quantize(xn);
         // 1 where -clip_val <= xn <= clip_val, which is where clipping left xn
         // unchanged, else 0, or NaN where xn is NaN.
         let mask = xn.one_where_equal(xc);
@@ -168,7 +173,9 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(args: &AsymmetricPerGroupBa
 /// and each gradient is the same f32 operations lane by lane.
 ///
 /// Groups of `QUADS` whole quads of vectors where `QUADS` is not 0, which
-/// the caller checked; of any length up to a block where it is.
+/// the caller checked; then each group's first quad is normalized while the
+/// group before it is worked on, as within a group (see
+/// [`Lanewise::normalize`]). Of any length up to a block where it is 0.
 ///
 /// # Safety
 /// As for [`backward`].
@@ -176,46 +183,94 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(args: &AsymmetricPerGroupBa
 unsafe fn backward_eight_at_once<V: Vector, P: Pair<V>, const QUADS: usize>(
     args: &AsymmetricPerGroupBackwardArgs,
 ) {
+    if args.groups == 0 {
+        return;
+    }
     // Set once: a partial last batch leaves earlier groups' values in its
     // unused lanes, which are computed and never stored.
     let mut offset_sums = [P::sum_zero(); LANES];
     let mut alpha_sums = [P::sum_zero(); LANES];
     let mut gates = [0.0; LANES];
-    let mut first = 0;
-    while first < args.groups {
-        let count = (args.groups - first).min(LANES);
-        for j in 0..count {
-            // SAFETY: first + j < groups. Every scale and offset of the eight
-            // is read here, before their gradients, which may be the same
-            // buffers, are written below.
-            let (group, gate, (g, x, grad_weight)) = unsafe { group_at(args, first + j) };
-            gates[j] = gate;
-            // SAFETY: the row is the group's, at most a block long, and
-            // QUADS quads where QUADS is not 0.
-            [offset_sums[j], alpha_sums[j]] = unsafe {
-                if QUADS == 0 {
-                    backward_short_row::<V, P>(g, x, grad_weight, args.group_size, &group)
-                } else {
-                    backward_whole_quads::<V, P>(g, x, grad_weight, 0, QUADS * 4 * LANES, &group)
-                }
-            };
-        }
-        let grad_offset = block_values_of_8::<V, P>(&offset_sums);
-        let grad_scale = block_values_of_8::<V, P>(&alpha_sums)
-            .mul(V::splat(args.quant.levels))
-            .mul(V::from_array(gates));
-        // SAFETY: elements first..first + count of both gradients exist.
-        unsafe {
-            let (scale_at, offset_at) = (args.grad_scale.add(first), args.grad_offset.add(first));
-            if count == LANES {
-                grad_scale.store(scale_at);
-                grad_offset.store(offset_at);
+    let mut normalized = [P::splat(0.0); 2];
+    if QUADS != 0 {
+        // SAFETY: 0 < groups, and group 0 has a whole quad.
+        normalized = unsafe {
+            let (group, _, (_, x, _)) = group_at(args, 0);
+            normalize_quad::<V, P>(&group, x)
+        };
+    }
+    for k in 0..args.groups {
+        // Group k + 1's scale and offset are read here, before the gradients
+        // of group k's batch, which may be the same buffers, are written
+        // below, and before its own. (Groups are read afresh, not passed from
+        // one step to the next, which would keep the compiler from seeing
+        // their shared constants as constant.)
+        let following = if k + 1 < args.groups {
+            // SAFETY: k + 1 < groups.
+            Some(unsafe { group_at(args, k + 1) })
+        } else {
+            None
+        };
+        // SAFETY: k < groups.
+        let (group, gate, (g, x, grad_weight)) = unsafe { group_at(args, k) };
+        let j = k % LANES;
+        gates[j] = gate;
+        // SAFETY: the row is group k's, at most a block long, and QUADS
+        // quads where QUADS is not 0, as is the following group's.
+        [offset_sums[j], alpha_sums[j]] = unsafe {
+            if QUADS == 0 {
+                backward_short_row::<V, P>(g, x, grad_weight, args.group_size, &group)
             } else {
-                store_tail(grad_scale, scale_at, count);
-                store_tail(grad_offset, offset_at, count);
+                let ahead = following.as_ref().map(|(group, _, (_, x, _))| (group, *x));
+                let (sums, next) = backward_whole_quads::<V, P, _>(
+                    g,
+                    x,
+                    grad_weight,
+                    0,
+                    QUADS * 4 * LANES,
+                    &group,
+                    normalized,
+                    ahead,
+                );
+                normalized = next;
+                sums
             }
+        };
+        if j == LANES - 1 || following.is_none() {
+            // SAFETY: the batch's groups, k - j..=k, exist.
+            unsafe { finish_batch::<V, P>(args, k - j, j + 1, &offset_sums, &alpha_sums, gates) };
         }
-        first += count;
+    }
+}
+
+/// Writes the scale and offset gradients of the `count <= LANES` groups
+/// from `first` on, from their sums.
+///
+/// # Safety
+/// `first + count <= groups`, and the buffers as for [`backward`].
+#[inline(always)]
+unsafe fn finish_batch<V: Vector, P: Pair<V>>(
+    args: &AsymmetricPerGroupBackwardArgs,
+    first: usize,
+    count: usize,
+    offset_sums: &[P::Sum; LANES],
+    alpha_sums: &[P::Sum; LANES],
+    gates: [f32; LANES],
+) {
+    let grad_offset = block_values_of_8::<V, P>(offset_sums);
+    let grad_scale = block_values_of_8::<V, P>(alpha_sums)
+        .mul(V::splat(args.quant.levels))
+        .mul(V::from_array(gates));
+    // SAFETY: elements first..first + count of both gradients exist.
+    unsafe {
+        let (scale_at, offset_at) = (args.grad_scale.add(first), args.grad_offset.add(first));
+        if count == LANES {
+            grad_scale.store(scale_at);
+            grad_offset.store(offset_at);
+        } else {
+            store_tail(grad_scale, scale_at, count);
+            store_tail(grad_offset, offset_at, count);
+        }
     }
 }
 

@@ -359,9 +359,16 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
     } else {
         start + len / (8 * LANES) * (8 * LANES)
     };
-    // SAFETY: start..whole lies in the block, a whole number of quads.
-    let [mut sum_a, mut sum_b] =
-        unsafe { backward_whole_quads::<V, P>(g, x, grad_weight, start, whole, quantizer) };
+    let [mut sum_a, mut sum_b] = if whole > start {
+        // SAFETY: start..whole lies in the block, a whole number of quads.
+        unsafe {
+            let first = normalize_quad::<V, P>(quantizer, x.add(start));
+            backward_whole_quads::<V, P, _>(g, x, grad_weight, start, whole, quantizer, first, None)
+                .0
+        }
+    } else {
+        [P::sum_zero(), P::sum_zero()]
+    };
     let mut i = whole;
     // What is left, an octet at a time and vector by vector, in the order
     // v0, v4, v2, v6, v1, v5, v3, v7 (3-bit reversal): then three partial
@@ -413,67 +420,90 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
 }
 
 /// [`backward_block`] of whole quads of vectors, `start..end`: whole
-/// octets, then a last quad as an octet whose second half is zero.
+/// octets, then a last quad as an octet whose second half is zero. `first`
+/// is the quad at `start`, normalized ([`normalize_quad`]); each quad's
+/// successor is normalized before the quad's own work is done (see
+/// [`Lanewise::normalize`]), the last one's from `ahead`, the first quad of
+/// the next row or group, which is returned normalized (any value where
+/// there is none).
 ///
 /// # Safety
-/// As for [`backward_block`], with `end - start` a multiple of `4 * LANES`.
+/// As for [`backward_block`], with `end - start` a positive multiple of
+/// `4 * LANES`; `ahead`'s pointer valid for reading `4 * LANES` elements.
 #[inline(always)]
-pub(crate) unsafe fn backward_whole_quads<V: Vector, P: Pair<V>>(
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn backward_whole_quads<V: Vector, P: Pair<V>, Q: Lanewise>(
     g: *const u16,
     x: *const u16,
     grad_weight: *mut u16,
     start: usize,
     end: usize,
-    quantizer: &impl Lanewise,
-) -> [P::Sum; 2] {
+    quantizer: &Q,
+    first: [P; 2],
+    ahead: Option<(&Q, *const u16)>,
+) -> ([P::Sum; 2], [P; 2]) {
     let (mut sum_a, mut sum_b) = (P::sum_zero(), P::sum_zero());
     let mut i = start;
-    while end - i >= 8 * LANES {
-        // SAFETY: 8 * LANES elements from i are valid in every buffer.
-        let [[a0, b0], [a1, b1]] =
-            unsafe { backward_quad::<V, P>(quantizer, g, x, grad_weight, i) };
-        // SAFETY: as above.
-        let [[a2, b2], [a3, b3]] =
-            unsafe { backward_quad::<V, P>(quantizer, g, x, grad_weight, i + 4 * LANES) };
+    let mut normalized = first;
+    // (A macro, not a closure: a closure would not inherit the ISA's features.)
+    macro_rules! quad {
+        () => {{
+            // SAFETY: a whole quad from i lies in start..end, and the one after
+            // it too unless it is the last, when `ahead`'s is valid (caller).
+            let ([_, a0, b0], [_, a1, b1], next) = unsafe {
+                let next = if end - i > 4 * LANES {
+                    normalize_quad(quantizer, x.add(i + 4 * LANES))
+                } else if let Some((quantizer, x)) = ahead {
+                    normalize_quad(quantizer, x)
+                } else {
+                    normalized
+                };
+                let ([g0, g1], [xn0, xn1]) = (P::load_quad(g.add(i)), normalized);
+                let (first, second) = (
+                    quantizer.backward_normalized(g0, xn0),
+                    quantizer.backward_normalized(g1, xn1),
+                );
+                P::store_quad([first[0], second[0]], grad_weight.add(i));
+                (first, second, next)
+            };
+            normalized = next;
+            i += 4 * LANES;
+            [[a0, b0], [a1, b1]]
+        }};
+    }
+    loop {
+        let [[a0, b0], [a1, b1]] = quad!();
+        if i == end {
+            // The zero half as -0.0, which adds nothing at all (the order's
+            // +0.0 could only change the sign of a zero sum, which the f64
+            // accumulators, never -0.0 themselves, do not see).
+            let none = P::splat(-0.0);
+            sum_a = P::sum_add(sum_a, [a0, a1, none, none]);
+            sum_b = P::sum_add(sum_b, [b0, b1, none, none]);
+            break;
+        }
+        let [[a2, b2], [a3, b3]] = quad!();
         sum_a = P::sum_add(sum_a, [a0, a1, a2, a3]);
         sum_b = P::sum_add(sum_b, [b0, b1, b2, b3]);
-        i += 8 * LANES;
+        if i == end {
+            break;
+        }
     }
-    if end - i == 4 * LANES {
-        // SAFETY: 4 * LANES elements from i are valid in every buffer.
-        let [[a0, b0], [a1, b1]] =
-            unsafe { backward_quad::<V, P>(quantizer, g, x, grad_weight, i) };
-        // The zero half as -0.0, which adds nothing at all (the order's +0.0
-        // could only change the sign of a zero sum, which the f64
-        // accumulators, never -0.0 themselves, do not see).
-        let none = P::splat(-0.0);
-        sum_a = P::sum_add(sum_a, [a0, a1, none, none]);
-        sum_b = P::sum_add(sum_b, [b0, b1, none, none]);
-    }
-    [sum_a, sum_b]
+    ([sum_a, sum_b], normalized)
 }
 
-/// The backward pass of a whole quad of vectors at element `i`: writes its
-/// weight gradients and returns its terms as two pairs, `[[a0, b0], [a1, b1]]`.
+/// The quad of weights at `x`, loaded as two pairs and normalized.
 ///
 /// # Safety
-/// `4 * LANES` elements from `i` are valid in every buffer, as in
-/// [`backward_row`].
+/// `x` is valid for reading `4 * LANES` elements.
 #[inline(always)]
-unsafe fn backward_quad<V: Vector, P: Pair<V>>(
+pub(crate) unsafe fn normalize_quad<V: Vector, P: Pair<V>>(
     quantizer: &impl Lanewise,
-    g: *const u16,
     x: *const u16,
-    grad_weight: *mut u16,
-    i: usize,
-) -> [[P; 2]; 2] {
-    // SAFETY: 4 * LANES elements from i are valid in every buffer (caller).
-    unsafe {
-        let ([g0, g1], [x0, x1]) = (P::load_quad(g.add(i)), P::load_quad(x.add(i)));
-        let ([w0, a0, b0], [w1, a1, b1]) = (quantizer.backward(g0, x0), quantizer.backward(g1, x1));
-        P::store_quad([w0, w1], grad_weight.add(i));
-        [[a0, b0], [a1, b1]]
-    }
+) -> [P; 2] {
+    // SAFETY: guaranteed by the caller.
+    let [x0, x1] = unsafe { P::load_quad(x) };
+    [quantizer.normalize(x0), quantizer.normalize(x1)]
 }
 
 /// [`backward_row`] of a row of at most [`BLOCK`] elements, with its two sums

@@ -33,10 +33,9 @@ impl Row {
         }
     }
 
-    /// `(x / ps, round(x / ps), c)`.
+    /// `(q, round(q), c)` for `q = x / ps`.
     #[inline(always)]
-    fn quantize<V: Lanes>(&self, x: V) -> (V, V, V) {
-        let q = x.div(V::splat(self.scale));
+    fn quantize<V: Lanes>(&self, q: V) -> (V, V, V) {
         let r = q.round();
         (q, r, r.max(V::splat(self.min)).min(V::splat(self.max)))
     }
@@ -45,13 +44,18 @@ impl Row {
 impl Lanewise for Row {
     #[inline(always)]
     fn forward<V: Lanes>(&self, x: V) -> V {
-        let (_, _, c) = self.quantize(x);
+        let (_, _, c) = self.quantize(self.normalize(x));
         c.mul(V::splat(self.scale))
     }
 
     #[inline(always)]
-    fn backward<V: Lanes>(&self, g: V, x: V) -> [V; 3] {
-        let (q, r, c) = self.quantize(x);
+    fn normalize<V: Lanes>(&self, x: V) -> V {
+        x.div(V::splat(self.scale))
+    }
+
+    #[inline(always)]
+    fn backward_normalized<V: Lanes>(&self, g: V, q: V) -> [V; 3] {
+        let (q, r, c) = self.quantize(q);
         // `1 - clip(|r - c|, 0, 1)` is 1 where clipping left r unchanged and 0
         // elsewhere, since r, min_v and max_v are integers; NaN where r (so c)
         // is NaN.
