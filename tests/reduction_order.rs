@@ -269,3 +269,39 @@ fn per_group_sums_follow_the_documented_order() {
         "the data do not tell octets from quads"
     );
 }
+
+#[test]
+fn sums_of_zeros_are_positive_zero() {
+    // The order's accumulators start at +0.0, so a sum whose terms are all
+    // -0.0 is +0.0, not the -0.0 of IEEE addition. Here every offset-gradient
+    // term is -0.0 (g = -0.0, and 1 - mask is 0 or 1), so every grad_offset
+    // must be +0.0, at every length: one vector or less, quads, octets,
+    // tails, a block, and more than a block; and 19 groups, so two batches
+    // of eight and a partial one where a path finishes eight at once.
+    let mut rng = Rng(13);
+    for group_size in [1, 7, 8, 31, 32, 33, 64, 96, 128, 200, 256, 4096, 4100] {
+        let groups = 19;
+        let len = group_size * groups;
+        let p = AsymmetricPerGroup {
+            group_size,
+            ..Default::default()
+        };
+        let g = vec![bf16::NEG_ZERO; len];
+        let x: Vec<bf16> = (0..len).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let s: Vec<bf16> = (0..groups).map(|_| rng.uniform(1e-3, 0.05)).collect();
+        let o: Vec<bf16> = (0..groups).map(|_| rng.uniform(-0.01, 0.01)).collect();
+        for (name, b) in backends() {
+            let (mut gw, mut gs) = (vec![bf16::ZERO; len], vec![bf16::ZERO; groups]);
+            let mut go = vec![bf16::ONE; groups];
+            b.asymmetric_per_group_backward(&g, &x, &s, &o, &mut gw, &mut gs, &mut go, &p)
+                .unwrap();
+            for (k, go) in go.iter().enumerate() {
+                assert_eq!(
+                    go.to_bits(),
+                    0,
+                    "{name}, groups of {group_size}, group {k}: grad_offset {go:?}"
+                );
+            }
+        }
+    }
+}
