@@ -101,6 +101,9 @@ pub(crate) trait Vector: Lanes {
     /// A vector of these lanes.
     fn from_array(lanes: [f32; LANES]) -> Self;
 
+    /// The lanes as an array.
+    fn to_array(self) -> [f32; LANES];
+
     /// Loads sixteen elements into two vectors, for [`Two`]: by default the
     /// first eight, then the next eight. A backend may spread them over the
     /// lanes in another order, which its [`Vector::store_pair`] and

@@ -173,6 +173,11 @@ impl Vector for Portable {
     }
 
     #[inline(always)]
+    fn to_array(self) -> [f32; LANES] {
+        self.0
+    }
+
+    #[inline(always)]
     fn sum_zero() -> Self::Sum {
         [0.0; LANES]
     }

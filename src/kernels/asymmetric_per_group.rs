@@ -16,9 +16,9 @@
 //! The forward pass computes the same bits with two multiplications fewer,
 //! as [`Group::forward`](Lanewise::forward) explains.
 
-use super::normalize_quad;
 use super::{backward_row, backward_short_row, backward_whole_quads, block_values_of_8};
 use super::{gate, map_row, protect, read};
+use super::{load_tail, normalize_quad};
 use super::{store_tail, BLOCK, TERM_SCALE};
 use super::{AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs};
 use crate::bf16::narrow;
@@ -43,7 +43,12 @@ struct Group {
 impl Group {
     #[inline(always)]
     fn new(quant: &Asymmetric, scale: f32, offset: f32) -> Self {
-        let alpha = protect(scale, quant.eps) * quant.levels;
+        Group::with_alpha(quant, protect(scale, quant.eps) * quant.levels, offset)
+    }
+
+    /// The group of this `alpha = max(s, eps) * n` and offset.
+    #[inline(always)]
+    fn with_alpha(quant: &Asymmetric, alpha: f32, offset: f32) -> Self {
         Group {
             offset,
             alpha,
@@ -166,11 +171,12 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(args: &AsymmetricPerGroupBa
     }
 }
 
-/// [`backward`] for groups of at most one block, eight at a time: their sums
-/// are finished together, and their gradients computed and narrowed as the
-/// lanes of one vector, which saves small groups most of that fixed cost.
-/// The same bits: each sum is still one block's, combined by the same tree,
-/// and each gradient is the same f32 operations lane by lane.
+/// [`backward`] for groups of at most one block, eight at a time: their
+/// constants are computed as the lanes of vectors, their sums finished
+/// together, and their gradients computed and narrowed as one vector, which
+/// saves small groups most of that fixed cost. The same bits: each sum is
+/// still one block's, combined by the same tree, and each constant and
+/// gradient is the same f32 operations lane by lane.
 ///
 /// Groups of `QUADS` whole quads of vectors where `QUADS` is not 0, which
 /// the caller checked; then each group's first quad is normalized while the
@@ -186,90 +192,152 @@ unsafe fn backward_eight_at_once<V: Vector, P: Pair<V>, const QUADS: usize>(
     if args.groups == 0 {
         return;
     }
+    let (quant, size) = (&args.quant, args.group_size);
     // Set once: a partial last batch leaves earlier groups' values in its
     // unused lanes, which are computed and never stored.
     let mut offset_sums = [P::sum_zero(); LANES];
     let mut alpha_sums = [P::sum_zero(); LANES];
-    let mut gates = [0.0; LANES];
+    // SAFETY: 0 < groups.
+    let mut batch = unsafe { Batch::<V>::at(args, 0) };
     let mut normalized = [P::splat(0.0); 2];
     if QUADS != 0 {
-        // SAFETY: 0 < groups, and group 0 has a whole quad.
-        normalized = unsafe {
-            let (group, _, (_, x, _)) = group_at(args, 0);
-            normalize_quad::<V, P>(&group, x)
-        };
+        // SAFETY: group 0 has a whole quad.
+        normalized = unsafe { normalize_quad::<V, P>(&batch.group(quant, 0), args.weight) };
     }
-    for k in 0..args.groups {
-        // Group k + 1's scale and offset are read here, before the gradients
-        // of group k's batch, which may be the same buffers, are written
-        // below, and before its own. (Groups are read afresh, not passed from
-        // one step to the next, which would keep the compiler from seeing
-        // their shared constants as constant.)
-        let following = if k + 1 < args.groups {
-            // SAFETY: k + 1 < groups.
-            Some(unsafe { group_at(args, k + 1) })
-        } else {
-            None
-        };
-        // SAFETY: k < groups.
-        let (group, gate, (g, x, grad_weight)) = unsafe { group_at(args, k) };
-        let j = k % LANES;
-        gates[j] = gate;
-        // SAFETY: the row is group k's, at most a block long, and QUADS
-        // quads where QUADS is not 0, as is the following group's.
-        [offset_sums[j], alpha_sums[j]] = unsafe {
-            if QUADS == 0 {
-                backward_short_row::<V, P>(g, x, grad_weight, args.group_size, &group)
+    loop {
+        let mut next_batch = None;
+        for j in 0..batch.count {
+            let k = batch.first + j;
+            let following = if j + 1 < batch.count {
+                Some(batch.group(quant, j + 1))
+            } else if k + 1 < args.groups {
+                // The next batch's scales and offsets are read here, before
+                // this batch's gradients, which may be the same buffers, are
+                // written.
+                // SAFETY: k + 1 < groups.
+                let next = unsafe { Batch::<V>::at(args, k + 1) };
+                let first = next.group(quant, 0);
+                next_batch = Some(next);
+                Some(first)
             } else {
-                let ahead = following.as_ref().map(|(group, _, (_, x, _))| (group, *x));
-                let (sums, next) = backward_whole_quads::<V, P, _>(
-                    g,
-                    x,
-                    grad_weight,
-                    0,
-                    QUADS * 4 * LANES,
-                    &group,
-                    normalized,
-                    ahead,
+                None
+            };
+            let (group, at) = (batch.group(quant, j), k * size);
+            // SAFETY: group k spans elements [at, at + size) of each buffer,
+            // at most a block, and QUADS quads where QUADS is not 0, as does
+            // the following group from at + size.
+            [offset_sums[j], alpha_sums[j]] = unsafe {
+                let (g, x, grad_weight) = (
+                    args.grad_output.add(at),
+                    args.weight.add(at),
+                    args.grad_weight.add(at),
                 );
-                normalized = next;
-                sums
-            }
-        };
-        if j == LANES - 1 || following.is_none() {
-            // SAFETY: the batch's groups, k - j..=k, exist.
-            unsafe { finish_batch::<V, P>(args, k - j, j + 1, &offset_sums, &alpha_sums, gates) };
+                if QUADS == 0 {
+                    backward_short_row::<V, P>(g, x, grad_weight, size, &group)
+                } else {
+                    let ahead = following.as_ref().map(|group| (group, x.add(size)));
+                    let (sums, next) = backward_whole_quads::<V, P, _>(
+                        g,
+                        x,
+                        grad_weight,
+                        0,
+                        QUADS * 4 * LANES,
+                        &group,
+                        normalized,
+                        ahead,
+                    );
+                    normalized = next;
+                    sums
+                }
+            };
+        }
+        // SAFETY: the batch's groups exist.
+        unsafe { finish_batch::<V, P>(args, &batch, &offset_sums, &alpha_sums) };
+        match next_batch {
+            Some(next) => batch = next,
+            None => break,
         }
     }
 }
 
-/// Writes the scale and offset gradients of the `count <= LANES` groups
-/// from `first` on, from their sums.
+/// The constants of up to eight consecutive groups, computed as vectors.
+struct Batch<V> {
+    /// The first group's index.
+    first: usize,
+    /// How many groups, 1 to 8.
+    count: usize,
+    offsets: [f32; LANES],
+    /// `max(s, eps) * n`.
+    alphas: [f32; LANES],
+    /// The scale gradients' gates.
+    gates: V,
+}
+
+impl<V: Vector> Batch<V> {
+    /// Groups `first..first + min(8, groups - first)`.
+    ///
+    /// # Safety
+    /// `first < groups`, and the buffers as for [`backward`].
+    #[inline(always)]
+    unsafe fn at(args: &AsymmetricPerGroupBackwardArgs, first: usize) -> Self {
+        let count = (args.groups - first).min(LANES);
+        // SAFETY: count scales and offsets from first exist; fewer than eight
+        // go through the stack.
+        let (scale, offset): (V, V) = unsafe {
+            let (scale, offset) = (args.scale.add(first), args.offset.add(first));
+            if count == LANES {
+                (V::load(scale), V::load(offset))
+            } else {
+                (load_tail(scale, count), load_tail(offset, count))
+            }
+        };
+        let eps = V::splat(args.quant.eps);
+        // `scale.max(eps)` is `protect`, lane by lane. `eps.max(scale)` is
+        // `scale` where `scale > eps`, and `eps` where not (NaN included),
+        // so the gate is 1 minus the indicator of its being `eps`.
+        let alphas = scale.max(eps).mul(V::splat(args.quant.levels));
+        let gates = V::splat(1.0).sub(eps.max(scale).one_where_equal(eps));
+        Batch {
+            first,
+            count,
+            offsets: offset.to_array(),
+            alphas: alphas.to_array(),
+            gates,
+        }
+    }
+
+    /// The batch's group `j`.
+    #[inline(always)]
+    fn group(&self, quant: &Asymmetric, j: usize) -> Group {
+        Group::with_alpha(quant, self.alphas[j], self.offsets[j])
+    }
+}
+
+/// Writes a batch's scale and offset gradients, from its groups' sums.
 ///
 /// # Safety
-/// `first + count <= groups`, and the buffers as for [`backward`].
+/// The batch's groups exist, and the buffers are as for [`backward`].
 #[inline(always)]
 unsafe fn finish_batch<V: Vector, P: Pair<V>>(
     args: &AsymmetricPerGroupBackwardArgs,
-    first: usize,
-    count: usize,
+    batch: &Batch<V>,
     offset_sums: &[P::Sum; LANES],
     alpha_sums: &[P::Sum; LANES],
-    gates: [f32; LANES],
 ) {
     let grad_offset = block_values_of_8::<V, P>(offset_sums);
     let grad_scale = block_values_of_8::<V, P>(alpha_sums)
         .mul(V::splat(args.quant.levels))
-        .mul(V::from_array(gates));
+        .mul(batch.gates);
     // SAFETY: elements first..first + count of both gradients exist.
     unsafe {
+        let first = batch.first;
         let (scale_at, offset_at) = (args.grad_scale.add(first), args.grad_offset.add(first));
-        if count == LANES {
+        if batch.count == LANES {
             grad_scale.store(scale_at);
             grad_offset.store(offset_at);
         } else {
-            store_tail(grad_scale, scale_at, count);
-            store_tail(grad_offset, offset_at, count);
+            store_tail(grad_scale, scale_at, batch.count);
+            store_tail(grad_offset, offset_at, batch.count);
         }
     }
 }

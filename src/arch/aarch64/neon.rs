@@ -170,6 +170,18 @@ impl Vector for Neon {
     }
 
     #[inline(always)]
+    fn to_array(self) -> [f32; LANES] {
+        let mut lanes = [0.0; LANES];
+        // SAFETY: NEON is part of the aarch64 base ISA; `lanes` has room for
+        // eight f32, and `vst1q_f32` needs only their 4-byte alignment.
+        unsafe {
+            vst1q_f32(lanes.as_mut_ptr(), self.0);
+            vst1q_f32(lanes.as_mut_ptr().add(4), self.1);
+        }
+        lanes
+    }
+
+    #[inline(always)]
     fn sum_zero() -> Self::Sum {
         // SAFETY: NEON is part of the aarch64 base ISA.
         NeonSum(unsafe { [vdupq_n_f64(0.0); 4] })

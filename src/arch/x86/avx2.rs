@@ -215,6 +215,15 @@ impl Vector for Avx2 {
     }
 
     #[inline(always)]
+    fn to_array(self) -> [f32; LANES] {
+        let mut lanes = [0.0; LANES];
+        // SAFETY: AVX2 is available (type invariant); `lanes` has room for
+        // eight f32, and `storeu` has no alignment requirement.
+        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), self.0) };
+        lanes
+    }
+
+    #[inline(always)]
     fn sum_zero() -> Self::Sum {
         // SAFETY: AVX2 is available (type invariant).
         unsafe { Avx2Sum(_mm256_setzero_pd(), _mm256_setzero_pd()) }
