@@ -82,6 +82,12 @@ pub(crate) trait Vector: Lanes {
     /// 32-bit Arm says no: code size counts more on a Cortex-M.)
     const WHOLE_VECTOR_LOOPS: bool = true;
 
+    /// Whether the whole-vector backward loops normalize each quad a quad
+    /// ahead (see [`Lanewise::normalize`]): a win where a division's latency
+    /// can hide behind other vector work. The portable backend, whose lanes
+    /// are loops of scalar code, says no: there it only adds stack traffic.
+    const NORMALIZE_AHEAD: bool = true;
+
     /// Loads eight bf16 bit patterns and widens them exactly.
     ///
     /// # Safety

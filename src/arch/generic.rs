@@ -139,6 +139,7 @@ impl Vector for Portable {
     type Sum = [f64; LANES];
     #[cfg(target_arch = "arm")]
     const WHOLE_VECTOR_LOOPS: bool = false;
+    const NORMALIZE_AHEAD: bool = false;
 
     #[inline(always)]
     unsafe fn load(src: *const u16) -> Self {

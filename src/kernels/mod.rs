@@ -425,7 +425,9 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
 /// successor is normalized before the quad's own work is done (see
 /// [`Lanewise::normalize`]), the last one's from `ahead`, the first quad of
 /// the next row or group, which is returned normalized (any value where
-/// there is none).
+/// there is none). Unless [`Vector::NORMALIZE_AHEAD`] says no: then each
+/// quad is normalized where it is worked on, and `first`, `ahead` and the
+/// value returned go unused.
 ///
 /// # Safety
 /// As for [`backward_block`], with `end - start` a positive multiple of
@@ -451,18 +453,25 @@ pub(crate) unsafe fn backward_whole_quads<V: Vector, P: Pair<V>, Q: Lanewise>(
             // SAFETY: a whole quad from i lies in start..end, and the one after
             // it too unless it is the last, when `ahead`'s is valid (caller).
             let ([_, a0, b0], [_, a1, b1], next) = unsafe {
-                let next = if end - i > 4 * LANES {
-                    normalize_quad(quantizer, x.add(i + 4 * LANES))
-                } else if let Some((quantizer, x)) = ahead {
-                    normalize_quad(quantizer, x)
+                let (first, second, next) = if V::NORMALIZE_AHEAD {
+                    let next = if end - i > 4 * LANES {
+                        normalize_quad(quantizer, x.add(i + 4 * LANES))
+                    } else if let Some((quantizer, x)) = ahead {
+                        normalize_quad(quantizer, x)
+                    } else {
+                        normalized
+                    };
+                    let ([g0, g1], [xn0, xn1]) = (P::load_quad(g.add(i)), normalized);
+                    (
+                        quantizer.backward_normalized(g0, xn0),
+                        quantizer.backward_normalized(g1, xn1),
+                        next,
+                    )
                 } else {
-                    normalized
+                    let ([g0, g1], [x0, x1]) = (P::load_quad(g.add(i)), P::load_quad(x.add(i)));
+                    let (first, second) = (quantizer.backward(g0, x0), quantizer.backward(g1, x1));
+                    (first, second, normalized)
                 };
-                let ([g0, g1], [xn0, xn1]) = (P::load_quad(g.add(i)), normalized);
-                let (first, second) = (
-                    quantizer.backward_normalized(g0, xn0),
-                    quantizer.backward_normalized(g1, xn1),
-                );
                 P::store_quad([first[0], second[0]], grad_weight.add(i));
                 (first, second, next)
             };
