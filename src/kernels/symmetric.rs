@@ -33,18 +33,18 @@ impl Row {
         }
     }
 
-    /// `(q, round(q), c)` for `q = x / ps`.
+    /// `(round(q), c)` for `q = x / ps`.
     #[inline(always)]
-    fn quantize<V: Lanes>(&self, q: V) -> (V, V, V) {
+    fn quantize<V: Lanes>(&self, q: V) -> (V, V) {
         let r = q.round();
-        (q, r, r.max(V::splat(self.min)).min(V::splat(self.max)))
+        (r, r.max(V::splat(self.min)).min(V::splat(self.max)))
     }
 }
 
 impl Lanewise for Row {
     #[inline(always)]
     fn forward<V: Lanes>(&self, x: V) -> V {
-        let (_, _, c) = self.quantize(self.normalize(x));
+        let (_, c) = self.quantize(self.normalize(x));
         c.mul(V::splat(self.scale))
     }
 
@@ -55,7 +55,7 @@ impl Lanewise for Row {
 
     #[inline(always)]
     fn backward_normalized<V: Lanes>(&self, g: V, q: V) -> [V; 3] {
-        let (q, r, c) = self.quantize(q);
+        let (r, c) = self.quantize(q);
         // `1 - clip(|r - c|, 0, 1)` is 1 where clipping left r unchanged and 0
         // elsewhere, since r, min_v and max_v are integers; NaN where r (so c)
         // is NaN.
