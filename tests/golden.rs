@@ -266,6 +266,49 @@ fn empty_inputs_write_zero_sums() {
 }
 
 #[test]
+fn sums_past_bf16s_range_narrow_to_infinity() {
+    // grad_offset sums g itself here (weights far outside the clip range).
+    // bf16's largest value is 2^128 - 2^120; a sum that f32 holds but bf16
+    // does not narrows to infinity from the midpoint to 2^128 on, 2^128 -
+    // 2^119, a tie that goes to infinity's even significand, and to the
+    // largest value below it. Both sums are exact in f32 in every order.
+    let (max, half_ulp, quarter_ulp) = (
+        bf16::MAX,
+        bf16::from_f64(2f64.powi(119)),
+        bf16::from_f64(2f64.powi(118)),
+    );
+    for (sign, extra, want) in [
+        (1.0, half_ulp, 0x7F80),
+        (1.0, quarter_ulp, 0x7F7F),
+        (-1.0, half_ulp, 0xFF80),
+        (-1.0, quarter_ulp, 0xFF7F),
+    ] {
+        for group_size in [32, 64, 4100] {
+            let mut g = vec![bf16::ZERO; group_size];
+            g[3] = bf16::from_f64(sign * max.to_f64());
+            g[group_size - 1] = bf16::from_f64(sign * extra.to_f64());
+            let x = vec![bf16::ONE; group_size];
+            let p = AsymmetricPerGroup {
+                group_size,
+                ..Default::default()
+            };
+            for (name, b) in backends() {
+                let (mut gw, mut gs, mut go) =
+                    (vec![bf16::ZERO; group_size], [bf16::ZERO], [bf16::ZERO]);
+                let (s, o) = ([bf16::from_f32(1e-3)], [bf16::ZERO]);
+                b.asymmetric_per_group_backward(&g, &x, &s, &o, &mut gw, &mut gs, &mut go, &p)
+                    .unwrap();
+                assert_eq!(
+                    go[0].to_bits(),
+                    want,
+                    "{name}, groups of {group_size}: {sign} * (max + {extra})"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn huge_gradients_do_not_overflow_partial_sums() {
     // Gradients at bf16's largest magnitude in the same lane of an octet's
     // vectors (elements 0, 8, ..., 56): two of them overflow an f32 sum, and
