@@ -223,21 +223,35 @@ pub(crate) trait Pair<V: Vector>: Lanes {
     fn sum_lanes(sum: Self::Sum) -> f64;
 
     /// Whether kernels should finish the sums of short rows eight at a time
-    /// with [`Pair::sum_lanes_of_8`]: worth it where that combines the lanes
-    /// of eight sums in fewer instructions than eight calls (and where eight
-    /// sets of accumulators on the stack do not matter).
+    /// with [`Pair::sum_pairs_of_8`]: worth it where that combines the lanes
+    /// of eight pairs of sums in fewer instructions than sixteen calls of
+    /// [`Pair::sum_lanes`] (and where eight pairs of accumulators on the
+    /// stack do not matter).
     const SUMS_EIGHT_AT_ONCE: bool = false;
 
-    /// [`Pair::sum_lanes`] of eight sets of accumulators, each multiplied by
-    /// `factor` in f64 and rounded to f32: the lanes of a vector.
-    #[inline(always)]
-    fn sum_lanes_of_8(sums: &[Self::Sum; 8], factor: f64) -> V {
-        let mut lanes = [0.0; LANES];
-        for (lane, &sum) in lanes.iter_mut().zip(sums) {
-            *lane = (Self::sum_lanes(sum) * factor) as f32;
-        }
-        V::from_array(lanes)
-    }
+    /// The two sums of one row, as [`Pair::sum_pair`] prepares them for
+    /// [`Pair::sum_pairs_of_8`].
+    type SumPair: Copy;
+
+    /// The lane accumulators of a row's two sums, `first` and `second`,
+    /// prepared for [`Pair::sum_pairs_of_8`]: a backend may start the lane
+    /// tree there, while the row's work still runs.
+    fn sum_pair(first: Self::Sum, second: Self::Sum) -> Self::SumPair;
+
+    /// [`Pair::sum_lanes`] of eight rows' pairs of sums, each multiplied by
+    /// `factor` in f64 and rounded to f32: the first sums in the first
+    /// vector, the second sums in the second, row `k` in lane `k` of each.
+    fn sum_pairs_of_8(pairs: &[Self::SumPair; 8], factor: f64) -> Self;
+
+    /// The pair `[first, second]`.
+    fn join(first: V, second: V) -> Self;
+
+    /// Narrows and stores the first vector's eight lanes at `first` and the
+    /// second's at `second`, as [`Vector::store`].
+    ///
+    /// # Safety
+    /// `first` and `second` must each be valid for writing eight `u16`.
+    unsafe fn store_halves(self, first: *mut u16, second: *mut u16);
 }
 
 /// A pair as two vectors, its sixteen elements spread over them as the
@@ -331,5 +345,34 @@ impl<V: Vector> Pair<V> for Two<V> {
     #[inline(always)]
     fn sum_lanes(sum: Self::Sum) -> f64 {
         V::sum_lanes(sum)
+    }
+
+    type SumPair = [V::Sum; 2];
+
+    #[inline(always)]
+    fn sum_pair(first: Self::Sum, second: Self::Sum) -> Self::SumPair {
+        [first, second]
+    }
+    #[inline(always)]
+    fn sum_pairs_of_8(pairs: &[Self::SumPair; 8], factor: f64) -> Self {
+        let mut lanes = [[0.0; LANES]; 2];
+        for (k, pair) in pairs.iter().enumerate() {
+            for (half, &sum) in lanes.iter_mut().zip(pair) {
+                half[k] = (V::sum_lanes(sum) * factor) as f32;
+            }
+        }
+        Two(V::from_array(lanes[0]), V::from_array(lanes[1]))
+    }
+    #[inline(always)]
+    fn join(first: V, second: V) -> Self {
+        Two(first, second)
+    }
+    #[inline(always)]
+    unsafe fn store_halves(self, first: *mut u16, second: *mut u16) {
+        // SAFETY: eight elements are writable at each (caller).
+        unsafe {
+            self.0.store(first);
+            self.1.store(second);
+        }
     }
 }

@@ -16,11 +16,11 @@
 //! The forward pass computes the same bits with two multiplications fewer,
 //! as [`Group::forward`](Lanewise::forward) explains.
 
-use super::{backward_row, backward_short_row, backward_whole_quads, block_values_of_8};
+use super::{backward_row, backward_short_row, backward_whole_quads, block_value_pairs_of_8};
 use super::{gate, map_row, protect, read};
 use super::{load_tail, normalize_quad};
-use super::{store_tail, BLOCK, TERM_SCALE};
 use super::{AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs};
+use super::{BLOCK, TERM_SCALE};
 use crate::bf16::narrow;
 use crate::params::Asymmetric;
 use crate::vector::{Lanes, Lanewise, Pair, Vector, LANES};
@@ -195,8 +195,7 @@ unsafe fn backward_eight_at_once<V: Vector, P: Pair<V>, const QUADS: usize>(
     let (quant, size) = (&args.quant, args.group_size);
     // Set once: a partial last batch leaves earlier groups' values in its
     // unused lanes, which are computed and never stored.
-    let mut offset_sums = [P::sum_zero(); LANES];
-    let mut alpha_sums = [P::sum_zero(); LANES];
+    let mut sums = [P::sum_pair(P::sum_zero(), P::sum_zero()); LANES];
     // SAFETY: 0 < groups.
     let mut batch = unsafe { Batch::<V>::at(args, 0) };
     let mut normalized = [P::splat(0.0); 2];
@@ -226,7 +225,7 @@ unsafe fn backward_eight_at_once<V: Vector, P: Pair<V>, const QUADS: usize>(
             // SAFETY: group k spans elements [at, at + size) of each buffer,
             // at most a block, and QUADS quads where QUADS is not 0, as does
             // the following group from at + size.
-            [offset_sums[j], alpha_sums[j]] = unsafe {
+            let [offset_sum, alpha_sum] = unsafe {
                 let (g, x, grad_weight) = (
                     args.grad_output.add(at),
                     args.weight.add(at),
@@ -250,9 +249,10 @@ unsafe fn backward_eight_at_once<V: Vector, P: Pair<V>, const QUADS: usize>(
                     sums
                 }
             };
+            sums[j] = P::sum_pair(offset_sum, alpha_sum);
         }
         // SAFETY: the batch's groups exist.
-        unsafe { finish_batch::<V, P>(args, &batch, &offset_sums, &alpha_sums) };
+        unsafe { finish_batch::<V, P>(args, &batch, &sums) };
         match next_batch {
             Some(next) => batch = next,
             None => break,
@@ -313,7 +313,8 @@ impl<V: Vector> Batch<V> {
     }
 }
 
-/// Writes a batch's scale and offset gradients, from its groups' sums.
+/// Writes a batch's scale and offset gradients, from its groups' pairs of
+/// sums, `[offset_sum, alpha_sum]`.
 ///
 /// # Safety
 /// The batch's groups exist, and the buffers are as for [`backward`].
@@ -321,23 +322,27 @@ impl<V: Vector> Batch<V> {
 unsafe fn finish_batch<V: Vector, P: Pair<V>>(
     args: &AsymmetricPerGroupBackwardArgs,
     batch: &Batch<V>,
-    offset_sums: &[P::Sum; LANES],
-    alpha_sums: &[P::Sum; LANES],
+    sums: &[P::SumPair; LANES],
 ) {
-    let grad_offset = block_values_of_8::<V, P>(offset_sums);
-    let grad_scale = block_values_of_8::<V, P>(alpha_sums)
-        .mul(V::splat(args.quant.levels))
-        .mul(batch.gates);
-    // SAFETY: elements first..first + count of both gradients exist.
+    // [grad_offset, grad_scale] with `grad_scale = alpha_sum * n * gate`, and
+    // `grad_offset = offset_sum`, multiplied by 1 twice (exact).
+    let one = V::splat(1.0);
+    let gradients = block_value_pairs_of_8::<V, P>(sums)
+        .mul(P::join(one, V::splat(args.quant.levels)))
+        .mul(P::join(one, batch.gates));
+    // SAFETY: elements first..first + count of both gradients exist; fewer
+    // than eight go through the stack.
     unsafe {
         let first = batch.first;
-        let (scale_at, offset_at) = (args.grad_scale.add(first), args.grad_offset.add(first));
+        let (offset_at, scale_at) = (args.grad_offset.add(first), args.grad_scale.add(first));
         if batch.count == LANES {
-            grad_scale.store(scale_at);
-            grad_offset.store(offset_at);
+            gradients.store_halves(offset_at, scale_at);
         } else {
-            store_tail(grad_scale, scale_at, batch.count);
-            store_tail(grad_offset, offset_at, batch.count);
+            let mut lanes = [[0u16; LANES]; 2];
+            let [offsets, scales] = &mut lanes;
+            gradients.store_halves(offsets.as_mut_ptr(), scales.as_mut_ptr());
+            core::ptr::copy_nonoverlapping(offsets.as_ptr(), offset_at, batch.count);
+            core::ptr::copy_nonoverlapping(scales.as_ptr(), scale_at, batch.count);
         }
     }
 }

@@ -71,12 +71,13 @@ pub(crate) fn block_value<V: Vector, P: Pair<V>>(sum: P::Sum) -> f64 {
     P::sum_lanes(sum) / TERM_SCALE as f64
 }
 
-/// [`block_value`] of eight blocks, each rounded to f32, as the lanes of a
-/// vector.
+/// [`block_value`] of eight blocks' pairs of sums ([`Pair::sum_pair`]),
+/// each rounded to f32: the first sums' as the lanes of the first vector,
+/// the second sums' as those of the second.
 #[inline(always)]
-pub(crate) fn block_values_of_8<V: Vector, P: Pair<V>>(sums: &[P::Sum; 8]) -> V {
+pub(crate) fn block_value_pairs_of_8<V: Vector, P: Pair<V>>(pairs: &[P::SumPair; 8]) -> P {
     // Multiplying by 8 is dividing by TERM_SCALE, exactly.
-    P::sum_lanes_of_8(sums, 1.0 / TERM_SCALE as f64)
+    P::sum_pairs_of_8(pairs, 1.0 / TERM_SCALE as f64)
 }
 
 /// Arguments of the asymmetric per-group forward kernel.
