@@ -246,12 +246,8 @@ pub(crate) trait Pair<V: Vector>: Lanes {
     /// The pair `[first, second]`.
     fn join(first: V, second: V) -> Self;
 
-    /// Narrows and stores the first vector's eight lanes at `first` and the
-    /// second's at `second`, as [`Vector::store`].
-    ///
-    /// # Safety
-    /// `first` and `second` must each be valid for writing eight `u16`.
-    unsafe fn store_halves(self, first: *mut u16, second: *mut u16);
+    /// The pair's two vectors, `[first, second]`, as [`Pair::join`] takes them.
+    fn split(self) -> [V; 2];
 }
 
 /// A pair as two vectors, its sixteen elements spread over them as the
@@ -368,11 +364,7 @@ impl<V: Vector> Pair<V> for Two<V> {
         Two(first, second)
     }
     #[inline(always)]
-    unsafe fn store_halves(self, first: *mut u16, second: *mut u16) {
-        // SAFETY: eight elements are writable at each (caller).
-        unsafe {
-            self.0.store(first);
-            self.1.store(second);
-        }
+    fn split(self) -> [V; 2] {
+        [self.0, self.1]
     }
 }

@@ -156,7 +156,8 @@ fn sub_ranges_and_in_place_equal_whole_calls(
 ) -> TestResult {
     let mut r = Rng(seed);
     let group_size = 1 + size as usize % 30;
-    let groups = 1 + groups as usize % 6;
+    // Up to 40 groups: batch boundaries at 16 and 32 where a path has them.
+    let groups = 1 + groups as usize % 40;
     let (lo, hi) = {
         let a = cut as usize % (groups + 1);
         let b = r.below(groups + 1);

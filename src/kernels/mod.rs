@@ -189,6 +189,36 @@ pub(crate) unsafe fn store_tail<V: Vector>(v: V, dst: *mut u16, n: usize) {
     }
 }
 
+/// Loads `n < 2 * LANES` elements into the first lanes of a pair (the rest
+/// zero), through a stack copy, as [`load_tail`] does for a vector.
+///
+/// # Safety
+/// `src` must be valid for reading `n` elements.
+#[inline(always)]
+pub(crate) unsafe fn load_pair_tail<V: Vector, P: Pair<V>>(src: *const u16, n: usize) -> P {
+    let mut lanes = [0u16; 2 * LANES];
+    // SAFETY: as in `load_tail`, for 2 * LANES lanes.
+    unsafe {
+        core::ptr::copy_nonoverlapping(src, lanes.as_mut_ptr(), n);
+        P::load(lanes.as_ptr())
+    }
+}
+
+/// Stores the first `n < 2 * LANES` lanes of a pair through a stack copy, as
+/// [`store_tail`] does for a vector.
+///
+/// # Safety
+/// `dst` must be valid for writing `n` elements.
+#[inline(always)]
+pub(crate) unsafe fn store_pair_tail<V: Vector, P: Pair<V>>(pair: P, dst: *mut u16, n: usize) {
+    let mut lanes = [0u16; 2 * LANES];
+    // SAFETY: as in `store_tail`, for 2 * LANES lanes.
+    unsafe {
+        pair.store(lanes.as_mut_ptr());
+        core::ptr::copy_nonoverlapping(lanes.as_ptr(), dst, n);
+    }
+}
+
 /// One vector of a forward row at element `i`; `n < LANES` elements go
 /// through the stack.
 ///

@@ -354,14 +354,14 @@ impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
     }
 
     #[inline(always)]
-    unsafe fn store_halves(self, first: *mut u16, second: *mut u16) {
-        let narrowed = self.narrowed();
-        // SAFETY: the caller guarantees 16 writable bytes at each, and
-        // `storeu` has no alignment need; AVX-512 is available (type
-        // invariant).
+    fn split(self) -> [Avx2; 2] {
+        // SAFETY: AVX-512 is available (type invariant).
         unsafe {
-            _mm_storeu_si128(first.cast(), _mm256_castsi256_si128(narrowed));
-            _mm_storeu_si128(second.cast(), _mm256_extracti128_si256::<1>(narrowed));
+            let bits = _mm512_castps_pd(self.0);
+            [
+                Avx2(_mm512_castps512_ps256(self.0)),
+                Avx2(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(bits))),
+            ]
         }
     }
 }
