@@ -309,15 +309,16 @@ impl<P: Copy> Batch<P> {
         let (eps, levels) = (P::splat(args.quant.eps), P::splat(args.quant.levels));
         for (pair, gates) in batch.gates.iter_mut().enumerate().take(PAIRS) {
             let at = pair * 2 * LANES;
-            if at >= count {
-                // (Not even a pointer past the buffers' ends is formed.)
-                break;
-            }
-            let n = (count - at).min(2 * LANES);
-            // SAFETY: n scales and offsets from first + at exist; fewer than
+            let n = count.saturating_sub(at).min(2 * LANES);
+            // SAFETY: n scales and offsets from first + at exist, none where
+            // the pair is past the batch's count (whose pointers may then be
+            // past the buffers' ends: `wrapping_add` allows that); fewer than
             // sixteen go through the stack.
             let (scale, offset): (P, P) = unsafe {
-                let (scale, offset) = (args.scale.add(first + at), args.offset.add(first + at));
+                let (scale, offset) = (
+                    args.scale.wrapping_add(first + at),
+                    args.offset.wrapping_add(first + at),
+                );
                 if n == 2 * LANES {
                     (P::load(scale), P::load(offset))
                 } else {
