@@ -243,7 +243,12 @@ pub(crate) trait Pair<V: Vector>: Lanes {
     /// vector, the second sums in the second, row `k` in lane `k` of each.
     fn sum_pairs_of_8(pairs: &[Self::SumPair; 8], factor: f64) -> Self;
 
-    /// The pair `[first, second]`.
+    /// The pair `[first, second]`, in memory order: [`Pair::store`] writes
+    /// `first`'s lanes as the first eight elements, and [`Pair::load`] reads
+    /// them into `first`. (For [`Two`] that holds where
+    /// [`Vector::load_pair`] keeps memory order, as its default does; the
+    /// kernels join and split pairs only where [`Pair::SUMS_EIGHT_AT_ONCE`]
+    /// is set, which `Two` does not set.)
     fn join(first: V, second: V) -> Self;
 
     /// The pair's two vectors, `[first, second]`, as [`Pair::join`] takes them.
