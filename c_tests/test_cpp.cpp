@@ -8,6 +8,16 @@
 
 static_assert(sizeof(qat_bf16) == 2, "qat_bf16 is 16 bits");
 
+// The documented values of the status codes and ISAs.
+static_assert(QAT_OK == 0 && QAT_ERR_POINTER == 1 && QAT_ERR_SHAPE == 2 && QAT_ERR_BIT_WIDTH == 3 &&
+                  QAT_ERR_EPS == 4 && QAT_ERR_CLIP == 5 && QAT_ERR_RANGE == 6 && QAT_ERR_OVERLAP == 7 &&
+                  QAT_ERR_UNSUPPORTED_ISA == 8,
+              "status codes");
+static_assert(QAT_ISA_AUTO == 0 && QAT_ISA_SCALAR == 1 && QAT_ISA_AVX2 == 2 && QAT_ISA_NEON == 3 &&
+                  QAT_ISA_AVX512 == 4,
+              "ISA values");
+static_assert(sizeof(qat_err) == 4 && sizeof(qat_isa) == 4, "the enums are 32-bit");
+
 namespace {
 // bf16 bit patterns of small exact values.
 qat_bf16 bf16_of(float f) {

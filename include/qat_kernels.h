@@ -15,67 +15,124 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Success.
+/**
+ * Success.
+ */
 #define QAT_OK 0
 
-// A pointer is null with a nonzero count, not 2-byte aligned, or its buffer
-// would wrap around the address space.
-#define QAT_ERR_POINTER 1
+/**
+ * Why a call was rejected: the C ABI's QAT_ERR_* status codes. A call that
+ * returns one has written nothing to any output.
+ */
+enum qat_err
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * A buffer pointer is null with a nonzero count, not 2-byte aligned, or
+   * its buffer would wrap around the address space.
+   */
+  QAT_ERR_POINTER = 1,
+  /**
+   * group_size is 0 or does not divide numel, a size overflows or exceeds
+   * PTRDIFF_MAX bytes, or (Rust API) a slice has the wrong length.
+   */
+  QAT_ERR_SHAPE = 2,
+  /**
+   * bit is outside 1..=16.
+   */
+  QAT_ERR_BIT_WIDTH = 3,
+  /**
+   * eps is not finite and positive.
+   */
+  QAT_ERR_EPS = 4,
+  /**
+   * clip_val is not finite with 0 < clip_val < 1.
+   */
+  QAT_ERR_CLIP = 5,
+  /**
+   * min_v and max_v are not finite integers with min_v <= max_v and
+   * magnitudes at most 2^24.
+   */
+  QAT_ERR_RANGE = 6,
+  /**
+   * Buffers overlap other than an output being exactly an input of the
+   * same length (an in-place call).
+   */
+  QAT_ERR_OVERLAP = 7,
+  /**
+   * The requested instruction set is not supported by this CPU or build,
+   * or its code is unknown.
+   */
+  QAT_ERR_UNSUPPORTED_ISA = 8,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum qat_err qat_err;
+#else
+typedef int32_t qat_err;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
-// group_size is 0 or does not divide numel, or a size overflows or exceeds
-// PTRDIFF_MAX bytes.
-#define QAT_ERR_SHAPE 2
+/**
+ * An instruction set the kernels can run on. Every one gives the same bits.
+ */
+enum qat_isa
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * The best instruction set this CPU supports (the default). Only a
+   * request: the active instruction set is never this one.
+   */
+  QAT_ISA_AUTO = 0,
+  /**
+   * The portable path, available everywhere.
+   */
+  QAT_ISA_SCALAR = 1,
+  /**
+   * AVX2 with FMA (x86, x86-64).
+   */
+  QAT_ISA_AVX2 = 2,
+  /**
+   * NEON (aarch64).
+   */
+  QAT_ISA_NEON = 3,
+  /**
+   * AVX-512 F, BW and VL, with AVX2 and FMA (x86, x86-64): sixteen lanes
+   * per instruction. Where the CPU also has AVX-512 BF16, a build that
+   * narrows with it.
+   */
+  QAT_ISA_AVX512 = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum qat_isa qat_isa;
+#else
+typedef int32_t qat_isa;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
-// bit is outside 1..=16.
-#define QAT_ERR_BIT_WIDTH 3
-
-// eps is not finite and positive.
-#define QAT_ERR_EPS 4
-
-// clip_val is not finite with 0 < clip_val < 1.
-#define QAT_ERR_CLIP 5
-
-// min_v, max_v are not finite integers with min_v <= max_v and |v| <= 2^24.
-#define QAT_ERR_RANGE 6
-
-// Buffers overlap, other than an output being exactly an input of the same
-// length (an in-place call).
-#define QAT_ERR_OVERLAP 7
-
-// The requested instruction set is not supported by this CPU or build.
-#define QAT_ERR_UNSUPPORTED_ISA 8
-
-// The best instruction set available (the default).
-#define QAT_ISA_AUTO 0
-
-// The portable path, available everywhere.
-#define QAT_ISA_SCALAR 1
-
-// AVX2 (x86, x86-64).
-#define QAT_ISA_AVX2 2
-
-// NEON (aarch64).
-#define QAT_ISA_NEON 3
-
-// AVX-512 F, BW and VL, with AVX2 (x86, x86-64); an extension of SPEC's list, the best
-// path where the CPU has it.
-#define QAT_ISA_AVX512 4
-
-// A bfloat16 value as its 16-bit pattern (the top half of an IEEE f32).
+/**
+ * A bfloat16 value as its 16-bit pattern (the top half of an IEEE f32).
+ */
 typedef uint16_t qat_bf16;
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
-// Asymmetric per-group fake quantization (LSQ+ forward).
-//
-// `weight` and `out` hold `numel` values, `scale` and `offset` one per group
-// of `group_size` consecutive weights. `out` may be `weight` (in place).
-// Defaults of the reference: group_size 128, bit 4, eps 1e-4, clip_val 0.99.
-//
-// # Safety
-// Each non-null pointer must be valid for its count of elements.
+/**
+ * Asymmetric per-group fake quantization (LSQ+ forward).
+ *
+ * weight and out hold numel values, scale and offset one per group of
+ * group_size consecutive weights. out may be weight (in place).
+ * Typical values: group_size 128, bit 4, eps 1e-4, clip_val 0.99.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
 int32_t qat_asymmetric_per_group(const qat_bf16 *weight,
                                  const qat_bf16 *scale,
                                  const qat_bf16 *offset,
@@ -86,14 +143,15 @@ int32_t qat_asymmetric_per_group(const qat_bf16 *weight,
                                  float eps,
                                  float clip_val);
 
-// Backward of qat_asymmetric_per_group: writes grad_weight (numel values),
-// grad_scale and grad_offset (one per group).
-//
-// An output may be exactly an input of the same length (grad_weight =
-// grad_output, say); no other overlap is allowed.
-//
-// # Safety
-// Each non-null pointer must be valid for its count of elements.
+/**
+ * Backward of qat_asymmetric_per_group: writes grad_weight (numel values),
+ * grad_scale and grad_offset (one per group).
+ *
+ * An output may be exactly an input of the same length (grad_weight =
+ * grad_output, say); no other overlap is allowed.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
 int32_t qat_asymmetric_per_group_backward(const qat_bf16 *grad_output,
                                           const qat_bf16 *weight,
                                           const qat_bf16 *scale,
@@ -107,11 +165,12 @@ int32_t qat_asymmetric_per_group_backward(const qat_bf16 *grad_output,
                                           float eps,
                                           float clip_val);
 
-// Symmetric per-channel fake quantization (LSQ forward) of a row-major
-// rows x cols matrix, one scale per row. `out` may be `weight`.
-//
-// # Safety
-// Each non-null pointer must be valid for its count of elements.
+/**
+ * Symmetric per-channel fake quantization (LSQ forward) of a row-major
+ * rows x cols matrix, one scale per row. out may be weight.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
 int32_t qat_symmetric_per_channel(const qat_bf16 *weight,
                                   const qat_bf16 *scale,
                                   qat_bf16 *out,
@@ -121,11 +180,12 @@ int32_t qat_symmetric_per_channel(const qat_bf16 *weight,
                                   float min_v,
                                   float max_v);
 
-// Backward of qat_symmetric_per_channel: writes grad_weight (rows x cols) and
-// grad_scale (one per row).
-//
-// # Safety
-// Each non-null pointer must be valid for its count of elements.
+/**
+ * Backward of qat_symmetric_per_channel: writes grad_weight (rows x cols) and
+ * grad_scale (one per row).
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
 int32_t qat_symmetric_per_channel_backward(const qat_bf16 *grad_output,
                                            const qat_bf16 *weight,
                                            const qat_bf16 *scale,
@@ -137,11 +197,12 @@ int32_t qat_symmetric_per_channel_backward(const qat_bf16 *grad_output,
                                            float min_v,
                                            float max_v);
 
-// Symmetric per-tensor fake quantization: one scale (`scale[0]`) for all
-// `numel` weights. `out` may be `weight`.
-//
-// # Safety
-// Each non-null pointer must be valid for its count of elements.
+/**
+ * Symmetric per-tensor fake quantization: one scale (scale[0]) for all
+ * numel weights. out may be weight.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
 int32_t qat_symmetric_per_tensor(const qat_bf16 *weight,
                                  const qat_bf16 *scale,
                                  qat_bf16 *out,
@@ -150,11 +211,12 @@ int32_t qat_symmetric_per_tensor(const qat_bf16 *weight,
                                  float min_v,
                                  float max_v);
 
-// Backward of qat_symmetric_per_tensor: writes grad_weight (numel values) and
-// `grad_scale[0]`, the gradient summed over every element (+0.0 when numel is 0).
-//
-// # Safety
-// Each non-null pointer must be valid for its count of elements.
+/**
+ * Backward of qat_symmetric_per_tensor: writes grad_weight (numel values) and
+ * grad_scale[0], the gradient summed over every element (+0.0 when numel is 0).
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
 int32_t qat_symmetric_per_tensor_backward(const qat_bf16 *grad_output,
                                           const qat_bf16 *weight,
                                           const qat_bf16 *scale,
@@ -165,20 +227,28 @@ int32_t qat_symmetric_per_tensor_backward(const qat_bf16 *grad_output,
                                           float min_v,
                                           float max_v);
 
-// Selects the instruction set every later call takes, process-wide and
-// thread-safe (QAT_ISA_AUTO: the best available). Returns
-// QAT_ERR_UNSUPPORTED_ISA, changing nothing, if this CPU or build lacks it or
-// the code is unknown.
+/**
+ * Selects the instruction set every later call takes, process-wide and
+ * thread-safe (QAT_ISA_AUTO: the best available). Returns
+ * QAT_ERR_UNSUPPORTED_ISA, changing nothing, if this CPU or build lacks it or
+ * the code is unknown.
+ */
 int32_t qat_set_isa(int32_t isa);
 
-// The instruction set calls take now (never QAT_ISA_AUTO).
+/**
+ * The instruction set calls take now (never QAT_ISA_AUTO).
+ */
 int32_t qat_active_isa(void);
 
-// A static, NUL-terminated description of a status code (never NULL; unknown
-// codes get "unknown status code").
+/**
+ * A static, NUL-terminated description of a status code (never NULL; unknown
+ * codes get "unknown status code").
+ */
 const char *qat_status_message(int32_t status);
 
-// The library version, e.g. "0.1.0" (static, NUL-terminated).
+/**
+ * The library version, e.g. "0.1.0" (static, NUL-terminated).
+ */
 const char *qat_version(void);
 
 #ifdef __cplusplus

@@ -1,121 +1,64 @@
-//! Choosing a backend: detection once, the choice cached in atomics.
+//! Which kernels a call takes: the table of the active ISA, resolved on first
+//! use and cached as one pointer, so a call costs one relaxed load.
 
-use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicPtr, Ordering::Relaxed};
 
 use crate::arch::{self, KernelTable};
-use crate::Error;
+use crate::Isa;
 
-/// An instruction set the kernels can run on. The numbers are the C ABI's
-/// `QAT_ISA_*` values.
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Isa {
-    /// The best path this CPU supports (only as a request: [`active_isa`]
-    /// never returns it).
-    Auto = 0,
-    /// The portable path, available everywhere.
-    Scalar = 1,
-    /// AVX2 on x86 and x86-64, when the CPU and OS support it.
-    Avx2 = 2,
-    /// NEON on aarch64.
-    Neon = 3,
-    /// AVX-512 (F, BW and VL, with AVX2) on x86 and x86-64, when the CPU and
-    /// OS support it:
-    /// sixteen lanes per instruction, the same bits.
-    Avx512 = 4,
+/// The active table; null until the first call or `set_isa` decides it.
+/// Only ever holds pointers made from `&'static KernelTable`.
+static ACTIVE: AtomicPtr<KernelTable> = AtomicPtr::new(null_mut());
+
+/// The table calls take now.
+#[inline]
+pub(crate) fn active() -> &'static KernelTable {
+    let table = ACTIVE.load(Relaxed);
+    if table.is_null() {
+        return first_use();
+    }
+    // SAFETY: a non-null ACTIVE came from a `&'static KernelTable` (`set`,
+    // `first_use`), and the tables are never written.
+    unsafe { &*table }
 }
 
-impl Isa {
-    /// The ISA with this C code, if any.
-    pub const fn from_code(code: i32) -> Option<Isa> {
-        match code {
-            0 => Some(Isa::Auto),
-            1 => Some(Isa::Scalar),
-            2 => Some(Isa::Avx2),
-            3 => Some(Isa::Neon),
-            4 => Some(Isa::Avx512),
-            _ => None,
-        }
-    }
-
-    /// The best ISA this CPU supports (never `Auto`); detected once.
-    pub fn best() -> Isa {
-        static BEST: AtomicU8 = AtomicU8::new(0);
-        match Isa::from_code(i32::from(BEST.load(Relaxed))) {
-            Some(isa) if isa != Isa::Auto => isa,
-            _ => {
-                let isa = detect();
-                BEST.store(isa as u8, Relaxed);
-                isa
-            }
-        }
-    }
-
-    /// Whether calls can run on this ISA here (`Auto` and `Scalar` always can).
-    pub fn is_available(self) -> bool {
-        self.kernels().is_some()
-    }
-
-    /// The kernels of this ISA, or `None` if this CPU or build lacks it.
-    pub(crate) fn kernels(self) -> Option<&'static KernelTable> {
-        match self {
-            Isa::Auto => Isa::best().kernels(),
-            Isa::Scalar => Some(&arch::portable::KERNELS),
-            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-            Isa::Avx2 if matches!(Isa::best(), Isa::Avx2 | Isa::Avx512) => {
-                Some(&arch::x86::avx2::KERNELS)
-            }
-            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-            Isa::Avx512 if Isa::best() == Isa::Avx512 => Some(arch::x86::avx512::kernels()),
-            #[cfg(target_arch = "aarch64")]
-            Isa::Neon => Some(&arch::aarch64::KERNELS),
-            _ => None,
-        }
+/// Resolves the best table, unless a concurrent `set` got there first.
+#[cold]
+fn first_use() -> &'static KernelTable {
+    let best = best();
+    match ACTIVE.compare_exchange(null_mut(), as_ptr(best), Relaxed, Relaxed) {
+        Ok(_) => best,
+        // SAFETY: as in `active`: a non-null ACTIVE is a static table.
+        Err(set) => unsafe { &*set },
     }
 }
 
-/// Run-time detection: the fastest ISA of this CPU.
-fn detect() -> Isa {
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    return arch::x86::detect();
-    #[cfg(target_arch = "aarch64")]
-    return Isa::Neon;
-    #[allow(unreachable_code)]
-    Isa::Scalar
+/// Makes every later call take `table`.
+pub(crate) fn set(table: &'static KernelTable) {
+    ACTIVE.store(as_ptr(table), Relaxed);
 }
 
-/// The ISA calls take; 0 until the first call decides it.
-static ACTIVE: AtomicU8 = AtomicU8::new(0);
+/// The fastest table this CPU runs.
+pub(crate) fn best() -> &'static KernelTable {
+    arch::best()
+}
 
-/// The ISA that calls through the free functions and the C ABI take now: the
-/// last one set with [`set_isa`], or else the best one available. Never `Auto`.
-pub fn active_isa() -> Isa {
-    match Isa::from_code(i32::from(ACTIVE.load(Relaxed))) {
-        Some(isa) if isa != Isa::Auto => isa,
-        _ => {
-            // A concurrent set_isa wins over this first-use default.
-            let _ = ACTIVE.compare_exchange(0, Isa::best() as u8, Relaxed, Relaxed);
-            Isa::from_code(i32::from(ACTIVE.load(Relaxed))).unwrap_or(Isa::Scalar)
-        }
+/// The table of `isa` (`Auto`: the best), if this CPU and build run it.
+pub(crate) fn table(isa: Isa) -> Option<&'static KernelTable> {
+    match isa {
+        Isa::Auto => Some(best()),
+        isa => arch::table(isa),
     }
 }
 
-/// Makes every later call (process-wide, from any thread) take `isa`;
-/// `Auto` picks the best available. Asking for an ISA this CPU or build lacks
-/// returns [`Error::UnsupportedIsa`] and changes nothing.
-///
-/// ```
-/// use qat_kernels::{active_isa, set_isa, Isa};
-/// set_isa(Isa::Scalar).unwrap();
-/// assert_eq!(active_isa(), Isa::Scalar);
-/// set_isa(Isa::Auto).unwrap();
-/// assert_eq!(active_isa(), Isa::best());
-/// ```
-pub fn set_isa(isa: Isa) -> Result<(), Error> {
-    if !isa.is_available() {
-        return Err(Error::UnsupportedIsa);
-    }
-    let chosen = if isa == Isa::Auto { Isa::best() } else { isa };
-    ACTIVE.store(chosen as u8, Relaxed);
-    Ok(())
+/// Every build of every path this CPU runs, named (see `arch::builds`).
+#[cfg(feature = "test-hooks")]
+pub(crate) fn builds() -> impl Iterator<Item = (&'static str, &'static KernelTable)> {
+    arch::builds()
+}
+
+/// The atomic's form of a table (never written through).
+fn as_ptr(table: &'static KernelTable) -> *mut KernelTable {
+    (table as *const KernelTable).cast_mut()
 }

@@ -1,33 +1,49 @@
-//! Errors, one to one with the C ABI's status codes.
+//! Why a call was rejected: one enum, whose discriminants are the C ABI's
+//! `QAT_ERR_*` status codes (cbindgen writes the header's constants from it)
+//! and whose messages `qat_status_message` returns.
 
+use core::ffi::CStr;
 use core::fmt;
 
-/// Why a call was rejected. Nothing is written to any output when a call
-/// returns an error. The numbers are the C ABI's `QAT_ERR_*` status codes.
+/// Why a call was rejected: the C ABI's QAT_ERR_* status codes. A call that
+/// returns one has written nothing to any output.
 #[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Error {
     /// A buffer pointer is null with a nonzero count, not 2-byte aligned, or
     /// its buffer would wrap around the address space.
     Pointer = 1,
-    /// `group_size` is 0 or does not divide `numel`, a size overflows or exceeds
-    /// `isize::MAX` bytes, or (Rust API) a slice has the wrong length.
+    /// group_size is 0 or does not divide numel, a size overflows or exceeds
+    /// PTRDIFF_MAX bytes, or (Rust API) a slice has the wrong length.
     Shape = 2,
-    /// `bit` is outside `1..=16`.
+    /// bit is outside 1..=16.
     BitWidth = 3,
-    /// `eps` is not finite and positive.
+    /// eps is not finite and positive.
     Eps = 4,
-    /// `clip_val` is not finite with `0 < clip_val < 1`.
+    /// clip_val is not finite with 0 < clip_val < 1.
     Clip = 5,
-    /// `min_v`, `max_v` are not finite integers with `min_v <= max_v` and
+    /// min_v and max_v are not finite integers with min_v <= max_v and
     /// magnitudes at most 2^24.
     Range = 6,
-    /// Buffers overlap other than an output being exactly an input of the same
-    /// length.
+    /// Buffers overlap other than an output being exactly an input of the
+    /// same length (an in-place call).
     Overlap = 7,
-    /// The requested instruction set is not supported by this CPU or build.
+    /// The requested instruction set is not supported by this CPU or build,
+    /// or its code is unknown.
     UnsupportedIsa = 8,
 }
+
+/// Every value, in the order of their codes.
+const ERRORS: [Error; 8] = [
+    Error::Pointer,
+    Error::Shape,
+    Error::BitWidth,
+    Error::Eps,
+    Error::Clip,
+    Error::Range,
+    Error::Overlap,
+    Error::UnsupportedIsa,
+];
 
 impl Error {
     /// The C status code.
@@ -36,40 +52,35 @@ impl Error {
     }
 
     /// The error with this C status code (`None` for `QAT_OK` and unknown codes).
-    pub const fn from_code(code: i32) -> Option<Error> {
-        Some(match code {
-            1 => Error::Pointer,
-            2 => Error::Shape,
-            3 => Error::BitWidth,
-            4 => Error::Eps,
-            5 => Error::Clip,
-            6 => Error::Range,
-            7 => Error::Overlap,
-            8 => Error::UnsupportedIsa,
-            _ => return None,
-        })
+    pub fn from_code(code: i32) -> Option<Error> {
+        ERRORS.into_iter().find(|error| error.code() == code)
     }
 
-    /// A one-line description.
+    /// A one-line description, as the C ABI's `qat_status_message` gives it.
     pub fn message(self) -> &'static str {
-        let text = status_text(self.code());
-        text.strip_suffix('\0').unwrap_or(text)
+        self.c_message().to_str().unwrap_or_default()
     }
-}
 
-/// The message of a status code, NUL-terminated for the C ABI.
-pub(crate) const fn status_text(code: i32) -> &'static str {
-    match code {
-        0 => "ok\0",
-        1 => "a buffer pointer is null with a nonzero count, misaligned, or wraps around memory\0",
-        2 => "invalid shape: group_size is 0 or does not divide numel, or a size overflows\0",
-        3 => "bit width outside 1..=16\0",
-        4 => "eps is not finite and positive\0",
-        5 => "clip_val is not finite with 0 < clip_val < 1\0",
-        6 => "min_v and max_v are not finite integers with min_v <= max_v and |v| <= 2^24\0",
-        7 => "buffers overlap other than an output exactly reusing an input of the same length\0",
-        8 => "instruction set not supported by this CPU or build\0",
-        _ => "unknown status code\0",
+    /// [`Error::message`], NUL-terminated for the C ABI.
+    pub(crate) const fn c_message(self) -> &'static CStr {
+        match self {
+            Error::Pointer => {
+                c"a buffer pointer is null with a nonzero count, misaligned, or wraps around memory"
+            }
+            Error::Shape => {
+                c"invalid shape: group_size is 0 or does not divide numel, or a size overflows"
+            }
+            Error::BitWidth => c"bit width outside 1..=16",
+            Error::Eps => c"eps is not finite and positive",
+            Error::Clip => c"clip_val is not finite with 0 < clip_val < 1",
+            Error::Range => {
+                c"min_v and max_v are not finite integers with min_v <= max_v and |v| <= 2^24"
+            }
+            Error::Overlap => {
+                c"buffers overlap other than an output exactly reusing an input of the same length"
+            }
+            Error::UnsupportedIsa => c"instruction set not supported by this CPU or build",
+        }
     }
 }
 

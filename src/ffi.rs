@@ -1,53 +1,25 @@
-//! The C ABI: a thin layer over [`Backend`]'s validated entry points.
+//! The C ABI: pointer checks on top of the path every call takes (`call`).
 //!
 //! Every function checks its pointers, sizes and parameters before touching
-//! memory, writes nothing unless it returns `QAT_OK`, and cannot panic.
+//! memory, writes nothing unless it returns `QAT_OK`, and cannot panic. The
+//! status codes and ISA values are the discriminants of [`Error`] and
+//! [`Isa`], which cbindgen writes into the header as `QAT_ERR_*` and
+//! `QAT_ISA_*`.
 #![allow(non_camel_case_types)]
+// The functions' docs are the header's, written for C readers: each states
+// its pointer contract in a "Safety:" paragraph.
+#![allow(clippy::missing_safety_doc)]
 
 use core::ffi::c_char;
 
-use crate::error::status_text;
-use crate::{set_isa, AsymmetricPerGroup, Backend, Error, Isa, Symmetric};
+use crate::call::{self, Boundary, Buffer};
+use crate::{dispatch, set_isa, AsymmetricPerGroup, Error, Isa, Symmetric};
 
 /// A bfloat16 value as its 16-bit pattern (the top half of an IEEE f32).
 pub type qat_bf16 = u16;
 
-// The numbers below are literals so that cbindgen writes them into the header;
-// a test checks that they equal `Error::code` and `Isa as i32`.
-
 /// Success.
 pub const QAT_OK: i32 = 0;
-/// A pointer is null with a nonzero count, not 2-byte aligned, or its buffer
-/// would wrap around the address space.
-pub const QAT_ERR_POINTER: i32 = 1;
-/// group_size is 0 or does not divide numel, or a size overflows or exceeds
-/// PTRDIFF_MAX bytes.
-pub const QAT_ERR_SHAPE: i32 = 2;
-/// bit is outside 1..=16.
-pub const QAT_ERR_BIT_WIDTH: i32 = 3;
-/// eps is not finite and positive.
-pub const QAT_ERR_EPS: i32 = 4;
-/// clip_val is not finite with 0 < clip_val < 1.
-pub const QAT_ERR_CLIP: i32 = 5;
-/// min_v, max_v are not finite integers with min_v <= max_v and |v| <= 2^24.
-pub const QAT_ERR_RANGE: i32 = 6;
-/// Buffers overlap, other than an output being exactly an input of the same
-/// length (an in-place call).
-pub const QAT_ERR_OVERLAP: i32 = 7;
-/// The requested instruction set is not supported by this CPU or build.
-pub const QAT_ERR_UNSUPPORTED_ISA: i32 = 8;
-
-/// The best instruction set available (the default).
-pub const QAT_ISA_AUTO: i32 = 0;
-/// The portable path, available everywhere.
-pub const QAT_ISA_SCALAR: i32 = 1;
-/// AVX2 (x86, x86-64).
-pub const QAT_ISA_AVX2: i32 = 2;
-/// NEON (aarch64).
-pub const QAT_ISA_NEON: i32 = 3;
-/// AVX-512 F, BW and VL, with AVX2 (x86, x86-64); an extension of SPEC's list, the best
-/// path where the CPU has it.
-pub const QAT_ISA_AVX512: i32 = 4;
 
 fn status(result: Result<(), Error>) -> i32 {
     match result {
@@ -56,14 +28,56 @@ fn status(result: Result<(), Error>) -> i32 {
     }
 }
 
+/// Buffers from C: any pointer, length and overlap may come in.
+enum Raw {}
+
+impl Buffer {
+    /// One past the last byte (lengths are already at most `isize::MAX / 2`).
+    fn end(self) -> Option<usize> {
+        self.start.checked_add(self.len * 2)
+    }
+}
+
+impl Boundary for Raw {
+    /// Never inlined, and the list of buffers made here: it then lives in this
+    /// frame, gone before the kernel's begins (a microcontroller's stack is
+    /// small).
+    #[inline(never)]
+    fn check<Q, const N: usize>(
+        buffers: impl FnOnce() -> [Buffer; N],
+        validate: impl FnOnce() -> Result<Q, Error>,
+    ) -> Result<Q, Error> {
+        let buffers = buffers();
+        for &b in &buffers {
+            if (b.start == 0 && b.len != 0) || b.start % 2 != 0 || b.end().is_none() {
+                return Err(Error::Pointer);
+            }
+        }
+        let quant = validate()?;
+        for (i, a) in buffers.iter().enumerate() {
+            for b in buffers.iter().skip(i + 1) {
+                if !(a.output || b.output) || a.len == 0 || b.len == 0 {
+                    continue;
+                }
+                // Ends exist: checked in the first loop.
+                let disjoint = a.end() <= Some(b.start) || b.end() <= Some(a.start);
+                let in_place = a.start == b.start && a.len == b.len && a.output != b.output;
+                if !disjoint && !in_place {
+                    return Err(Error::Overlap);
+                }
+            }
+        }
+        Ok(quant)
+    }
+}
+
 /// Asymmetric per-group fake quantization (LSQ+ forward).
 ///
-/// `weight` and `out` hold `numel` values, `scale` and `offset` one per group
-/// of `group_size` consecutive weights. `out` may be `weight` (in place).
-/// Defaults of the reference: group_size 128, bit 4, eps 1e-4, clip_val 0.99.
+/// weight and out hold numel values, scale and offset one per group of
+/// group_size consecutive weights. out may be weight (in place).
+/// Typical values: group_size 128, bit 4, eps 1e-4, clip_val 0.99.
 ///
-/// # Safety
-/// Each non-null pointer must be valid for its count of elements.
+/// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
 pub unsafe extern "C" fn qat_asymmetric_per_group(
     weight: *const qat_bf16,
@@ -85,7 +99,15 @@ pub unsafe extern "C" fn qat_asymmetric_per_group(
     // SAFETY: the caller's pointers are valid for their counts; the call
     // checks everything else.
     status(unsafe {
-        Backend::active().asymmetric_per_group_raw(weight, scale, offset, out, numel, &params)
+        call::asymmetric_per_group::<Raw>(
+            dispatch::active(),
+            weight,
+            scale,
+            offset,
+            out,
+            numel,
+            &params,
+        )
     })
 }
 
@@ -95,8 +117,7 @@ pub unsafe extern "C" fn qat_asymmetric_per_group(
 /// An output may be exactly an input of the same length (grad_weight =
 /// grad_output, say); no other overlap is allowed.
 ///
-/// # Safety
-/// Each non-null pointer must be valid for its count of elements.
+/// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
 pub unsafe extern "C" fn qat_asymmetric_per_group_backward(
     grad_output: *const qat_bf16,
@@ -120,7 +141,8 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_backward(
     };
     // SAFETY: as in qat_asymmetric_per_group.
     status(unsafe {
-        Backend::active().asymmetric_per_group_backward_raw(
+        call::asymmetric_per_group_backward::<Raw>(
+            dispatch::active(),
             grad_output,
             weight,
             scale,
@@ -135,10 +157,9 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_backward(
 }
 
 /// Symmetric per-channel fake quantization (LSQ forward) of a row-major
-/// rows x cols matrix, one scale per row. `out` may be `weight`.
+/// rows x cols matrix, one scale per row. out may be weight.
 ///
-/// # Safety
-/// Each non-null pointer must be valid for its count of elements.
+/// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
 pub unsafe extern "C" fn qat_symmetric_per_channel(
     weight: *const qat_bf16,
@@ -152,14 +173,15 @@ pub unsafe extern "C" fn qat_symmetric_per_channel(
 ) -> i32 {
     let params = Symmetric { eps, min_v, max_v };
     // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe { Backend::active().symmetric_raw(weight, scale, out, rows, cols, &params) })
+    status(unsafe {
+        call::symmetric::<Raw>(dispatch::active(), weight, scale, out, rows, cols, &params)
+    })
 }
 
 /// Backward of qat_symmetric_per_channel: writes grad_weight (rows x cols) and
 /// grad_scale (one per row).
 ///
-/// # Safety
-/// Each non-null pointer must be valid for its count of elements.
+/// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
 pub unsafe extern "C" fn qat_symmetric_per_channel_backward(
     grad_output: *const qat_bf16,
@@ -176,7 +198,8 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_backward(
     let params = Symmetric { eps, min_v, max_v };
     // SAFETY: as in qat_asymmetric_per_group.
     status(unsafe {
-        Backend::active().symmetric_backward_raw(
+        call::symmetric_backward::<Raw>(
+            dispatch::active(),
             grad_output,
             weight,
             scale,
@@ -189,11 +212,10 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_backward(
     })
 }
 
-/// Symmetric per-tensor fake quantization: one scale (`scale[0]`) for all
-/// `numel` weights. `out` may be `weight`.
+/// Symmetric per-tensor fake quantization: one scale (scale[0]) for all
+/// numel weights. out may be weight.
 ///
-/// # Safety
-/// Each non-null pointer must be valid for its count of elements.
+/// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
 pub unsafe extern "C" fn qat_symmetric_per_tensor(
     weight: *const qat_bf16,
@@ -206,14 +228,15 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor(
 ) -> i32 {
     let params = Symmetric { eps, min_v, max_v };
     // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe { Backend::active().symmetric_raw(weight, scale, out, 1, numel, &params) })
+    status(unsafe {
+        call::symmetric::<Raw>(dispatch::active(), weight, scale, out, 1, numel, &params)
+    })
 }
 
 /// Backward of qat_symmetric_per_tensor: writes grad_weight (numel values) and
-/// `grad_scale[0]`, the gradient summed over every element (+0.0 when numel is 0).
+/// grad_scale[0], the gradient summed over every element (+0.0 when numel is 0).
 ///
-/// # Safety
-/// Each non-null pointer must be valid for its count of elements.
+/// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
 pub unsafe extern "C" fn qat_symmetric_per_tensor_backward(
     grad_output: *const qat_bf16,
@@ -229,7 +252,8 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_backward(
     let params = Symmetric { eps, min_v, max_v };
     // SAFETY: as in qat_asymmetric_per_group.
     status(unsafe {
-        Backend::active().symmetric_backward_raw(
+        call::symmetric_backward::<Raw>(
+            dispatch::active(),
             grad_output,
             weight,
             scale,
@@ -265,7 +289,12 @@ pub extern "C" fn qat_active_isa() -> i32 {
 /// codes get "unknown status code").
 #[no_mangle]
 pub extern "C" fn qat_status_message(status: i32) -> *const c_char {
-    status_text(status).as_ptr().cast()
+    let message = match Error::from_code(status) {
+        Some(error) => error.c_message(),
+        None if status == QAT_OK => c"ok",
+        None => c"unknown status code",
+    };
+    message.as_ptr()
 }
 
 /// The library version, e.g. "0.1.0" (static, NUL-terminated).

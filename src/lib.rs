@@ -35,11 +35,11 @@
 //!   `0x7FC0`.
 //! - **NaN**: clamps propagate NaN (`max(x, lo)` is `x < lo ? lo : x`), so a NaN
 //!   weight, gradient or scale reaches every output it feeds.
-//! - **Determinism**: the bits of the SPEC's operations one at a time (a
+//! - **Determinism**: the bits of the documented operations one at a time (a
 //!   multiplication is fused with an addition only where the product is exact,
 //!   which changes nothing); sums follow one fixed order on every path
-//!   (described in the source of `kernels`), so results are the same bits on
-//!   every CPU and for every buffer alignment.
+//!   (described in the source of `kernels::reduction`), so results are the
+//!   same bits on every CPU and for every buffer alignment.
 //! - **In place**: an output may be exactly an input of the same length (the
 //!   `_in_place` functions, or equal pointers through the C ABI); any other
 //!   overlap is rejected with [`Error::Overlap`].
@@ -75,187 +75,20 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
 
 mod api;
 mod arch;
-pub mod bf16;
+mod bf16_bits;
+mod call;
 mod dispatch;
 mod error;
 pub mod ffi;
+mod isa;
 mod kernels;
 mod params;
 mod vector;
 
-pub use api::Backend;
-pub use dispatch::{active_isa, set_isa, Isa};
+pub use api::*;
 pub use error::Error;
+pub use isa::{active_isa, set_isa, Isa};
 pub use params::{AsymmetricPerGroup, Symmetric};
-
-use half::bf16 as Bf16;
-
-/// [`Backend::asymmetric_per_group`] on the active backend.
-pub fn asymmetric_per_group(
-    weight: &[Bf16],
-    scale: &[Bf16],
-    offset: &[Bf16],
-    out: &mut [Bf16],
-    params: &AsymmetricPerGroup,
-) -> Result<(), Error> {
-    Backend::active().asymmetric_per_group(weight, scale, offset, out, params)
-}
-
-/// [`Backend::asymmetric_per_group_in_place`] on the active backend.
-pub fn asymmetric_per_group_in_place(
-    weight: &mut [Bf16],
-    scale: &[Bf16],
-    offset: &[Bf16],
-    params: &AsymmetricPerGroup,
-) -> Result<(), Error> {
-    Backend::active().asymmetric_per_group_in_place(weight, scale, offset, params)
-}
-
-/// [`Backend::asymmetric_per_group_backward`] on the active backend.
-#[allow(clippy::too_many_arguments)]
-pub fn asymmetric_per_group_backward(
-    grad_output: &[Bf16],
-    weight: &[Bf16],
-    scale: &[Bf16],
-    offset: &[Bf16],
-    grad_weight: &mut [Bf16],
-    grad_scale: &mut [Bf16],
-    grad_offset: &mut [Bf16],
-    params: &AsymmetricPerGroup,
-) -> Result<(), Error> {
-    Backend::active().asymmetric_per_group_backward(
-        grad_output,
-        weight,
-        scale,
-        offset,
-        grad_weight,
-        grad_scale,
-        grad_offset,
-        params,
-    )
-}
-
-/// [`Backend::asymmetric_per_group_backward_in_place`] on the active backend.
-#[allow(clippy::too_many_arguments)]
-pub fn asymmetric_per_group_backward_in_place(
-    grad: &mut [Bf16],
-    weight: &[Bf16],
-    scale: &[Bf16],
-    offset: &[Bf16],
-    grad_scale: &mut [Bf16],
-    grad_offset: &mut [Bf16],
-    params: &AsymmetricPerGroup,
-) -> Result<(), Error> {
-    Backend::active().asymmetric_per_group_backward_in_place(
-        grad,
-        weight,
-        scale,
-        offset,
-        grad_scale,
-        grad_offset,
-        params,
-    )
-}
-
-/// [`Backend::symmetric_per_channel`] on the active backend.
-pub fn symmetric_per_channel(
-    weight: &[Bf16],
-    scale: &[Bf16],
-    out: &mut [Bf16],
-    params: &Symmetric,
-) -> Result<(), Error> {
-    Backend::active().symmetric_per_channel(weight, scale, out, params)
-}
-
-/// [`Backend::symmetric_per_channel_in_place`] on the active backend.
-pub fn symmetric_per_channel_in_place(
-    weight: &mut [Bf16],
-    scale: &[Bf16],
-    params: &Symmetric,
-) -> Result<(), Error> {
-    Backend::active().symmetric_per_channel_in_place(weight, scale, params)
-}
-
-/// [`Backend::symmetric_per_channel_backward`] on the active backend.
-pub fn symmetric_per_channel_backward(
-    grad_output: &[Bf16],
-    weight: &[Bf16],
-    scale: &[Bf16],
-    grad_weight: &mut [Bf16],
-    grad_scale: &mut [Bf16],
-    params: &Symmetric,
-) -> Result<(), Error> {
-    Backend::active().symmetric_per_channel_backward(
-        grad_output,
-        weight,
-        scale,
-        grad_weight,
-        grad_scale,
-        params,
-    )
-}
-
-/// [`Backend::symmetric_per_channel_backward_in_place`] on the active backend.
-pub fn symmetric_per_channel_backward_in_place(
-    grad: &mut [Bf16],
-    weight: &[Bf16],
-    scale: &[Bf16],
-    grad_scale: &mut [Bf16],
-    params: &Symmetric,
-) -> Result<(), Error> {
-    Backend::active()
-        .symmetric_per_channel_backward_in_place(grad, weight, scale, grad_scale, params)
-}
-
-/// [`Backend::symmetric_per_tensor`] on the active backend.
-pub fn symmetric_per_tensor(
-    weight: &[Bf16],
-    scale: Bf16,
-    out: &mut [Bf16],
-    params: &Symmetric,
-) -> Result<(), Error> {
-    Backend::active().symmetric_per_tensor(weight, scale, out, params)
-}
-
-/// [`Backend::symmetric_per_tensor_in_place`] on the active backend.
-pub fn symmetric_per_tensor_in_place(
-    weight: &mut [Bf16],
-    scale: Bf16,
-    params: &Symmetric,
-) -> Result<(), Error> {
-    Backend::active().symmetric_per_tensor_in_place(weight, scale, params)
-}
-
-/// [`Backend::symmetric_per_tensor_backward`] on the active backend.
-pub fn symmetric_per_tensor_backward(
-    grad_output: &[Bf16],
-    weight: &[Bf16],
-    scale: Bf16,
-    grad_weight: &mut [Bf16],
-    grad_scale: &mut Bf16,
-    params: &Symmetric,
-) -> Result<(), Error> {
-    Backend::active().symmetric_per_tensor_backward(
-        grad_output,
-        weight,
-        scale,
-        grad_weight,
-        grad_scale,
-        params,
-    )
-}
-
-/// [`Backend::symmetric_per_tensor_backward_in_place`] on the active backend.
-pub fn symmetric_per_tensor_backward_in_place(
-    grad: &mut [Bf16],
-    weight: &[Bf16],
-    scale: Bf16,
-    grad_scale: &mut Bf16,
-    params: &Symmetric,
-) -> Result<(), Error> {
-    Backend::active()
-        .symmetric_per_tensor_backward_in_place(grad, weight, scale, grad_scale, params)
-}
 
 /// The README's Rust examples run as doctests.
 #[cfg(doctest)]

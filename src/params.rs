@@ -1,4 +1,5 @@
-//! The quantizers' parameters and their validation.
+//! The quantizers' parameters as callers give them, and their validation
+//! into the constants the kernels use.
 
 use crate::Error;
 
@@ -71,9 +72,9 @@ impl Symmetric {
     }
 }
 
-/// Validated asymmetric parameters, in the form the kernels use.
+/// Validated [`AsymmetricPerGroup`] parameters, in the form the kernels use.
 #[derive(Clone, Copy)]
-pub(crate) struct Asymmetric {
+pub(crate) struct AsymmetricConstants {
     /// `n = 2^(bit-1)`.
     pub levels: f32,
     pub eps: f32,
@@ -120,7 +121,7 @@ impl AsymmetricPerGroup {
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<Asymmetric, Error> {
+    pub(crate) fn validate(&self) -> Result<AsymmetricConstants, Error> {
         if !(1..=16).contains(&self.bit) {
             return Err(Error::BitWidth);
         }
@@ -128,7 +129,7 @@ impl AsymmetricPerGroup {
         if !(self.clip_val.is_finite() && self.clip_val > 0.0 && self.clip_val < 1.0) {
             return Err(Error::Clip);
         }
-        Ok(Asymmetric {
+        Ok(AsymmetricConstants {
             levels: (1u32 << (self.bit - 1)) as f32,
             eps: self.eps,
             clip_val: self.clip_val,

@@ -1,19 +1,52 @@
-//! The lane-vector abstraction the kernels are written against.
+//! The lane types the kernels are written against, and the proof that makes
+//! them: [`Lanes`] (f32 arithmetic), [`Memory`] (bf16 loads and stores),
+//! [`Vector`] (eight lanes and their f64 sums), [`Pair`] (sixteen lanes),
+//! [`Lanewise`] (what a quantizer computes per weight), and [`Token`].
 //!
-//! A [`Vector`] is eight f32 lanes. The portable backend is a plain array, the
-//! AVX2 backend one `__m256`, the NEON backend two `float32x4_t`. Because every
-//! backend has the same width and every operation below gives the bits of
-//! single IEEE f32 operations per lane (the fused multiply-adds only where the
-//! product is exact, so fusing changes nothing), a kernel written once against
-//! this trait gives the same bits on every backend, reductions included.
+//! Every backend's vectors have eight lanes and every operation below gives
+//! the bits of single IEEE f32 operations lane by lane (a multiply-add is
+//! fused only where the product is exact, so fusing changes nothing). So a
+//! kernel written once against these traits gives the same bits on every
+//! backend, reductions included.
+//!
+//! A SIMD value can only be made from a [`Token`] of its ISA (or from another
+//! value of it), and a token only by `unsafe` code that knows the CPU runs
+//! the ISA: the kernel tables' entry points. So holding a value proves its
+//! instructions can run, and the SIMD methods can be safe functions.
 
 /// Lanes in a [`Vector`].
 pub(crate) const LANES: usize = 8;
 
+/// A zero-sized proof that this CPU runs an ISA's instructions (`()` where
+/// nothing needs proving).
+pub(crate) trait Token: Copy {
+    /// The proof, taken on trust.
+    ///
+    /// # Safety
+    /// The CPU and OS support the ISA whose values the token makes.
+    unsafe fn new_unchecked() -> Self;
+}
+
+impl Token for () {
+    #[inline(always)]
+    unsafe fn new_unchecked() -> Self {}
+}
+
 /// f32 lanes and the arithmetic the quantizers need: one IEEE operation per
-/// lane each. Implemented by every [`Vector`] and by `f32` itself (one lane).
+/// lane each. Implemented by every [`Vector`] and [`Pair`], and by `f32`
+/// itself (one lane).
 pub(crate) trait Lanes: Copy {
-    fn splat(x: f32) -> Self;
+    /// What it takes to make a value from nothing.
+    type Token: Token;
+    /// The proof a value carries (it exists, so its ISA runs here).
+    fn token(self) -> Self::Token;
+    /// Every lane `x`.
+    fn splat(token: Self::Token, x: f32) -> Self;
+    /// Every lane `x`, proven by `self`.
+    #[inline(always)]
+    fn splat_as(self, x: f32) -> Self {
+        Self::splat(self.token(), x)
+    }
     fn add(self, rhs: Self) -> Self;
     fn sub(self, rhs: Self) -> Self;
     fn mul(self, rhs: Self) -> Self;
@@ -43,69 +76,77 @@ pub(crate) trait Lanes: Copy {
     }
 }
 
+/// Lanes that load from and store to bf16 buffers: a [`Vector`] (eight
+/// elements) or a [`Pair`] (sixteen).
+pub(crate) trait Memory: Lanes {
+    /// A stack buffer of one load's bit patterns, for tails that must not
+    /// touch memory past a buffer's end.
+    type Bits: Default + AsRef<[u16]> + AsMut<[u16]>;
+
+    /// Loads bf16 bit patterns and widens them exactly.
+    ///
+    /// # Safety
+    /// `src` must be valid for reading one load's elements (2-byte alignment
+    /// suffices).
+    unsafe fn load(token: Self::Token, src: *const u16) -> Self;
+
+    /// Narrows the lanes to bf16 (round to nearest even, NaN written as
+    /// `0x7FC0`) and stores their bit patterns.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing one load's elements.
+    unsafe fn store(self, dst: *mut u16);
+}
+
 /// What a quantizer computes for each weight of one group or row, written
-/// once against [`Lanes`]: the kernels' two row loops drive it over vectors.
+/// once against [`Lanes`]: the row loops drive it over vectors.
 pub(crate) trait Lanewise {
     /// The fake-quantized weights.
     fn forward<L: Lanes>(&self, x: L) -> L;
     /// The first step of [`Lanewise::backward`]: the weight divided by the
     /// scale (offset first, where there is one). The whole-vector loops run
-    /// it a quad ahead: a division's latency is long, and started early it
-    /// overlaps the previous quad's other work instead of holding back its
-    /// own (asymmetric backward 1.2-1.3x faster in L1 on AVX-512).
+    /// it a quad ahead, so that a division's long latency overlaps the
+    /// previous quad's other work instead of holding back its own.
     fn normalize<L: Lanes>(&self, x: L) -> L;
     /// The rest of [`Lanewise::backward`], from `xn = normalize(x)`.
     fn backward_normalized<L: Lanes>(&self, g: L, xn: L) -> [L; 3];
     /// `[grad_weight, a, b]` for output gradient `g` and weight `x`, where `a`
     /// and `b` are the terms of the quantizer's two sums, each already
     /// multiplied by the reduction order's `TERM_SCALE` (in f32, after the
-    /// term's own operations; see `kernels`).
+    /// term's own operations; see `kernels::reduction`).
     #[inline(always)]
     fn backward<L: Lanes>(&self, g: L, x: L) -> [L; 3] {
         self.backward_normalized(g, self.normalize(x))
     }
 }
 
-/// Eight f32 lanes: loads, stores and sums on top of [`Lanes`].
+/// Eight f32 lanes: sums on top of [`Lanes`] and [`Memory`].
 ///
 /// Implementations are `#[inline(always)]` and carry no `#[target_feature]`:
 /// they inline into the kernel entry points of their ISA, which do (the memchr
-/// pattern). A SIMD implementation's values only exist inside those entry
-/// points, which are only called after the CPU was found to support the ISA.
-pub(crate) trait Vector: Lanes {
+/// pattern).
+pub(crate) trait Vector: Memory {
     /// Eight f64 lane accumulators for reductions.
     type Sum: Copy;
 
     /// Whether the row loops get extra loops over whole vectors (octets and a
     /// last quad in backward, quads and a last pair in forward), free of tail
-    /// checks and able to use a wide [`Pair`]: faster, but more code. (The portable backend on
-    /// 32-bit Arm says no: code size counts more on a Cortex-M.)
+    /// checks and able to use a wide [`Pair`]: faster, but more code. (The
+    /// scalar backend on 32-bit Arm says no: code size counts more on a
+    /// Cortex-M.)
     const WHOLE_VECTOR_LOOPS: bool = true;
 
     /// Whether the whole-vector backward loops normalize each quad a quad
     /// ahead (see [`Lanewise::normalize`]): a win where a division's latency
-    /// can hide behind other vector work. The portable backend, whose lanes
+    /// can hide behind other vector work. The scalar backend, whose lanes
     /// are loops of scalar code, says no: there it only adds stack traffic.
     const NORMALIZE_AHEAD: bool = true;
-
-    /// Loads eight bf16 bit patterns and widens them exactly.
-    ///
-    /// # Safety
-    /// `src` must be valid for reading eight `u16` (2-byte alignment suffices).
-    unsafe fn load(src: *const u16) -> Self;
-
-    /// Narrows the lanes to bf16 (round to nearest even, NaN written as `0x7FC0`)
-    /// and stores eight bit patterns.
-    ///
-    /// # Safety
-    /// `dst` must be valid for writing eight `u16` (2-byte alignment suffices).
-    unsafe fn store(self, dst: *mut u16);
 
     /// The first `n` lanes (`n < LANES`) kept, the others set to `+0.0`.
     fn first(self, n: usize) -> Self;
 
     /// A vector of these lanes.
-    fn from_array(lanes: [f32; LANES]) -> Self;
+    fn from_array(token: Self::Token, lanes: [f32; LANES]) -> Self;
 
     /// The lanes as an array.
     fn to_array(self) -> [f32; LANES];
@@ -118,9 +159,9 @@ pub(crate) trait Vector: Lanes {
     /// # Safety
     /// `src` must be valid for reading sixteen `u16`.
     #[inline(always)]
-    unsafe fn load_pair(src: *const u16) -> [Self; 2] {
+    unsafe fn load_pair(token: Self::Token, src: *const u16) -> [Self; 2] {
         // SAFETY: sixteen elements are readable (caller).
-        unsafe { [Self::load(src), Self::load(src.add(LANES))] }
+        unsafe { [Self::load(token, src), Self::load(token, src.add(LANES))] }
     }
 
     /// Narrows and stores two vectors from [`Vector::load_pair`]'s order.
@@ -145,7 +186,7 @@ pub(crate) trait Vector: Lanes {
     }
 
     /// Eight f64 accumulators, all `+0.0`.
-    fn sum_zero() -> Self::Sum;
+    fn sum_zero(token: Self::Token) -> Self::Sum;
     /// Adds each lane, widened to f64, to its accumulator.
     fn sum_add(sum: Self::Sum, terms: Self) -> Self::Sum;
     /// The accumulators combined as `((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))`.
@@ -166,38 +207,35 @@ pub(crate) trait Vector: Lanes {
 }
 
 /// Two consecutive vectors, `[first, second]`, as one value: the whole-vector
-/// loops move pairs, a quarter of an octet of the reduction order. A backend with 16-lane
-/// registers holds a pair in one register; the others use [`Two`].
+/// loops move pairs, a quarter of an octet of the reduction order. A backend
+/// with 16-lane registers holds a pair in one register; the others use
+/// [`Two`].
 ///
 /// The pair also owns the reduction's eight f64 lane accumulators, so that a
 /// wide backend can keep them in one register too.
-pub(crate) trait Pair<V: Vector>: Lanes {
+pub(crate) trait Pair<V: Vector>: Memory {
     /// Eight f64 lane accumulators.
     type Sum: Copy;
 
-    /// Loads sixteen bf16 bit patterns, widened.
-    ///
-    /// # Safety
-    /// `src` must be valid for reading sixteen `u16`.
-    unsafe fn load(src: *const u16) -> Self;
-
-    /// Narrows and stores sixteen lanes, as [`Vector::store`].
-    ///
-    /// # Safety
-    /// `dst` must be valid for writing sixteen `u16`.
-    unsafe fn store(self, dst: *mut u16);
+    /// The proof of the pair's ISA is one of its vectors' too.
+    fn vector_token(token: Self::Token) -> V::Token;
 
     /// Loads thirty-two bf16 bit patterns as two pairs, widened.
     ///
     /// # Safety
     /// `src` must be valid for reading thirty-two `u16`.
     #[inline(always)]
-    unsafe fn load_quad(src: *const u16) -> [Self; 2] {
+    unsafe fn load_quad(token: Self::Token, src: *const u16) -> [Self; 2] {
         // SAFETY: thirty-two elements are readable (caller).
-        unsafe { [Self::load(src), Self::load(src.add(2 * LANES))] }
+        unsafe {
+            [
+                Self::load(token, src),
+                Self::load(token, src.add(2 * LANES)),
+            ]
+        }
     }
 
-    /// Narrows and stores two pairs, as [`Pair::store`].
+    /// Narrows and stores two pairs, as [`Memory::store`].
     ///
     /// # Safety
     /// `dst` must be valid for writing thirty-two `u16`.
@@ -211,7 +249,7 @@ pub(crate) trait Pair<V: Vector>: Lanes {
     }
 
     /// Eight f64 accumulators, all `+0.0`.
-    fn sum_zero() -> Self::Sum;
+    fn sum_zero(token: Self::Token) -> Self::Sum;
     /// Adds the octet sum of the pairs `[v0, v1]` to `[v6, v7]`,
     /// `((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7))` in f32 lane by
     /// lane, widened to f64, to the accumulators.
@@ -241,15 +279,15 @@ pub(crate) trait Pair<V: Vector>: Lanes {
     /// [`Pair::sum_lanes`] of eight rows' pairs of sums, each multiplied by
     /// `factor` in f64 and rounded to f32: the first sums in the first
     /// vector, the second sums in the second, row `k` in lane `k` of each.
-    fn sum_pairs_of_8(pairs: &[Self::SumPair; 8], factor: f64) -> Self;
+    fn sum_pairs_of_8(token: Self::Token, pairs: &[Self::SumPair; 8], factor: f64) -> Self;
 
-    /// The pair `[first, second]`, in memory order: [`Pair::store`] writes
-    /// `first`'s lanes as the first eight elements, and [`Pair::load`] reads
-    /// them into `first`. (For [`Two`] that holds where
+    /// The pair `[first, second]`, in memory order: [`Memory::store`] writes
+    /// `first`'s lanes as the first eight elements, and [`Memory::load`]
+    /// reads them into `first`. (For [`Two`] that holds where
     /// [`Vector::load_pair`] keeps memory order, as its default does; the
     /// kernels join and split pairs only where [`Pair::SUMS_EIGHT_AT_ONCE`]
     /// is set, which `Two` does not set.)
-    fn join(first: V, second: V) -> Self;
+    fn join(token: Self::Token, first: V, second: V) -> Self;
 
     /// The pair's two vectors, `[first, second]`, as [`Pair::join`] takes them.
     fn split(self) -> [V; 2];
@@ -260,69 +298,82 @@ pub(crate) trait Pair<V: Vector>: Lanes {
 #[derive(Clone, Copy)]
 pub(crate) struct Two<V>(V, V);
 
-impl<V: Lanes> Lanes for Two<V> {
+impl<V: Lanes> Two<V> {
     #[inline(always)]
-    fn splat(x: f32) -> Self {
-        Two(V::splat(x), V::splat(x))
+    fn each(self, f: impl Fn(V) -> V) -> Self {
+        Two(f(self.0), f(self.1))
     }
+
     #[inline(always)]
-    fn add(self, rhs: Self) -> Self {
-        Two(self.0.add(rhs.0), self.1.add(rhs.1))
+    fn both(self, rhs: Self, f: impl Fn(V, V) -> V) -> Self {
+        Two(f(self.0, rhs.0), f(self.1, rhs.1))
     }
+
     #[inline(always)]
-    fn sub(self, rhs: Self) -> Self {
-        Two(self.0.sub(rhs.0), self.1.sub(rhs.1))
-    }
-    #[inline(always)]
-    fn mul(self, rhs: Self) -> Self {
-        Two(self.0.mul(rhs.0), self.1.mul(rhs.1))
-    }
-    #[inline(always)]
-    fn div(self, rhs: Self) -> Self {
-        Two(self.0.div(rhs.0), self.1.div(rhs.1))
-    }
-    #[inline(always)]
-    fn max(self, lo: Self) -> Self {
-        Two(self.0.max(lo.0), self.1.max(lo.1))
-    }
-    #[inline(always)]
-    fn min(self, hi: Self) -> Self {
-        Two(self.0.min(hi.0), self.1.min(hi.1))
-    }
-    #[inline(always)]
-    fn round(self) -> Self {
-        Two(self.0.round(), self.1.round())
-    }
-    #[inline(always)]
-    fn one_where_equal(self, clipped: Self) -> Self {
-        Two(
-            self.0.one_where_equal(clipped.0),
-            self.1.one_where_equal(clipped.1),
-        )
-    }
-    #[inline(always)]
-    fn mul_add(self, factor: Self, addend: Self) -> Self {
-        Two(
-            self.0.mul_add(factor.0, addend.0),
-            self.1.mul_add(factor.1, addend.1),
-        )
-    }
-    #[inline(always)]
-    fn neg_mul_add(self, factor: Self, addend: Self) -> Self {
-        Two(
-            self.0.neg_mul_add(factor.0, addend.0),
-            self.1.neg_mul_add(factor.1, addend.1),
-        )
+    fn all_three(self, b: Self, c: Self, f: impl Fn(V, V, V) -> V) -> Self {
+        Two(f(self.0, b.0, c.0), f(self.1, b.1, c.1))
     }
 }
 
-impl<V: Vector> Pair<V> for Two<V> {
-    type Sum = V::Sum;
+impl<V: Lanes> Lanes for Two<V> {
+    type Token = V::Token;
+    #[inline(always)]
+    fn token(self) -> Self::Token {
+        self.0.token()
+    }
+    #[inline(always)]
+    fn splat(token: Self::Token, x: f32) -> Self {
+        Two(V::splat(token, x), V::splat(token, x))
+    }
+    #[inline(always)]
+    fn add(self, rhs: Self) -> Self {
+        self.both(rhs, V::add)
+    }
+    #[inline(always)]
+    fn sub(self, rhs: Self) -> Self {
+        self.both(rhs, V::sub)
+    }
+    #[inline(always)]
+    fn mul(self, rhs: Self) -> Self {
+        self.both(rhs, V::mul)
+    }
+    #[inline(always)]
+    fn div(self, rhs: Self) -> Self {
+        self.both(rhs, V::div)
+    }
+    #[inline(always)]
+    fn max(self, lo: Self) -> Self {
+        self.both(lo, V::max)
+    }
+    #[inline(always)]
+    fn min(self, hi: Self) -> Self {
+        self.both(hi, V::min)
+    }
+    #[inline(always)]
+    fn round(self) -> Self {
+        self.each(V::round)
+    }
+    #[inline(always)]
+    fn one_where_equal(self, clipped: Self) -> Self {
+        self.both(clipped, V::one_where_equal)
+    }
+    #[inline(always)]
+    fn mul_add(self, factor: Self, addend: Self) -> Self {
+        self.all_three(factor, addend, V::mul_add)
+    }
+    #[inline(always)]
+    fn neg_mul_add(self, factor: Self, addend: Self) -> Self {
+        self.all_three(factor, addend, V::neg_mul_add)
+    }
+}
+
+impl<V: Vector> Memory for Two<V> {
+    type Bits = [u16; 2 * LANES];
 
     #[inline(always)]
-    unsafe fn load(src: *const u16) -> Self {
+    unsafe fn load(token: Self::Token, src: *const u16) -> Self {
         // SAFETY: sixteen elements are readable (caller).
-        let [first, second] = unsafe { V::load_pair(src) };
+        let [first, second] = unsafe { V::load_pair(token, src) };
         Two(first, second)
     }
     #[inline(always)]
@@ -330,9 +381,18 @@ impl<V: Vector> Pair<V> for Two<V> {
         // SAFETY: sixteen elements are writable (caller).
         unsafe { V::store_pair([self.0, self.1], dst) }
     }
+}
+
+impl<V: Vector> Pair<V> for Two<V> {
+    type Sum = V::Sum;
+
     #[inline(always)]
-    fn sum_zero() -> Self::Sum {
-        V::sum_zero()
+    fn vector_token(token: Self::Token) -> V::Token {
+        token
+    }
+    #[inline(always)]
+    fn sum_zero(token: Self::Token) -> Self::Sum {
+        V::sum_zero(token)
     }
     #[inline(always)]
     fn sum_add(sum: Self::Sum, [p0, p1, p2, p3]: [Self; 4]) -> Self::Sum {
@@ -355,17 +415,20 @@ impl<V: Vector> Pair<V> for Two<V> {
         [first, second]
     }
     #[inline(always)]
-    fn sum_pairs_of_8(pairs: &[Self::SumPair; 8], factor: f64) -> Self {
+    fn sum_pairs_of_8(token: Self::Token, pairs: &[Self::SumPair; 8], factor: f64) -> Self {
         let mut lanes = [[0.0; LANES]; 2];
         for (k, pair) in pairs.iter().enumerate() {
             for (half, &sum) in lanes.iter_mut().zip(pair) {
                 half[k] = (V::sum_lanes(sum) * factor) as f32;
             }
         }
-        Two(V::from_array(lanes[0]), V::from_array(lanes[1]))
+        Two(
+            V::from_array(token, lanes[0]),
+            V::from_array(token, lanes[1]),
+        )
     }
     #[inline(always)]
-    fn join(first: V, second: V) -> Self {
+    fn join(_: Self::Token, first: V, second: V) -> Self {
         Two(first, second)
     }
     #[inline(always)]

@@ -8,6 +8,21 @@ use std::ffi::CStr;
 use qat_kernels::ffi::*;
 use qat_kernels::{Error, Isa};
 
+// The header's status codes and ISA values, as documented.
+const QAT_ERR_POINTER: i32 = 1;
+const QAT_ERR_SHAPE: i32 = 2;
+const QAT_ERR_BIT_WIDTH: i32 = 3;
+const QAT_ERR_EPS: i32 = 4;
+const QAT_ERR_CLIP: i32 = 5;
+const QAT_ERR_RANGE: i32 = 6;
+const QAT_ERR_OVERLAP: i32 = 7;
+const QAT_ERR_UNSUPPORTED_ISA: i32 = 8;
+const QAT_ISA_AUTO: i32 = 0;
+const QAT_ISA_SCALAR: i32 = 1;
+const QAT_ISA_AVX2: i32 = 2;
+const QAT_ISA_NEON: i32 = 3;
+const QAT_ISA_AVX512: i32 = 4;
+
 const SENTINEL: u16 = 0xDEAD;
 
 /// Buffers for every kernel, outputs pre-filled with the sentinel.

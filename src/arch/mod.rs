@@ -1,64 +1,116 @@
-//! The backends: one [`Vector`](crate::vector::Vector) implementation per ISA,
-//! each instantiating the same kernels into a [`KernelTable`].
+//! The backends: one lane type per ISA, each instantiating the kernels
+//! written once in `kernels` into a [`KernelTable`]. The only module that
+//! names an ISA's module: the rest of the crate asks here for tables.
 
 #[cfg(target_arch = "aarch64")]
-pub(crate) mod aarch64;
-pub(crate) mod generic;
+mod aarch64;
+mod scalar;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-pub(crate) mod x86;
+mod x86;
 
 use crate::kernels::{
     AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs, SymmetricArgs, SymmetricBackwardArgs,
 };
+use crate::Isa;
 
-/// The kernels of one backend.
+/// The kernels of one backend, and its ISA.
 ///
 /// # Safety
-/// Each function requires the contract of [`crate::kernels`] (valid buffers,
-/// overlaps only as exact aliases), and a SIMD table requires that the CPU
-/// supports its ISA.
+/// Each function requires the contract of `kernels` (valid buffers, overlaps
+/// only as exact aliases), and a SIMD table requires that the CPU supports
+/// its ISA, which [`table`] and [`best`] check.
 pub(crate) struct KernelTable {
+    /// The ISA (never `Auto`).
+    pub isa: Isa,
     pub asymmetric_per_group: unsafe fn(&AsymmetricPerGroupArgs),
     pub asymmetric_per_group_backward: unsafe fn(&AsymmetricPerGroupBackwardArgs),
     pub symmetric: unsafe fn(&SymmetricArgs),
     pub symmetric_backward: unsafe fn(&SymmetricBackwardArgs),
 }
 
-/// Defines `KERNELS`, the [`KernelTable`] of a backend: the generic kernels
-/// instantiated for `$vector` and its `$pair` of vectors, each behind an entry point carrying the ISA's
-/// `#[target_feature]` attributes so that the inlined lane operations are
-/// compiled for it.
+/// The fastest table this CPU runs.
+pub(crate) fn best() -> &'static KernelTable {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    if let Some(table) = x86::best() {
+        return table;
+    }
+    #[cfg(target_arch = "aarch64")]
+    return &aarch64::KERNELS;
+    #[allow(unreachable_code)]
+    &scalar::KERNELS
+}
+
+/// The table of `isa` (`Auto`: none), if this CPU and build run it.
+pub(crate) fn table(isa: Isa) -> Option<&'static KernelTable> {
+    match isa {
+        Isa::Scalar => Some(&scalar::KERNELS),
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        Isa::Avx2 | Isa::Avx512 => x86::table(isa),
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => Some(&aarch64::KERNELS),
+        _ => None,
+    }
+}
+
+/// Every build of every path this CPU runs, named: the tables of
+/// [`table`], and on a CPU with AVX-512 BF16 also the AVX-512 build without
+/// it, which `Auto` skips there but older AVX-512 CPUs run.
+#[cfg(feature = "test-hooks")]
+pub(crate) fn builds() -> impl Iterator<Item = (&'static str, &'static KernelTable)> {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    let extra = x86::avx512_without_bf16().map(|table| ("avx512_no_bf16", table));
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    let extra = None;
+    [Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon]
+        .into_iter()
+        .filter_map(table)
+        .map(|table| (table.isa.name(), table))
+        .chain(extra)
+}
+
+/// Defines `KERNELS`, the [`KernelTable`] of `Isa::$isa`: the kernels
+/// instantiated for `$vector` and its `$pair` of vectors, each behind an
+/// entry point carrying the ISA's `#[target_feature]` attributes so that the
+/// inlined lane operations are compiled for it. The entry points make the
+/// ISA's token, which the table's contract proves.
 macro_rules! kernel_table {
-    ($vector:ty, $pair:ty, $(#[$feature:meta])*) => {
+    ($isa:ident, $vector:ty, $pair:ty, $(#[$feature:meta])*) => {
         /// This backend's kernels.
         pub(crate) static KERNELS: $crate::arch::KernelTable = {
             use $crate::kernels::{
                 asymmetric_per_group, symmetric, AsymmetricPerGroupArgs,
                 AsymmetricPerGroupBackwardArgs, SymmetricArgs, SymmetricBackwardArgs,
             };
+            use $crate::vector::Token;
 
             $(#[$feature])*
             unsafe fn asymmetric_forward(args: &AsymmetricPerGroupArgs) {
-                // SAFETY: the KernelTable contract is the kernel's.
-                unsafe { asymmetric_per_group::forward::<$vector, $pair>(args) }
+                // SAFETY: the KernelTable contract: the CPU runs the ISA, and
+                // the buffers are as the kernel requires.
+                unsafe {
+                    asymmetric_per_group::forward::<$vector, $pair>(Token::new_unchecked(), args)
+                }
             }
             $(#[$feature])*
             unsafe fn asymmetric_backward(args: &AsymmetricPerGroupBackwardArgs) {
-                // SAFETY: the KernelTable contract is the kernel's.
-                unsafe { asymmetric_per_group::backward::<$vector, $pair>(args) }
+                // SAFETY: as in `asymmetric_forward`.
+                unsafe {
+                    asymmetric_per_group::backward::<$vector, $pair>(Token::new_unchecked(), args)
+                }
             }
             $(#[$feature])*
             unsafe fn symmetric_forward(args: &SymmetricArgs) {
-                // SAFETY: the KernelTable contract is the kernel's.
-                unsafe { symmetric::forward::<$vector, $pair>(args) }
+                // SAFETY: as in `asymmetric_forward`.
+                unsafe { symmetric::forward::<$vector, $pair>(Token::new_unchecked(), args) }
             }
             $(#[$feature])*
             unsafe fn symmetric_backward(args: &SymmetricBackwardArgs) {
-                // SAFETY: the KernelTable contract is the kernel's.
-                unsafe { symmetric::backward::<$vector, $pair>(args) }
+                // SAFETY: as in `asymmetric_forward`.
+                unsafe { symmetric::backward::<$vector, $pair>(Token::new_unchecked(), args) }
             }
 
             $crate::arch::KernelTable {
+                isa: $crate::Isa::$isa,
                 asymmetric_per_group: asymmetric_forward,
                 asymmetric_per_group_backward: asymmetric_backward,
                 symmetric: symmetric_forward,
@@ -68,9 +120,3 @@ macro_rules! kernel_table {
     };
 }
 pub(crate) use kernel_table;
-
-/// The portable backend's kernels.
-pub(crate) mod portable {
-    use super::generic::Portable;
-    crate::arch::kernel_table!(Portable, crate::vector::Two<Portable>,);
-}

@@ -10,9 +10,11 @@
 //! `grad_weight = g * mask`,
 //! `grad_scale = (sum(g * c) + sum((g * mask) * ((-x) / ps))) * gate`.
 
-use super::{backward_row, gate, map_row, protect, read, TERM_SCALE};
-use super::{SymmetricArgs, SymmetricBackwardArgs};
-use crate::bf16::narrow;
+use super::reduction::TERM_SCALE;
+use super::rows::{backward_row, map_row};
+use super::tails::read;
+use super::{gate, protect, SymmetricArgs, SymmetricBackwardArgs};
+use crate::bf16_bits::narrow;
 use crate::params::Symmetric;
 use crate::vector::{Lanes, Lanewise, Pair, Vector};
 
@@ -37,7 +39,7 @@ impl Row {
     #[inline(always)]
     fn quantize<V: Lanes>(&self, q: V) -> (V, V) {
         let r = q.round();
-        (r, r.max(V::splat(self.min)).min(V::splat(self.max)))
+        (r, r.max(r.splat_as(self.min)).min(r.splat_as(self.max)))
     }
 }
 
@@ -45,12 +47,12 @@ impl Lanewise for Row {
     #[inline(always)]
     fn forward<V: Lanes>(&self, x: V) -> V {
         let (_, c) = self.quantize(self.normalize(x));
-        c.mul(V::splat(self.scale))
+        c.mul(c.splat_as(self.scale))
     }
 
     #[inline(always)]
     fn normalize<V: Lanes>(&self, x: V) -> V {
-        x.div(V::splat(self.scale))
+        x.div(x.splat_as(self.scale))
     }
 
     #[inline(always)]
@@ -61,12 +63,12 @@ impl Lanewise for Row {
         // is NaN.
         let mask = r.one_where_equal(c);
         let grad_weight = g.mul(mask);
-        let scale = V::splat(TERM_SCALE);
+        let scale = g.splat_as(TERM_SCALE);
         // (-x) / ps == -(x / ps) exactly.
         [
             grad_weight,
             g.mul(c).mul(scale),
-            grad_weight.mul(q.mul(V::splat(-1.0))).mul(scale),
+            grad_weight.mul(q.mul(q.splat_as(-1.0))).mul(scale),
         ]
     }
 }
@@ -75,7 +77,7 @@ impl Lanewise for Row {
 /// The buffers satisfy the contract of [`super`] for `rows * cols` weights and
 /// `rows` scales.
 #[inline(always)]
-pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(args: &SymmetricArgs) {
+pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(token: P::Token, args: &SymmetricArgs) {
     let cols = args.cols;
     for row in 0..args.rows {
         // SAFETY: row < rows.
@@ -83,6 +85,7 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(args: &SymmetricArgs) {
         // SAFETY: the row spans elements [row * cols, (row + 1) * cols).
         unsafe {
             map_row::<V, P>(
+                token,
                 args.weight.add(row * cols),
                 args.out.add(row * cols),
                 cols,
@@ -95,7 +98,10 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(args: &SymmetricArgs) {
 /// # Safety
 /// As for [`forward`], with the gradients' buffers of the same lengths.
 #[inline(always)]
-pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(args: &SymmetricBackwardArgs) {
+pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
+    token: P::Token,
+    args: &SymmetricBackwardArgs,
+) {
     let cols = args.cols;
     for row in 0..args.rows {
         // SAFETY: row < rows; read before grad_scale[row] is written.
@@ -105,6 +111,7 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(args: &SymmetricBackwardArg
         // SAFETY: the row spans elements [at, at + cols).
         let [level_sum, weight_sum] = unsafe {
             backward_row::<V, P>(
+                token,
                 args.grad_output.add(at),
                 args.weight.add(at),
                 args.grad_weight.add(at),

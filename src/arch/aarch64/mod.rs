@@ -2,4 +2,4 @@
 
 mod neon;
 
-crate::arch::kernel_table!(neon::Neon, crate::vector::Two<neon::Neon>,);
+crate::arch::kernel_table!(Neon, neon::Neon, crate::vector::Two<neon::Neon>,);

@@ -11,7 +11,7 @@
 
 use core::arch::aarch64::*;
 
-use crate::vector::{Lanes, Vector, LANES};
+use crate::vector::{Lanes, Memory, Vector, LANES};
 
 /// Lanes 0..4 and 4..8.
 #[derive(Clone, Copy)]
@@ -58,8 +58,12 @@ fn one_where_equal4(x: float32x4_t, clipped: float32x4_t) -> float32x4_t {
 }
 
 impl Lanes for Neon {
+    // NEON is part of the base ISA: nothing to prove.
+    type Token = ();
     #[inline(always)]
-    fn splat(x: f32) -> Self {
+    fn token(self) {}
+    #[inline(always)]
+    fn splat((): (), x: f32) -> Self {
         // SAFETY: NEON is part of the aarch64 base ISA.
         unsafe { Neon(vdupq_n_f32(x), vdupq_n_f32(x)) }
     }
@@ -125,11 +129,11 @@ impl Lanes for Neon {
     }
 }
 
-impl Vector for Neon {
-    type Sum = NeonSum;
+impl Memory for Neon {
+    type Bits = [u16; LANES];
 
     #[inline(always)]
-    unsafe fn load(src: *const u16) -> Self {
+    unsafe fn load((): (), src: *const u16) -> Self {
         // SAFETY: the caller guarantees 16 readable bytes at `src`; `vld1q_u16`
         // needs only the element's 2-byte alignment.
         unsafe {
@@ -147,6 +151,10 @@ impl Vector for Neon {
         // needs only the element's 2-byte alignment.
         unsafe { vst1q_u16(dst, vcombine_u16(narrow(self.0), narrow(self.1))) }
     }
+}
+
+impl Vector for Neon {
+    type Sum = NeonSum;
 
     #[inline(always)]
     fn first(self, n: usize) -> Self {
@@ -163,7 +171,7 @@ impl Vector for Neon {
     }
 
     #[inline(always)]
-    fn from_array(lanes: [f32; LANES]) -> Self {
+    fn from_array((): (), lanes: [f32; LANES]) -> Self {
         // SAFETY: NEON is part of the aarch64 base ISA; `lanes` holds eight
         // f32, and `vld1q_f32` needs only their 4-byte alignment.
         unsafe { Neon(vld1q_f32(lanes.as_ptr()), vld1q_f32(lanes.as_ptr().add(4))) }
@@ -182,7 +190,7 @@ impl Vector for Neon {
     }
 
     #[inline(always)]
-    fn sum_zero() -> Self::Sum {
+    fn sum_zero((): ()) -> Self::Sum {
         // SAFETY: NEON is part of the aarch64 base ISA.
         NeonSum(unsafe { [vdupq_n_f64(0.0); 4] })
     }

@@ -5,24 +5,46 @@ use core::arch::x86::*;
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::*;
 
-use crate::vector::{Lanes, Vector, LANES};
+use crate::vector::{Lanes, Memory, Token, Vector, LANES};
+
+/// Proof that the CPU runs AVX2 and FMA.
+#[derive(Clone, Copy)]
+pub(crate) struct Avx2Token(());
+
+impl Token for Avx2Token {
+    #[inline(always)]
+    unsafe fn new_unchecked() -> Self {
+        Avx2Token(())
+    }
+}
 
 /// Eight f32 lanes in a YMM register.
 ///
 /// Every method uses AVX2 and FMA instructions without `#[target_feature]` of
-/// its own: values of this type are only made inside the `#[target_feature(enable =
-/// "avx2,fma")]` entry points of [`KERNELS`] (and of the AVX-512 tables, which
-/// enable both too), which the dispatcher calls only after
-/// [`super::detect`] found AVX2 and FMA. That is the invariant every
-/// `SAFETY` comment below relies on.
+/// its own. A value can only be made from an [`Avx2Token`] (or another
+/// value), so one exists only where the CPU runs AVX2 and FMA: the invariant
+/// every `SAFETY` comment below relies on. (The methods inline into the
+/// kernel table's `#[target_feature(enable = "avx2,fma")]` entry points.)
 #[derive(Clone, Copy)]
-pub(crate) struct Avx2(pub(crate) __m256);
+pub(crate) struct Avx2(__m256);
 
 /// Lanes 0..4 and 4..8 as f64.
 #[derive(Clone, Copy)]
 pub(crate) struct Avx2Sum(__m256d, __m256d);
 
 impl Avx2 {
+    /// The lanes of a register, proven by `token`.
+    #[inline(always)]
+    pub(super) fn new(_: Avx2Token, lanes: __m256) -> Self {
+        Avx2(lanes)
+    }
+
+    /// The register.
+    #[inline(always)]
+    pub(super) fn lanes(self) -> __m256 {
+        self.0
+    }
+
     /// Each lane rounded to the nearest bf16, ties to even, as a bit pattern
     /// in the low half of the lane, and the all-ones lanes where it is NaN
     /// (which the caller replaces by `0x7FC0`).
@@ -44,8 +66,13 @@ impl Avx2 {
 static FIRST_MASK: [i32; 2 * LANES] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
 
 impl Lanes for Avx2 {
+    type Token = Avx2Token;
     #[inline(always)]
-    fn splat(x: f32) -> Self {
+    fn token(self) -> Avx2Token {
+        Avx2Token(())
+    }
+    #[inline(always)]
+    fn splat(_: Avx2Token, x: f32) -> Self {
         // SAFETY: AVX2 is available (type invariant).
         Avx2(unsafe { _mm256_set1_ps(x) })
     }
@@ -109,11 +136,11 @@ impl Lanes for Avx2 {
     }
 }
 
-impl Vector for Avx2 {
-    type Sum = Avx2Sum;
+impl Memory for Avx2 {
+    type Bits = [u16; LANES];
 
     #[inline(always)]
-    unsafe fn load(src: *const u16) -> Self {
+    unsafe fn load(_: Avx2Token, src: *const u16) -> Self {
         // SAFETY: AVX2 is available (type invariant); the caller guarantees 16
         // readable bytes at `src`, and `loadu` has no alignment requirement.
         unsafe {
@@ -137,6 +164,10 @@ impl Vector for Avx2 {
             _mm_storeu_si128(dst.cast(), packed);
         }
     }
+}
+
+impl Vector for Avx2 {
+    type Sum = Avx2Sum;
 
     // Pairs are loaded with the words unpacked within each 128-bit half: the
     // first vector holds elements 0..4 and 8..12, the second 4..8 and 12..16.
@@ -144,7 +175,7 @@ impl Vector for Avx2 {
     // plain order takes four instructions, and the narrowing then packs two
     // vectors with one in-lane pack, with no cross-lane fix-up.
     #[inline(always)]
-    unsafe fn load_pair(src: *const u16) -> [Self; 2] {
+    unsafe fn load_pair(_: Avx2Token, src: *const u16) -> [Self; 2] {
         // SAFETY: AVX2 is available (type invariant); the caller guarantees
         // 32 readable bytes, and `loadu` has no alignment requirement.
         unsafe {
@@ -208,7 +239,7 @@ impl Vector for Avx2 {
     }
 
     #[inline(always)]
-    fn from_array(lanes: [f32; LANES]) -> Self {
+    fn from_array(_: Avx2Token, lanes: [f32; LANES]) -> Self {
         // SAFETY: AVX2 is available (type invariant); `lanes` holds eight f32,
         // and `loadu` has no alignment requirement.
         Avx2(unsafe { _mm256_loadu_ps(lanes.as_ptr()) })
@@ -224,7 +255,7 @@ impl Vector for Avx2 {
     }
 
     #[inline(always)]
-    fn sum_zero() -> Self::Sum {
+    fn sum_zero(_: Avx2Token) -> Self::Sum {
         // SAFETY: AVX2 is available (type invariant).
         unsafe { Avx2Sum(_mm256_setzero_pd(), _mm256_setzero_pd()) }
     }
@@ -253,4 +284,4 @@ impl Vector for Avx2 {
     }
 }
 
-crate::arch::kernel_table!(Avx2, crate::vector::Two<Avx2>, #[target_feature(enable = "avx2,fma")]);
+crate::arch::kernel_table!(Avx2, Avx2, crate::vector::Two<Avx2>, #[target_feature(enable = "avx2,fma")]);

@@ -4,7 +4,7 @@
 //!
 //! It comes in two builds: one for AVX-512 F, BW and VL, and one that also
 //! narrows with the AVX-512 BF16 instructions where they give the same bits
-//! (see `Zmm::nan_or_subnormal`); [`kernels`] picks the second where the CPU
+//! (see `Zmm::nan_or_subnormal`); `super::table` picks the second where the CPU
 //! has it.
 
 #[cfg(target_arch = "x86")]
@@ -12,24 +12,47 @@ use core::arch::x86::*;
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::*;
 
-use super::avx2::Avx2;
-use crate::arch::KernelTable;
-use crate::vector::{Lanes, Pair};
+use super::avx2::{Avx2, Avx2Token};
+use crate::vector::{Lanes, Memory, Pair, Token, LANES};
+
+/// Proof that the CPU runs AVX-512 F, BW and VL with AVX2 and FMA, and with
+/// `BF16`, also AVX-512 DQ and BF16.
+#[derive(Clone, Copy)]
+pub(crate) struct ZmmToken<const BF16: bool>(());
+
+impl<const BF16: bool> Token for ZmmToken<BF16> {
+    #[inline(always)]
+    unsafe fn new_unchecked() -> Self {
+        ZmmToken(())
+    }
+}
+
+impl<const BF16: bool> ZmmToken<BF16> {
+    /// AVX-512 includes AVX2 and FMA (see `super::detect`).
+    #[inline(always)]
+    fn avx2(self) -> Avx2Token {
+        // SAFETY: this token proves AVX2 and FMA along with AVX-512.
+        unsafe { Avx2Token::new_unchecked() }
+    }
+}
 
 /// Sixteen f32 lanes: `[first vector, second vector]` in a ZMM register.
 ///
-/// As with [`Avx2`], values only exist inside the entry points of [`KERNELS`]
-/// (`BF16 = false`), compiled with AVX-512 F, BW and VL (the AVX-512 of every
-/// CPU since Skylake-SP and Zen 4) and called only after [`super::detect`]
-/// found them, and of [`with_bf16::KERNELS`] (`BF16 = true`), compiled with
-/// DQ and BF16 too and called only after [`super::avx512_bf16`] found those.
-/// Every `SAFETY` comment below relies on that.
+/// As with [`Avx2`], a value can only be made from a [`ZmmToken`] (or
+/// another value), so one exists only where the CPU runs AVX-512 F, BW and
+/// VL (the AVX-512 of every CPU since Skylake-SP and Zen 4), and with `BF16`
+/// also DQ and BF16. Every `SAFETY` comment below relies on that.
 #[derive(Clone, Copy)]
 pub(crate) struct Zmm<const BF16: bool>(__m512);
 
 impl<const BF16: bool> Lanes for Zmm<BF16> {
+    type Token = ZmmToken<BF16>;
     #[inline(always)]
-    fn splat(x: f32) -> Self {
+    fn token(self) -> Self::Token {
+        ZmmToken(())
+    }
+    #[inline(always)]
+    fn splat(_: Self::Token, x: f32) -> Self {
         // SAFETY: AVX-512 is available (type invariant).
         Zmm(unsafe { _mm512_set1_ps(x) })
     }
@@ -113,8 +136,8 @@ impl<const BF16: bool> Zmm<BF16> {
     /// high half of lane `k`, the low halves are zeroed. One permute does what
     /// AVX2's zero-extension and shift do in two.
     #[inline(always)]
-    fn widen(words: __m512i, from: i16) -> Self {
-        // SAFETY: AVX-512 is available (type invariant).
+    fn widen(_: ZmmToken<BF16>, words: __m512i, from: i16) -> Self {
+        // SAFETY: AVX-512 is available (the token).
         unsafe {
             let k = _mm512_set_epi16(
                 15, 0, 14, 0, 13, 0, 12, 0, 11, 0, 10, 0, 9, 0, 8, 0, //
@@ -200,24 +223,19 @@ impl<const BF16: bool> Zmm<BF16> {
     }
 }
 
-impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
-    /// Lane l of the reduction in lane l of one ZMM register.
-    type Sum = __m512d;
+impl<const BF16: bool> Memory for Zmm<BF16> {
+    type Bits = [u16; 2 * LANES];
 
     #[inline(always)]
-    unsafe fn load(src: *const u16) -> Self {
+    unsafe fn load(token: Self::Token, src: *const u16) -> Self {
         // SAFETY: the caller guarantees 32 readable bytes, and `loadu` has no
-        // alignment need; AVX-512 is available (type invariant).
-        unsafe { Self::widen(_mm512_castsi256_si512(_mm256_loadu_si256(src.cast())), 0) }
-    }
-
-    #[inline(always)]
-    unsafe fn load_quad(src: *const u16) -> [Self; 2] {
-        // SAFETY: the caller guarantees 64 readable bytes, and `loadu` has no
-        // alignment need; AVX-512 is available (type invariant).
+        // alignment need; AVX-512 is available (the token).
         unsafe {
-            let words = _mm512_loadu_si512(src.cast());
-            [Self::widen(words, 0), Self::widen(words, 16)]
+            Self::widen(
+                token,
+                _mm512_castsi256_si512(_mm256_loadu_si256(src.cast())),
+                0,
+            )
         }
     }
 
@@ -226,6 +244,26 @@ impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
         // SAFETY: the caller guarantees 32 writable bytes, and `storeu` has
         // no alignment need; AVX-512 is available (type invariant).
         unsafe { _mm256_storeu_si256(dst.cast(), self.narrowed()) }
+    }
+}
+
+impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
+    /// Lane l of the reduction in lane l of one ZMM register.
+    type Sum = __m512d;
+
+    #[inline(always)]
+    fn vector_token(token: Self::Token) -> Avx2Token {
+        token.avx2()
+    }
+
+    #[inline(always)]
+    unsafe fn load_quad(token: Self::Token, src: *const u16) -> [Self; 2] {
+        // SAFETY: the caller guarantees 64 readable bytes, and `loadu` has no
+        // alignment need; AVX-512 is available (the token).
+        unsafe {
+            let words = _mm512_loadu_si512(src.cast());
+            [Self::widen(token, words, 0), Self::widen(token, words, 16)]
+        }
     }
 
     #[inline(always)]
@@ -256,8 +294,8 @@ impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
     }
 
     #[inline(always)]
-    fn sum_zero() -> Self::Sum {
-        // SAFETY: AVX-512 is available (type invariant).
+    fn sum_zero(_: Self::Token) -> Self::Sum {
+        // SAFETY: AVX-512 is available (the token).
         unsafe { _mm512_setzero_pd() }
     }
     #[inline(always)]
@@ -269,12 +307,13 @@ impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
             let high = _mm512_extractf64x4_pd::<1>(_mm512_castps_pd(halves));
             _mm256_add_ps(_mm512_castps512_ps256(halves), _mm256_castpd_ps(high))
         };
-        Self::sum_add_vector(sum, Avx2(octet_sum))
+        Self::sum_add_vector(sum, Avx2::new(z01.token().avx2(), octet_sum))
     }
     #[inline(always)]
     fn sum_add_vector(sum: Self::Sum, terms: Avx2) -> Self::Sum {
-        // SAFETY: AVX-512 is available (type invariant).
-        unsafe { _mm512_add_pd(sum, _mm512_cvtps_pd(terms.0)) }
+        // SAFETY: AVX-512 is available: a sum exists only where a token made
+        // one.
+        unsafe { _mm512_add_pd(sum, _mm512_cvtps_pd(terms.lanes())) }
     }
     #[inline(always)]
     fn sum_lanes(sum: Self::Sum) -> f64 {
@@ -306,11 +345,11 @@ impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
     }
 
     #[inline(always)]
-    fn sum_pairs_of_8(pairs: &[Self::SumPair; 8], factor: f64) -> Self {
+    fn sum_pairs_of_8(token: Self::Token, pairs: &[Self::SumPair; 8], factor: f64) -> Self {
         // The rest of the tree of `sum_lanes` for eight pairs side by side,
         // one level at a time: 19 instructions for sixteen sums, whose level
         // 1 `sum_pair` did in three per pair.
-        // SAFETY: AVX-512 is available (type invariant).
+        // SAFETY: AVX-512 is available (the token).
         unsafe {
             let [p0, p1, p2, p3, p4, p5, p6, p7] = *pairs;
             // Level 2: chunk k of `u01` is sum k of [first 0, second 0,
@@ -336,19 +375,23 @@ impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
                 totals_4567,
             );
             Self::join(
-                Avx2(_mm512_cvtpd_ps(_mm512_mul_pd(firsts, factor))),
-                Avx2(_mm512_cvtpd_ps(_mm512_mul_pd(seconds, factor))),
+                token,
+                Avx2::new(token.avx2(), _mm512_cvtpd_ps(_mm512_mul_pd(firsts, factor))),
+                Avx2::new(
+                    token.avx2(),
+                    _mm512_cvtpd_ps(_mm512_mul_pd(seconds, factor)),
+                ),
             )
         }
     }
 
     #[inline(always)]
-    fn join(first: Avx2, second: Avx2) -> Self {
-        // SAFETY: AVX-512 is available (type invariant).
+    fn join(_: Self::Token, first: Avx2, second: Avx2) -> Self {
+        // SAFETY: AVX-512 is available (the token).
         Zmm(unsafe {
             _mm512_castpd_ps(_mm512_insertf64x4::<1>(
-                _mm512_castpd256_pd512(_mm256_castps_pd(first.0)),
-                _mm256_castps_pd(second.0),
+                _mm512_castpd256_pd512(_mm256_castps_pd(first.lanes())),
+                _mm256_castps_pd(second.lanes()),
             ))
         })
     }
@@ -358,32 +401,29 @@ impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
         // SAFETY: AVX-512 is available (type invariant).
         unsafe {
             let bits = _mm512_castps_pd(self.0);
+            let token = self.token().avx2();
             [
-                Avx2(_mm512_castps512_ps256(self.0)),
-                Avx2(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(bits))),
+                Avx2::new(token, _mm512_castps512_ps256(self.0)),
+                Avx2::new(token, _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(bits))),
             ]
         }
     }
 }
 
-crate::arch::kernel_table!(Avx2, Zmm<false>, #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl")]);
+crate::arch::kernel_table!(
+    Avx512,
+    Avx2,
+    Zmm<false>,
+    #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl")]
+);
 
 /// The build that narrows with AVX-512 BF16.
 pub(crate) mod with_bf16 {
     use super::{Avx2, Zmm};
     crate::arch::kernel_table!(
+        Avx512,
         Avx2,
         Zmm<true>,
         #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")]
     );
-}
-
-/// The AVX-512 kernels for this CPU, which must have AVX-512 (see
-/// [`super::detect`]): the BF16 build where the CPU has BF16 and DQ.
-pub(crate) fn kernels() -> &'static KernelTable {
-    if super::avx512_bf16() {
-        &with_bf16::KERNELS
-    } else {
-        &KERNELS
-    }
 }

@@ -1,10 +1,11 @@
 //! x86 and x86-64: AVX2 and AVX-512, detected at run time without `std`.
 
-pub(crate) mod avx2;
-pub(crate) mod avx512;
+mod avx2;
+mod avx512;
 
 use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
+use super::KernelTable;
 use crate::Isa;
 
 #[cfg(target_arch = "x86")]
@@ -12,42 +13,75 @@ use core::arch::x86::{__cpuid, __cpuid_count, _xgetbv};
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::{__cpuid, __cpuid_count, _xgetbv};
 
-/// The widest path this CPU and OS support, from one reading of CPUID and
-/// XCR0:
+/// What this CPU and OS support, from widest down: each level includes the
+/// ones below it.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Baseline = 1,
+    Avx2 = 2,
+    Avx512 = 3,
+    /// AVX-512 with DQ and BF16, for the build that narrows with VCVTNEPS2BF16.
+    Avx512Bf16 = 4,
+}
+
+/// The table of `isa` (AVX2 or AVX-512), if this CPU runs it.
+pub(super) fn table(isa: Isa) -> Option<&'static KernelTable> {
+    match (isa, level()) {
+        (Isa::Avx2, level) if level >= Level::Avx2 => Some(&avx2::KERNELS),
+        (Isa::Avx512, Level::Avx512Bf16) => Some(&avx512::with_bf16::KERNELS),
+        (Isa::Avx512, Level::Avx512) => Some(&avx512::KERNELS),
+        _ => None,
+    }
+}
+
+/// The widest table this CPU runs, if any beats the scalar one.
+pub(super) fn best() -> Option<&'static KernelTable> {
+    table(Isa::Avx512).or_else(|| table(Isa::Avx2))
+}
+
+/// The AVX-512 build without BF16, on a CPU whose `Auto` takes the one with it.
+#[cfg(feature = "test-hooks")]
+pub(super) fn avx512_without_bf16() -> Option<&'static KernelTable> {
+    (level() == Level::Avx512Bf16).then_some(&avx512::KERNELS)
+}
+
+/// The CPU's level, detected once and cached.
+fn level() -> Level {
+    static CACHE: AtomicU8 = AtomicU8::new(0);
+    let level = match CACHE.load(Relaxed) {
+        4 => Level::Avx512Bf16,
+        3 => Level::Avx512,
+        2 => Level::Avx2,
+        1 => Level::Baseline,
+        _ => {
+            let level = detect();
+            CACHE.store(level as u8, Relaxed);
+            level
+        }
+    };
+    level
+}
+
+/// One reading of CPUID and XCR0:
 /// - AVX2: CPUID leaf 1 ECX bit 28 (AVX), bit 27 (OSXSAVE: XGETBV usable) and
 ///   bit 12 (FMA, which every AVX2 CPU from Intel and AMD has), XCR0 bits 1
 ///   and 2 (the OS saves XMM and YMM registers), leaf 7 EBX bit 5;
 /// - AVX-512: AVX2, plus leaf 7 EBX bits 16, 30 and 31 (AVX-512F, BW and VL)
-///   and XCR0 bits 5, 6 and 7 (the OS saves the opmask and ZMM registers).
-pub(crate) fn detect() -> Isa {
-    let Some(features) = features() else {
-        return Isa::Scalar;
+///   and XCR0 bits 5, 6 and 7 (the OS saves the opmask and ZMM registers);
+/// - BF16: AVX-512, plus leaf 7 EBX bit 17 (DQ) and sub-leaf 1 EAX bit 5.
+fn detect() -> Level {
+    let Some(f) = features() else {
+        return Level::Baseline;
     };
-    if features.avx512() {
-        Isa::Avx512
-    } else if features.avx2() {
-        Isa::Avx2
-    } else {
-        Isa::Scalar
-    }
-}
-
-/// Whether the CPU has AVX-512 (as [`detect`] finds it) with DQ and BF16:
-/// leaf 7 EBX bit 17 and leaf 7 sub-leaf 1 EAX bit 5. Read once, then cached.
-pub(crate) fn avx512_bf16() -> bool {
-    const UNKNOWN: u8 = 0;
-    const NO: u8 = 1;
-    const YES: u8 = 2;
-    static CACHE: AtomicU8 = AtomicU8::new(UNKNOWN);
-    match CACHE.load(Relaxed) {
-        UNKNOWN => {
-            let found = features().is_some_and(|f| {
-                f.avx512() && f.leaf7_ebx & (1 << 17) != 0 && f.leaf7_1_eax & (1 << 5) != 0
-            });
-            CACHE.store(if found { YES } else { NO }, Relaxed);
-            found
-        }
-        cached => cached == YES,
+    let avx2 = f.xcr0 & 0b110 == 0b110 && f.leaf7_ebx & (1 << 5) != 0;
+    let f_bw_vl = (1 << 16) | (1 << 30) | (1 << 31);
+    let avx512 = avx2 && f.xcr0 & 0b1110_0000 == 0b1110_0000 && f.leaf7_ebx & f_bw_vl == f_bw_vl;
+    let bf16 = avx512 && f.leaf7_ebx & (1 << 17) != 0 && f.leaf7_1_eax & (1 << 5) != 0;
+    match (avx2, avx512, bf16) {
+        (_, _, true) => Level::Avx512Bf16,
+        (_, true, _) => Level::Avx512,
+        (true, _, _) => Level::Avx2,
+        _ => Level::Baseline,
     }
 }
 
@@ -56,17 +90,6 @@ struct Features {
     leaf7_ebx: u32,
     leaf7_1_eax: u32,
     xcr0: u64,
-}
-
-impl Features {
-    fn avx2(&self) -> bool {
-        self.xcr0 & 0b110 == 0b110 && self.leaf7_ebx & (1 << 5) != 0
-    }
-
-    fn avx512(&self) -> bool {
-        let f_bw_vl = (1 << 16) | (1 << 30) | (1 << 31);
-        self.avx2() && self.xcr0 & 0b1110_0000 == 0b1110_0000 && self.leaf7_ebx & f_bw_vl == f_bw_vl
-    }
 }
 
 /// CPUID leaf 7 (sub-leaves 0 and 1) and XCR0, when the CPU has AVX and FMA

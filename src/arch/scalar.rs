@@ -1,15 +1,15 @@
-//! The portable backend: eight f32 lanes in an array, each lane computed with
-//! the one-lane arithmetic of `f32` below.
+//! The scalar backend (`Isa::Scalar`, `QAT_ISA_SCALAR`): eight f32 lanes in
+//! an array, each computed with the one-lane arithmetic of `f32` below.
 //!
 //! It is the reference the SIMD backends must match bit for bit, and the path
-//! used on targets without one (a Cortex-M, for instance). The compiler is free
-//! to vectorize these loops with the target's baseline instructions; the
-//! results cannot change, since every lane operation is one IEEE operation.
+//! on targets without one (a Cortex-M, for instance). The compiler is free to
+//! vectorize these loops with the target's baseline instructions; the results
+//! cannot change, since every lane operation is one IEEE operation.
 
-use crate::bf16::{narrow, widen};
+use crate::bf16_bits::{narrow, widen};
 #[cfg(target_arch = "arm")]
 use crate::vector::Lanewise;
-use crate::vector::{Lanes, Vector, LANES};
+use crate::vector::{Lanes, Memory, Vector, LANES};
 
 /// Round half to even without SSE4.1 or a libm call: adding and subtracting
 /// 2^23 leaves an integer, rounded by the FPU's default ties-to-even mode.
@@ -29,8 +29,11 @@ pub(crate) fn round_half_even(x: f32) -> f32 {
 
 /// One lane: the scalar definition of every operation.
 impl Lanes for f32 {
+    type Token = ();
     #[inline(always)]
-    fn splat(x: f32) -> Self {
+    fn token(self) {}
+    #[inline(always)]
+    fn splat((): (), x: f32) -> Self {
         x
     }
     #[inline(always)]
@@ -83,23 +86,26 @@ impl Lanes for f32 {
 
 /// Eight f32 lanes, computed one at a time.
 #[derive(Clone, Copy)]
-pub(crate) struct Portable([f32; LANES]);
+pub(crate) struct Scalar([f32; LANES]);
 
-impl Portable {
+impl Scalar {
     #[inline(always)]
     fn zip(self, rhs: Self, f: impl Fn(f32, f32) -> f32) -> Self {
         let mut out = self.0;
         for (o, r) in out.iter_mut().zip(rhs.0) {
             *o = f(*o, r);
         }
-        Portable(out)
+        Scalar(out)
     }
 }
 
-impl Lanes for Portable {
+impl Lanes for Scalar {
+    type Token = ();
     #[inline(always)]
-    fn splat(x: f32) -> Self {
-        Portable([x; LANES])
+    fn token(self) {}
+    #[inline(always)]
+    fn splat((): (), x: f32) -> Self {
+        Scalar([x; LANES])
     }
     #[inline(always)]
     fn add(self, rhs: Self) -> Self {
@@ -127,7 +133,7 @@ impl Lanes for Portable {
     }
     #[inline(always)]
     fn round(self) -> Self {
-        Portable(self.0.map(round_half_even))
+        Scalar(self.0.map(round_half_even))
     }
     #[inline(always)]
     fn one_where_equal(self, clipped: Self) -> Self {
@@ -135,20 +141,17 @@ impl Lanes for Portable {
     }
 }
 
-impl Vector for Portable {
-    type Sum = [f64; LANES];
-    #[cfg(target_arch = "arm")]
-    const WHOLE_VECTOR_LOOPS: bool = false;
-    const NORMALIZE_AHEAD: bool = false;
+impl Memory for Scalar {
+    type Bits = [u16; LANES];
 
     #[inline(always)]
-    unsafe fn load(src: *const u16) -> Self {
+    unsafe fn load((): (), src: *const u16) -> Self {
         let mut lanes = [0.0; LANES];
         for (i, lane) in lanes.iter_mut().enumerate() {
             // SAFETY: the caller guarantees `src` is valid for eight reads.
             *lane = widen(unsafe { src.add(i).read_unaligned() });
         }
-        Portable(lanes)
+        Scalar(lanes)
     }
 
     #[inline(always)]
@@ -158,6 +161,13 @@ impl Vector for Portable {
             unsafe { dst.add(i).write_unaligned(narrow(lane)) };
         }
     }
+}
+
+impl Vector for Scalar {
+    type Sum = [f64; LANES];
+    #[cfg(target_arch = "arm")]
+    const WHOLE_VECTOR_LOOPS: bool = false;
+    const NORMALIZE_AHEAD: bool = false;
 
     #[inline(always)]
     fn first(self, n: usize) -> Self {
@@ -165,12 +175,12 @@ impl Vector for Portable {
         for (i, o) in out.iter_mut().enumerate().take(n) {
             *o = self.0[i];
         }
-        Portable(out)
+        Scalar(out)
     }
 
     #[inline(always)]
-    fn from_array(lanes: [f32; LANES]) -> Self {
-        Portable(lanes)
+    fn from_array((): (), lanes: [f32; LANES]) -> Self {
+        Scalar(lanes)
     }
 
     #[inline(always)]
@@ -179,7 +189,7 @@ impl Vector for Portable {
     }
 
     #[inline(always)]
-    fn sum_zero() -> Self::Sum {
+    fn sum_zero((): ()) -> Self::Sum {
         [0.0; LANES]
     }
     #[inline(always)]
@@ -204,7 +214,7 @@ impl Vector for Portable {
         fn lane(quantizer: &impl Lanewise, x: f32) -> f32 {
             quantizer.forward(x)
         }
-        Portable(x.0.map(|x| lane(quantizer, x)))
+        Scalar(x.0.map(|x| lane(quantizer, x)))
     }
 
     #[cfg(target_arch = "arm")]
@@ -219,6 +229,8 @@ impl Vector for Portable {
             let [w, a, b] = lane(quantizer, g.0[i], x.0[i]);
             (out[0][i], out[1][i], out[2][i]) = (w, a, b);
         }
-        out.map(Portable)
+        out.map(Scalar)
     }
 }
+
+crate::arch::kernel_table!(Scalar, Scalar, crate::vector::Two<Scalar>,);

@@ -1,0 +1,366 @@
+//! The loops that drive a quantizer over one row (a group, a channel, or a
+//! whole tensor): `map_row` for forward, `backward_row` for backward, which
+//! also forms the row's two sums in the order of `reduction`.
+
+use super::reduction::{block_value, Compensated, BLOCK};
+use super::tails::{load_tail, store_tail};
+use crate::vector::{Lanewise, Pair, Vector, LANES};
+
+/// One vector of a forward row at element `i`; `n < LANES` elements go
+/// through the stack.
+///
+/// # Safety
+/// `min(n, LANES)` elements from `i` are valid in both buffers, as in
+/// [`map_row`].
+#[inline(always)]
+unsafe fn forward_step<V: Vector>(
+    token: V::Token,
+    quantizer: &impl Lanewise,
+    x: *const u16,
+    out: *mut u16,
+    i: usize,
+    n: usize,
+) {
+    let full = n >= LANES;
+    // SAFETY: min(n, LANES) elements from i are valid in both buffers (caller).
+    unsafe {
+        let v = if full {
+            V::load(token, x.add(i))
+        } else {
+            load_tail(token, x.add(i), n)
+        };
+        let q = V::apply_forward(quantizer, v);
+        if full {
+            q.store(out.add(i))
+        } else {
+            store_tail(q, out.add(i), n)
+        }
+    }
+}
+
+/// `out[i] = forward(x[i])` over one row, eight lanes at a time.
+///
+/// # Safety
+/// `x` valid for reading and `out` for writing `len` elements; they are the
+/// same buffer or do not overlap.
+#[inline(always)]
+pub(super) unsafe fn map_row<V: Vector, P: Pair<V>>(
+    token: P::Token,
+    x: *const u16,
+    out: *mut u16,
+    len: usize,
+    quantizer: &impl Lanewise,
+) {
+    let mut i = 0;
+    // Whole quads of vectors, a whole pair, then the rest (see `backward_block`).
+    while V::WHOLE_VECTOR_LOOPS && len - i >= 4 * LANES {
+        // SAFETY: 4 * LANES elements from i are in both buffers.
+        unsafe {
+            // (No closure here: one would not inherit the ISA's features.)
+            let [first, second] = P::load_quad(token, x.add(i));
+            P::store_quad(
+                [quantizer.forward(first), quantizer.forward(second)],
+                out.add(i),
+            );
+        }
+        i += 4 * LANES;
+    }
+    if V::WHOLE_VECTOR_LOOPS && len - i >= 2 * LANES {
+        // SAFETY: 2 * LANES elements from i are in both buffers.
+        unsafe {
+            quantizer
+                .forward(P::load(token, x.add(i)))
+                .store(out.add(i))
+        };
+        i += 2 * LANES;
+    }
+    while i < len {
+        let n = (len - i).min(LANES);
+        // SAFETY: n elements from i are in both buffers.
+        unsafe { forward_step::<V>(P::vector_token(token), quantizer, x, out, i, n) };
+        i += n;
+    }
+}
+
+/// One vector of a backward row at element `i`: writes its weight gradients
+/// and returns its two vectors of terms. `n < LANES` elements are loaded
+/// through the stack and their padding lanes kept out of the terms.
+///
+/// # Safety
+/// `min(n, LANES)` elements from `i` are valid in every buffer, as in
+/// [`backward_row`].
+#[inline(always)]
+unsafe fn backward_step<V: Vector>(
+    token: V::Token,
+    quantizer: &impl Lanewise,
+    g: *const u16,
+    x: *const u16,
+    grad_weight: *mut u16,
+    i: usize,
+    n: usize,
+) -> [V; 2] {
+    let full = n >= LANES;
+    // SAFETY: min(n, LANES) elements from i are valid in every buffer
+    // (caller); a short tail goes through the stack.
+    unsafe {
+        let (gv, xv) = if full {
+            (V::load(token, g.add(i)), V::load(token, x.add(i)))
+        } else {
+            (load_tail(token, g.add(i), n), load_tail(token, x.add(i), n))
+        };
+        let [w, a, b] = V::apply_backward(quantizer, gv, xv);
+        if full {
+            w.store(grad_weight.add(i));
+            [a, b]
+        } else {
+            store_tail(w, grad_weight.add(i), n);
+            // The zero padding lanes must not reach the sums.
+            [a.first(n), b.first(n)]
+        }
+    }
+}
+
+/// One block's two sums (`end - start <= BLOCK`) in the module's order, as
+/// lane accumulators; writes the block's weight gradients.
+///
+/// # Safety
+/// As for [`backward_row`], with `start..end` inside the row.
+#[inline(always)]
+unsafe fn backward_block<V: Vector, P: Pair<V>>(
+    token: P::Token,
+    g: *const u16,
+    x: *const u16,
+    grad_weight: *mut u16,
+    start: usize,
+    end: usize,
+    quantizer: &impl Lanewise,
+) -> [P::Sum; 2] {
+    // Whole vectors first, free of tail checks: all of the block where it is
+    // whole quads, else its whole octets (a quad may only end the block: its
+    // octet's second half is what follows).
+    let len = end - start;
+    let whole = if !V::WHOLE_VECTOR_LOOPS {
+        start
+    } else if len.is_multiple_of(4 * LANES) {
+        end
+    } else {
+        start + len / (8 * LANES) * (8 * LANES)
+    };
+    let [mut sum_a, mut sum_b] = if whole > start {
+        // SAFETY: start..whole lies in the block, a whole number of quads.
+        unsafe {
+            let first = normalize_quad::<V, P>(token, quantizer, x.add(start));
+            let rows = (g, x, grad_weight);
+            backward_whole_quads::<V, P, _>(token, rows, start, whole, quantizer, first, None).0
+        }
+    } else {
+        [P::sum_zero(token), P::sum_zero(token)]
+    };
+    let mut i = whole;
+    // What is left, an octet at a time and vector by vector, in the order
+    // v0, v4, v2, v6, v1, v5, v3, v7 (3-bit reversal): then three partial
+    // sums suffice, as a microcontroller's stack wants. `v0 + v4` and
+    // `v2 + v6` make the even half of the octet sum, `v1 + v5` and `v3 + v7`
+    // the odd half. Partial sums start from +0.0, and absent vectors (past
+    // the end) add nothing: +0.0, the order's padding, could only change the
+    // sign of a zero sum, which the f64 accumulators, never -0.0 themselves,
+    // do not see.
+    // (Only set up where there is a tail: most rows and groups have none.)
+    if i < end {
+        let vector_token = P::vector_token(token);
+        let zero = V::splat(vector_token, 0.0);
+        let mut partial = [[zero; 2]; 3];
+        let mut step = 0;
+        while i < end {
+            let k = ((step & 1) << 2) | (step & 2) | (step >> 2);
+            let at = i + k * LANES;
+            if at < end {
+                let n = (end - at).min(LANES);
+                // SAFETY: n elements from `at` are valid in every buffer.
+                let [a, b]: [V; 2] =
+                    unsafe { backward_step(vector_token, quantizer, g, x, grad_weight, at, n) };
+                // Steps 0 and 1 to the first, 2 to 5 to the second, 6 and 7 to
+                // the third.
+                let slot = &mut partial[usize::from(step >= 2) + usize::from(step >= 6)];
+                slot[0] = slot[0].add(a);
+                slot[1] = slot[1].add(b);
+            }
+            step += 1;
+            if step == 4 {
+                // The even half, `(v0 + v4) + (v2 + v6)`, in the first.
+                let [even, odd, _] = &mut partial;
+                for (even, odd) in even.iter_mut().zip(odd) {
+                    *even = even.add(*odd);
+                    *odd = zero;
+                }
+            } else if step == 8 {
+                for (j, sum) in [&mut sum_a, &mut sum_b].into_iter().enumerate() {
+                    let odd = partial[1][j].add(partial[2][j]);
+                    *sum = P::sum_add_vector(*sum, partial[0][j].add(odd));
+                }
+                for slot in partial.iter_mut().flatten() {
+                    *slot = zero;
+                }
+                step = 0;
+                i = end.min(i + 8 * LANES);
+            }
+        }
+    }
+    [sum_a, sum_b]
+}
+
+/// [`backward_block`] of whole quads of vectors, `start..end`: whole
+/// octets, then a last quad as an octet whose second half is zero. `first`
+/// is the quad at `start`, normalized ([`normalize_quad`]); each quad's
+/// successor is normalized before the quad's own work is done (see
+/// [`Lanewise::normalize`]), the last one's from `ahead`, the first quad of
+/// the next row or group, which is returned normalized (any value where
+/// there is none). Unless [`Vector::NORMALIZE_AHEAD`] says no: then each
+/// quad is normalized where it is worked on, and `first`, `ahead` and the
+/// value returned go unused.
+///
+/// # Safety
+/// As for [`backward_block`], with `end - start` a positive multiple of
+/// `4 * LANES`; `ahead`'s pointer valid for reading `4 * LANES` elements.
+#[inline(always)]
+pub(super) unsafe fn backward_whole_quads<V: Vector, P: Pair<V>, Q: Lanewise>(
+    token: P::Token,
+    (g, x, grad_weight): (*const u16, *const u16, *mut u16),
+    start: usize,
+    end: usize,
+    quantizer: &Q,
+    first: [P; 2],
+    ahead: Option<(&Q, *const u16)>,
+) -> ([P::Sum; 2], [P; 2]) {
+    let (mut sum_a, mut sum_b) = (P::sum_zero(token), P::sum_zero(token));
+    let mut i = start;
+    let mut normalized = first;
+    // (A macro, not a closure: a closure would not inherit the ISA's features.)
+    macro_rules! quad {
+        () => {{
+            // SAFETY: a whole quad from i lies in start..end, and the one after
+            // it too unless it is the last, when `ahead`'s is valid (caller).
+            let ([_, a0, b0], [_, a1, b1], next) = unsafe {
+                let (first, second, next) = if V::NORMALIZE_AHEAD {
+                    let next = if end - i > 4 * LANES {
+                        normalize_quad(token, quantizer, x.add(i + 4 * LANES))
+                    } else if let Some((quantizer, x)) = ahead {
+                        normalize_quad(token, quantizer, x)
+                    } else {
+                        normalized
+                    };
+                    let ([g0, g1], [xn0, xn1]) = (P::load_quad(token, g.add(i)), normalized);
+                    (
+                        quantizer.backward_normalized(g0, xn0),
+                        quantizer.backward_normalized(g1, xn1),
+                        next,
+                    )
+                } else {
+                    let [g0, g1] = P::load_quad(token, g.add(i));
+                    let [x0, x1] = P::load_quad(token, x.add(i));
+                    let (first, second) = (quantizer.backward(g0, x0), quantizer.backward(g1, x1));
+                    (first, second, normalized)
+                };
+                P::store_quad([first[0], second[0]], grad_weight.add(i));
+                (first, second, next)
+            };
+            normalized = next;
+            i += 4 * LANES;
+            [[a0, b0], [a1, b1]]
+        }};
+    }
+    loop {
+        let [[a0, b0], [a1, b1]] = quad!();
+        if i == end {
+            // The zero half as -0.0, which adds nothing at all (the order's
+            // +0.0 could only change the sign of a zero sum, which the f64
+            // accumulators, never -0.0 themselves, do not see).
+            let none = P::splat(token, -0.0);
+            sum_a = P::sum_add(sum_a, [a0, a1, none, none]);
+            sum_b = P::sum_add(sum_b, [b0, b1, none, none]);
+            break;
+        }
+        let [[a2, b2], [a3, b3]] = quad!();
+        sum_a = P::sum_add(sum_a, [a0, a1, a2, a3]);
+        sum_b = P::sum_add(sum_b, [b0, b1, b2, b3]);
+        if i == end {
+            break;
+        }
+    }
+    ([sum_a, sum_b], normalized)
+}
+
+/// The quad of weights at `x`, loaded as two pairs and normalized.
+///
+/// # Safety
+/// `x` is valid for reading `4 * LANES` elements.
+#[inline(always)]
+pub(super) unsafe fn normalize_quad<V: Vector, P: Pair<V>>(
+    token: P::Token,
+    quantizer: &impl Lanewise,
+    x: *const u16,
+) -> [P; 2] {
+    // SAFETY: guaranteed by the caller.
+    let [x0, x1] = unsafe { P::load_quad(token, x) };
+    [quantizer.normalize(x0), quantizer.normalize(x1)]
+}
+
+/// [`backward_row`] of a row of at most [`BLOCK`] elements, with its two sums
+/// left as lane accumulators: their [`block_value`], rounded to f32, is what
+/// `backward_row` returns.
+///
+/// # Safety
+/// As for [`backward_row`].
+#[inline(always)]
+pub(super) unsafe fn backward_short_row<V: Vector, P: Pair<V>>(
+    token: P::Token,
+    g: *const u16,
+    x: *const u16,
+    grad_weight: *mut u16,
+    len: usize,
+    quantizer: &impl Lanewise,
+) -> [P::Sum; 2] {
+    debug_assert!(len <= BLOCK);
+    // SAFETY: the block is the row (caller).
+    unsafe { backward_block::<V, P>(token, g, x, grad_weight, 0, len, quantizer) }
+}
+
+/// One row of a backward kernel: `[grad_weight, a, b] = backward(g, x)` for
+/// every element; writes `grad_weight` and returns the sums of `a` and of `b`, in
+/// the module's reduction order.
+///
+/// # Safety
+/// `g` and `x` valid for reading and `grad_weight` for writing `len`
+/// elements; `grad_weight` is one of the inputs or overlaps neither.
+#[inline(always)]
+pub(super) unsafe fn backward_row<V: Vector, P: Pair<V>>(
+    token: P::Token,
+    g: *const u16,
+    x: *const u16,
+    grad_weight: *mut u16,
+    len: usize,
+    quantizer: &impl Lanewise,
+) -> [f32; 2] {
+    let mut totals = [Compensated::ZERO; 2];
+    let mut start = 0;
+    loop {
+        let end = start + (len - start).min(BLOCK);
+        // SAFETY: the block lies in the row (caller).
+        let [a, b] =
+            unsafe { backward_block::<V, P>(token, g, x, grad_weight, start, end, quantizer) };
+        let [a, b] = [block_value::<V, P>(a), block_value::<V, P>(b)];
+        if start == 0 && end == len {
+            // The compensated sum of one value is that value, unless it is
+            // -0.0, which a block sum never is (its accumulators start at
+            // +0.0). Most groups and rows are one block, and skip its steps.
+            return [a as f32, b as f32];
+        }
+        totals[0].add(a);
+        totals[1].add(b);
+        start = end;
+        if start == len {
+            break;
+        }
+    }
+    [totals[0].value(), totals[1].value()]
+}
