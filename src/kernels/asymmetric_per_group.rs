@@ -18,7 +18,7 @@
 
 use super::batched_backward::backward_in_batches;
 use super::reduction::{BLOCK, TERM_SCALE};
-use super::rows::{backward_row, map_row};
+use super::rows::{backward_rows, map_rows};
 use super::tails::read;
 use super::{gate, protect, AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs};
 use crate::bf16_bits::narrow;
@@ -135,22 +135,14 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(
     token: P::Token,
     args: &AsymmetricPerGroupArgs,
 ) {
-    let size = args.group_size;
-    for k in 0..args.groups {
+    let group_of = |k| {
         // SAFETY: k < groups.
         let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
-        let group = Group::new(&args.quant, scale, offset);
-        // SAFETY: group k spans elements [k * size, (k + 1) * size).
-        unsafe {
-            map_row::<V, P>(
-                token,
-                args.weight.add(k * size),
-                args.out.add(k * size),
-                size,
-                &group,
-            )
-        };
-    }
+        Group::new(&args.quant, scale, offset)
+    };
+    let (buffers, size) = ((args.weight, args.out), args.group_size);
+    // SAFETY: the buffers hold `groups` groups (caller).
+    unsafe { map_rows::<V, P, _>(token, buffers, args.groups, size, group_of) }
 }
 
 /// # Safety
@@ -164,62 +156,33 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
         // SAFETY: this function's contract.
         return unsafe { backward_in_batches::<V, P>(token, args) };
     }
-    for k in 0..args.groups {
-        // SAFETY: k < groups.
-        let (group, gate, (g, x, grad_weight)) = unsafe { group_at(args, k) };
-        // SAFETY: the row is group k's.
-        let sums =
-            unsafe { backward_row::<V, P>(token, g, x, grad_weight, args.group_size, &group) };
-        // SAFETY: k < groups.
-        unsafe { write_gradients(args, k, sums, gate) };
-    }
-}
-
-/// Group `k`'s constants, its scale gradient's gate, and its rows of
-/// `grad_output`, `weight` and `grad_weight`.
-///
-/// # Safety
-/// `k < groups`, and the buffers as for [`backward`].
-#[inline(always)]
-unsafe fn group_at(
-    args: &AsymmetricPerGroupBackwardArgs,
-    k: usize,
-) -> (Group, f32, (*const u16, *const u16, *mut u16)) {
-    // SAFETY: k < groups. Both are read before grad_scale[k] and
-    // grad_offset[k], which may be the same buffers, are written.
-    let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
-    let at = k * args.group_size;
-    // SAFETY: group k spans elements [at, at + group_size) of each buffer.
-    let rows = unsafe {
-        (
-            args.grad_output.add(at),
-            args.weight.add(at),
-            args.grad_weight.add(at),
-        )
+    let (quant, buffers) = (
+        &args.quant,
+        (args.grad_output, args.weight, args.grad_weight),
+    );
+    let group_of = |k| {
+        // SAFETY: k < groups. Both are read before grad_scale[k] and
+        // grad_offset[k], which may be the same buffers, are written.
+        let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
+        (Group::new(quant, scale, offset), gate(scale, quant.eps))
     };
-    (
-        Group::new(&args.quant, scale, offset),
-        gate(scale, args.quant.eps),
-        rows,
-    )
-}
-
-/// Writes group `k`'s scale and offset gradients from its
-/// `[offset_sum, alpha_sum]`.
-///
-/// # Safety
-/// `k < groups`, and the buffers as for [`backward`].
-#[inline(always)]
-unsafe fn write_gradients(
-    args: &AsymmetricPerGroupBackwardArgs,
-    k: usize,
-    [offset_sum, alpha_sum]: [f32; 2],
-    gate: f32,
-) {
-    let grad_scale = alpha_sum * args.quant.levels * gate;
-    // SAFETY: k < groups (caller).
+    let finish = |k: usize, gate: f32, [offset_sum, alpha_sum]: [f32; 2]| {
+        let grad_scale = alpha_sum * quant.levels * gate;
+        // SAFETY: k < groups.
+        unsafe {
+            args.grad_scale.add(k).write(narrow(grad_scale));
+            args.grad_offset.add(k).write(narrow(offset_sum));
+        }
+    };
+    // SAFETY: the buffers hold `groups` groups (caller).
     unsafe {
-        args.grad_scale.add(k).write(narrow(grad_scale));
-        args.grad_offset.add(k).write(narrow(offset_sum));
+        backward_rows::<V, P, _, _>(
+            token,
+            buffers,
+            args.groups,
+            args.group_size,
+            group_of,
+            finish,
+        )
     }
 }

@@ -44,7 +44,7 @@ unsafe fn forward_step<V: Vector>(
 /// `x` valid for reading and `out` for writing `len` elements; they are the
 /// same buffer or do not overlap.
 #[inline(always)]
-pub(super) unsafe fn map_row<V: Vector, P: Pair<V>>(
+unsafe fn map_row<V: Vector, P: Pair<V>>(
     token: P::Token,
     x: *const u16,
     out: *mut u16,
@@ -79,6 +79,63 @@ pub(super) unsafe fn map_row<V: Vector, P: Pair<V>>(
         // SAFETY: n elements from i are in both buffers.
         unsafe { forward_step::<V>(P::vector_token(token), quantizer, x, out, i, n) };
         i += n;
+    }
+}
+
+/// `out = forward(x)` over `rows` consecutive rows of `len` elements, row
+/// `k` by the quantizer `quantizer_of(k)`.
+///
+/// # Safety
+/// `x` valid for reading and `out` for writing `rows * len` elements; they
+/// are the same buffer or do not overlap.
+#[inline(always)]
+pub(super) unsafe fn map_rows<V: Vector, P: Pair<V>, Q: Lanewise>(
+    token: P::Token,
+    (x, out): (*const u16, *mut u16),
+    rows: usize,
+    len: usize,
+    mut quantizer_of: impl FnMut(usize) -> Q,
+) {
+    for k in 0..rows {
+        let quantizer = quantizer_of(k);
+        // SAFETY: row k spans elements [k * len, (k + 1) * len) (caller).
+        unsafe { map_row::<V, P>(token, x.add(k * len), out.add(k * len), len, &quantizer) };
+    }
+}
+
+/// [`backward_row`] over `rows` consecutive rows of `len` elements: row `k`
+/// by the quantizer of `row_of(k)`, whose other value `finish` receives with
+/// the row's two sums, after the row's weight gradients are written. Row
+/// `k`'s `row_of` runs before its `finish`, so it may read what `finish`
+/// writes over.
+///
+/// # Safety
+/// `g` and `x` valid for reading and `grad_weight` for writing `rows * len`
+/// elements; `grad_weight` is one of the inputs or overlaps neither.
+#[inline(always)]
+pub(super) unsafe fn backward_rows<V: Vector, P: Pair<V>, Q: Lanewise, R>(
+    token: P::Token,
+    (g, x, grad_weight): (*const u16, *const u16, *mut u16),
+    rows: usize,
+    len: usize,
+    mut row_of: impl FnMut(usize) -> (Q, R),
+    mut finish: impl FnMut(usize, R, [f32; 2]),
+) {
+    for k in 0..rows {
+        let (quantizer, rest) = row_of(k);
+        let at = k * len;
+        // SAFETY: row k spans elements [at, at + len) of each buffer (caller).
+        let sums = unsafe {
+            backward_row::<V, P>(
+                token,
+                g.add(at),
+                x.add(at),
+                grad_weight.add(at),
+                len,
+                &quantizer,
+            )
+        };
+        finish(k, rest, sums);
     }
 }
 
@@ -333,7 +390,7 @@ pub(super) unsafe fn backward_short_row<V: Vector, P: Pair<V>>(
 /// `g` and `x` valid for reading and `grad_weight` for writing `len`
 /// elements; `grad_weight` is one of the inputs or overlaps neither.
 #[inline(always)]
-pub(super) unsafe fn backward_row<V: Vector, P: Pair<V>>(
+unsafe fn backward_row<V: Vector, P: Pair<V>>(
     token: P::Token,
     g: *const u16,
     x: *const u16,

@@ -11,7 +11,7 @@
 //! `grad_scale = (sum(g * c) + sum((g * mask) * ((-x) / ps))) * gate`.
 
 use super::reduction::TERM_SCALE;
-use super::rows::{backward_row, map_row};
+use super::rows::{backward_rows, map_rows};
 use super::tails::read;
 use super::{gate, protect, SymmetricArgs, SymmetricBackwardArgs};
 use crate::bf16_bits::narrow;
@@ -78,21 +78,10 @@ impl Lanewise for Row {
 /// `rows` scales.
 #[inline(always)]
 pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(token: P::Token, args: &SymmetricArgs) {
-    let cols = args.cols;
-    for row in 0..args.rows {
-        // SAFETY: row < rows.
-        let quant = Row::new(&args.quant, unsafe { read(args.scale, row) });
-        // SAFETY: the row spans elements [row * cols, (row + 1) * cols).
-        unsafe {
-            map_row::<V, P>(
-                token,
-                args.weight.add(row * cols),
-                args.out.add(row * cols),
-                cols,
-                &quant,
-            )
-        };
-    }
+    // SAFETY: row < rows.
+    let row_of = |row| Row::new(&args.quant, unsafe { read(args.scale, row) });
+    // SAFETY: the buffers hold `rows` rows (caller).
+    unsafe { map_rows::<V, P, _>(token, (args.weight, args.out), args.rows, args.cols, row_of) }
 }
 
 /// # Safety
@@ -102,25 +91,20 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
     token: P::Token,
     args: &SymmetricBackwardArgs,
 ) {
-    let cols = args.cols;
-    for row in 0..args.rows {
+    let (quant, buffers) = (
+        &args.quant,
+        (args.grad_output, args.weight, args.grad_weight),
+    );
+    let row_of = |row| {
         // SAFETY: row < rows; read before grad_scale[row] is written.
         let scale = unsafe { read(args.scale, row) };
-        let quant = Row::new(&args.quant, scale);
-        let at = row * cols;
-        // SAFETY: the row spans elements [at, at + cols).
-        let [level_sum, weight_sum] = unsafe {
-            backward_row::<V, P>(
-                token,
-                args.grad_output.add(at),
-                args.weight.add(at),
-                args.grad_weight.add(at),
-                cols,
-                &quant,
-            )
-        };
-        let grad_scale = (level_sum + weight_sum) * gate(scale, args.quant.eps);
+        (Row::new(quant, scale), gate(scale, quant.eps))
+    };
+    let finish = |row: usize, gate: f32, [level_sum, weight_sum]: [f32; 2]| {
+        let grad_scale = (level_sum + weight_sum) * gate;
         // SAFETY: row < rows.
         unsafe { args.grad_scale.add(row).write(narrow(grad_scale)) };
-    }
+    };
+    // SAFETY: the buffers hold `rows` rows (caller).
+    unsafe { backward_rows::<V, P, _, _>(token, buffers, args.rows, args.cols, row_of, finish) }
 }
