@@ -1,10 +1,12 @@
 //! The one path every call takes from a boundary to a kernel: the shape,
 //! the boundary's pointer checks, the parameters, the boundary's overlap
 //! checks, then the kernel, in that order (the order in which errors are
-//! reported). The safe API (`api`) enters it with slices, which need no
-//! pointer or overlap checks; the C ABI (`ffi`) with raw pointers, which do.
+//! reported), all in the default floating-point environment (`fpenv`). The
+//! safe API (`api`) enters it with slices, which need no pointer or overlap
+//! checks; the C ABI (`ffi`) with raw pointers, which do.
 
 use crate::arch::KernelTable;
+use crate::fpenv;
 use crate::kernels::{
     AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs, SymmetricArgs, SymmetricBackwardArgs,
 };
@@ -74,31 +76,33 @@ pub(crate) unsafe fn asymmetric_per_group<B: Boundary>(
     numel: usize,
     params: &AsymmetricPerGroup,
 ) -> Result<(), Error> {
-    let groups = params.groups(numel)?;
-    let quant = B::check(
-        || {
-            [
-                input(weight, numel),
-                input(scale, groups),
-                input(offset, groups),
-                output(out, numel),
-            ]
-        },
-        || params.validate(),
-    )?;
-    let args = AsymmetricPerGroupArgs {
-        weight,
-        scale,
-        offset,
-        out,
-        groups,
-        group_size: params.group_size,
-        quant,
-    };
-    // SAFETY: pointers valid (caller) and overlapping only as exact aliases
-    // (checked, or slices); the table's ISA runs here (its contract).
-    unsafe { (table.asymmetric_per_group)(&args) };
-    Ok(())
+    fpenv::with_default(|| {
+        let groups = params.groups(numel)?;
+        let quant = B::check(
+            || {
+                [
+                    input(weight, numel),
+                    input(scale, groups),
+                    input(offset, groups),
+                    output(out, numel),
+                ]
+            },
+            || params.validate(),
+        )?;
+        let args = AsymmetricPerGroupArgs {
+            weight,
+            scale,
+            offset,
+            out,
+            groups,
+            group_size: params.group_size,
+            quant,
+        };
+        // SAFETY: pointers valid (caller) and overlapping only as exact aliases
+        // (checked, or slices); the table's ISA runs here (its contract).
+        unsafe { (table.asymmetric_per_group)(&args) };
+        Ok(())
+    })
 }
 
 /// Validates and runs the asymmetric per-group backward kernel.
@@ -119,36 +123,38 @@ pub(crate) unsafe fn asymmetric_per_group_backward<B: Boundary>(
     numel: usize,
     params: &AsymmetricPerGroup,
 ) -> Result<(), Error> {
-    let groups = params.groups(numel)?;
-    let quant = B::check(
-        || {
-            [
-                input(grad_output, numel),
-                input(weight, numel),
-                input(scale, groups),
-                input(offset, groups),
-                output(grad_weight, numel),
-                output(grad_scale, groups),
-                output(grad_offset, groups),
-            ]
-        },
-        || params.validate(),
-    )?;
-    let args = AsymmetricPerGroupBackwardArgs {
-        grad_output,
-        weight,
-        scale,
-        offset,
-        grad_weight,
-        grad_scale,
-        grad_offset,
-        groups,
-        group_size: params.group_size,
-        quant,
-    };
-    // SAFETY: as in `asymmetric_per_group`.
-    unsafe { (table.asymmetric_per_group_backward)(&args) };
-    Ok(())
+    fpenv::with_default(|| {
+        let groups = params.groups(numel)?;
+        let quant = B::check(
+            || {
+                [
+                    input(grad_output, numel),
+                    input(weight, numel),
+                    input(scale, groups),
+                    input(offset, groups),
+                    output(grad_weight, numel),
+                    output(grad_scale, groups),
+                    output(grad_offset, groups),
+                ]
+            },
+            || params.validate(),
+        )?;
+        let args = AsymmetricPerGroupBackwardArgs {
+            grad_output,
+            weight,
+            scale,
+            offset,
+            grad_weight,
+            grad_scale,
+            grad_offset,
+            groups,
+            group_size: params.group_size,
+            quant,
+        };
+        // SAFETY: as in `asymmetric_per_group`.
+        unsafe { (table.asymmetric_per_group_backward)(&args) };
+        Ok(())
+    })
 }
 
 /// Validates and runs the symmetric forward kernel, one scale per row (per
@@ -166,22 +172,24 @@ pub(crate) unsafe fn symmetric<B: Boundary>(
     cols: usize,
     params: &Symmetric,
 ) -> Result<(), Error> {
-    let numel = matrix_numel(rows, cols)?;
-    let quant = B::check(
-        || [input(weight, numel), input(scale, rows), output(out, numel)],
-        || params.validate(),
-    )?;
-    let args = SymmetricArgs {
-        weight,
-        scale,
-        out,
-        rows,
-        cols,
-        quant,
-    };
-    // SAFETY: as in `asymmetric_per_group`.
-    unsafe { (table.symmetric)(&args) };
-    Ok(())
+    fpenv::with_default(|| {
+        let numel = matrix_numel(rows, cols)?;
+        let quant = B::check(
+            || [input(weight, numel), input(scale, rows), output(out, numel)],
+            || params.validate(),
+        )?;
+        let args = SymmetricArgs {
+            weight,
+            scale,
+            out,
+            rows,
+            cols,
+            quant,
+        };
+        // SAFETY: as in `asymmetric_per_group`.
+        unsafe { (table.symmetric)(&args) };
+        Ok(())
+    })
 }
 
 /// Validates and runs the symmetric backward kernel.
@@ -200,30 +208,32 @@ pub(crate) unsafe fn symmetric_backward<B: Boundary>(
     cols: usize,
     params: &Symmetric,
 ) -> Result<(), Error> {
-    let numel = matrix_numel(rows, cols)?;
-    let quant = B::check(
-        || {
-            [
-                input(grad_output, numel),
-                input(weight, numel),
-                input(scale, rows),
-                output(grad_weight, numel),
-                output(grad_scale, rows),
-            ]
-        },
-        || params.validate(),
-    )?;
-    let args = SymmetricBackwardArgs {
-        grad_output,
-        weight,
-        scale,
-        grad_weight,
-        grad_scale,
-        rows,
-        cols,
-        quant,
-    };
-    // SAFETY: as in `asymmetric_per_group`.
-    unsafe { (table.symmetric_backward)(&args) };
-    Ok(())
+    fpenv::with_default(|| {
+        let numel = matrix_numel(rows, cols)?;
+        let quant = B::check(
+            || {
+                [
+                    input(grad_output, numel),
+                    input(weight, numel),
+                    input(scale, rows),
+                    output(grad_weight, numel),
+                    output(grad_scale, rows),
+                ]
+            },
+            || params.validate(),
+        )?;
+        let args = SymmetricBackwardArgs {
+            grad_output,
+            weight,
+            scale,
+            grad_weight,
+            grad_scale,
+            rows,
+            cols,
+            quant,
+        };
+        // SAFETY: as in `asymmetric_per_group`.
+        unsafe { (table.symmetric_backward)(&args) };
+        Ok(())
+    })
 }

@@ -80,6 +80,7 @@ mod call;
 mod dispatch;
 mod error;
 pub mod ffi;
+mod fpenv;
 mod isa;
 mod kernels;
 mod params;
