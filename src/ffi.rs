@@ -213,7 +213,8 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_backward(
 }
 
 /// Symmetric per-tensor fake quantization: one scale (scale[0]) for all
-/// numel weights. out may be weight.
+/// numel weights. out may be weight. scale[0] must be valid even when numel
+/// is 0.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -235,6 +236,8 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor(
 
 /// Backward of qat_symmetric_per_tensor: writes grad_weight (numel values) and
 /// grad_scale[0], the gradient summed over every element (+0.0 when numel is 0).
+/// scale[0] is read and grad_scale[0] written even when numel is 0, so both
+/// pointers must be valid.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]

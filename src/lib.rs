@@ -44,6 +44,10 @@
 //!   `_in_place` functions, or equal pointers through the C ABI); any other
 //!   overlap is rejected with [`Error::Overlap`].
 //! - **Errors**: a rejected call writes nothing.
+//! - **Floating-point environment**: every call sets the default one (round
+//!   to nearest, no flushing of subnormals, exceptions masked) for its own
+//!   work and restores the caller's, sticky flags included, so the bits do
+//!   not depend on what the caller left.
 //!
 //! The crate is `no_std` and never allocates; the `std` feature (on by
 //! default) only links the standard library's panic runtime into the C

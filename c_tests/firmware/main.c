@@ -65,6 +65,38 @@ static void measure(const char *kernel) {
     print_number(kernel, used, " bytes of stack\n");
 }
 
+static uint32_t get_fpscr(void) {
+    uint32_t v;
+    __asm__ volatile("vmrs %0, fpscr" : "=r"(v));
+    return v;
+}
+static void set_fpscr(uint32_t v) { __asm__ volatile("vmsr fpscr, %0" : : "r"(v) : "memory"); }
+
+/* The six kernels with FPSCR set to `fpscr` by the caller: the same golden
+ * bits, and FPSCR exactly as it was after each call. */
+static void golden_under(uint32_t fpscr, const char *what) {
+    int ok = 1;
+    set_fpscr(fpscr);
+    ok &= qat_asymmetric_per_group(x, s, o, out, AN, AS, 3, 1e-4f, 0.95f) == QAT_OK && get_fpscr() == fpscr;
+    ok &= same(out, asym_out, AN);
+    ok &= qat_asymmetric_per_group_backward(g, x, s, o, gw, gs, go, AN, AS, 3, 1e-4f, 0.95f) == QAT_OK &&
+          get_fpscr() == fpscr;
+    ok &= same(gw, asym_gw, AN) && same(gs, asym_gs, AG) && same(go, asym_go, AG);
+    ok &= qat_symmetric_per_channel(x, s, out, CR, CC, 1e-4f, -8, 7) == QAT_OK && get_fpscr() == fpscr;
+    ok &= same(out, chan_out, CN);
+    ok &= qat_symmetric_per_channel_backward(g, x, s, gw, gs, CR, CC, 1e-4f, -8, 7) == QAT_OK && get_fpscr() == fpscr;
+    ok &= same(gw, chan_gw, CN) && same(gs, chan_gs, CR);
+    ok &= qat_symmetric_per_tensor(x, s + 2, out, TN, 1e-4f, -128, 127) == QAT_OK && get_fpscr() == fpscr;
+    ok &= same(out, tens_out, TN);
+    ok &= qat_symmetric_per_tensor_backward(g, x, s + 2, gw, gs, TN, 1e-4f, -128, 127) == QAT_OK &&
+          get_fpscr() == fpscr;
+    ok &= same(gw, tens_gw, TN) && same(gs, tens_gs, 1);
+    /* A rejected call restores it too. */
+    ok &= qat_symmetric_per_tensor(x, s, out, TN, 0.0f, -8, 7) == QAT_ERR_EPS && get_fpscr() == fpscr;
+    set_fpscr(0);
+    check(ok, what);
+}
+
 int main(void) {
     static const qat_bf16 sentinel[AN] = {0};
     int32_t st;
@@ -101,6 +133,15 @@ int main(void) {
     st = qat_symmetric_per_tensor_backward(g, x, s + 2, gw, gs, TN, 1e-4f, -128, 127);
     measure("qat_symmetric_per_tensor_backward: ");
     check(st == QAT_OK && same(gw, tens_gw, TN) && same(gs, tens_gs, 1), "symmetric per tensor backward");
+
+    /* Any floating-point environment the caller left: flush-to-zero (bit 24),
+     * default NaN (25), each rounding mode (23:22), and sticky flags (0-4, 7). */
+    golden_under(1u << 24, "golden bits under FZ");
+    golden_under(1u << 25, "golden bits under DN");
+    golden_under(1u << 22, "golden bits rounding up");
+    golden_under(2u << 22, "golden bits rounding down");
+    golden_under(3u << 22, "golden bits rounding to zero");
+    golden_under((1u << 24) | (1u << 25) | (3u << 22) | 0x9Fu, "golden bits under FZ, DN, to zero, flags set");
 
     /* In place: out == weight. */
     memcpy(out, x, sizeof out);
