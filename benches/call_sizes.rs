@@ -1,8 +1,7 @@
 //! Small calls, where a call's fixed cost shows: 16, 256 and 4096 elements
 //! through the path `Auto` picks, forward and backward. The per-call cost of
 //! saving, setting and restoring the floating-point environment is the
-//! difference to the same benchmark on a build without it (see
-//! `benches/README.md`).
+//! difference to the same benchmark on a build without it.
 //!
 //! `cargo bench --bench call_sizes`
 

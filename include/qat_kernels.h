@@ -199,7 +199,8 @@ int32_t qat_symmetric_per_channel_backward(const qat_bf16 *grad_output,
 
 /**
  * Symmetric per-tensor fake quantization: one scale (scale[0]) for all
- * numel weights. out may be weight.
+ * numel weights. out may be weight. scale[0] must be valid even when numel
+ * is 0.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -214,6 +215,8 @@ int32_t qat_symmetric_per_tensor(const qat_bf16 *weight,
 /**
  * Backward of qat_symmetric_per_tensor: writes grad_weight (numel values) and
  * grad_scale[0], the gradient summed over every element (+0.0 when numel is 0).
+ * scale[0] is read and grad_scale[0] written even when numel is 0, so both
+ * pointers must be valid.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
