@@ -28,12 +28,22 @@ qat_bf16 bf16_of(float f) {
 }  // namespace
 
 int main() {
+    int failures = 0;
+    // The header's conversion helpers compile as C++11 and round to nearest even.
+    if (qat_bf16_from_float(1.0f) != 0x3F80 || qat_bf16_to_float(0xC040) != -3.0f) failures++;
+    const std::uint32_t ties[] = {0x3F808000u, 0x3F818000u};  // round down to even, round up to even
+    const qat_bf16 ties_expected[] = {0x3F80, 0x3F82};
+    for (int i = 0; i < 2; i++) {
+        float f;
+        std::memcpy(&f, &ties[i], sizeof f);
+        if (qat_bf16_from_float(f) != ties_expected[i]) failures++;
+    }
+    if (qat_bf16_from_float(qat_bf16_to_float(0xFFC1)) != 0x7FC0) failures++;  // every NaN is 0x7FC0
     const float values[] = {0.0f, 0.25f, -0.25f, 0.375f, 2.0f, -2.0f, 0.0625f, -0.125f};
     std::vector<qat_bf16> weight, out(8), grad(8, bf16_of(1.0f)), grad_weight(8);
     for (float v : values) weight.push_back(bf16_of(v));
     const qat_bf16 scale = bf16_of(0.25f);
     qat_bf16 grad_scale = 0;
-    int failures = 0;
     // 4-bit per tensor: x / 0.25 rounds half to even, then clips to [-8, 7].
     if (qat_symmetric_per_tensor(weight.data(), &scale, out.data(), out.size(), 1e-4f, -8.0f, 7.0f) != QAT_OK) failures++;
     const float expected[] = {0.0f, 0.25f, -0.25f, 0.5f, 1.75f, -2.0f, 0.0f, -0.0f};

@@ -4,9 +4,10 @@
  * Every kernel returns a status (QAT_OK or a QAT_ERR_* code) and writes
  * nothing at all unless it returns QAT_OK. bf16 values are passed as their
  * 16-bit patterns (qat_bf16), layout-compatible with at::BFloat16, __bf16
- * and std::bfloat16_t.
+ * and std::bfloat16_t; qat_bf16_from_float and qat_bf16_to_float, at the
+ * end, convert. The formulas, numerics and rules are in the project's
+ * docs/ folder (docs/README.md).
  */
-
 #ifndef QAT_KERNELS_H
 #define QAT_KERNELS_H
 
@@ -14,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /**
  * Success.
@@ -123,6 +125,15 @@ typedef uint16_t qat_bf16;
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * On hosts, the prebuilt `core` is compiled for unwinding, and its unwind
+ * tables name this personality routine even though nothing unwinds here
+ * (the panic handler above never returns). The C libraries' build makes the
+ * symbol local (`c_tests/Makefile`), so it cannot meet a second Rust
+ * library's.
+ */
+void rust_eh_personality(void);
 
 /**
  * Asymmetric per-group fake quantization (LSQ+ forward).
@@ -258,4 +269,34 @@ const char *qat_version(void);
 }  // extern "C"
 #endif  // __cplusplus
 
-#endif  /* QAT_KERNELS_H */
+/**
+ * The bf16 nearest to value, ties to even: the bits the kernels themselves
+ * write for an f32 result. Every NaN becomes 0x7FC0 (the canonical quiet
+ * NaN); values beyond the largest bf16 round to infinity as IEEE rounding
+ * says. Header only, C99 and C++11.
+ */
+static inline qat_bf16 qat_bf16_from_float(float value) {
+  uint32_t bits;
+  memcpy(&bits, &value, sizeof bits);
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) {
+    return (qat_bf16)0x7FC0u;
+  }
+  /* Adding 0x7FFF plus the kept part's lowest bit carries into the kept
+     part exactly when the dropped half is above one half, or one half with
+     an odd kept part. */
+  bits += 0x7FFFu + ((bits >> 16) & 1u);
+  return (qat_bf16)(bits >> 16);
+}
+
+/**
+ * The float a bf16 stands for (exact: bf16 is the top half of an f32).
+ * Header only, C99 and C++11.
+ */
+static inline float qat_bf16_to_float(qat_bf16 value) {
+  uint32_t bits = (uint32_t)value << 16;
+  float out;
+  memcpy(&out, &bits, sizeof out);
+  return out;
+}
+
+#endif /* QAT_KERNELS_H */

@@ -59,23 +59,43 @@
 #[cfg(feature = "std")]
 extern crate std;
 
-/// The static library's panic handler for firmware (feature `panic-handler`,
-/// without `std`). No input can make a kernel panic: the shape checks use
-/// checked arithmetic and the loops neither index nor divide unchecked, and
-/// the Cortex-M build confirms no panic path is linked. Should one ever run, it
-/// stops the core with a permanently undefined instruction (a HardFault a
-/// debugger shows) rather than return into a corrupted caller.
+/// The C libraries' panic handler (feature `panic-handler`, without `std`:
+/// how the firmware and the host C libraries are built). No input can make a
+/// kernel panic: the shape checks use checked arithmetic and the loops
+/// neither index nor divide unchecked, and the Cortex-M build confirms no
+/// panic path is linked. Should one ever run, it executes a permanently
+/// undefined instruction (a HardFault on a microcontroller, `SIGILL` in a
+/// process) rather than return into a corrupted caller.
 #[cfg(all(feature = "panic-handler", not(feature = "std"), not(test)))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     loop {
-        #[cfg(target_arch = "arm")]
+        #[cfg(any(target_arch = "arm", target_arch = "aarch64"))]
         // SAFETY: `udf` only raises the undefined-instruction fault.
         unsafe {
             core::arch::asm!("udf #0")
         };
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        // SAFETY: `ud2` only raises the invalid-opcode fault.
+        unsafe {
+            core::arch::asm!("ud2")
+        };
     }
 }
+
+/// On hosts, the prebuilt `core` is compiled for unwinding, and its unwind
+/// tables name this personality routine even though nothing unwinds here
+/// (the panic handler above never returns). The C libraries' build makes the
+/// symbol local (`c_tests/Makefile`), so it cannot meet a second Rust
+/// library's.
+#[cfg(all(
+    feature = "panic-handler",
+    not(feature = "std"),
+    not(test),
+    not(target_os = "none")
+))]
+#[no_mangle]
+extern "C" fn rust_eh_personality() {}
 
 mod api;
 mod arch;
