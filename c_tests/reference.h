@@ -1,4 +1,4 @@
-/* An independent C implementation of SPEC.md's formulas (float, op by op, no
+/* An independent C implementation of the formulas in docs/kernels.md (float, op by op, no
  * FMA: build with -ffp-contract=off), and helpers shared by the C tests. */
 #ifndef QAT_TEST_REFERENCE_H
 #define QAT_TEST_REFERENCE_H

@@ -38,8 +38,8 @@
 //! - **Determinism**: the bits of the documented operations one at a time (a
 //!   multiplication is fused with an addition only where the product is exact,
 //!   which changes nothing); sums follow one fixed order on every path
-//!   (described in the source of `kernels::reduction`), so results are the
-//!   same bits on every CPU and for every buffer alignment.
+//!   (`docs/numerics.md` in the repository), so results are the same bits on
+//!   every CPU and for every buffer alignment.
 //! - **In place**: an output may be exactly an input of the same length (the
 //!   `_in_place` functions, or equal pointers through the C ABI); any other
 //!   overlap is rejected with [`Error::Overlap`].
@@ -49,9 +49,12 @@
 //!   work and restores the caller's, sticky flags included, so the bits do
 //!   not depend on what the caller left.
 //!
-//! The crate is `no_std` and never allocates; the `std` feature (on by
-//! default) only links the standard library's panic runtime into the C
-//! libraries. No input can make a kernel panic.
+//! The crate is `no_std` and never allocates. The `std` feature (on by
+//! default) only gives the `staticlib` and `cdylib` that `cargo build` makes
+//! a panic runtime; the C libraries `make -C c_tests` builds and installs use
+//! `panic-handler` instead, without `std`. No input can make a kernel panic.
+//! The full contract (formulas, numerics, validation, C ABI) is in the
+//! repository's `docs/` folder.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]

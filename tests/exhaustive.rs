@@ -1,6 +1,6 @@
 //! All 65,536 bf16 weight patterns through every kernel, forward and
 //! backward, on every path, for several scales and ranges: elementwise outputs
-//! bit for bit against the reference, sums within the SPEC bound, and every
+//! bit for bit against the reference, sums within the documented bound, and every
 //! path identical to the scalar one.
 
 mod common;

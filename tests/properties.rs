@@ -259,7 +259,7 @@ fn sub_ranges_and_in_place() {
 #[test]
 fn long_reductions_stay_within_the_bound() {
     // A per-tensor gradient over 3 million weights, with heavy cancellation:
-    // the blocked f64 order keeps it within the SPEC bound on every path.
+    // the blocked f64 order keeps it within the documented bound on every path.
     let mut r = Rng(11);
     let n = 3_000_000;
     let x = r.vec(n, |r| r.normal(0.02));

@@ -72,7 +72,7 @@ impl Neumaier {
     }
 }
 
-/// The per-tensor scale gradient from SPEC's formulas, one f32 operation at a
+/// The per-tensor scale gradient from the formulas of docs/kernels.md, one f32 operation at a
 /// time, summed by `sum`, narrowed. Scale 1, so `ps = 1` and the gate is 1.
 fn grad_scale(g: &[bf16], x: &[bf16], p: &Symmetric, sum: fn(&[f32]) -> f32) -> u16 {
     let (mut levels, mut weights) = (Vec::new(), Vec::new());
@@ -150,7 +150,7 @@ fn every_path_sums_in_the_documented_order() {
     );
 }
 
-/// Per group: SPEC's asymmetric backward terms, one f32 operation at a time,
+/// Per group: the asymmetric backward terms of docs/kernels.md, one f32 operation at a time,
 /// each sum by `sum`, then `[grad_scale, grad_offset]` narrowed.
 fn group_gradients(
     g: &[bf16],

@@ -2,7 +2,7 @@
  * fixed generator; expected outputs are the host library's (the determinism
  * contract says every platform gives the same bits), after checking them
  * against the independent C reference: elementwise outputs bit for bit,
- * sums within the SPEC bound. Writes a C header to stdout. */
+ * sums within the documented bound (docs/numerics.md). Writes a C header to stdout. */
 #include "../reference.h"
 
 enum { AG = 4, AS = 33, AN = AG * AS, CR = 3, CC = 29, CN = CR * CC, TN = 77 };

@@ -1,4 +1,4 @@
-//! An independent implementation of SPEC.md's formulas, written op by op in
+//! An independent implementation of the formulas in docs/kernels.md, written op by op in
 //! plain f32 without any of the crate's code, plus data generators and the
 //! checks the tests share.
 #![allow(dead_code, clippy::too_many_arguments)]
@@ -46,7 +46,7 @@ fn round(x: f32) -> f32 {
 
 /// A reduced output before narrowing: the f64 sum of its f32 terms (exact
 /// for the sizes tested, to far below the tolerance) and a bound on the
-/// error the SPEC allows beyond one bf16 ulp.
+/// error docs/numerics.md allows beyond one bf16 ulp.
 #[derive(Clone, Copy, Debug)]
 pub struct Reduced {
     pub value: f64,
@@ -115,7 +115,7 @@ pub struct Asymmetric {
     pub grad_offset: Vec<Reduced>,
 }
 
-/// SPEC section 2, asymmetric per group, forward and backward.
+/// docs/kernels.md, asymmetric per group, forward and backward.
 pub fn asymmetric(
     g: &[bf16],
     x: &[bf16],
@@ -182,7 +182,7 @@ pub struct SymmetricRef {
     pub grad_scale: Vec<Reduced>,
 }
 
-/// SPEC section 2, symmetric per row (per tensor: one row).
+/// docs/kernels.md, symmetric per row (per tensor: one row).
 pub fn symmetric(g: &[bf16], x: &[bf16], s: &[bf16], cols: usize, p: &Symmetric) -> SymmetricRef {
     let mut r = SymmetricRef {
         out: vec![],
@@ -284,7 +284,7 @@ pub fn run_symmetric(
     }
 }
 
-/// Bit-exact elementwise outputs, reductions within the SPEC bound.
+/// Bit-exact elementwise outputs, reductions within the documented bound.
 pub fn check_asymmetric(got: &Outputs, want: &Asymmetric) -> Result<(), String> {
     exact("out", &got.out, &want.out)?;
     exact("grad_weight", &got.grad_weight, &want.grad_weight)?;
