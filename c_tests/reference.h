@@ -95,7 +95,7 @@ static inline void ref_symmetric(const qat_bf16 *g, const qat_bf16 *x, const qat
         for (i = row * cols; i < (row + 1) * cols; i++) {
             float xi = widen(x[i]), gi = widen(g[i]);
             float r = ref_round(xi / ps);
-            float c = ref_clip(r, min_v, max_v);
+            float c = ref_clip(r, min_v, max_v) + 0.0f; /* a zero level is +0 */
             float mask = 1.0f - ref_clip(fabsf(r - c), 0.0f, 1.0f);
             float t1 = gi * c, t2 = (gi * mask) * ((-xi) / ps);
             out[i] = narrow(c * ps);

@@ -46,7 +46,8 @@ int main() {
     qat_bf16 grad_scale = 0;
     // 4-bit per tensor: x / 0.25 rounds half to even, then clips to [-8, 7].
     if (qat_symmetric_per_tensor(weight.data(), &scale, out.data(), out.size(), 1e-4f, -8.0f, 7.0f) != QAT_OK) failures++;
-    const float expected[] = {0.0f, 0.25f, -0.25f, 0.5f, 1.75f, -2.0f, 0.0f, -0.0f};
+    // A zero level is +0.0, also for -0.125 / 0.25 = -0.5, which rounds to -0.0.
+    const float expected[] = {0.0f, 0.25f, -0.25f, 0.5f, 1.75f, -2.0f, 0.0f, 0.0f};
     for (std::size_t i = 0; i < out.size(); i++)
         if (out[i] != bf16_of(expected[i])) {
             std::fprintf(stderr, "out[%zu] = %#x, want %#x\n", i, out[i], bf16_of(expected[i]));

@@ -68,6 +68,16 @@ enum qat_err
    * or its code is unknown.
    */
   QAT_ERR_UNSUPPORTED_ISA = 8,
+  /**
+   * Export: a weight has no integer code, as a NaN weight, scale or offset
+   * (or an infinity meeting another infinity) gives none.
+   */
+  QAT_ERR_NON_FINITE = 9,
+  /**
+   * A code is off its grid (`0..2^bit` per group, `[min_v, max_v]`
+   * symmetric) or does not fit the packing width.
+   */
+  QAT_ERR_CODE = 10,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -240,6 +250,147 @@ int32_t qat_symmetric_per_tensor_backward(const qat_bf16 *grad_output,
                                           float eps,
                                           float min_v,
                                           float max_v);
+
+/**
+ * Export: the integer code of each weight, q = r + n in 0..2^bit (bit at
+ * most 8), where r is the level qat_asymmetric_per_group snaps the weight
+ * to, so that qat_asymmetric_per_group_dequantize gives back its output bit
+ * for bit. codes holds numel bytes. Returns QAT_ERR_NON_FINITE, writing
+ * nothing, where a weight has no code (a NaN weight, scale or offset, or an
+ * infinite weight equal to an infinite offset or with an infinite
+ * scale * 2^(bit-1)); infinite weights otherwise clip like large ones.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_group_quantize(const qat_bf16 *weight,
+                                          const qat_bf16 *scale,
+                                          const qat_bf16 *offset,
+                                          uint8_t *codes,
+                                          size_t numel,
+                                          size_t group_size,
+                                          uint32_t bit,
+                                          float eps,
+                                          float clip_val);
+
+/**
+ * The values of codes (numel bytes) from qat_asymmetric_per_group_quantize:
+ * out[i] = ((codes[i] - n) + 0.5) * max(scale, eps) + offset, in f32, one
+ * operation at a time, narrowed to bf16. Returns QAT_ERR_CODE, writing
+ * nothing, for a code of 2^bit or more.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_group_dequantize(const uint8_t *codes,
+                                            const qat_bf16 *scale,
+                                            const qat_bf16 *offset,
+                                            qat_bf16 *out,
+                                            size_t numel,
+                                            size_t group_size,
+                                            uint32_t bit,
+                                            float eps,
+                                            float clip_val);
+
+/**
+ * Export: the integer code c = clip(round(x / ps), min_v, max_v) of each
+ * weight of a rows x cols matrix, one scale per row; min_v and max_v must
+ * lie in -128..=127 (else QAT_ERR_RANGE). QAT_ERR_NON_FINITE, writing
+ * nothing, where a weight has no code (a NaN weight or scale, or an
+ * infinite weight with an infinite scale).
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_channel_quantize(const qat_bf16 *weight,
+                                           const qat_bf16 *scale,
+                                           int8_t *codes,
+                                           size_t rows,
+                                           size_t cols,
+                                           float eps,
+                                           float min_v,
+                                           float max_v);
+
+/**
+ * The values of codes from qat_symmetric_per_channel_quantize: out[i] =
+ * codes[i] * max(scale, eps), narrowed to bf16. QAT_ERR_CODE, writing
+ * nothing, for a code outside [min_v, max_v].
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_channel_dequantize(const int8_t *codes,
+                                             const qat_bf16 *scale,
+                                             qat_bf16 *out,
+                                             size_t rows,
+                                             size_t cols,
+                                             float eps,
+                                             float min_v,
+                                             float max_v);
+
+/**
+ * qat_symmetric_per_channel_quantize with one scale (scale[0], read even
+ * when numel is 0) for all numel weights.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_tensor_quantize(const qat_bf16 *weight,
+                                          const qat_bf16 *scale,
+                                          int8_t *codes,
+                                          size_t numel,
+                                          float eps,
+                                          float min_v,
+                                          float max_v);
+
+/**
+ * qat_symmetric_per_channel_dequantize with one scale (scale[0], read even
+ * when numel is 0).
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_tensor_dequantize(const int8_t *codes,
+                                            const qat_bf16 *scale,
+                                            qat_bf16 *out,
+                                            size_t numel,
+                                            float eps,
+                                            float min_v,
+                                            float max_v);
+
+/**
+ * Bytes that count codes of bits bits take packed: (count * bits + 7) / 8
+ * without overflow; 0 unless bits is 1, 2, 4 or 8.
+ */
+size_t qat_packed_size(size_t count, uint32_t bits);
+
+/**
+ * Packs count codes of bits bits (1, 2, 4 or 8, else QAT_ERR_BIT_WIDTH)
+ * densely into qat_packed_size(count, bits) bytes: the first code in the
+ * lowest bits of the first byte, the last byte's unused bits zero. A code
+ * of 2^bits or more gives QAT_ERR_CODE, writing nothing.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_pack_codes(const uint8_t *codes, size_t count, uint32_t bits, uint8_t *packed);
+
+/**
+ * Unpacks count codes of bits bits from qat_packed_size(count, bits) bytes,
+ * as qat_pack_codes wrote them.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_unpack_codes(const uint8_t *packed, size_t count, uint32_t bits, uint8_t *codes);
+
+/**
+ * qat_pack_codes for signed codes (the symmetric quantizers'), each stored
+ * as its two's complement in bits bits: codes must lie in
+ * -2^(bits-1)..2^(bits-1)-1, else QAT_ERR_CODE.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_pack_signed_codes(const int8_t *codes, size_t count, uint32_t bits, uint8_t *packed);
+
+/**
+ * Unpacks signed codes packed by qat_pack_signed_codes, sign-extended.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_unpack_signed_codes(const uint8_t *packed, size_t count, uint32_t bits, int8_t *codes);
 
 /**
  * Selects the instruction set every later call takes, process-wide and

@@ -9,8 +9,8 @@ use core::fmt;
 use half::bf16;
 
 use crate::arch::KernelTable;
-use crate::call::{self, Slices};
-use crate::{dispatch, AsymmetricPerGroup, Error, Isa, Symmetric};
+use crate::call::{self, Dequantize, Forward, Quantize, Slices};
+use crate::{codes, dispatch, AsymmetricPerGroup, Error, Isa, Symmetric};
 
 /// One backend (the scalar path or a SIMD path), with the six kernels as
 /// methods. [`Backend::new`] returns one only if this CPU supports its ISA, so
@@ -125,7 +125,7 @@ impl Backend {
         let (w, s, o) = (bits(weight), bits(scale), bits(offset));
         // SAFETY: slices of the lengths the call derives.
         unsafe {
-            call::asymmetric_per_group::<Slices>(
+            call::asymmetric_per_group::<Slices, Forward>(
                 self.kernels,
                 w,
                 s,
@@ -150,7 +150,15 @@ impl Backend {
         let (w, s, o) = (bits_mut(weight), bits(scale), bits(offset));
         // SAFETY: as above; `w` is one buffer used as input and output.
         unsafe {
-            call::asymmetric_per_group::<Slices>(self.kernels, w, s, o, w, weight.len(), params)
+            call::asymmetric_per_group::<Slices, Forward>(
+                self.kernels,
+                w,
+                s,
+                o,
+                w,
+                weight.len(),
+                params,
+            )
         }
     }
 
@@ -249,7 +257,17 @@ impl Backend {
         lengths(&[(out.len(), weight.len())])?;
         let (w, s, rows) = (bits(weight), bits(scale), scale.len());
         // SAFETY: slices of the lengths the call derives.
-        unsafe { call::symmetric::<Slices>(self.kernels, w, s, bits_mut(out), rows, cols, params) }
+        unsafe {
+            call::symmetric::<Slices, Forward>(
+                self.kernels,
+                w,
+                s,
+                bits_mut(out),
+                rows,
+                cols,
+                params,
+            )
+        }
     }
 
     /// [`Self::symmetric_per_channel`] writing over `weight`.
@@ -262,7 +280,7 @@ impl Backend {
         let cols = channels(weight.len(), scale.len())?;
         let (w, s, rows) = (bits_mut(weight), bits(scale), scale.len());
         // SAFETY: as above; `w` is one buffer used as input and output.
-        unsafe { call::symmetric::<Slices>(self.kernels, w, s, w, rows, cols, params) }
+        unsafe { call::symmetric::<Slices, Forward>(self.kernels, w, s, w, rows, cols, params) }
     }
 
     /// Gradients of [`Self::symmetric_per_channel`]: `grad_weight` (length of
@@ -341,7 +359,7 @@ impl Backend {
         let s = bits(core::slice::from_ref(&scale));
         // SAFETY: slices of the lengths the call derives.
         unsafe {
-            call::symmetric::<Slices>(
+            call::symmetric::<Slices, Forward>(
                 self.kernels,
                 bits(weight),
                 s,
@@ -362,7 +380,9 @@ impl Backend {
     ) -> Result<(), Error> {
         let (w, s) = (bits_mut(weight), bits(core::slice::from_ref(&scale)));
         // SAFETY: as above; `w` is one buffer used as input and output.
-        unsafe { call::symmetric::<Slices>(self.kernels, w, s, w, 1, weight.len(), params) }
+        unsafe {
+            call::symmetric::<Slices, Forward>(self.kernels, w, s, w, 1, weight.len(), params)
+        }
     }
 
     /// Gradients of [`Self::symmetric_per_tensor`]: `grad_weight` and the one
@@ -423,6 +443,161 @@ impl Backend {
             )
         }
     }
+
+    /// Export: the integer code of each weight, `q = r + n` in `0..2^bit`
+    /// (`bit <= 8`), where `r` is the level
+    /// [`Self::asymmetric_per_group`] snaps the weight to. So
+    /// [`Self::asymmetric_per_group_dequantize`] gives back exactly the
+    /// forward pass's bits. [`Error::NonFinite`] (nothing written) where a
+    /// weight has no code: a NaN weight, scale or offset.
+    pub fn asymmetric_per_group_quantize(
+        self,
+        weight: &[bf16],
+        scale: &[bf16],
+        offset: &[bf16],
+        codes: &mut [u8],
+        params: &AsymmetricPerGroup,
+    ) -> Result<(), Error> {
+        let groups = params.groups(weight.len())?;
+        lengths(&[
+            (scale.len(), groups),
+            (offset.len(), groups),
+            (codes.len(), weight.len()),
+        ])?;
+        let (w, s, o) = (bits(weight), bits(scale), bits(offset));
+        // SAFETY: slices of the lengths the call derives.
+        unsafe {
+            call::asymmetric_per_group::<Slices, Quantize>(
+                self.kernels,
+                w,
+                s,
+                o,
+                codes.as_mut_ptr(),
+                weight.len(),
+                params,
+            )
+        }
+    }
+
+    /// The values of codes from [`Self::asymmetric_per_group_quantize`]:
+    /// bit for bit the forward pass of the weights they came from.
+    /// [`Error::Code`] (nothing written) for a code of `2^bit` or more.
+    pub fn asymmetric_per_group_dequantize(
+        self,
+        codes: &[u8],
+        scale: &[bf16],
+        offset: &[bf16],
+        out: &mut [bf16],
+        params: &AsymmetricPerGroup,
+    ) -> Result<(), Error> {
+        let groups = params.groups(codes.len())?;
+        lengths(&[
+            (scale.len(), groups),
+            (offset.len(), groups),
+            (out.len(), codes.len()),
+        ])?;
+        let (s, o) = (bits(scale), bits(offset));
+        // SAFETY: slices of the lengths the call derives.
+        unsafe {
+            call::asymmetric_per_group::<Slices, Dequantize>(
+                self.kernels,
+                codes.as_ptr(),
+                s,
+                o,
+                bits_mut(out),
+                codes.len(),
+                params,
+            )
+        }
+    }
+
+    /// Export: the integer code of each weight, `c` in `[min_v, max_v]`
+    /// (within `-128..=127`), one row per scale. See
+    /// [`Self::asymmetric_per_group_quantize`].
+    pub fn symmetric_per_channel_quantize(
+        self,
+        weight: &[bf16],
+        scale: &[bf16],
+        codes: &mut [i8],
+        params: &Symmetric,
+    ) -> Result<(), Error> {
+        let cols = channels(weight.len(), scale.len())?;
+        lengths(&[(codes.len(), weight.len())])?;
+        let (w, s, rows) = (bits(weight), bits(scale), scale.len());
+        let c = codes.as_mut_ptr();
+        // SAFETY: slices of the lengths the call derives.
+        unsafe { call::symmetric::<Slices, Quantize>(self.kernels, w, s, c, rows, cols, params) }
+    }
+
+    /// The values of codes from [`Self::symmetric_per_channel_quantize`].
+    pub fn symmetric_per_channel_dequantize(
+        self,
+        codes: &[i8],
+        scale: &[bf16],
+        out: &mut [bf16],
+        params: &Symmetric,
+    ) -> Result<(), Error> {
+        let cols = channels(codes.len(), scale.len())?;
+        lengths(&[(out.len(), codes.len())])?;
+        let (s, rows, o) = (bits(scale), scale.len(), bits_mut(out));
+        // SAFETY: slices of the lengths the call derives.
+        unsafe {
+            call::symmetric::<Slices, Dequantize>(
+                self.kernels,
+                codes.as_ptr(),
+                s,
+                o,
+                rows,
+                cols,
+                params,
+            )
+        }
+    }
+
+    /// Export with one scale for every weight. See
+    /// [`Self::symmetric_per_channel_quantize`].
+    pub fn symmetric_per_tensor_quantize(
+        self,
+        weight: &[bf16],
+        scale: bf16,
+        codes: &mut [i8],
+        params: &Symmetric,
+    ) -> Result<(), Error> {
+        lengths(&[(codes.len(), weight.len())])?;
+        let (w, s, c) = (
+            bits(weight),
+            bits(core::slice::from_ref(&scale)),
+            codes.as_mut_ptr(),
+        );
+        // SAFETY: slices of the lengths the call derives.
+        unsafe {
+            call::symmetric::<Slices, Quantize>(self.kernels, w, s, c, 1, weight.len(), params)
+        }
+    }
+
+    /// The values of codes from [`Self::symmetric_per_tensor_quantize`].
+    pub fn symmetric_per_tensor_dequantize(
+        self,
+        codes: &[i8],
+        scale: bf16,
+        out: &mut [bf16],
+        params: &Symmetric,
+    ) -> Result<(), Error> {
+        lengths(&[(out.len(), codes.len())])?;
+        let (s, o) = (bits(core::slice::from_ref(&scale)), bits_mut(out));
+        // SAFETY: slices of the lengths the call derives.
+        unsafe {
+            call::symmetric::<Slices, Dequantize>(
+                self.kernels,
+                codes.as_ptr(),
+                s,
+                o,
+                1,
+                codes.len(),
+                params,
+            )
+        }
+    }
 }
 
 /// The free functions: each a [`Backend`] method on [`Backend::active`].
@@ -465,4 +640,106 @@ on_the_active_backend! {
     fn symmetric_per_tensor_backward_in_place(
         grad: &mut [bf16], weight: &[bf16], scale: bf16, grad_scale: &mut bf16, params: &Symmetric,
     );
+    fn asymmetric_per_group_quantize(
+        weight: &[bf16], scale: &[bf16], offset: &[bf16], codes: &mut [u8], params: &AsymmetricPerGroup,
+    );
+    fn asymmetric_per_group_dequantize(
+        codes: &[u8], scale: &[bf16], offset: &[bf16], out: &mut [bf16], params: &AsymmetricPerGroup,
+    );
+    fn symmetric_per_channel_quantize(weight: &[bf16], scale: &[bf16], codes: &mut [i8], params: &Symmetric);
+    fn symmetric_per_channel_dequantize(codes: &[i8], scale: &[bf16], out: &mut [bf16], params: &Symmetric);
+    fn symmetric_per_tensor_quantize(weight: &[bf16], scale: bf16, codes: &mut [i8], params: &Symmetric);
+    fn symmetric_per_tensor_dequantize(codes: &[i8], scale: bf16, out: &mut [bf16], params: &Symmetric);
+}
+
+/// Bytes that `count` codes of `bits` bits take packed ([`pack_codes`]):
+/// `None` unless `bits` is 1, 2, 4 or 8.
+///
+/// ```
+/// assert_eq!(qat_kernels::packed_len(1001, 4), Some(501));
+/// assert_eq!(qat_kernels::packed_len(8, 3), None);
+/// ```
+pub fn packed_len(count: usize, bits: u32) -> Option<usize> {
+    codes::packed_len(count, bits)
+}
+
+/// Packs codes of `bits` bits (1, 2, 4 or 8) densely: the first code in the
+/// lowest bits of the first byte; the last byte's unused bits are zero.
+/// `packed` must hold [`packed_len`] bytes ([`Error::Shape`]); a code of
+/// `2^bits` or more gives [`Error::Code`], and a width other than 1, 2, 4 or
+/// 8 [`Error::BitWidth`], with nothing written.
+///
+/// ```
+/// let mut packed = [0u8; 2];
+/// qat_kernels::pack_codes(&[1, 2, 15], 4, &mut packed).unwrap();
+/// assert_eq!(packed, [0x21, 0x0F]);
+/// let mut codes = [0u8; 3];
+/// qat_kernels::unpack_codes(&packed, 4, &mut codes).unwrap();
+/// assert_eq!(codes, [1, 2, 15]);
+/// ```
+pub fn pack_codes(codes: &[u8], bits: u32, packed: &mut [u8]) -> Result<(), Error> {
+    // SAFETY: slices of the lengths the call checks.
+    unsafe {
+        call::pack::<Slices, u8>(
+            codes.as_ptr(),
+            codes.len(),
+            bits,
+            packed.as_mut_ptr(),
+            packed.len(),
+        )
+    }
+}
+
+/// The codes [`pack_codes`] packed: `codes.len()` of them from
+/// [`packed_len`] bytes.
+pub fn unpack_codes(packed: &[u8], bits: u32, codes: &mut [u8]) -> Result<(), Error> {
+    // SAFETY: slices of the lengths the call checks.
+    unsafe {
+        call::unpack::<Slices, u8>(
+            packed.as_ptr(),
+            packed.len(),
+            bits,
+            codes.as_mut_ptr(),
+            codes.len(),
+        )
+    }
+}
+
+/// [`pack_codes`] for signed codes (the symmetric quantizers'), each stored
+/// as its two's complement in `bits` bits: codes must lie in
+/// `-2^(bits-1)..2^(bits-1)`.
+///
+/// ```
+/// let mut packed = [0u8; 1];
+/// qat_kernels::pack_signed_codes(&[-8, 7], 4, &mut packed).unwrap();
+/// assert_eq!(packed, [0x78]);
+/// let mut codes = [0i8; 2];
+/// qat_kernels::unpack_signed_codes(&packed, 4, &mut codes).unwrap();
+/// assert_eq!(codes, [-8, 7]);
+/// ```
+pub fn pack_signed_codes(codes: &[i8], bits: u32, packed: &mut [u8]) -> Result<(), Error> {
+    // SAFETY: slices of the lengths the call checks.
+    unsafe {
+        call::pack::<Slices, i8>(
+            codes.as_ptr(),
+            codes.len(),
+            bits,
+            packed.as_mut_ptr(),
+            packed.len(),
+        )
+    }
+}
+
+/// The codes [`pack_signed_codes`] packed, sign-extended.
+pub fn unpack_signed_codes(packed: &[u8], bits: u32, codes: &mut [i8]) -> Result<(), Error> {
+    // SAFETY: slices of the lengths the call checks.
+    unsafe {
+        call::unpack::<Slices, i8>(
+            packed.as_ptr(),
+            packed.len(),
+            bits,
+            codes.as_mut_ptr(),
+            codes.len(),
+        )
+    }
 }

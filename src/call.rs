@@ -6,34 +6,163 @@
 //! checks; the C ABI (`ffi`) with raw pointers, which do.
 
 use crate::arch::KernelTable;
+use crate::codes::{self, Packable};
 use crate::fpenv;
 use crate::kernels::{
     AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs, SymmetricArgs, SymmetricBackwardArgs,
 };
-use crate::params::{matrix_numel, AsymmetricPerGroup, Symmetric};
+use crate::params::{matrix_numel, AsymmetricConstants, AsymmetricPerGroup, Symmetric};
 use crate::Error;
 
-/// A buffer as the checks see it: address, element count, direction.
+/// A buffer as the checks see it: address, element count and size,
+/// direction.
 #[derive(Clone, Copy)]
 pub(crate) struct Buffer {
     pub start: usize,
     pub len: usize,
+    /// Bytes per element: 2 for bf16, 1 for codes (also the alignment).
+    pub size: usize,
     pub output: bool,
 }
 
-fn input(p: *const u16, len: usize) -> Buffer {
+fn input<T>(p: *const T, len: usize) -> Buffer {
     Buffer {
         start: p as usize,
         len,
+        size: size_of::<T>(),
         output: false,
     }
 }
 
-fn output(p: *mut u16, len: usize) -> Buffer {
+fn output<T>(p: *mut T, len: usize) -> Buffer {
     Buffer {
         start: p as usize,
         len,
+        size: size_of::<T>(),
         output: true,
+    }
+}
+
+/// Which of a quantizer's elementwise kernels a call runs: [`Forward`],
+/// [`Quantize`] or [`Dequantize`], with what each checks beyond the rest.
+pub(crate) trait Map {
+    /// What the asymmetric kernel reads: bf16 weights, or `u8` codes.
+    type In;
+    /// What it writes: bf16 values, or `u8` codes.
+    type Out;
+    /// What the symmetric kernel reads: bf16 weights, or `i8` codes.
+    type SymmetricIn;
+    /// What it writes: bf16 values, or `i8` codes.
+    type SymmetricOut;
+    /// The asymmetric per-group kernel in `table`.
+    fn asymmetric(table: &KernelTable) -> unsafe fn(&AsymmetricPerGroupArgs<Self::In, Self::Out>);
+    /// The symmetric kernel in `table`.
+    fn symmetric(
+        table: &KernelTable,
+    ) -> unsafe fn(&SymmetricArgs<Self::SymmetricIn, Self::SymmetricOut>);
+    /// The parameters' validation.
+    fn validate_asymmetric(params: &AsymmetricPerGroup) -> Result<AsymmetricConstants, Error>;
+    /// The parameters' validation.
+    fn validate_symmetric(params: &Symmetric) -> Result<Symmetric, Error>;
+    /// The last check, of the buffers' contents, before anything is written.
+    ///
+    /// # Safety
+    /// The buffers are valid for their lengths.
+    unsafe fn check_asymmetric(
+        _: &AsymmetricPerGroupArgs<Self::In, Self::Out>,
+    ) -> Result<(), Error> {
+        Ok(())
+    }
+    /// As [`Map::check_asymmetric`].
+    ///
+    /// # Safety
+    /// The buffers are valid for their lengths.
+    unsafe fn check_symmetric(
+        _: &SymmetricArgs<Self::SymmetricIn, Self::SymmetricOut>,
+    ) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// The forward pass: bf16 weights to fake-quantized bf16.
+pub(crate) enum Forward {}
+
+impl Map for Forward {
+    type In = u16;
+    type Out = u16;
+    type SymmetricIn = u16;
+    type SymmetricOut = u16;
+    fn asymmetric(table: &KernelTable) -> unsafe fn(&AsymmetricPerGroupArgs) {
+        table.asymmetric_per_group
+    }
+    fn symmetric(table: &KernelTable) -> unsafe fn(&SymmetricArgs) {
+        table.symmetric
+    }
+    fn validate_asymmetric(params: &AsymmetricPerGroup) -> Result<AsymmetricConstants, Error> {
+        params.validate()
+    }
+    fn validate_symmetric(params: &Symmetric) -> Result<Symmetric, Error> {
+        params.validate()
+    }
+}
+
+/// Export: bf16 weights to integer codes, refused where a weight has none.
+pub(crate) enum Quantize {}
+
+impl Map for Quantize {
+    type In = u16;
+    type Out = u8;
+    type SymmetricIn = u16;
+    type SymmetricOut = i8;
+    fn asymmetric(table: &KernelTable) -> unsafe fn(&AsymmetricPerGroupArgs<u16, u8>) {
+        table.asymmetric_per_group_quantize
+    }
+    fn symmetric(table: &KernelTable) -> unsafe fn(&SymmetricArgs<u16, i8>) {
+        table.symmetric_quantize
+    }
+    fn validate_asymmetric(params: &AsymmetricPerGroup) -> Result<AsymmetricConstants, Error> {
+        params.validate_for_codes()
+    }
+    fn validate_symmetric(params: &Symmetric) -> Result<Symmetric, Error> {
+        params.validate_for_codes()
+    }
+    unsafe fn check_asymmetric(args: &AsymmetricPerGroupArgs<u16, u8>) -> Result<(), Error> {
+        // SAFETY: the caller's.
+        unsafe { codes::asymmetric_codes_exist(args) }
+    }
+    unsafe fn check_symmetric(args: &SymmetricArgs<u16, i8>) -> Result<(), Error> {
+        // SAFETY: the caller's.
+        unsafe { codes::symmetric_codes_exist(args) }
+    }
+}
+
+/// Codes back to bf16, refused where a code is off the grid.
+pub(crate) enum Dequantize {}
+
+impl Map for Dequantize {
+    type In = u8;
+    type Out = u16;
+    type SymmetricIn = i8;
+    type SymmetricOut = u16;
+    fn asymmetric(table: &KernelTable) -> unsafe fn(&AsymmetricPerGroupArgs<u8, u16>) {
+        table.asymmetric_per_group_dequantize
+    }
+    fn symmetric(table: &KernelTable) -> unsafe fn(&SymmetricArgs<i8, u16>) {
+        table.symmetric_dequantize
+    }
+    fn validate_asymmetric(params: &AsymmetricPerGroup) -> Result<AsymmetricConstants, Error> {
+        params.validate_for_codes()
+    }
+    fn validate_symmetric(params: &Symmetric) -> Result<Symmetric, Error> {
+        params.validate_for_codes()
+    }
+    unsafe fn check_asymmetric(args: &AsymmetricPerGroupArgs<u8, u16>) -> Result<(), Error> {
+        // SAFETY: the caller's.
+        unsafe { codes::asymmetric_codes_on_grid(args) }
+    }
+    unsafe fn check_symmetric(args: &SymmetricArgs<i8, u16>) -> Result<(), Error> {
+        // SAFETY: the caller's.
+        unsafe { codes::symmetric_codes_on_grid(args) }
     }
 }
 
@@ -61,18 +190,20 @@ impl Boundary for Slices {
     }
 }
 
-/// Validates and runs the asymmetric per-group forward kernel.
+/// Validates and runs an asymmetric per-group elementwise kernel (`M`).
 ///
 /// # Safety
 /// Each pointer that passes `B`'s checks must be valid for its count of
-/// elements: `numel` for `weight` and `out`, `numel / group_size` for `scale`
-/// and `offset`; with [`Slices`], they also satisfy what its checks skip.
-pub(crate) unsafe fn asymmetric_per_group<B: Boundary>(
+/// elements: `numel` for `input` and `output`, `numel / group_size` for
+/// `scale` and `offset`; with [`Slices`], they also satisfy what its checks
+/// skip.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn asymmetric_per_group<B: Boundary, M: Map>(
     table: &KernelTable,
-    weight: *const u16,
+    input_: *const M::In,
     scale: *const u16,
     offset: *const u16,
-    out: *mut u16,
+    output_: *mut M::Out,
     numel: usize,
     params: &AsymmetricPerGroup,
 ) -> Result<(), Error> {
@@ -81,26 +212,30 @@ pub(crate) unsafe fn asymmetric_per_group<B: Boundary>(
         let quant = B::check(
             || {
                 [
-                    input(weight, numel),
+                    input(input_, numel),
                     input(scale, groups),
                     input(offset, groups),
-                    output(out, numel),
+                    output(output_, numel),
                 ]
             },
-            || params.validate(),
+            || M::validate_asymmetric(params),
         )?;
         let args = AsymmetricPerGroupArgs {
-            weight,
+            input: input_,
             scale,
             offset,
-            out,
+            output: output_,
             groups,
             group_size: params.group_size,
             quant,
         };
         // SAFETY: pointers valid (caller) and overlapping only as exact aliases
-        // (checked, or slices); the table's ISA runs here (its contract).
-        unsafe { (table.asymmetric_per_group)(&args) };
+        // (checked, or slices); the table's ISA runs here (its contract), and
+        // the contents' check it needs comes first.
+        unsafe {
+            M::check_asymmetric(&args)?;
+            (M::asymmetric(table))(&args)
+        };
         Ok(())
     })
 }
@@ -157,17 +292,17 @@ pub(crate) unsafe fn asymmetric_per_group_backward<B: Boundary>(
     })
 }
 
-/// Validates and runs the symmetric forward kernel, one scale per row (per
-/// tensor: one row).
+/// Validates and runs a symmetric elementwise kernel (`M`), one scale per
+/// row (per tensor: one row).
 ///
 /// # Safety
-/// As [`asymmetric_per_group`]: `rows * cols` weights and outputs, `rows`
+/// As [`asymmetric_per_group`]: `rows * cols` inputs and outputs, `rows`
 /// scales.
-pub(crate) unsafe fn symmetric<B: Boundary>(
+pub(crate) unsafe fn symmetric<B: Boundary, M: Map>(
     table: &KernelTable,
-    weight: *const u16,
+    input_: *const M::SymmetricIn,
     scale: *const u16,
-    out: *mut u16,
+    output_: *mut M::SymmetricOut,
     rows: usize,
     cols: usize,
     params: &Symmetric,
@@ -175,19 +310,28 @@ pub(crate) unsafe fn symmetric<B: Boundary>(
     fpenv::with_default(|| {
         let numel = matrix_numel(rows, cols)?;
         let quant = B::check(
-            || [input(weight, numel), input(scale, rows), output(out, numel)],
-            || params.validate(),
+            || {
+                [
+                    input(input_, numel),
+                    input(scale, rows),
+                    output(output_, numel),
+                ]
+            },
+            || M::validate_symmetric(params),
         )?;
         let args = SymmetricArgs {
-            weight,
+            input: input_,
             scale,
-            out,
+            output: output_,
             rows,
             cols,
             quant,
         };
         // SAFETY: as in `asymmetric_per_group`.
-        unsafe { (table.symmetric)(&args) };
+        unsafe {
+            M::check_symmetric(&args)?;
+            (M::symmetric(table))(&args)
+        };
         Ok(())
     })
 }
@@ -236,4 +380,58 @@ pub(crate) unsafe fn symmetric_backward<B: Boundary>(
         unsafe { (table.symmetric_backward)(&args) };
         Ok(())
     })
+}
+
+/// The packed length of `count` codes of `bits` bits, after the width
+/// ([`Error::BitWidth`]) and then the lengths ([`Error::Shape`]: `count`
+/// beyond `isize::MAX`, or `given` other than the packed length).
+fn packed_len(count: usize, bits: u32, given: usize) -> Result<usize, Error> {
+    let len = codes::packed_len(count, bits).ok_or(Error::BitWidth)?;
+    if count > isize::MAX as usize || given != len {
+        return Err(Error::Shape);
+    }
+    Ok(len)
+}
+
+/// Validates and packs `count` codes of `bits` bits into `packed`, which
+/// holds `packed_len` bytes: the width, the lengths, the boundary's checks,
+/// then every code's fit ([`Error::Code`]).
+///
+/// # Safety
+/// Each pointer that passes `B`'s checks must be valid for its count.
+pub(crate) unsafe fn pack<B: Boundary, C: Packable>(
+    codes: *const C,
+    count: usize,
+    bits: u32,
+    packed: *mut u8,
+    packed_len: usize,
+) -> Result<(), Error> {
+    let len = self::packed_len(count, bits, packed_len)?;
+    B::check(|| [input(codes, count), output(packed, len)], || Ok(()))?;
+    // SAFETY: valid and not overlapping (caller, checked); the codes fit
+    // before anything is written.
+    unsafe {
+        codes::codes_fit(codes, count, bits)?;
+        codes::pack(codes, count, bits, packed);
+    }
+    Ok(())
+}
+
+/// Validates and unpacks `count` codes of `bits` bits from `packed`, which
+/// holds `packed_len` bytes: the width, the lengths, the boundary's checks.
+///
+/// # Safety
+/// Each pointer that passes `B`'s checks must be valid for its count.
+pub(crate) unsafe fn unpack<B: Boundary, C: Packable>(
+    packed: *const u8,
+    packed_len: usize,
+    bits: u32,
+    codes: *mut C,
+    count: usize,
+) -> Result<(), Error> {
+    let len = self::packed_len(count, bits, packed_len)?;
+    B::check(|| [input(packed, len), output(codes, count)], || Ok(()))?;
+    // SAFETY: valid and not overlapping (caller, checked).
+    unsafe { codes::unpack(packed, count, bits, codes) };
+    Ok(())
 }

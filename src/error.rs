@@ -31,10 +31,16 @@ pub enum Error {
     /// The requested instruction set is not supported by this CPU or build,
     /// or its code is unknown.
     UnsupportedIsa = 8,
+    /// Export: a weight has no integer code, as a NaN weight, scale or offset
+    /// (or an infinity meeting another infinity) gives none.
+    NonFinite = 9,
+    /// A code is off its grid (`0..2^bit` per group, `[min_v, max_v]`
+    /// symmetric) or does not fit the packing width.
+    Code = 10,
 }
 
 /// Every value, in the order of their codes.
-const ERRORS: [Error; 8] = [
+const ERRORS: [Error; 10] = [
     Error::Pointer,
     Error::Shape,
     Error::BitWidth,
@@ -43,6 +49,8 @@ const ERRORS: [Error; 8] = [
     Error::Range,
     Error::Overlap,
     Error::UnsupportedIsa,
+    Error::NonFinite,
+    Error::Code,
 ];
 
 impl Error {
@@ -80,6 +88,10 @@ impl Error {
                 c"buffers overlap other than an output exactly reusing an input of the same length"
             }
             Error::UnsupportedIsa => c"instruction set not supported by this CPU or build",
+            Error::NonFinite => {
+                c"a weight has no integer code: a weight, scale or offset is NaN, or infinities meet"
+            }
+            Error::Code => c"a code is off its grid or does not fit the packing width",
         }
     }
 }

@@ -12,7 +12,7 @@
 
 use core::ffi::c_char;
 
-use crate::call::{self, Boundary, Buffer};
+use crate::call::{self, Boundary, Buffer, Dequantize, Forward, Quantize};
 use crate::{dispatch, set_isa, AsymmetricPerGroup, Error, Isa, Symmetric};
 
 /// A bfloat16 value as its 16-bit pattern (the top half of an IEEE f32).
@@ -32,9 +32,10 @@ fn status(result: Result<(), Error>) -> i32 {
 enum Raw {}
 
 impl Buffer {
-    /// One past the last byte (lengths are already at most `isize::MAX / 2`).
+    /// One past the last byte (lengths are already at most `isize::MAX /
+    /// size`).
     fn end(self) -> Option<usize> {
-        self.start.checked_add(self.len * 2)
+        self.start.checked_add(self.len * self.size)
     }
 }
 
@@ -49,7 +50,7 @@ impl Boundary for Raw {
     ) -> Result<Q, Error> {
         let buffers = buffers();
         for &b in &buffers {
-            if (b.start == 0 && b.len != 0) || b.start % 2 != 0 || b.end().is_none() {
+            if (b.start == 0 && b.len != 0) || b.start % b.size != 0 || b.end().is_none() {
                 return Err(Error::Pointer);
             }
         }
@@ -61,7 +62,10 @@ impl Boundary for Raw {
                 }
                 // Ends exist: checked in the first loop.
                 let disjoint = a.end() <= Some(b.start) || b.end() <= Some(a.start);
-                let in_place = a.start == b.start && a.len == b.len && a.output != b.output;
+                let in_place = a.start == b.start
+                    && a.len == b.len
+                    && a.size == b.size
+                    && a.output != b.output;
                 if !disjoint && !in_place {
                     return Err(Error::Overlap);
                 }
@@ -99,7 +103,7 @@ pub unsafe extern "C" fn qat_asymmetric_per_group(
     // SAFETY: the caller's pointers are valid for their counts; the call
     // checks everything else.
     status(unsafe {
-        call::asymmetric_per_group::<Raw>(
+        call::asymmetric_per_group::<Raw, Forward>(
             dispatch::active(),
             weight,
             scale,
@@ -174,7 +178,7 @@ pub unsafe extern "C" fn qat_symmetric_per_channel(
     let params = Symmetric { eps, min_v, max_v };
     // SAFETY: as in qat_asymmetric_per_group.
     status(unsafe {
-        call::symmetric::<Raw>(dispatch::active(), weight, scale, out, rows, cols, &params)
+        call::symmetric::<Raw, Forward>(dispatch::active(), weight, scale, out, rows, cols, &params)
     })
 }
 
@@ -230,7 +234,7 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor(
     let params = Symmetric { eps, min_v, max_v };
     // SAFETY: as in qat_asymmetric_per_group.
     status(unsafe {
-        call::symmetric::<Raw>(dispatch::active(), weight, scale, out, 1, numel, &params)
+        call::symmetric::<Raw, Forward>(dispatch::active(), weight, scale, out, 1, numel, &params)
     })
 }
 
@@ -267,6 +271,273 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_backward(
             &params,
         )
     })
+}
+
+/// Export: the integer code of each weight, q = r + n in 0..2^bit (bit at
+/// most 8), where r is the level qat_asymmetric_per_group snaps the weight
+/// to, so that qat_asymmetric_per_group_dequantize gives back its output bit
+/// for bit. codes holds numel bytes. Returns QAT_ERR_NON_FINITE, writing
+/// nothing, where a weight has no code (a NaN weight, scale or offset, or an
+/// infinite weight equal to an infinite offset or with an infinite
+/// scale * 2^(bit-1)); infinite weights otherwise clip like large ones.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_asymmetric_per_group_quantize(
+    weight: *const qat_bf16,
+    scale: *const qat_bf16,
+    offset: *const qat_bf16,
+    codes: *mut u8,
+    numel: usize,
+    group_size: usize,
+    bit: u32,
+    eps: f32,
+    clip_val: f32,
+) -> i32 {
+    let params = AsymmetricPerGroup {
+        group_size,
+        bit,
+        eps,
+        clip_val,
+    };
+    // SAFETY: as in qat_asymmetric_per_group.
+    status(unsafe {
+        call::asymmetric_per_group::<Raw, Quantize>(
+            dispatch::active(),
+            weight,
+            scale,
+            offset,
+            codes,
+            numel,
+            &params,
+        )
+    })
+}
+
+/// The values of codes (numel bytes) from qat_asymmetric_per_group_quantize:
+/// out[i] = ((codes[i] - n) + 0.5) * max(scale, eps) + offset, in f32, one
+/// operation at a time, narrowed to bf16. Returns QAT_ERR_CODE, writing
+/// nothing, for a code of 2^bit or more.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_asymmetric_per_group_dequantize(
+    codes: *const u8,
+    scale: *const qat_bf16,
+    offset: *const qat_bf16,
+    out: *mut qat_bf16,
+    numel: usize,
+    group_size: usize,
+    bit: u32,
+    eps: f32,
+    clip_val: f32,
+) -> i32 {
+    let params = AsymmetricPerGroup {
+        group_size,
+        bit,
+        eps,
+        clip_val,
+    };
+    // SAFETY: as in qat_asymmetric_per_group.
+    status(unsafe {
+        call::asymmetric_per_group::<Raw, Dequantize>(
+            dispatch::active(),
+            codes,
+            scale,
+            offset,
+            out,
+            numel,
+            &params,
+        )
+    })
+}
+
+/// Export: the integer code c = clip(round(x / ps), min_v, max_v) of each
+/// weight of a rows x cols matrix, one scale per row; min_v and max_v must
+/// lie in -128..=127 (else QAT_ERR_RANGE). QAT_ERR_NON_FINITE, writing
+/// nothing, where a weight has no code (a NaN weight or scale, or an
+/// infinite weight with an infinite scale).
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_symmetric_per_channel_quantize(
+    weight: *const qat_bf16,
+    scale: *const qat_bf16,
+    codes: *mut i8,
+    rows: usize,
+    cols: usize,
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+) -> i32 {
+    let params = Symmetric { eps, min_v, max_v };
+    // SAFETY: as in qat_asymmetric_per_group.
+    status(unsafe {
+        call::symmetric::<Raw, Quantize>(
+            dispatch::active(),
+            weight,
+            scale,
+            codes,
+            rows,
+            cols,
+            &params,
+        )
+    })
+}
+
+/// The values of codes from qat_symmetric_per_channel_quantize: out[i] =
+/// codes[i] * max(scale, eps), narrowed to bf16. QAT_ERR_CODE, writing
+/// nothing, for a code outside [min_v, max_v].
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_symmetric_per_channel_dequantize(
+    codes: *const i8,
+    scale: *const qat_bf16,
+    out: *mut qat_bf16,
+    rows: usize,
+    cols: usize,
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+) -> i32 {
+    let params = Symmetric { eps, min_v, max_v };
+    // SAFETY: as in qat_asymmetric_per_group.
+    status(unsafe {
+        call::symmetric::<Raw, Dequantize>(
+            dispatch::active(),
+            codes,
+            scale,
+            out,
+            rows,
+            cols,
+            &params,
+        )
+    })
+}
+
+/// qat_symmetric_per_channel_quantize with one scale (scale[0], read even
+/// when numel is 0) for all numel weights.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_symmetric_per_tensor_quantize(
+    weight: *const qat_bf16,
+    scale: *const qat_bf16,
+    codes: *mut i8,
+    numel: usize,
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+) -> i32 {
+    let params = Symmetric { eps, min_v, max_v };
+    // SAFETY: as in qat_asymmetric_per_group.
+    status(unsafe {
+        call::symmetric::<Raw, Quantize>(
+            dispatch::active(),
+            weight,
+            scale,
+            codes,
+            1,
+            numel,
+            &params,
+        )
+    })
+}
+
+/// qat_symmetric_per_channel_dequantize with one scale (scale[0], read even
+/// when numel is 0).
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_symmetric_per_tensor_dequantize(
+    codes: *const i8,
+    scale: *const qat_bf16,
+    out: *mut qat_bf16,
+    numel: usize,
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+) -> i32 {
+    let params = Symmetric { eps, min_v, max_v };
+    // SAFETY: as in qat_asymmetric_per_group.
+    status(unsafe {
+        call::symmetric::<Raw, Dequantize>(dispatch::active(), codes, scale, out, 1, numel, &params)
+    })
+}
+
+/// Bytes that count codes of bits bits take packed: (count * bits + 7) / 8
+/// without overflow; 0 unless bits is 1, 2, 4 or 8.
+#[no_mangle]
+pub extern "C" fn qat_packed_size(count: usize, bits: u32) -> usize {
+    crate::packed_len(count, bits).unwrap_or(0)
+}
+
+/// Packs count codes of bits bits (1, 2, 4 or 8, else QAT_ERR_BIT_WIDTH)
+/// densely into qat_packed_size(count, bits) bytes: the first code in the
+/// lowest bits of the first byte, the last byte's unused bits zero. A code
+/// of 2^bits or more gives QAT_ERR_CODE, writing nothing.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_pack_codes(
+    codes: *const u8,
+    count: usize,
+    bits: u32,
+    packed: *mut u8,
+) -> i32 {
+    let len = qat_packed_size(count, bits);
+    // SAFETY: the caller's pointers are valid for their counts; the call
+    // checks everything else.
+    status(unsafe { call::pack::<Raw, u8>(codes, count, bits, packed, len) })
+}
+
+/// Unpacks count codes of bits bits from qat_packed_size(count, bits) bytes,
+/// as qat_pack_codes wrote them.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_unpack_codes(
+    packed: *const u8,
+    count: usize,
+    bits: u32,
+    codes: *mut u8,
+) -> i32 {
+    let len = qat_packed_size(count, bits);
+    // SAFETY: as in qat_pack_codes.
+    status(unsafe { call::unpack::<Raw, u8>(packed, len, bits, codes, count) })
+}
+
+/// qat_pack_codes for signed codes (the symmetric quantizers'), each stored
+/// as its two's complement in bits bits: codes must lie in
+/// -2^(bits-1)..2^(bits-1)-1, else QAT_ERR_CODE.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_pack_signed_codes(
+    codes: *const i8,
+    count: usize,
+    bits: u32,
+    packed: *mut u8,
+) -> i32 {
+    let len = qat_packed_size(count, bits);
+    // SAFETY: as in qat_pack_codes.
+    status(unsafe { call::pack::<Raw, i8>(codes, count, bits, packed, len) })
+}
+
+/// Unpacks signed codes packed by qat_pack_signed_codes, sign-extended.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_unpack_signed_codes(
+    packed: *const u8,
+    count: usize,
+    bits: u32,
+    codes: *mut i8,
+) -> i32 {
+    let len = qat_packed_size(count, bits);
+    // SAFETY: as in qat_pack_codes.
+    status(unsafe { call::unpack::<Raw, i8>(packed, len, bits, codes, count) })
 }
 
 /// Selects the instruction set every later call takes, process-wide and

@@ -104,6 +104,7 @@ mod api;
 mod arch;
 mod bf16_bits;
 mod call;
+mod codes;
 mod dispatch;
 mod error;
 pub mod ffi;

@@ -137,7 +137,29 @@ impl AsymmetricPerGroup {
     }
 }
 
+impl AsymmetricPerGroup {
+    /// [`AsymmetricPerGroup::validate`], and codes that fit in a byte:
+    /// `bit <= 8`.
+    pub(crate) fn validate_for_codes(&self) -> Result<AsymmetricConstants, Error> {
+        let quant = self.validate()?;
+        if self.bit > 8 {
+            return Err(Error::BitWidth);
+        }
+        Ok(quant)
+    }
+}
+
 impl Symmetric {
+    /// [`Symmetric::validate`], and codes that fit in a signed byte:
+    /// `-128 <= min_v` and `max_v <= 127`.
+    pub(crate) fn validate_for_codes(&self) -> Result<Symmetric, Error> {
+        let quant = self.validate()?;
+        if self.min_v < -128.0 || self.max_v > 127.0 {
+            return Err(Error::Range);
+        }
+        Ok(quant)
+    }
+
     pub(crate) fn validate(&self) -> Result<Symmetric, Error> {
         check_eps(self.eps)?;
         // Within +-2^24 (so finite), and integral: it survives a round trip

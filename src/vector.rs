@@ -1,5 +1,6 @@
 //! The lane types the kernels are written against, and the proof that makes
-//! them: [`Lanes`] (f32 arithmetic), [`Memory`] (bf16 loads and stores),
+//! them: [`Lanes`] (f32 arithmetic), [`Memory`] (loads and stores of bf16
+//! values and of [`Code`]s, the [`Element`]s of buffers),
 //! [`Vector`] (eight lanes and their f64 sums), [`Pair`] (sixteen lanes),
 //! [`Lanewise`] (what a quantizer computes per weight), and [`Token`].
 //!
@@ -76,12 +77,13 @@ pub(crate) trait Lanes: Copy {
     }
 }
 
-/// Lanes that load from and store to bf16 buffers: a [`Vector`] (eight
-/// elements) or a [`Pair`] (sixteen).
+/// Lanes that load from and store to buffers: bf16 values, and integer codes
+/// in the same lane order. A [`Vector`] moves eight elements, a [`Pair`]
+/// sixteen.
 pub(crate) trait Memory: Lanes {
-    /// A stack buffer of one load's bit patterns, for tails that must not
-    /// touch memory past a buffer's end.
-    type Bits: Default + AsRef<[u16]> + AsMut<[u16]>;
+    /// A stack buffer of one load's elements, for tails that must not touch
+    /// memory past a buffer's end.
+    type Staged<E: Element>: Default + AsRef<[E]> + AsMut<[E]>;
 
     /// Loads bf16 bit patterns and widens them exactly.
     ///
@@ -96,6 +98,153 @@ pub(crate) trait Memory: Lanes {
     /// # Safety
     /// `dst` must be valid for writing one load's elements.
     unsafe fn store(self, dst: *mut u16);
+
+    /// Loads integer codes, converted exactly to f32, into the lanes that
+    /// [`Memory::load`] puts the same elements in.
+    ///
+    /// # Safety
+    /// `src` must be valid for reading one load's elements.
+    unsafe fn load_codes<C: Code>(token: Self::Token, src: *const C) -> Self;
+
+    /// Stores lanes holding integers in `C`'s range as codes, in the order of
+    /// [`Memory::load_codes`].
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing one load's elements.
+    unsafe fn store_codes<C: Code>(self, dst: *mut C);
+}
+
+/// An integer code: `u8` (the per-group level index) or `i8` (the symmetric
+/// level).
+pub(crate) trait Code: Element {
+    /// Whether the code is sign-extended.
+    const SIGNED: bool;
+    /// The code of `x`, an integer in this type's range (the conversion
+    /// truncates, which changes no integer).
+    fn from_integer(x: f32) -> Self;
+    /// The code as an f32 (exact).
+    fn to_f32(self) -> f32;
+}
+
+impl Code for u8 {
+    const SIGNED: bool = false;
+    #[inline(always)]
+    fn from_integer(x: f32) -> Self {
+        x as u8
+    }
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        f32::from(self)
+    }
+}
+
+impl Code for i8 {
+    const SIGNED: bool = true;
+    #[inline(always)]
+    fn from_integer(x: f32) -> Self {
+        x as i8
+    }
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        f32::from(self)
+    }
+}
+
+/// What a buffer holds: bf16 bit patterns (`u16`) or codes. Each knows how
+/// lanes load and store it.
+pub(crate) trait Element: Copy + Default {
+    /// Loads one load's elements.
+    ///
+    /// # Safety
+    /// `src` must be valid for reading one load's elements.
+    unsafe fn load<M: Memory>(token: M::Token, src: *const Self) -> M;
+
+    /// Stores one load's elements.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing one load's elements.
+    unsafe fn store<M: Memory>(lanes: M, dst: *mut Self);
+
+    /// Loads thirty-two elements as two pairs.
+    ///
+    /// # Safety
+    /// `src` must be valid for reading thirty-two elements.
+    #[inline(always)]
+    unsafe fn load_quad<V: Vector, P: Pair<V>>(token: P::Token, src: *const Self) -> [P; 2] {
+        // SAFETY: thirty-two elements are readable (caller).
+        unsafe {
+            [
+                Self::load(token, src),
+                Self::load(token, src.add(2 * LANES)),
+            ]
+        }
+    }
+
+    /// Stores two pairs as thirty-two elements.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing thirty-two elements.
+    #[inline(always)]
+    unsafe fn store_quad<V: Vector, P: Pair<V>>([first, second]: [P; 2], dst: *mut Self) {
+        // SAFETY: thirty-two elements are writable (caller).
+        unsafe {
+            Self::store(first, dst);
+            Self::store(second, dst.add(2 * LANES));
+        }
+    }
+}
+
+impl Element for u16 {
+    #[inline(always)]
+    unsafe fn load<M: Memory>(token: M::Token, src: *const Self) -> M {
+        // SAFETY: the caller's.
+        unsafe { M::load(token, src) }
+    }
+    #[inline(always)]
+    unsafe fn store<M: Memory>(lanes: M, dst: *mut Self) {
+        // SAFETY: the caller's.
+        unsafe { lanes.store(dst) }
+    }
+    #[inline(always)]
+    unsafe fn load_quad<V: Vector, P: Pair<V>>(token: P::Token, src: *const Self) -> [P; 2] {
+        // SAFETY: the caller's.
+        unsafe { P::load_quad(token, src) }
+    }
+    #[inline(always)]
+    unsafe fn store_quad<V: Vector, P: Pair<V>>(quad: [P; 2], dst: *mut Self) {
+        // SAFETY: the caller's.
+        unsafe { P::store_quad(quad, dst) }
+    }
+}
+
+macro_rules! code_element {
+    ($($code:ty),*) => {$(
+        impl Element for $code {
+            #[inline(always)]
+            unsafe fn load<M: Memory>(token: M::Token, src: *const Self) -> M {
+                // SAFETY: the caller's.
+                unsafe { M::load_codes(token, src) }
+            }
+            #[inline(always)]
+            unsafe fn store<M: Memory>(lanes: M, dst: *mut Self) {
+                // SAFETY: the caller's.
+                unsafe { lanes.store_codes(dst) }
+            }
+        }
+    )*};
+}
+code_element!(u8, i8);
+
+/// A map over a row's elements, lane by lane, and what it reads and writes:
+/// a quantizer's forward pass (bf16 to bf16), its codes (bf16 to codes), or
+/// the values of codes (codes to bf16).
+pub(crate) trait Elementwise {
+    /// What the map reads.
+    type In: Element;
+    /// What it writes.
+    type Out: Element;
+    /// The map, on every lane.
+    fn map<L: Lanes>(&self, x: L) -> L;
 }
 
 /// What a quantizer computes for each weight of one group or row, written
@@ -103,6 +252,12 @@ pub(crate) trait Memory: Lanes {
 pub(crate) trait Lanewise {
     /// The fake-quantized weights.
     fn forward<L: Lanes>(&self, x: L) -> L;
+    /// The integer code of each weight, as an f32 lane (NaN where the weight
+    /// has none).
+    fn code<L: Lanes>(&self, x: L) -> L;
+    /// The value of each code: `value(code(x))` is `forward(x)`, bit for
+    /// bit, wherever `code(x)` is not NaN.
+    fn value<L: Lanes>(&self, code: L) -> L;
     /// The first step of [`Lanewise::backward`]: the weight divided by the
     /// scale (offset first, where there is one). The whole-vector loops run
     /// it a quad ahead, so that a division's long latency overlaps the
@@ -177,6 +332,34 @@ pub(crate) trait Vector: Memory {
         }
     }
 
+    /// Loads sixteen codes into two vectors, in [`Vector::load_pair`]'s order.
+    ///
+    /// # Safety
+    /// `src` must be valid for reading sixteen codes.
+    #[inline(always)]
+    unsafe fn load_codes_pair<C: Code>(token: Self::Token, src: *const C) -> [Self; 2] {
+        // SAFETY: sixteen codes are readable (caller).
+        unsafe {
+            [
+                Self::load_codes(token, src),
+                Self::load_codes(token, src.add(LANES)),
+            ]
+        }
+    }
+
+    /// Stores two vectors in [`Vector::load_pair`]'s order as sixteen codes.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing sixteen codes.
+    #[inline(always)]
+    unsafe fn store_codes_pair<C: Code>(pair: [Self; 2], dst: *mut C) {
+        // SAFETY: sixteen codes are writable (caller).
+        unsafe {
+            pair[0].store_codes(dst);
+            pair[1].store_codes(dst.add(LANES));
+        }
+    }
+
     /// The octet sum `((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7))` of
     /// vectors `v0..v8`, given as four pairs `[v0, v1]` to `[v6, v7]`, each
     /// in [`Vector::load_pair`]'s order.
@@ -192,14 +375,14 @@ pub(crate) trait Vector: Memory {
     /// The accumulators combined as `((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))`.
     fn sum_lanes(sum: Self::Sum) -> f64;
 
-    /// A quantizer's forward on every lane. The SIMD backends run it on the
+    /// An elementwise map on every lane. The SIMD backends run it on the
     /// whole vector; a backend may instead run it lane by lane (same bits).
     #[inline(always)]
-    fn apply_forward(quantizer: &impl Lanewise, x: Self) -> Self {
-        quantizer.forward(x)
+    fn apply(map: &impl Elementwise, x: Self) -> Self {
+        map.map(x)
     }
 
-    /// A quantizer's backward on every lane, as [`Vector::apply_forward`].
+    /// A quantizer's backward on every lane, as [`Vector::apply`].
     #[inline(always)]
     fn apply_backward(quantizer: &impl Lanewise, g: Self, x: Self) -> [Self; 3] {
         quantizer.backward(g, x)
@@ -368,7 +551,7 @@ impl<V: Lanes> Lanes for Two<V> {
 }
 
 impl<V: Vector> Memory for Two<V> {
-    type Bits = [u16; 2 * LANES];
+    type Staged<E: Element> = [E; 2 * LANES];
 
     #[inline(always)]
     unsafe fn load(token: Self::Token, src: *const u16) -> Self {
@@ -380,6 +563,17 @@ impl<V: Vector> Memory for Two<V> {
     unsafe fn store(self, dst: *mut u16) {
         // SAFETY: sixteen elements are writable (caller).
         unsafe { V::store_pair([self.0, self.1], dst) }
+    }
+    #[inline(always)]
+    unsafe fn load_codes<C: Code>(token: Self::Token, src: *const C) -> Self {
+        // SAFETY: sixteen codes are readable (caller).
+        let [first, second] = unsafe { V::load_codes_pair(token, src) };
+        Two(first, second)
+    }
+    #[inline(always)]
+    unsafe fn store_codes<C: Code>(self, dst: *mut C) {
+        // SAFETY: sixteen codes are writable (caller).
+        unsafe { V::store_codes_pair([self.0, self.1], dst) }
     }
 }
 

@@ -114,7 +114,7 @@ fn weights(n: usize) -> Vec<bf16> {
             1 => bf16::from_f32(((i % 41) as f32 - 20.0) * 0.03125),
             2 => bf16::from_f32(0.30078125 * if i % 2 == 0 { 1.0 } else { -1.0 }),
             // Subnormal-heavy: tiny weights.
-            3 => bf16::from_bits(0x8000 * (i as u16 % 2) | (i as u16 % 0x7F)),
+            3 => bf16::from_bits((0x8000 * (i as u16 % 2)) | (i as u16 % 0x7F)),
             _ => bf16::from_f32(((i * 37 % 101) as f32 - 50.0) * 0.011),
         })
         .collect()

@@ -24,8 +24,16 @@ pub(crate) struct KernelTable {
     pub isa: Isa,
     pub asymmetric_per_group: unsafe fn(&AsymmetricPerGroupArgs),
     pub asymmetric_per_group_backward: unsafe fn(&AsymmetricPerGroupBackwardArgs),
+    /// Also requires that every weight has a code (checked by `call`).
+    pub asymmetric_per_group_quantize: unsafe fn(&AsymmetricPerGroupArgs<u16, u8>),
+    /// Also requires every code in `0..2^bit`.
+    pub asymmetric_per_group_dequantize: unsafe fn(&AsymmetricPerGroupArgs<u8, u16>),
     pub symmetric: unsafe fn(&SymmetricArgs),
     pub symmetric_backward: unsafe fn(&SymmetricBackwardArgs),
+    /// Also requires that every weight has a code.
+    pub symmetric_quantize: unsafe fn(&SymmetricArgs<u16, i8>),
+    /// Also requires every code in `[min_v, max_v]`.
+    pub symmetric_dequantize: unsafe fn(&SymmetricArgs<i8, u16>),
 }
 
 /// The fastest table this CPU runs.
@@ -83,38 +91,37 @@ macro_rules! kernel_table {
             };
             use $crate::vector::Token;
 
-            $(#[$feature])*
-            unsafe fn asymmetric_forward(args: &AsymmetricPerGroupArgs) {
-                // SAFETY: the KernelTable contract: the CPU runs the ISA, and
-                // the buffers are as the kernel requires.
-                unsafe {
-                    asymmetric_per_group::forward::<$vector, $pair>(Token::new_unchecked(), args)
-                }
+            /// One entry point of the table: makes the ISA's token and runs
+            /// a kernel instantiated for this backend.
+            macro_rules! entry {
+                ($name:ident, $module:ident::$kernel:ident, $args:ty) => {
+                    $(#[$feature])*
+                    unsafe fn $name(args: &$args) {
+                        // SAFETY: the KernelTable contract: the CPU runs the
+                        // ISA, and the buffers are as the kernel requires.
+                        unsafe { $module::$kernel::<$vector, $pair>(Token::new_unchecked(), args) }
+                    }
+                };
             }
-            $(#[$feature])*
-            unsafe fn asymmetric_backward(args: &AsymmetricPerGroupBackwardArgs) {
-                // SAFETY: as in `asymmetric_forward`.
-                unsafe {
-                    asymmetric_per_group::backward::<$vector, $pair>(Token::new_unchecked(), args)
-                }
-            }
-            $(#[$feature])*
-            unsafe fn symmetric_forward(args: &SymmetricArgs) {
-                // SAFETY: as in `asymmetric_forward`.
-                unsafe { symmetric::forward::<$vector, $pair>(Token::new_unchecked(), args) }
-            }
-            $(#[$feature])*
-            unsafe fn symmetric_backward(args: &SymmetricBackwardArgs) {
-                // SAFETY: as in `asymmetric_forward`.
-                unsafe { symmetric::backward::<$vector, $pair>(Token::new_unchecked(), args) }
-            }
+            entry!(asymmetric_forward, asymmetric_per_group::forward, AsymmetricPerGroupArgs);
+            entry!(asymmetric_backward, asymmetric_per_group::backward, AsymmetricPerGroupBackwardArgs);
+            entry!(asymmetric_quantize, asymmetric_per_group::quantize, AsymmetricPerGroupArgs<u16, u8>);
+            entry!(asymmetric_dequantize, asymmetric_per_group::dequantize, AsymmetricPerGroupArgs<u8, u16>);
+            entry!(symmetric_forward, symmetric::forward, SymmetricArgs);
+            entry!(symmetric_backward, symmetric::backward, SymmetricBackwardArgs);
+            entry!(symmetric_quantize, symmetric::quantize, SymmetricArgs<u16, i8>);
+            entry!(symmetric_dequantize, symmetric::dequantize, SymmetricArgs<i8, u16>);
 
             $crate::arch::KernelTable {
                 isa: $crate::Isa::$isa,
                 asymmetric_per_group: asymmetric_forward,
                 asymmetric_per_group_backward: asymmetric_backward,
+                asymmetric_per_group_quantize: asymmetric_quantize,
+                asymmetric_per_group_dequantize: asymmetric_dequantize,
                 symmetric: symmetric_forward,
                 symmetric_backward,
+                symmetric_quantize,
+                symmetric_dequantize,
             }
         };
     };

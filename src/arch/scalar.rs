@@ -7,9 +7,9 @@
 //! cannot change, since every lane operation is one IEEE operation.
 
 use crate::bf16_bits::{narrow, widen};
+use crate::vector::{Code, Element, Lanes, Memory, Vector, LANES};
 #[cfg(target_arch = "arm")]
-use crate::vector::Lanewise;
-use crate::vector::{Lanes, Memory, Vector, LANES};
+use crate::vector::{Elementwise, Lanewise};
 
 /// Round half to even without SSE4.1 or a libm call: adding and subtracting
 /// 2^23 leaves an integer, rounded by the FPU's default ties-to-even mode.
@@ -142,7 +142,7 @@ impl Lanes for Scalar {
 }
 
 impl Memory for Scalar {
-    type Bits = [u16; LANES];
+    type Staged<E: Element> = [E; LANES];
 
     #[inline(always)]
     unsafe fn load((): (), src: *const u16) -> Self {
@@ -159,6 +159,24 @@ impl Memory for Scalar {
         for (i, lane) in self.0.into_iter().enumerate() {
             // SAFETY: the caller guarantees `dst` is valid for eight writes.
             unsafe { dst.add(i).write_unaligned(narrow(lane)) };
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn load_codes<C: Code>((): (), src: *const C) -> Self {
+        let mut lanes = [0.0; LANES];
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            // SAFETY: the caller guarantees `src` is valid for eight reads.
+            *lane = unsafe { src.add(i).read() }.to_f32();
+        }
+        Scalar(lanes)
+    }
+
+    #[inline(always)]
+    unsafe fn store_codes<C: Code>(self, dst: *mut C) {
+        for (i, lane) in self.0.into_iter().enumerate() {
+            // SAFETY: the caller guarantees `dst` is valid for eight writes.
+            unsafe { dst.add(i).write(C::from_integer(lane)) };
         }
     }
 }
@@ -209,12 +227,12 @@ impl Vector for Scalar {
     // quantizer one lane at a time through an out-of-line function instead.
     #[cfg(target_arch = "arm")]
     #[inline(always)]
-    fn apply_forward(quantizer: &impl Lanewise, x: Self) -> Self {
+    fn apply(map: &impl Elementwise, x: Self) -> Self {
         #[inline(never)]
-        fn lane(quantizer: &impl Lanewise, x: f32) -> f32 {
-            quantizer.forward(x)
+        fn lane(map: &impl Elementwise, x: f32) -> f32 {
+            map.map(x)
         }
-        Scalar(x.0.map(|x| lane(quantizer, x)))
+        Scalar(x.0.map(|x| lane(map, x)))
     }
 
     #[cfg(target_arch = "arm")]

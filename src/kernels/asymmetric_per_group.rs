@@ -18,12 +18,14 @@
 
 use super::batched_backward::backward_in_batches;
 use super::reduction::{BLOCK, TERM_SCALE};
-use super::rows::{backward_rows, map_rows};
+use super::rows::{backward_rows, map_rows, Codes, Forward, Values};
 use super::tails::read;
 use super::{gate, protect, AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs};
 use crate::bf16_bits::narrow;
 use crate::params::AsymmetricConstants;
-use crate::vector::{Lanes, Lanewise, Pair, Vector};
+use core::marker::PhantomData;
+
+use crate::vector::{Elementwise, Lanes, Lanewise, Pair, Vector};
 
 /// One group's constants. Kept as scalars and broadcast where used: the
 /// compiler hoists the broadcasts out of the loops, and the portable backend
@@ -77,6 +79,23 @@ impl Group {
         let d = r.mul_add(r.splat_as(1.0 / self.levels), r.splat_as(0.5 / self.levels));
         (xc, d)
     }
+
+    /// The level `r` of the forward formula, in `-n..n`, computed in units
+    /// of `unit` (see `forward`).
+    #[inline(always)]
+    fn level<V: Lanes>(&self, x: V) -> V {
+        let xu = x.sub(x.splat_as(self.offset)).div(x.splat_as(self.unit));
+        let clipped = xu.max(x.splat_as(-self.bound)).min(x.splat_as(self.bound));
+        clipped.sub(x.splat_as(0.5)).round()
+    }
+
+    /// The forward formula's output for level `r`: `(r + 0.5) * unit + o`.
+    #[inline(always)]
+    fn value_of_level<V: Lanes>(&self, r: V) -> V {
+        r.add(r.splat_as(0.5))
+            .mul(r.splat_as(self.unit))
+            .add(r.splat_as(self.offset))
+    }
 }
 
 impl Lanewise for Group {
@@ -92,15 +111,19 @@ impl Lanewise for Group {
     ///   products are the same real number, or both infinite.
     #[inline(always)]
     fn forward<V: Lanes>(&self, x: V) -> V {
-        let (shift, offset, unit) = (
-            x.splat_as(0.5),
-            x.splat_as(self.offset),
-            x.splat_as(self.unit),
-        );
-        let xu = x.sub(offset).div(unit);
-        let clipped = xu.max(x.splat_as(-self.bound)).min(x.splat_as(self.bound));
-        let r = clipped.sub(shift).round();
-        r.add(shift).mul(unit).add(offset)
+        self.value_of_level(self.level(x))
+    }
+
+    /// `q = r + n`, in `0..2n` (exact: small integers).
+    #[inline(always)]
+    fn code<V: Lanes>(&self, x: V) -> V {
+        self.level(x).add(x.splat_as(self.levels))
+    }
+
+    /// `r = q - n` (exact), then as in `forward`.
+    #[inline(always)]
+    fn value<V: Lanes>(&self, code: V) -> V {
+        self.value_of_level(code.sub(code.splat_as(self.levels)))
     }
 
     #[inline(always)]
@@ -127,22 +150,65 @@ impl Lanewise for Group {
     }
 }
 
+/// `map_of(group)` over every group: the forward pass, the codes, or the
+/// values of codes.
+///
 /// # Safety
 /// The buffers satisfy the contract of [`super`] for `groups * group_size`
-/// weights and `groups` scales and offsets.
+/// elements and `groups` scales and offsets.
+#[inline(always)]
+unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise>(
+    token: P::Token,
+    args: &AsymmetricPerGroupArgs<F::In, F::Out>,
+    map_of: impl Fn(Group) -> F,
+) {
+    let group_of = |k| {
+        // SAFETY: k < groups.
+        let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
+        map_of(Group::new(&args.quant, scale, offset))
+    };
+    let (buffers, size) = ((args.input, args.output), args.group_size);
+    // SAFETY: the buffers hold `groups` groups (caller).
+    unsafe { map_rows::<V, P, F>(token, buffers, args.groups, size, group_of) }
+}
+
+/// The forward pass.
+///
+/// # Safety
+/// As for [`map`].
 #[inline(always)]
 pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(
     token: P::Token,
     args: &AsymmetricPerGroupArgs,
 ) {
-    let group_of = |k| {
-        // SAFETY: k < groups.
-        let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
-        Group::new(&args.quant, scale, offset)
-    };
-    let (buffers, size) = ((args.weight, args.out), args.group_size);
-    // SAFETY: the buffers hold `groups` groups (caller).
-    unsafe { map_rows::<V, P, _>(token, buffers, args.groups, size, group_of) }
+    // SAFETY: the caller's.
+    unsafe { map::<V, P, _>(token, args, Forward) }
+}
+
+/// The codes (`q = r + n`), which the caller has checked exist.
+///
+/// # Safety
+/// As for [`map`].
+#[inline(always)]
+pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>>(
+    token: P::Token,
+    args: &AsymmetricPerGroupArgs<u16, u8>,
+) {
+    // SAFETY: the caller's.
+    unsafe { map::<V, P, _>(token, args, |group| Codes(group, PhantomData)) }
+}
+
+/// The values of codes, which the caller has checked are in `0..2n`.
+///
+/// # Safety
+/// As for [`map`].
+#[inline(always)]
+pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>>(
+    token: P::Token,
+    args: &AsymmetricPerGroupArgs<u8, u16>,
+) {
+    // SAFETY: the caller's.
+    unsafe { map::<V, P, _>(token, args, |group| Values(group, PhantomData)) }
 }
 
 /// # Safety

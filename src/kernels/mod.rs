@@ -26,12 +26,14 @@ mod tails;
 
 use crate::params::{AsymmetricConstants, Symmetric};
 
-/// Arguments of the asymmetric per-group forward kernel.
-pub(crate) struct AsymmetricPerGroupArgs {
-    pub weight: *const u16,
+/// Arguments of the asymmetric per-group elementwise kernels: forward (bf16
+/// weights to bf16, the defaults), quantize (bf16 weights to `u8` codes),
+/// dequantize (`u8` codes to bf16).
+pub(crate) struct AsymmetricPerGroupArgs<In = u16, Out = u16> {
+    pub input: *const In,
     pub scale: *const u16,
     pub offset: *const u16,
-    pub out: *mut u16,
+    pub output: *mut Out,
     pub groups: usize,
     pub group_size: usize,
     pub quant: AsymmetricConstants,
@@ -51,12 +53,13 @@ pub(crate) struct AsymmetricPerGroupBackwardArgs {
     pub quant: AsymmetricConstants,
 }
 
-/// Arguments of the symmetric forward kernel: one scale per row (per tensor is
-/// one row).
-pub(crate) struct SymmetricArgs {
-    pub weight: *const u16,
+/// Arguments of the symmetric elementwise kernels, one scale per row (per
+/// tensor is one row): forward (bf16 to bf16, the defaults), quantize (bf16
+/// to `i8` codes), dequantize (`i8` codes to bf16).
+pub(crate) struct SymmetricArgs<In = u16, Out = u16> {
+    pub input: *const In,
     pub scale: *const u16,
-    pub out: *mut u16,
+    pub output: *mut Out,
     pub rows: usize,
     pub cols: usize,
     pub quant: Symmetric,
@@ -76,7 +79,7 @@ pub(crate) struct SymmetricBackwardArgs {
 
 /// `ps = max(s, eps)`, NaN-propagating (`s < eps ? eps : s`).
 #[inline(always)]
-fn protect(scale: f32, eps: f32) -> f32 {
+pub(crate) fn protect(scale: f32, eps: f32) -> f32 {
     if scale < eps {
         eps
     } else {

@@ -1,55 +1,58 @@
 //! The loops that drive a quantizer over one row (a group, a channel, or a
-//! whole tensor): `map_row` for forward, `backward_row` for backward, which
-//! also forms the row's two sums in the order of `reduction`.
+//! whole tensor): `map_row` for the elementwise maps (forward, codes, values
+//! of codes), `backward_row` for backward, which also forms the row's two
+//! sums in the order of `reduction`.
 
 use super::reduction::{block_value, Compensated, BLOCK};
 use super::tails::{load_tail, store_tail};
-use crate::vector::{Lanewise, Pair, Vector, LANES};
+use core::marker::PhantomData;
 
-/// One vector of a forward row at element `i`; `n < LANES` elements go
+use crate::vector::{Code, Element, Elementwise, Lanes, Lanewise, Pair, Vector, LANES};
+
+/// One vector of a map over a row at element `i`; `n < LANES` elements go
 /// through the stack.
 ///
 /// # Safety
 /// `min(n, LANES)` elements from `i` are valid in both buffers, as in
 /// [`map_row`].
 #[inline(always)]
-unsafe fn forward_step<V: Vector>(
+unsafe fn map_step<V: Vector, F: Elementwise>(
     token: V::Token,
-    quantizer: &impl Lanewise,
-    x: *const u16,
-    out: *mut u16,
+    map: &F,
+    x: *const F::In,
+    out: *mut F::Out,
     i: usize,
     n: usize,
 ) {
     let full = n >= LANES;
     // SAFETY: min(n, LANES) elements from i are valid in both buffers (caller).
     unsafe {
-        let v = if full {
-            V::load(token, x.add(i))
+        let v: V = if full {
+            F::In::load(token, x.add(i))
         } else {
             load_tail(token, x.add(i), n)
         };
-        let q = V::apply_forward(quantizer, v);
+        let y = V::apply(map, v);
         if full {
-            q.store(out.add(i))
+            F::Out::store(y, out.add(i))
         } else {
-            store_tail(q, out.add(i), n)
+            store_tail(y, out.add(i), n)
         }
     }
 }
 
-/// `out[i] = forward(x[i])` over one row, eight lanes at a time.
+/// `out[i] = map(x[i])` over one row, eight lanes at a time.
 ///
 /// # Safety
 /// `x` valid for reading and `out` for writing `len` elements; they are the
 /// same buffer or do not overlap.
 #[inline(always)]
-unsafe fn map_row<V: Vector, P: Pair<V>>(
+unsafe fn map_row<V: Vector, P: Pair<V>, F: Elementwise>(
     token: P::Token,
-    x: *const u16,
-    out: *mut u16,
+    x: *const F::In,
+    out: *mut F::Out,
     len: usize,
-    quantizer: &impl Lanewise,
+    map: &F,
 ) {
     let mut i = 0;
     // Whole quads of vectors, a whole pair, then the rest (see `backward_block`).
@@ -57,49 +60,82 @@ unsafe fn map_row<V: Vector, P: Pair<V>>(
         // SAFETY: 4 * LANES elements from i are in both buffers.
         unsafe {
             // (No closure here: one would not inherit the ISA's features.)
-            let [first, second] = P::load_quad(token, x.add(i));
-            P::store_quad(
-                [quantizer.forward(first), quantizer.forward(second)],
-                out.add(i),
-            );
+            let [first, second] = F::In::load_quad::<V, P>(token, x.add(i));
+            F::Out::store_quad::<V, P>([map.map(first), map.map(second)], out.add(i));
         }
         i += 4 * LANES;
     }
     if V::WHOLE_VECTOR_LOOPS && len - i >= 2 * LANES {
         // SAFETY: 2 * LANES elements from i are in both buffers.
         unsafe {
-            quantizer
-                .forward(P::load(token, x.add(i)))
-                .store(out.add(i))
+            let pair: P = F::In::load(token, x.add(i));
+            F::Out::store(map.map(pair), out.add(i))
         };
         i += 2 * LANES;
     }
     while i < len {
         let n = (len - i).min(LANES);
         // SAFETY: n elements from i are in both buffers.
-        unsafe { forward_step::<V>(P::vector_token(token), quantizer, x, out, i, n) };
+        unsafe { map_step::<V, F>(P::vector_token(token), map, x, out, i, n) };
         i += n;
     }
 }
 
-/// `out = forward(x)` over `rows` consecutive rows of `len` elements, row
-/// `k` by the quantizer `quantizer_of(k)`.
+/// `out = map(x)` over `rows` consecutive rows of `len` elements, row `k` by
+/// the map `map_of(k)`.
 ///
 /// # Safety
 /// `x` valid for reading and `out` for writing `rows * len` elements; they
 /// are the same buffer or do not overlap.
 #[inline(always)]
-pub(super) unsafe fn map_rows<V: Vector, P: Pair<V>, Q: Lanewise>(
+pub(super) unsafe fn map_rows<V: Vector, P: Pair<V>, F: Elementwise>(
     token: P::Token,
-    (x, out): (*const u16, *mut u16),
+    (x, out): (*const F::In, *mut F::Out),
     rows: usize,
     len: usize,
-    mut quantizer_of: impl FnMut(usize) -> Q,
+    mut map_of: impl FnMut(usize) -> F,
 ) {
     for k in 0..rows {
-        let quantizer = quantizer_of(k);
+        let map = map_of(k);
         // SAFETY: row k spans elements [k * len, (k + 1) * len) (caller).
-        unsafe { map_row::<V, P>(token, x.add(k * len), out.add(k * len), len, &quantizer) };
+        unsafe { map_row::<V, P, F>(token, x.add(k * len), out.add(k * len), len, &map) };
+    }
+}
+
+/// A quantizer's forward pass: bf16 weights to fake-quantized bf16.
+pub(super) struct Forward<Q>(pub Q);
+
+impl<Q: Lanewise> Elementwise for Forward<Q> {
+    type In = u16;
+    type Out = u16;
+    #[inline(always)]
+    fn map<L: Lanes>(&self, x: L) -> L {
+        self.0.forward(x)
+    }
+}
+
+/// A quantizer's codes: bf16 weights to integer codes `C`.
+pub(super) struct Codes<Q, C>(pub Q, pub PhantomData<C>);
+
+impl<Q: Lanewise, C: Code> Elementwise for Codes<Q, C> {
+    type In = u16;
+    type Out = C;
+    #[inline(always)]
+    fn map<L: Lanes>(&self, x: L) -> L {
+        self.0.code(x)
+    }
+}
+
+/// The values of a quantizer's codes: codes `C` to bf16, the forward pass's
+/// bits.
+pub(super) struct Values<Q, C>(pub Q, pub PhantomData<C>);
+
+impl<Q: Lanewise, C: Code> Elementwise for Values<Q, C> {
+    type In = C;
+    type Out = u16;
+    #[inline(always)]
+    fn map<L: Lanes>(&self, code: L) -> L {
+        self.0.value(code)
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! ps  = max(s, eps)
-//! c   = clip(round(x / ps), min_v, max_v)
+//! c   = clip(round(x / ps), min_v, max_v) + 0.0
 //! out = c * ps
 //! ```
 //! and backward, with `mask = 1` where `round(x / ps)` lies in `[min_v, max_v]`:
@@ -11,12 +11,14 @@
 //! `grad_scale = (sum(g * c) + sum((g * mask) * ((-x) / ps))) * gate`.
 
 use super::reduction::TERM_SCALE;
-use super::rows::{backward_rows, map_rows};
+use super::rows::{backward_rows, map_rows, Codes, Forward, Values};
 use super::tails::read;
 use super::{gate, protect, SymmetricArgs, SymmetricBackwardArgs};
 use crate::bf16_bits::narrow;
 use crate::params::Symmetric;
-use crate::vector::{Lanes, Lanewise, Pair, Vector};
+use core::marker::PhantomData;
+
+use crate::vector::{Elementwise, Lanes, Lanewise, Pair, Vector};
 
 /// One row's constants, as scalars (see `asymmetric_per_group::Group`).
 struct Row {
@@ -35,18 +37,34 @@ impl Row {
         }
     }
 
-    /// `(round(q), c)` for `q = x / ps`.
+    /// `(round(q), c)` for `q = x / ps`. Adding `+0.0` makes a zero level
+    /// `+0.0` (`round` keeps the sign of `-0.3`'s zero) and changes nothing
+    /// else: the level is an integer, as its code is, so that the values of
+    /// codes are the forward pass's bits.
     #[inline(always)]
     fn quantize<V: Lanes>(&self, q: V) -> (V, V) {
         let r = q.round();
-        (r, r.max(r.splat_as(self.min)).min(r.splat_as(self.max)))
+        let c = r.max(r.splat_as(self.min)).min(r.splat_as(self.max));
+        (r, c.add(c.splat_as(0.0)))
     }
 }
 
 impl Lanewise for Row {
     #[inline(always)]
     fn forward<V: Lanes>(&self, x: V) -> V {
+        self.value(self.code(x))
+    }
+
+    /// `c`, in `[min_v, max_v]`.
+    #[inline(always)]
+    fn code<V: Lanes>(&self, x: V) -> V {
         let (_, c) = self.quantize(self.normalize(x));
+        c
+    }
+
+    /// `c * ps`.
+    #[inline(always)]
+    fn value<V: Lanes>(&self, c: V) -> V {
         c.mul(c.splat_as(self.scale))
     }
 
@@ -73,15 +91,59 @@ impl Lanewise for Row {
     }
 }
 
+/// `map_of(row)` over every row: the forward pass, the codes, or the values
+/// of codes.
+///
 /// # Safety
-/// The buffers satisfy the contract of [`super`] for `rows * cols` weights and
-/// `rows` scales.
+/// The buffers satisfy the contract of [`super`] for `rows * cols` elements
+/// and `rows` scales.
+#[inline(always)]
+unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise>(
+    token: P::Token,
+    args: &SymmetricArgs<F::In, F::Out>,
+    map_of: impl Fn(Row) -> F,
+) {
+    // SAFETY: row < rows.
+    let row_of = |row| map_of(Row::new(&args.quant, unsafe { read(args.scale, row) }));
+    let buffers = (args.input, args.output);
+    // SAFETY: the buffers hold `rows` rows (caller).
+    unsafe { map_rows::<V, P, F>(token, buffers, args.rows, args.cols, row_of) }
+}
+
+/// The forward pass.
+///
+/// # Safety
+/// As for [`map`].
 #[inline(always)]
 pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(token: P::Token, args: &SymmetricArgs) {
-    // SAFETY: row < rows.
-    let row_of = |row| Row::new(&args.quant, unsafe { read(args.scale, row) });
-    // SAFETY: the buffers hold `rows` rows (caller).
-    unsafe { map_rows::<V, P, _>(token, (args.weight, args.out), args.rows, args.cols, row_of) }
+    // SAFETY: the caller's.
+    unsafe { map::<V, P, _>(token, args, Forward) }
+}
+
+/// The codes `c`, which the caller has checked exist.
+///
+/// # Safety
+/// As for [`map`].
+#[inline(always)]
+pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>>(
+    token: P::Token,
+    args: &SymmetricArgs<u16, i8>,
+) {
+    // SAFETY: the caller's.
+    unsafe { map::<V, P, _>(token, args, |row| Codes(row, PhantomData)) }
+}
+
+/// The values of codes, which the caller has checked are in `[min_v, max_v]`.
+///
+/// # Safety
+/// As for [`map`].
+#[inline(always)]
+pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>>(
+    token: P::Token,
+    args: &SymmetricArgs<i8, u16>,
+) {
+    // SAFETY: the caller's.
+    unsafe { map::<V, P, _>(token, args, |row| Values(row, PhantomData)) }
 }
 
 /// # Safety

@@ -2,7 +2,7 @@
 //! the stack so that no load or store touches memory past a buffer's end.
 
 use crate::bf16_bits::widen;
-use crate::vector::Memory;
+use crate::vector::{Element, Memory};
 
 /// Reads element `i` of a bf16 buffer, widened.
 ///
@@ -20,15 +20,19 @@ pub(super) unsafe fn read(p: *const u16, i: usize) -> f32 {
 /// # Safety
 /// `src` must be valid for reading `n` elements.
 #[inline(always)]
-pub(super) unsafe fn load_tail<M: Memory>(token: M::Token, src: *const u16, n: usize) -> M {
-    let mut bits = M::Bits::default();
-    let bits = bits.as_mut();
-    debug_assert!(n < bits.len());
-    // SAFETY: `src` is valid for `n` reads and `bits` for one load's, more
+pub(super) unsafe fn load_tail<M: Memory, E: Element>(
+    token: M::Token,
+    src: *const E,
+    n: usize,
+) -> M {
+    let mut staged = M::Staged::<E>::default();
+    let staged = staged.as_mut();
+    debug_assert!(n < staged.len());
+    // SAFETY: `src` is valid for `n` reads and `staged` for one load's, more
     // than `n`; a local array cannot overlap the caller's buffer.
     unsafe {
-        core::ptr::copy_nonoverlapping(src, bits.as_mut_ptr(), n);
-        M::load(token, bits.as_ptr())
+        core::ptr::copy_nonoverlapping(src, staged.as_mut_ptr(), n);
+        E::load(token, staged.as_ptr())
     }
 }
 
@@ -37,13 +41,13 @@ pub(super) unsafe fn load_tail<M: Memory>(token: M::Token, src: *const u16, n: u
 /// # Safety
 /// `dst` must be valid for writing `n` elements.
 #[inline(always)]
-pub(super) unsafe fn store_tail<M: Memory>(lanes: M, dst: *mut u16, n: usize) {
-    let mut bits = M::Bits::default();
-    let bits = bits.as_mut();
-    debug_assert!(n < bits.len());
+pub(super) unsafe fn store_tail<M: Memory, E: Element>(lanes: M, dst: *mut E, n: usize) {
+    let mut staged = M::Staged::<E>::default();
+    let staged = staged.as_mut();
+    debug_assert!(n < staged.len());
     // SAFETY: as in `load_tail`, with the roles of the buffers swapped.
     unsafe {
-        lanes.store(bits.as_mut_ptr());
-        core::ptr::copy_nonoverlapping(bits.as_ptr(), dst, n);
+        E::store(lanes, staged.as_mut_ptr());
+        core::ptr::copy_nonoverlapping(staged.as_ptr(), dst, n);
     }
 }

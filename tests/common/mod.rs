@@ -196,7 +196,8 @@ pub fn symmetric(g: &[bf16], x: &[bf16], s: &[bf16], cols: usize, p: &Symmetric)
         for i in row * cols..(row + 1) * cols {
             let (x, g) = (widen(x[i]), widen(g[i]));
             let rr = round(x / ps);
-            let c = clip(rr, p.min_v, p.max_v);
+            // A zero level is +0.0.
+            let c = clip(rr, p.min_v, p.max_v) + 0.0;
             r.out.push(narrow(c * ps));
             let mask = 1.0 - clip((rr - c).abs(), 0.0, 1.0);
             r.grad_weight.push(narrow(g * mask));
@@ -427,4 +428,72 @@ pub fn special_values() -> Vec<bf16> {
         .map(bf16::from_bits),
     );
     v
+}
+
+/// docs/kernels.md, integer codes: per group `q = r + n` from the forward
+/// formula's `r`, `None` where `r` is NaN.
+pub fn asymmetric_codes(
+    x: &[bf16],
+    s: &[bf16],
+    o: &[bf16],
+    p: &AsymmetricPerGroup,
+) -> Vec<Option<u8>> {
+    let n = 2f32.powi(p.bit as i32 - 1);
+    x.chunks(p.group_size)
+        .enumerate()
+        .flat_map(|(k, xs)| {
+            let (s, o) = (widen(s[k]), widen(o[k]));
+            let alpha = max(s, p.eps) * n;
+            xs.iter().map(move |&x| {
+                let xn = (widen(x) - o) / alpha;
+                let r = round(clip(xn, -p.clip_val, p.clip_val) * n - 0.5);
+                (!r.is_nan()).then_some((r + n) as u8)
+            })
+        })
+        .collect()
+}
+
+/// docs/kernels.md, dequantization per group, op by op: `r = q - n`,
+/// `d = (r + 0.5) / n`, `out = d * alpha + o`.
+pub fn asymmetric_values(q: &[u8], s: &[bf16], o: &[bf16], p: &AsymmetricPerGroup) -> Vec<bf16> {
+    let n = 2f32.powi(p.bit as i32 - 1);
+    q.chunks(p.group_size)
+        .enumerate()
+        .flat_map(|(k, qs)| {
+            let (s, o) = (widen(s[k]), widen(o[k]));
+            let alpha = max(s, p.eps) * n;
+            qs.iter().map(move |&q| {
+                let d = ((q as f32 - n) + 0.5) / n;
+                narrow(d * alpha + o)
+            })
+        })
+        .collect()
+}
+
+/// docs/kernels.md, symmetric codes `c = clip(round(x / ps), min_v, max_v)`,
+/// `None` where NaN.
+pub fn symmetric_codes(x: &[bf16], s: &[bf16], cols: usize, p: &Symmetric) -> Vec<Option<i8>> {
+    let mut codes = vec![];
+    for (row, &s) in s.iter().enumerate() {
+        let ps = max(widen(s), p.eps);
+        for &x in &x[row * cols..(row + 1) * cols] {
+            let c = clip(round(widen(x) / ps), p.min_v, p.max_v) + 0.0;
+            codes.push((!c.is_nan()).then_some(c as i8));
+        }
+    }
+    codes
+}
+
+/// docs/kernels.md, symmetric dequantization: `c * ps`.
+pub fn symmetric_values(c: &[i8], s: &[bf16], cols: usize, p: &Symmetric) -> Vec<bf16> {
+    let mut out = vec![];
+    for (row, &s) in s.iter().enumerate() {
+        let ps = max(widen(s), p.eps);
+        out.extend(
+            c[row * cols..(row + 1) * cols]
+                .iter()
+                .map(|&c| narrow(c as f32 * ps)),
+        );
+    }
+    out
 }

@@ -11,7 +11,7 @@
 
 use core::arch::aarch64::*;
 
-use crate::vector::{Lanes, Memory, Vector, LANES};
+use crate::vector::{Code, Element, Lanes, Memory, Vector, LANES};
 
 /// Lanes 0..4 and 4..8.
 #[derive(Clone, Copy)]
@@ -130,7 +130,7 @@ impl Lanes for Neon {
 }
 
 impl Memory for Neon {
-    type Bits = [u16; LANES];
+    type Staged<E: Element> = [E; LANES];
 
     #[inline(always)]
     unsafe fn load((): (), src: *const u16) -> Self {
@@ -150,6 +150,41 @@ impl Memory for Neon {
         // SAFETY: the caller guarantees 16 writable bytes at `dst`; `vst1q_u16`
         // needs only the element's 2-byte alignment.
         unsafe { vst1q_u16(dst, vcombine_u16(narrow(self.0), narrow(self.1))) }
+    }
+
+    #[inline(always)]
+    unsafe fn load_codes<C: Code>((): (), src: *const C) -> Self {
+        // SAFETY: the caller guarantees 8 readable bytes at `src`; byte loads
+        // need no alignment.
+        unsafe {
+            if C::SIGNED {
+                let wide = vmovl_s8(vld1_s8(src.cast()));
+                Neon(
+                    vcvtq_f32_s32(vmovl_s16(vget_low_s16(wide))),
+                    vcvtq_f32_s32(vmovl_high_s16(wide)),
+                )
+            } else {
+                let wide = vmovl_u8(vld1_u8(src.cast()));
+                Neon(
+                    vcvtq_f32_u32(vmovl_u16(vget_low_u16(wide))),
+                    vcvtq_f32_u32(vmovl_high_u16(wide)),
+                )
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn store_codes<C: Code>(self, dst: *mut C) {
+        // SAFETY: the caller guarantees 8 writable bytes at `dst`. The lanes
+        // hold integers in `C`'s range, so the truncating conversions and
+        // narrowings keep every value's low byte, its code.
+        unsafe {
+            let words = vcombine_s16(
+                vmovn_s32(vcvtq_s32_f32(self.0)),
+                vmovn_s32(vcvtq_s32_f32(self.1)),
+            );
+            vst1_s8(dst.cast(), vmovn_s16(words));
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use core::arch::x86::*;
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::*;
 
-use crate::vector::{Lanes, Memory, Token, Vector, LANES};
+use crate::vector::{Code, Element, Lanes, Memory, Token, Vector, LANES};
 
 /// Proof that the CPU runs AVX2 and FMA.
 #[derive(Clone, Copy)]
@@ -136,8 +136,46 @@ impl Lanes for Avx2 {
     }
 }
 
+impl Avx2 {
+    /// The eight codes in the low bytes of `bytes`, converted exactly.
+    #[inline(always)]
+    fn from_codes<C: Code>(bytes: __m128i) -> Self {
+        // SAFETY: AVX2 is available (type invariant of the caller's value).
+        unsafe {
+            let wide = if C::SIGNED {
+                _mm256_cvtepi8_epi32(bytes)
+            } else {
+                _mm256_cvtepu8_epi32(bytes)
+            };
+            Avx2(_mm256_cvtepi32_ps(wide))
+        }
+    }
+
+    /// The codes of `low`'s lanes in bytes 0..8, then `high`'s in 8..16:
+    /// lanes hold integers in `C`'s range, so the conversion and the
+    /// saturating packs are exact.
+    #[inline(always)]
+    fn to_codes<C: Code>(low: Self, high: Self) -> __m128i {
+        // SAFETY: AVX2 is available (type invariant).
+        unsafe {
+            let words = |v: Self| {
+                let ints = _mm256_cvttps_epi32(v.0);
+                _mm_packs_epi32(
+                    _mm256_castsi256_si128(ints),
+                    _mm256_extracti128_si256::<1>(ints),
+                )
+            };
+            if C::SIGNED {
+                _mm_packs_epi16(words(low), words(high))
+            } else {
+                _mm_packus_epi16(words(low), words(high))
+            }
+        }
+    }
+}
+
 impl Memory for Avx2 {
-    type Bits = [u16; LANES];
+    type Staged<E: Element> = [E; LANES];
 
     #[inline(always)]
     unsafe fn load(_: Avx2Token, src: *const u16) -> Self {
@@ -163,6 +201,20 @@ impl Memory for Avx2 {
             );
             _mm_storeu_si128(dst.cast(), packed);
         }
+    }
+
+    #[inline(always)]
+    unsafe fn load_codes<C: Code>(_: Avx2Token, src: *const C) -> Self {
+        // SAFETY: AVX2 is available (type invariant); the caller guarantees 8
+        // readable bytes at `src`, and `loadl` has no alignment requirement.
+        unsafe { Avx2::from_codes::<C>(_mm_loadl_epi64(src.cast())) }
+    }
+
+    #[inline(always)]
+    unsafe fn store_codes<C: Code>(self, dst: *mut C) {
+        // SAFETY: AVX2 is available (type invariant); the caller guarantees 8
+        // writable bytes at `dst`, and `storel` has no alignment requirement.
+        unsafe { _mm_storel_epi64(dst.cast(), Avx2::to_codes::<C>(self, self)) }
     }
 }
 
@@ -201,6 +253,31 @@ impl Vector for Avx2 {
             let nan = _mm256_packs_epi32(low_nan, high_nan);
             let canonical = _mm256_blendv_epi8(packed, _mm256_set1_epi16(0x7FC0), nan);
             _mm256_storeu_si256(dst.cast(), canonical);
+        }
+    }
+
+    // Codes follow `load_pair`'s order: in 4-code chunks c0..c4 of sixteen,
+    // the first vector holds c0 and c2, the second c1 and c3.
+    #[inline(always)]
+    unsafe fn load_codes_pair<C: Code>(_: Avx2Token, src: *const C) -> [Self; 2] {
+        // SAFETY: AVX2 is available (type invariant); the caller guarantees 16
+        // readable bytes, and `loadu` has no alignment requirement.
+        unsafe {
+            let chunks = _mm_shuffle_epi32::<0b11_01_10_00>(_mm_loadu_si128(src.cast()));
+            [
+                Avx2::from_codes::<C>(chunks),
+                Avx2::from_codes::<C>(_mm_unpackhi_epi64(chunks, chunks)),
+            ]
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn store_codes_pair<C: Code>([first, second]: [Self; 2], dst: *mut C) {
+        // SAFETY: AVX2 is available (type invariant); the caller guarantees 16
+        // writable bytes, and `storeu` has no alignment requirement.
+        unsafe {
+            let chunks = Avx2::to_codes::<C>(first, second);
+            _mm_storeu_si128(dst.cast(), _mm_shuffle_epi32::<0b11_01_10_00>(chunks));
         }
     }
 

@@ -13,7 +13,7 @@ use core::arch::x86::*;
 use core::arch::x86_64::*;
 
 use super::avx2::{Avx2, Avx2Token};
-use crate::vector::{Lanes, Memory, Pair, Token, LANES};
+use crate::vector::{Code, Element, Lanes, Memory, Pair, Token, LANES};
 
 /// Proof that the CPU runs AVX-512 F, BW and VL with AVX2 and FMA, and with
 /// `BF16`, also AVX-512 DQ and BF16.
@@ -224,7 +224,7 @@ impl<const BF16: bool> Zmm<BF16> {
 }
 
 impl<const BF16: bool> Memory for Zmm<BF16> {
-    type Bits = [u16; 2 * LANES];
+    type Staged<E: Element> = [E; 2 * LANES];
 
     #[inline(always)]
     unsafe fn load(token: Self::Token, src: *const u16) -> Self {
@@ -244,6 +244,33 @@ impl<const BF16: bool> Memory for Zmm<BF16> {
         // SAFETY: the caller guarantees 32 writable bytes, and `storeu` has
         // no alignment need; AVX-512 is available (type invariant).
         unsafe { _mm256_storeu_si256(dst.cast(), self.narrowed()) }
+    }
+
+    #[inline(always)]
+    unsafe fn load_codes<C: Code>(_: Self::Token, src: *const C) -> Self {
+        // SAFETY: the caller guarantees 16 readable bytes, and `loadu` has no
+        // alignment need; AVX-512 is available (the token).
+        unsafe {
+            let bytes = _mm_loadu_si128(src.cast());
+            let wide = if C::SIGNED {
+                _mm512_cvtepi8_epi32(bytes)
+            } else {
+                _mm512_cvtepu8_epi32(bytes)
+            };
+            Zmm(_mm512_cvtepi32_ps(wide))
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn store_codes<C: Code>(self, dst: *mut C) {
+        // SAFETY: the caller guarantees 16 writable bytes, and `storeu` has no
+        // alignment need; AVX-512 is available (type invariant). The lanes
+        // hold integers in `C`'s range, so truncating to their low bytes is
+        // exact.
+        unsafe {
+            let bytes = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(self.0));
+            _mm_storeu_si128(dst.cast(), bytes);
+        }
     }
 }
 

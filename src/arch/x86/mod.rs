@@ -48,7 +48,7 @@ pub(super) fn avx512_without_bf16() -> Option<&'static KernelTable> {
 /// The CPU's level, detected once and cached.
 fn level() -> Level {
     static CACHE: AtomicU8 = AtomicU8::new(0);
-    let level = match CACHE.load(Relaxed) {
+    match CACHE.load(Relaxed) {
         4 => Level::Avx512Bf16,
         3 => Level::Avx512,
         2 => Level::Avx2,
@@ -58,8 +58,7 @@ fn level() -> Level {
             CACHE.store(level as u8, Relaxed);
             level
         }
-    };
-    level
+    }
 }
 
 /// One reading of CPUID and XCR0:

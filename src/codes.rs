@@ -1,0 +1,260 @@
+//! Integer codes beyond the kernels: the checks export and import make
+//! before anything is written (a weight with no code, a code off its grid),
+//! and the dense packing of codes of 1, 2, 4 or 8 bits into bytes.
+
+use core::slice;
+
+use crate::bf16_bits::widen;
+use crate::kernels::{protect, AsymmetricPerGroupArgs, SymmetricArgs};
+use crate::Error;
+
+/// `len` elements at `p` as a slice (`p` may be null or dangling when `len`
+/// is 0).
+///
+/// # Safety
+/// `p` is valid for reading `len` elements, which nothing writes meanwhile.
+unsafe fn elements<'a, T>(p: *const T, len: usize) -> &'a [T] {
+    if len == 0 {
+        return &[];
+    }
+    // SAFETY: the caller's.
+    unsafe { slice::from_raw_parts(p, len) }
+}
+
+/// Whether every bf16 value is finite: one pass, vectorized by the compiler
+/// (the largest magnitude's bits, below infinity's `0x7F80`).
+fn all_finite(values: &[u16]) -> bool {
+    values
+        .iter()
+        .fold(0, |largest, &bits| largest.max(bits & 0x7FFF))
+        < 0x7F80
+}
+
+/// `Ok` if every weight has a code: no NaN weight, scale or offset, and no
+/// infinity meeting another in `(x - o) / alpha` (an infinite weight equal to
+/// the offset, or an infinite weight or offset with an infinite `alpha`).
+/// Elsewhere infinite weights and offsets clip like large ones.
+///
+/// # Safety
+/// The buffers are valid for their lengths.
+pub(crate) unsafe fn asymmetric_codes_exist(
+    args: &AsymmetricPerGroupArgs<u16, u8>,
+) -> Result<(), Error> {
+    let size = args.group_size;
+    // SAFETY: the caller's; `numel` cannot overflow, the call checked it.
+    let (weights, scales, offsets) = unsafe {
+        (
+            elements(args.input, args.groups * size),
+            elements(args.scale, args.groups),
+            elements(args.offset, args.groups),
+        )
+    };
+    let finite = all_finite(weights);
+    for (k, (&scale, &offset)) in scales.iter().zip(offsets).enumerate() {
+        let (scale, offset) = (widen(scale), widen(offset));
+        let alpha = protect(scale, args.quant.eps) * args.quant.levels;
+        if scale.is_nan() || offset.is_nan() || (offset.is_infinite() && alpha.is_infinite()) {
+            return Err(Error::NonFinite);
+        }
+        if finite {
+            continue;
+        }
+        let no_code = |&x: &u16| {
+            let x = widen(x);
+            x.is_nan() || (x.is_infinite() && (alpha.is_infinite() || x == offset))
+        };
+        if weights[k * size..(k + 1) * size].iter().any(no_code) {
+            return Err(Error::NonFinite);
+        }
+    }
+    Ok(())
+}
+
+/// `Ok` if every weight has a code: no NaN weight or scale, and no infinite
+/// weight in a row whose `ps` is infinite (`x / ps` would be NaN).
+///
+/// # Safety
+/// The buffers are valid for their lengths.
+pub(crate) unsafe fn symmetric_codes_exist(args: &SymmetricArgs<u16, i8>) -> Result<(), Error> {
+    let cols = args.cols;
+    // SAFETY: the caller's.
+    let (weights, scales) = unsafe {
+        (
+            elements(args.input, args.rows * cols),
+            elements(args.scale, args.rows),
+        )
+    };
+    let finite = all_finite(weights);
+    for (row, &scale) in scales.iter().enumerate() {
+        let scale = widen(scale);
+        if scale.is_nan() {
+            return Err(Error::NonFinite);
+        }
+        if finite {
+            continue;
+        }
+        let row = &weights[row * cols..(row + 1) * cols];
+        let infinite_ps = protect(scale, args.quant.eps).is_infinite();
+        let no_code = |&x: &u16| {
+            let x = widen(x);
+            x.is_nan() || (infinite_ps && x.is_infinite())
+        };
+        if row.iter().any(no_code) {
+            return Err(Error::NonFinite);
+        }
+    }
+    Ok(())
+}
+
+/// `Ok` if every code is below `2^bit`.
+///
+/// # Safety
+/// The buffers are valid for their lengths.
+pub(crate) unsafe fn asymmetric_codes_on_grid(
+    args: &AsymmetricPerGroupArgs<u8, u16>,
+) -> Result<(), Error> {
+    // SAFETY: the caller's.
+    let codes = unsafe { elements(args.input, args.groups * args.group_size) };
+    let largest = codes.iter().fold(0, |m, &c| m.max(c));
+    // `levels` is `2^(bit - 1)` with bit <= 8: the grid is `0..2 * levels`.
+    if f32::from(largest) < 2.0 * args.quant.levels {
+        Ok(())
+    } else {
+        Err(Error::Code)
+    }
+}
+
+/// `Ok` if every code is in `[min_v, max_v]`.
+///
+/// # Safety
+/// The buffers are valid for their lengths.
+pub(crate) unsafe fn symmetric_codes_on_grid(args: &SymmetricArgs<i8, u16>) -> Result<(), Error> {
+    // SAFETY: the caller's.
+    let codes = unsafe { elements(args.input, args.rows * args.cols) };
+    let (low, high) = codes.iter().fold((i8::MAX, i8::MIN), |(low, high), &c| {
+        (low.min(c), high.max(c))
+    });
+    if codes.is_empty()
+        || (f32::from(low) >= args.quant.min_v && f32::from(high) <= args.quant.max_v)
+    {
+        Ok(())
+    } else {
+        Err(Error::Code)
+    }
+}
+
+/// Bytes that `count` codes of `bits` bits (1, 2, 4 or 8) take packed, or
+/// `None` for another width.
+pub(crate) fn packed_len(count: usize, bits: u32) -> Option<usize> {
+    if !matches!(bits, 1 | 2 | 4 | 8) {
+        return None;
+    }
+    let per_byte = 8 / bits as usize;
+    Some(count / per_byte + usize::from(!count.is_multiple_of(per_byte)))
+}
+
+/// A code type's packing: which values fit in `bits` bits, and how a field
+/// reads back.
+pub(crate) trait Packable: Copy {
+    /// Whether the code fits a field of `bits` bits.
+    fn fits(self, bits: u32) -> bool;
+    /// The field's bits, the code's lowest `bits` bits.
+    fn field(self, bits: u32) -> u8;
+    /// The code of a field of `bits` bits.
+    fn from_field(field: u8, bits: u32) -> Self;
+}
+
+impl Packable for u8 {
+    #[inline(always)]
+    fn fits(self, bits: u32) -> bool {
+        u32::from(self) < 1 << bits
+    }
+    #[inline(always)]
+    fn field(self, bits: u32) -> u8 {
+        self & (((1u32 << bits) - 1) as u8)
+    }
+    #[inline(always)]
+    fn from_field(field: u8, _: u32) -> Self {
+        field
+    }
+}
+
+impl Packable for i8 {
+    #[inline(always)]
+    fn fits(self, bits: u32) -> bool {
+        let half = 1i32 << (bits - 1);
+        (-half..half).contains(&i32::from(self))
+    }
+    #[inline(always)]
+    fn field(self, bits: u32) -> u8 {
+        (self as u8).field(bits)
+    }
+    #[inline(always)]
+    fn from_field(field: u8, bits: u32) -> Self {
+        // Sign-extends the field's top bit.
+        ((field << (8 - bits)) as i8) >> (8 - bits)
+    }
+}
+
+/// `Ok` if every code fits in `bits` bits.
+///
+/// # Safety
+/// `codes` is valid for reading `count` codes.
+pub(crate) unsafe fn codes_fit<C: Packable>(
+    codes: *const C,
+    count: usize,
+    bits: u32,
+) -> Result<(), Error> {
+    // SAFETY: the caller's.
+    let codes = unsafe { elements(codes, count) };
+    if codes.iter().all(|c| c.fits(bits)) {
+        Ok(())
+    } else {
+        Err(Error::Code)
+    }
+}
+
+/// Packs `count` codes of `bits` bits, the first code in the lowest bits of
+/// the first byte; the last byte's unused high bits are zero.
+///
+/// # Safety
+/// `codes` is valid for reading `count` codes that fit in `bits` bits (1, 2,
+/// 4 or 8), `packed` for writing `packed_len(count, bits)` bytes, and the two
+/// do not overlap.
+pub(crate) unsafe fn pack<C: Packable>(codes: *const C, count: usize, bits: u32, packed: *mut u8) {
+    let per_byte = 8 / bits as usize;
+    // SAFETY: the caller's.
+    let codes = unsafe { elements(codes, count) };
+    for (i, chunk) in codes.chunks(per_byte).enumerate() {
+        let byte = chunk.iter().enumerate().fold(0u8, |byte, (k, c)| {
+            byte | c.field(bits) << (k as u32 * bits)
+        });
+        // SAFETY: chunk `i` is byte `i`, below `packed_len(count, bits)`.
+        unsafe { packed.add(i).write(byte) };
+    }
+}
+
+/// Unpacks `count` codes of `bits` bits, as [`pack`] wrote them.
+///
+/// # Safety
+/// `packed` is valid for reading `packed_len(count, bits)` bytes (`bits` 1,
+/// 2, 4 or 8), `codes` for writing `count` codes, and the two do not
+/// overlap.
+pub(crate) unsafe fn unpack<C: Packable>(
+    packed: *const u8,
+    count: usize,
+    bits: u32,
+    codes: *mut C,
+) {
+    let per_byte = 8 / bits as usize;
+    let mask = ((1u32 << bits) - 1) as u8;
+    for i in 0..count {
+        // SAFETY: byte `i / per_byte` is below `packed_len(count, bits)`,
+        // and code `i` below `count` (caller).
+        unsafe {
+            let byte = packed.add(i / per_byte).read();
+            let field = (byte >> ((i % per_byte) as u32 * bits)) & mask;
+            codes.add(i).write(C::from_field(field, bits));
+        }
+    }
+}
