@@ -8,14 +8,14 @@
 
 #include "reference.h"
 
-typedef struct { unsigned char *base; size_t size; qat_bf16 *data; } guarded;
+typedef struct { unsigned char *base; size_t size; qat_bf16 *data; unsigned char *bytes; } guarded;
 
 static size_t page;
 
-/* n elements against a PROT_NONE page: after them (at_end) or before them. */
-static guarded guarded_alloc(size_t n, int at_end) {
+/* n bytes against a PROT_NONE page: after them (at_end) or before them. */
+static guarded guarded_bytes(size_t bytes, int at_end) {
     guarded g;
-    size_t bytes = n * sizeof(qat_bf16), pages = (bytes + page - 1) / page + 2, i;
+    size_t pages = (bytes + page - 1) / page + 2;
     g.size = pages * page;
     g.base = mmap(NULL, g.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (g.base == MAP_FAILED) { perror("mmap"); exit(2); }
@@ -23,7 +23,15 @@ static guarded guarded_alloc(size_t n, int at_end) {
         perror("mprotect");
         exit(2);
     }
-    g.data = (qat_bf16 *)(at_end ? g.base + g.size - page - bytes : g.base + page);
+    g.bytes = at_end ? g.base + g.size - page - bytes : g.base + page;
+    g.data = (qat_bf16 *)g.bytes;
+    return g;
+}
+
+/* n bf16 values against a PROT_NONE page, random. */
+static guarded guarded_alloc(size_t n, int at_end) {
+    guarded g = guarded_bytes(n * sizeof(qat_bf16), at_end);
+    size_t i;
     for (i = 0; i < n; i++) g.data[i] = rng_bf16(-0.3, 0.3);
     return g;
 }
@@ -53,6 +61,31 @@ static void one_length(size_t n, int at_end) {
     CHECK(qat_symmetric_per_tensor(x.data, ts.data, out.data, n, 1e-4f, -128, 127) == QAT_OK, "n %zu", n);
     CHECK(qat_symmetric_per_tensor_backward(g.data, x.data, ts.data, out.data, tgs.data, n, 1e-4f, -128, 127) == QAT_OK,
           "n %zu", n);
+    /* Export to codes, their values, and packing, with byte buffers against
+       the guards too. */
+    {
+        guarded codes = guarded_bytes(n, at_end), packed = guarded_bytes(qat_packed_size(n, 4), at_end);
+        int8_t *signed_codes = (int8_t *)codes.bytes;
+        CHECK(qat_asymmetric_per_group_quantize(x.data, s.data, o.data, codes.bytes, n, size, 4, 1e-4f, 0.99f) ==
+                  QAT_OK, "n %zu", n);
+        CHECK(qat_pack_codes(codes.bytes, n, 4, packed.bytes) == QAT_OK, "n %zu", n);
+        CHECK(qat_unpack_codes(packed.bytes, n, 4, codes.bytes) == QAT_OK, "n %zu", n);
+        CHECK(qat_asymmetric_per_group_dequantize(codes.bytes, s.data, o.data, out.data, n, size, 4, 1e-4f, 0.99f) ==
+                  QAT_OK, "n %zu", n);
+        CHECK(qat_symmetric_per_channel_quantize(x.data, cs.data, signed_codes, rows, cols, 1e-4f, -8, 7) == QAT_OK,
+              "n %zu", n);
+        CHECK(qat_pack_signed_codes(signed_codes, n, 4, packed.bytes) == QAT_OK, "n %zu", n);
+        CHECK(qat_unpack_signed_codes(packed.bytes, n, 4, signed_codes) == QAT_OK, "n %zu", n);
+        CHECK(qat_symmetric_per_channel_dequantize(signed_codes, cs.data, out.data, rows, cols, 1e-4f, -8, 7) ==
+                  QAT_OK, "n %zu", n);
+        CHECK(qat_symmetric_per_tensor_quantize(x.data, ts.data, signed_codes, n, 1e-4f, -128, 127) == QAT_OK,
+              "n %zu", n);
+        CHECK(qat_symmetric_per_tensor_dequantize(signed_codes, ts.data, out.data, n, 1e-4f, -128, 127) == QAT_OK,
+              "n %zu", n);
+        guarded_free(codes);
+        guarded_free(packed);
+    }
+
     /* In place, against the guards as well. */
     CHECK(qat_symmetric_per_tensor(x.data, ts.data, x.data, n, 1e-4f, -128, 127) == QAT_OK, "n %zu", n);
     CHECK(qat_asymmetric_per_group_backward(g.data, x.data, s.data, o.data, g.data, s.data, o.data, n, size, 4, 1e-4f,

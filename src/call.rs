@@ -409,10 +409,11 @@ pub(crate) unsafe fn pack<B: Boundary, C: Packable>(
     let len = self::packed_len(count, bits, packed_len)?;
     B::check(|| [input(codes, count), output(packed, len)], || Ok(()))?;
     // SAFETY: valid and not overlapping (caller, checked); the codes fit
-    // before anything is written.
+    // before anything is written. Signed codes pack as their bytes' low
+    // bits, their two's complement fields.
     unsafe {
         codes::codes_fit(codes, count, bits)?;
-        codes::pack(codes, count, bits, packed);
+        codes::pack(codes.cast(), count, bits, packed);
     }
     Ok(())
 }

@@ -50,7 +50,8 @@ pub(crate) unsafe fn asymmetric_codes_exist(
         )
     };
     let finite = all_finite(weights);
-    for (k, (&scale, &offset)) in scales.iter().zip(offsets).enumerate() {
+    let mut group = args.input;
+    for (&scale, &offset) in scales.iter().zip(offsets) {
         let (scale, offset) = (widen(scale), widen(offset));
         let alpha = protect(scale, args.quant.eps) * args.quant.levels;
         if scale.is_nan() || offset.is_nan() || (offset.is_infinite() && alpha.is_infinite()) {
@@ -63,9 +64,13 @@ pub(crate) unsafe fn asymmetric_codes_exist(
             let x = widen(x);
             x.is_nan() || (x.is_infinite() && (alpha.is_infinite() || x == offset))
         };
-        if weights[k * size..(k + 1) * size].iter().any(no_code) {
+        // SAFETY: the group is one of `groups` in the weights (caller).
+        let weights = unsafe { elements(group, size) };
+        if weights.iter().any(no_code) {
             return Err(Error::NonFinite);
         }
+        // SAFETY: at most one past the weights' end.
+        group = unsafe { group.add(size) };
     }
     Ok(())
 }
@@ -85,7 +90,8 @@ pub(crate) unsafe fn symmetric_codes_exist(args: &SymmetricArgs<u16, i8>) -> Res
         )
     };
     let finite = all_finite(weights);
-    for (row, &scale) in scales.iter().enumerate() {
+    let mut row = args.input;
+    for &scale in scales {
         let scale = widen(scale);
         if scale.is_nan() {
             return Err(Error::NonFinite);
@@ -93,13 +99,16 @@ pub(crate) unsafe fn symmetric_codes_exist(args: &SymmetricArgs<u16, i8>) -> Res
         if finite {
             continue;
         }
-        let row = &weights[row * cols..(row + 1) * cols];
+        // SAFETY: the row is one of `rows` in the weights (caller).
+        let weights = unsafe { elements(row, cols) };
+        // SAFETY: at most one past the weights' end.
+        row = unsafe { row.add(cols) };
         let infinite_ps = protect(scale, args.quant.eps).is_infinite();
         let no_code = |&x: &u16| {
             let x = widen(x);
             x.is_nan() || (infinite_ps && x.is_infinite())
         };
-        if row.iter().any(no_code) {
+        if weights.iter().any(no_code) {
             return Err(Error::NonFinite);
         }
     }
@@ -143,60 +152,56 @@ pub(crate) unsafe fn symmetric_codes_on_grid(args: &SymmetricArgs<i8, u16>) -> R
     }
 }
 
+/// `log2(bits)` for a packing width of 1, 2, 4 or 8 bits, else `None`.
+/// Shifts by it stand for divisions, so that no path divides by zero.
+fn width_log2(bits: u32) -> Option<u32> {
+    matches!(bits, 1 | 2 | 4 | 8).then(|| bits.trailing_zeros())
+}
+
 /// Bytes that `count` codes of `bits` bits (1, 2, 4 or 8) take packed, or
 /// `None` for another width.
 pub(crate) fn packed_len(count: usize, bits: u32) -> Option<usize> {
-    if !matches!(bits, 1 | 2 | 4 | 8) {
-        return None;
-    }
-    let per_byte = 8 / bits as usize;
-    Some(count / per_byte + usize::from(!count.is_multiple_of(per_byte)))
+    let per_byte_log2 = 3 - width_log2(bits)?;
+    let rest = count & ((1 << per_byte_log2) - 1);
+    Some((count >> per_byte_log2) + usize::from(rest != 0))
 }
 
-/// A code type's packing: which values fit in `bits` bits, and how a field
-/// reads back.
+/// A code type's packing: which values fit a field of `bits` bits, and the
+/// value a field's bits stand for.
 pub(crate) trait Packable: Copy {
-    /// Whether the code fits a field of `bits` bits.
+    /// Whether the code fits a field of `bits` bits (1 to 8).
     fn fits(self, bits: u32) -> bool;
-    /// The field's bits, the code's lowest `bits` bits.
-    fn field(self, bits: u32) -> u8;
-    /// The code of a field of `bits` bits.
-    fn from_field(field: u8, bits: u32) -> Self;
+    /// Sign-extends a field of `bits` bits read as an unsigned code (`u8`:
+    /// nothing to do).
+    fn extend(code: u8, bits: u32) -> Self;
 }
 
 impl Packable for u8 {
     #[inline(always)]
     fn fits(self, bits: u32) -> bool {
-        u32::from(self) < 1 << bits
+        u32::from(self) >> bits == 0
     }
     #[inline(always)]
-    fn field(self, bits: u32) -> u8 {
-        self & (((1u32 << bits) - 1) as u8)
-    }
-    #[inline(always)]
-    fn from_field(field: u8, _: u32) -> Self {
-        field
+    fn extend(code: u8, _: u32) -> Self {
+        code
     }
 }
 
 impl Packable for i8 {
     #[inline(always)]
     fn fits(self, bits: u32) -> bool {
-        let half = 1i32 << (bits - 1);
-        (-half..half).contains(&i32::from(self))
+        // In -2^(bits-1)..2^(bits-1): the bits above the field's sign bit
+        // all copy it.
+        let above = i32::from(self) >> (bits - 1);
+        above == 0 || above == -1
     }
     #[inline(always)]
-    fn field(self, bits: u32) -> u8 {
-        (self as u8).field(bits)
-    }
-    #[inline(always)]
-    fn from_field(field: u8, bits: u32) -> Self {
-        // Sign-extends the field's top bit.
-        ((field << (8 - bits)) as i8) >> (8 - bits)
+    fn extend(code: u8, bits: u32) -> Self {
+        ((code << (8 - bits)) as i8) >> (8 - bits)
     }
 }
 
-/// `Ok` if every code fits in `bits` bits.
+/// `Ok` if every code fits in `bits` bits (1 to 8).
 ///
 /// # Safety
 /// `codes` is valid for reading `count` codes.
@@ -214,31 +219,39 @@ pub(crate) unsafe fn codes_fit<C: Packable>(
     }
 }
 
-/// Packs `count` codes of `bits` bits, the first code in the lowest bits of
-/// the first byte; the last byte's unused high bits are zero.
+/// Packs `count` codes' lowest `bits` bits (their two's complement fields,
+/// for signed codes), the first code in the lowest bits of the first byte;
+/// the last byte's unused high bits are zero.
 ///
 /// # Safety
-/// `codes` is valid for reading `count` codes that fit in `bits` bits (1, 2,
-/// 4 or 8), `packed` for writing `packed_len(count, bits)` bytes, and the two
-/// do not overlap.
-pub(crate) unsafe fn pack<C: Packable>(codes: *const C, count: usize, bits: u32, packed: *mut u8) {
-    let per_byte = 8 / bits as usize;
+/// `bits` is 1, 2, 4 or 8; `codes` is valid for reading `count` bytes,
+/// `packed` for writing `packed_len(count, bits)` bytes, and the two do not
+/// overlap.
+pub(crate) unsafe fn pack(codes: *const u8, count: usize, bits: u32, packed: *mut u8) {
+    let Some(log2) = width_log2(bits) else { return };
+    let per_byte_log2 = 3 - log2;
+    let mask = ((1u32 << bits) - 1) as u8;
     // SAFETY: the caller's.
     let codes = unsafe { elements(codes, count) };
-    for (i, chunk) in codes.chunks(per_byte).enumerate() {
-        let byte = chunk.iter().enumerate().fold(0u8, |byte, (k, c)| {
-            byte | c.field(bits) << (k as u32 * bits)
-        });
-        // SAFETY: chunk `i` is byte `i`, below `packed_len(count, bits)`.
-        unsafe { packed.add(i).write(byte) };
+    let mut byte = 0u8;
+    for (i, &code) in codes.iter().enumerate() {
+        let slot = i & ((1 << per_byte_log2) - 1);
+        byte |= (code & mask) << ((slot as u32) << log2);
+        if slot == (1 << per_byte_log2) - 1 || i + 1 == count {
+            // SAFETY: byte `i >> per_byte_log2` is below `packed_len(count,
+            // bits)` (caller).
+            unsafe { packed.add(i >> per_byte_log2).write(byte) };
+            byte = 0;
+        }
     }
 }
 
-/// Unpacks `count` codes of `bits` bits, as [`pack`] wrote them.
+/// Unpacks `count` codes of `bits` bits, as [`pack`] wrote them, each
+/// sign-extended for a signed `C`.
 ///
 /// # Safety
-/// `packed` is valid for reading `packed_len(count, bits)` bytes (`bits` 1,
-/// 2, 4 or 8), `codes` for writing `count` codes, and the two do not
+/// `bits` is 1, 2, 4 or 8; `packed` is valid for reading `packed_len(count,
+/// bits)` bytes, `codes` for writing `count` codes, and the two do not
 /// overlap.
 pub(crate) unsafe fn unpack<C: Packable>(
     packed: *const u8,
@@ -246,15 +259,18 @@ pub(crate) unsafe fn unpack<C: Packable>(
     bits: u32,
     codes: *mut C,
 ) {
-    let per_byte = 8 / bits as usize;
+    let Some(log2) = width_log2(bits) else { return };
+    let per_byte_log2 = 3 - log2;
     let mask = ((1u32 << bits) - 1) as u8;
     for i in 0..count {
-        // SAFETY: byte `i / per_byte` is below `packed_len(count, bits)`,
-        // and code `i` below `count` (caller).
+        let slot = (i & ((1 << per_byte_log2) - 1)) as u32;
+        // SAFETY: byte `i >> per_byte_log2` is below `packed_len(count,
+        // bits)`, and code `i` below `count` (caller).
         unsafe {
-            let byte = packed.add(i / per_byte).read();
-            let field = (byte >> ((i % per_byte) as u32 * bits)) & mask;
-            codes.add(i).write(C::from_field(field, bits));
+            let byte = packed.add(i >> per_byte_log2).read();
+            codes
+                .add(i)
+                .write(C::extend((byte >> (slot << log2)) & mask, bits));
         }
     }
 }

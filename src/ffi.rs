@@ -42,37 +42,49 @@ impl Buffer {
 impl Boundary for Raw {
     /// Never inlined, and the list of buffers made here: it then lives in this
     /// frame, gone before the kernel's begins (a microcontroller's stack is
-    /// small).
+    /// small). The loops themselves are written once, outside the generics.
     #[inline(never)]
     fn check<Q, const N: usize>(
         buffers: impl FnOnce() -> [Buffer; N],
         validate: impl FnOnce() -> Result<Q, Error>,
     ) -> Result<Q, Error> {
         let buffers = buffers();
-        for &b in &buffers {
-            if (b.start == 0 && b.len != 0) || b.start % b.size != 0 || b.end().is_none() {
-                return Err(Error::Pointer);
-            }
-        }
+        check_pointers(&buffers)?;
         let quant = validate()?;
-        for (i, a) in buffers.iter().enumerate() {
-            for b in buffers.iter().skip(i + 1) {
-                if !(a.output || b.output) || a.len == 0 || b.len == 0 {
-                    continue;
-                }
-                // Ends exist: checked in the first loop.
-                let disjoint = a.end() <= Some(b.start) || b.end() <= Some(a.start);
-                let in_place = a.start == b.start
-                    && a.len == b.len
-                    && a.size == b.size
-                    && a.output != b.output;
-                if !disjoint && !in_place {
-                    return Err(Error::Overlap);
-                }
-            }
-        }
+        check_overlaps(&buffers)?;
         Ok(quant)
     }
+}
+
+/// `Pointer` for a buffer that is null with a nonzero count, misaligned, or
+/// wrapping around the address space.
+fn check_pointers(buffers: &[Buffer]) -> Result<(), Error> {
+    for &b in buffers {
+        if (b.start == 0 && b.len != 0) || b.start % b.size != 0 || b.end().is_none() {
+            return Err(Error::Pointer);
+        }
+    }
+    Ok(())
+}
+
+/// `Overlap` for an output that overlaps another buffer other than as
+/// exactly the same buffer as an input (in place). The ends exist: checked
+/// by [`check_pointers`].
+fn check_overlaps(buffers: &[Buffer]) -> Result<(), Error> {
+    for (i, a) in buffers.iter().enumerate() {
+        for b in buffers.iter().skip(i + 1) {
+            if !(a.output || b.output) || a.len == 0 || b.len == 0 {
+                continue;
+            }
+            let disjoint = a.end() <= Some(b.start) || b.end() <= Some(a.start);
+            let in_place =
+                a.start == b.start && a.len == b.len && a.size == b.size && a.output != b.output;
+            if !disjoint && !in_place {
+                return Err(Error::Overlap);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Asymmetric per-group fake quantization (LSQ+ forward).

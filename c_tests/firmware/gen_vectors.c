@@ -14,6 +14,15 @@ static void emit(const char *name, const qat_bf16 *v, size_t n) {
     printf("%s};\n", n ? "\n" : "0");
 }
 
+static void emit_bytes(const char *type, const char *name, const void *bytes, size_t n) {
+    const unsigned char *v = bytes;
+    size_t i;
+    printf("static const %s %s[%zu] = {", type, name, n ? n : 1);
+    for (i = 0; i < n; i++) printf("%s%d", i == 0 ? "\n    " : i % 16 ? ", " : ",\n    ",
+                                   type[0] == 'i' ? (int)(signed char)v[i] : (int)v[i]);
+    printf("%s};\n", n ? "\n" : "0");
+}
+
 static qat_bf16 value(size_t i) {
     static const float specials[] = {0.0f, -0.0f, 1e-40f, -2.5f, 1e30f, INFINITY, -INFINITY, NAN};
     return i % 11 == 5 ? narrow(specials[(i / 11) % 8]) : rng_bf16(-0.2, 0.2);
@@ -56,6 +65,44 @@ int main(void) {
     bad |= qat_symmetric_per_tensor_backward(g, x, s + 2, gw, gs, TN, 1e-4f, -128, 127) != QAT_OK;
     bad |= memcmp(out, rout, TN * 2) != 0 || memcmp(gw, rgw, TN * 2) != 0 || !reduced_ok(gs[0], rgs[0]);
     emit("tens_out", out, TN); emit("tens_gw", gw, TN); emit("tens_gs", gs, 1);
+
+    /* Export: the codes of the weights with each NaN replaced (a NaN has no
+     * code), packed, and their values, which must be the forward pass's. */
+    {
+        static qat_bf16 xq[AN], fwd[AN];
+        static uint8_t acodes[AN], apacked[AN];
+        static int8_t ccodes[CN], tcodes[TN];
+        static uint8_t cpacked[CN], tpacked[TN];
+        for (i = 0; i < AN; i++) xq[i] = isnan(widen(x[i])) ? narrow(0.5f) : x[i];
+        emit("xq", xq, AN);
+        bad |= qat_asymmetric_per_group_quantize(xq, s, o, acodes, AN, AS, 3, 1e-4f, 0.95f) != QAT_OK;
+        bad |= qat_asymmetric_per_group_dequantize(acodes, s, o, out, AN, AS, 3, 1e-4f, 0.95f) != QAT_OK;
+        bad |= qat_asymmetric_per_group(xq, s, o, fwd, AN, AS, 3, 1e-4f, 0.95f) != QAT_OK;
+        ref_asymmetric(g, xq, s, o, AG, AS, 3, 1e-4f, 0.95f, rout, rgw, rgs, rgo);
+        bad |= memcmp(out, fwd, sizeof out) != 0 || memcmp(out, rout, sizeof out) != 0;
+        bad |= qat_pack_codes(acodes, AN, 4, apacked) != QAT_OK; /* 3-bit codes in 4-bit fields */
+        emit_bytes("uint8_t", "asym_codes", acodes, AN);
+        emit_bytes("uint8_t", "asym_packed", apacked, qat_packed_size(AN, 4));
+        emit("asym_values", out, AN);
+
+        bad |= qat_symmetric_per_channel_quantize(xq, s, ccodes, CR, CC, 1e-4f, -8, 7) != QAT_OK;
+        bad |= qat_symmetric_per_channel_dequantize(ccodes, s, out, CR, CC, 1e-4f, -8, 7) != QAT_OK;
+        ref_symmetric(g, xq, s, CR, CC, 1e-4f, -8, 7, rout, rgw, rgs);
+        bad |= memcmp(out, rout, CN * 2) != 0;
+        bad |= qat_pack_signed_codes(ccodes, CN, 4, cpacked) != QAT_OK;
+        emit_bytes("int8_t", "chan_codes", ccodes, CN);
+        emit_bytes("uint8_t", "chan_packed", cpacked, qat_packed_size(CN, 4));
+        emit("chan_values", out, CN);
+
+        bad |= qat_symmetric_per_tensor_quantize(xq, s + 2, tcodes, TN, 1e-4f, -128, 127) != QAT_OK;
+        bad |= qat_symmetric_per_tensor_dequantize(tcodes, s + 2, out, TN, 1e-4f, -128, 127) != QAT_OK;
+        ref_symmetric(g, xq, s + 2, 1, TN, 1e-4f, -128, 127, rout, rgw, rgs);
+        bad |= memcmp(out, rout, TN * 2) != 0;
+        bad |= qat_pack_signed_codes(tcodes, TN, 8, tpacked) != QAT_OK;
+        emit_bytes("int8_t", "tens_codes", tcodes, TN);
+        emit("tens_values", out, TN);
+        bad |= memcmp(tpacked, tcodes, TN) != 0; /* 8-bit packing is the bytes */
+    }
 
     CHECK(!bad, "host library and reference agree");
     if (failures) {

@@ -1,4 +1,5 @@
-/* Firmware test, run on an emulated Cortex-M4F: all six kernels on golden
+/* Firmware test, run on an emulated Cortex-M4F: all six kernels, and the
+ * export to integer codes with their packing, on golden
  * vectors computed on the host (vectors.h), checked bit for bit; bad inputs
  * with their status codes and untouched outputs; and the stack high-water
  * mark of every kernel call (paint the stack, call, scan). */
@@ -39,8 +40,11 @@ static void check(int ok, const char *what) {
 }
 
 static int same(const qat_bf16 *a, const qat_bf16 *b, size_t n) { return memcmp(a, b, n * sizeof *a) == 0; }
+static int same_bytes(const void *a, const void *b, size_t n) { return memcmp(a, b, n) == 0; }
 
 static qat_bf16 out[AN], gw[AN], gs[AG], go[AG];
+static uint8_t codes[AN], packed[AN];
+static int8_t signed_codes[AN];
 static uint32_t *stack_top;
 static unsigned long stack_max;
 
@@ -134,6 +138,49 @@ int main(void) {
     measure("qat_symmetric_per_tensor_backward: ");
     check(st == QAT_OK && same(gw, tens_gw, TN) && same(gs, tens_gs, 1), "symmetric per tensor backward");
 
+    /* Export: codes, packing, and the values of codes (the forward pass's bits). */
+    PAINT_STACK();
+    st = qat_asymmetric_per_group_quantize(xq, s, o, codes, AN, AS, 3, 1e-4f, 0.95f);
+    measure("qat_asymmetric_per_group_quantize: ");
+    check(st == QAT_OK && same_bytes(codes, asym_codes, AN), "asymmetric per group codes");
+    PAINT_STACK();
+    st = qat_pack_codes(codes, AN, 4, packed);
+    measure("qat_pack_codes: ");
+    check(st == QAT_OK && same_bytes(packed, asym_packed, sizeof asym_packed), "packed codes");
+    memset(codes, 0, sizeof codes);
+    PAINT_STACK();
+    st = qat_unpack_codes(packed, AN, 4, codes);
+    measure("qat_unpack_codes: ");
+    check(st == QAT_OK && same_bytes(codes, asym_codes, AN), "unpacked codes");
+    PAINT_STACK();
+    st = qat_asymmetric_per_group_dequantize(codes, s, o, out, AN, AS, 3, 1e-4f, 0.95f);
+    measure("qat_asymmetric_per_group_dequantize: ");
+    check(st == QAT_OK && same(out, asym_values, AN), "asymmetric per group values of codes");
+    check(qat_asymmetric_per_group(xq, s, o, gw, AN, AS, 3, 1e-4f, 0.95f) == QAT_OK && same(gw, out, AN),
+          "values of codes are the forward pass");
+
+    PAINT_STACK();
+    st = qat_symmetric_per_channel_quantize(xq, s, signed_codes, CR, CC, 1e-4f, -8, 7);
+    measure("qat_symmetric_per_channel_quantize: ");
+    check(st == QAT_OK && same_bytes(signed_codes, chan_codes, CN), "symmetric per channel codes");
+    check(qat_pack_signed_codes(signed_codes, CN, 4, packed) == QAT_OK &&
+              same_bytes(packed, chan_packed, sizeof chan_packed),
+          "packed signed codes");
+    memset(signed_codes, 0, sizeof signed_codes);
+    check(qat_unpack_signed_codes(packed, CN, 4, signed_codes) == QAT_OK &&
+              same_bytes(signed_codes, chan_codes, CN),
+          "unpacked signed codes");
+    PAINT_STACK();
+    st = qat_symmetric_per_channel_dequantize(signed_codes, s, out, CR, CC, 1e-4f, -8, 7);
+    measure("qat_symmetric_per_channel_dequantize: ");
+    check(st == QAT_OK && same(out, chan_values, CN), "symmetric per channel values of codes");
+    check(qat_symmetric_per_tensor_quantize(xq, s + 2, signed_codes, TN, 1e-4f, -128, 127) == QAT_OK &&
+              same_bytes(signed_codes, tens_codes, TN),
+          "symmetric per tensor codes");
+    check(qat_symmetric_per_tensor_dequantize(signed_codes, s + 2, out, TN, 1e-4f, -128, 127) == QAT_OK &&
+              same(out, tens_values, TN),
+          "symmetric per tensor values of codes");
+
     /* Any floating-point environment the caller left: flush-to-zero (bit 24),
      * default NaN (25), each rounding mode (23:22), and sticky flags (0-4, 7). */
     golden_under(1u << 24, "golden bits under FZ");
@@ -163,7 +210,24 @@ int main(void) {
     check(qat_asymmetric_per_group(x, s, o, out, AN, AS, 3, 1e-4f, 1.0f) == QAT_ERR_CLIP, "clip 1");
     check(qat_symmetric_per_channel_backward(g, x, s, gw, gs, CR, CC, 1e-4f, 7, -8) == QAT_ERR_RANGE, "min > max");
     check(qat_symmetric_per_tensor_backward(g, x, s, gw, gw + 1, TN, 1e-4f, -8, 7) == QAT_ERR_OVERLAP, "overlap");
-    check(same(out, sentinel, AN) && same(gw, sentinel, AN) && same(gs, sentinel, AG) && same(go, sentinel, AG),
+    memset(codes, 0, sizeof codes);
+    memset(signed_codes, 0, sizeof signed_codes);
+    check(qat_asymmetric_per_group_quantize(x, s, o, codes, AN, AS, 3, 1e-4f, 0.95f) == QAT_ERR_NON_FINITE,
+          "a NaN weight has no code");
+    check(qat_asymmetric_per_group_quantize(xq, s, o, codes, AN, AS, 9, 1e-4f, 0.95f) == QAT_ERR_BIT_WIDTH,
+          "codes of 9 bits");
+    check(qat_symmetric_per_tensor_quantize(x + (AN - TN), s + 2, signed_codes, TN, 1e-4f, -128, 127) ==
+              QAT_ERR_NON_FINITE,
+          "a NaN weight has no signed code");
+    check(qat_symmetric_per_tensor_quantize(xq, s + 2, signed_codes, TN, 1e-4f, -129, 127) == QAT_ERR_RANGE,
+          "codes below -128");
+    packed[0] = 8;
+    packed[1] = 0;
+    check(qat_asymmetric_per_group_dequantize(packed, s, o, out, AN, AS, 3, 1e-4f, 0.95f) == QAT_ERR_CODE,
+          "a code off the grid");
+    check(qat_pack_codes(packed, 1, 2, packed + 1) == QAT_ERR_CODE, "a code wider than the packing");
+    check(same(out, sentinel, AN) && same(gw, sentinel, AN) && same(gs, sentinel, AG) && same(go, sentinel, AG) &&
+              same_bytes(codes, sentinel, AN) && same_bytes(signed_codes, sentinel, AN) && packed[1] == 0,
           "outputs untouched on error");
 
     print_number("stack: ", stack_max, " bytes\n");
