@@ -29,27 +29,26 @@ fn kernels(c: &mut Criterion) {
         }
         group.warm_up_time(Duration::from_millis(500));
         let mut tensors = common::Tensors::new(n);
-        // Elements, and the bytes read and written: two per element read or
-        // written.
-        let bytes = |tensors_moved: u64| Throughput::ElementsAndBytes {
+        // Elements, and the bytes read and written per element.
+        let bytes = |per_weight: u64| Throughput::ElementsAndBytes {
             elements: n as u64,
-            bytes: 2 * tensors_moved * n as u64,
+            bytes: per_weight * n as u64,
         };
 
         // The copy runs first and again last: memory bandwidth on a shared
         // machine drifts, and the summary takes the faster of the two.
-        group.throughput(bytes(2));
+        group.throughput(bytes(4));
         group.bench_function("copy", |b| b.iter(|| tensors.copy()));
         let mut all = common::kernels(n, cols);
         for (p, path) in common::paths() {
             for kernel in &mut all {
-                group.throughput(bytes(if kernel.backward { 3 } else { 2 }));
+                group.throughput(bytes(kernel.bytes_per_weight));
                 group.bench_function(BenchmarkId::new(&kernel.name, p), |b| {
                     b.iter(|| (kernel.run)(&path, &mut tensors))
                 });
             }
         }
-        group.throughput(bytes(2));
+        group.throughput(bytes(4));
         group.bench_function("copy_again", |b| b.iter(|| tensors.copy()));
         group.finish();
     }

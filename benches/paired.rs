@@ -6,7 +6,8 @@
 //! as a loop of its own would leave them (as in the criterion benchmark). Printed as a
 //! table: the median and the range of the rounds' ratios, per kernel and path,
 //! and the median against a copy of as many bytes as the kernel moves (a
-//! backward kernel reads two tensors and writes one: 1.5 times the copy's).
+//! backward kernel reads two tensors and writes one: 1.5 times the copy's;
+//! quantize and dequantize move a byte per code: 0.75 times).
 //!
 //! `cargo bench --bench paired` (about 30 s on the machine of the README).
 
@@ -62,7 +63,7 @@ fn main() {
             ratios.sort_by(f64::total_cmp);
             copies.sort_by(f64::total_cmp);
             let median = ratios[ROUNDS / 2];
-            let moved = if kernel.backward { 1.5 } else { 1.0 };
+            let moved = kernel.bytes_per_weight as f64 / 4.0;
             println!(
                 "| {} | {p} | {median:.2} | {:.2} to {:.2} | {:.2} | {:.2} |",
                 kernel.name,

@@ -233,6 +233,183 @@ impl Quant {
     }
 }
 
+/// Packs codes of `bits` bits (signed codes as their two's complement).
+fn packed<C>(
+    codes: &[C],
+    bits: u32,
+    pack: fn(&[C], u32, &mut [u8]) -> Result<(), qat_kernels::Error>,
+) -> Vec<u8> {
+    let mut bytes = vec![0; qat_kernels::packed_len(codes.len(), bits).unwrap()];
+    pack(codes, bits, &mut bytes).unwrap();
+    bytes
+}
+
+/// The QAT model as a deployment ships it, integer codes packed densely
+/// with bf16 scales and offsets, and the weights rebuilt from that alone:
+/// unpacked and dequantized.
+fn export(quant: &Quant, layers: &[Dense; 3]) -> [Vec<f32>; 3] {
+    let w = layers.each_ref().map(|l| to_bf16(&l.w));
+    let input_scale = bf16::from_f32(quant.input_scale[0]);
+    let (hidden_scale, hidden_offset) =
+        (to_bf16(&quant.hidden_scale), to_bf16(&quant.hidden_offset));
+    let head_scale = to_bf16(&quant.head_scale);
+
+    let mut input_codes = vec![0i8; w[0].len()];
+    qat_kernels::symmetric_per_tensor_quantize(&w[0], input_scale, &mut input_codes, &INPUT_Q)
+        .unwrap();
+    let mut hidden_codes = vec![0u8; w[1].len()];
+    qat_kernels::asymmetric_per_group_quantize(
+        &w[1],
+        &hidden_scale,
+        &hidden_offset,
+        &mut hidden_codes,
+        &HIDDEN_Q,
+    )
+    .unwrap();
+    let mut head_codes = vec![0i8; w[2].len()];
+    qat_kernels::symmetric_per_channel_quantize(&w[2], &head_scale, &mut head_codes, &HEAD_Q)
+        .unwrap();
+
+    let input_bytes = packed(&input_codes, 8, qat_kernels::pack_signed_codes);
+    let hidden_bytes = packed(&hidden_codes, 4, qat_kernels::pack_codes);
+    let head_bytes = packed(&head_codes, 4, qat_kernels::pack_signed_codes);
+    let lines = [
+        (
+            "input layer",
+            &w[0],
+            "8-bit symmetric per tensor",
+            &input_bytes,
+            1,
+        ),
+        (
+            "hidden layer",
+            &w[1],
+            "4-bit asymmetric per group of 128",
+            &hidden_bytes,
+            2 * hidden_scale.len(),
+        ),
+        (
+            "output head",
+            &w[2],
+            "4-bit symmetric per channel",
+            &head_bytes,
+            head_scale.len(),
+        ),
+    ];
+    let (mut shipped, mut full) = (0, 0);
+    for (name, weights, how, bytes, parameters) in lines {
+        println!(
+            "export: {name}, {} weights, {how}: {} bytes of packed codes + {} bytes of bf16 scales{}",
+            weights.len(),
+            bytes.len(),
+            2 * parameters,
+            if name == "hidden layer" { " and offsets" } else { "" }
+        );
+        shipped += bytes.len() + 2 * parameters;
+        full += 2 * weights.len();
+    }
+    println!(
+        "export: model {shipped} bytes, against {full} bytes of bf16 weights ({:.1} times smaller)",
+        full as f64 / shipped as f64
+    );
+
+    // Rebuilt from the packed bytes and the parameters alone.
+    let mut input_back = vec![0i8; w[0].len()];
+    qat_kernels::unpack_signed_codes(&input_bytes, 8, &mut input_back).unwrap();
+    let mut hidden_back = vec![0u8; w[1].len()];
+    qat_kernels::unpack_codes(&hidden_bytes, 4, &mut hidden_back).unwrap();
+    let mut head_back = vec![0i8; w[2].len()];
+    qat_kernels::unpack_signed_codes(&head_bytes, 4, &mut head_back).unwrap();
+    let mut rebuilt = w.clone();
+    qat_kernels::symmetric_per_tensor_dequantize(
+        &input_back,
+        input_scale,
+        &mut rebuilt[0],
+        &INPUT_Q,
+    )
+    .unwrap();
+    qat_kernels::asymmetric_per_group_dequantize(
+        &hidden_back,
+        &hidden_scale,
+        &hidden_offset,
+        &mut rebuilt[1],
+        &HIDDEN_Q,
+    )
+    .unwrap();
+    qat_kernels::symmetric_per_channel_dequantize(
+        &head_back,
+        &head_scale,
+        &mut rebuilt[2],
+        &HEAD_Q,
+    )
+    .unwrap();
+
+    let (in_f32, in_bf16) =
+        affine_differences(&hidden_back, &hidden_scale, &hidden_offset, &rebuilt[1]);
+    println!(
+        "export: the affine form q * ps + (o - (n - 0.5) * ps) in f32 changes {in_f32} of the hidden layer's {} \
+         values in f32, {in_bf16} in bf16",
+        w[1].len()
+    );
+    let ((in_f32, in_bf16), total) = affine_differences_large();
+    println!(
+        "export: and {in_f32} in f32, {in_bf16} in bf16 of the {total} of a 4096 x 4096 N(0, 0.02) tensor in \
+         min/max groups of 128"
+    );
+    rebuilt.map(|o| to_f32(&o))
+}
+
+/// [`affine_differences`] on a large tensor calibrated the usual way: groups
+/// of 128 normal weights with min/max scales and offsets.
+fn affine_differences_large() -> ((usize, usize), usize) {
+    let mut rng = Rng(7);
+    let weights: Vec<f32> = (0..4096 * 4096).map(|_| 0.02 * rng.normal()).collect();
+    let (mut scale, mut offset) = (vec![], vec![]);
+    for group in weights.chunks(GROUP) {
+        let lo = group.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = group.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        scale.push(bf16::from_f32((hi - lo) / 15.0));
+        offset.push(bf16::from_f32((hi + lo) / 2.0));
+    }
+    let weights = to_bf16(&weights);
+    let mut codes = vec![0u8; weights.len()];
+    qat_kernels::asymmetric_per_group_quantize(&weights, &scale, &offset, &mut codes, &HIDDEN_Q)
+        .unwrap();
+    let mut values = vec![bf16::ZERO; weights.len()];
+    qat_kernels::asymmetric_per_group_dequantize(&codes, &scale, &offset, &mut values, &HIDDEN_Q)
+        .unwrap();
+    (
+        affine_differences(&codes, &scale, &offset, &values),
+        weights.len(),
+    )
+}
+
+/// How many values the plain affine dequantization `q * ps + (o - (n - 0.5)
+/// * ps)` in f32 gives other bits than the library's: `(in f32, in bf16)`,
+/// against the documented formula `((q - n) + 0.5) / n * alpha + o` before
+/// narrowing, and against the library's bf16 values after.
+fn affine_differences(
+    codes: &[u8],
+    scale: &[bf16],
+    offset: &[bf16],
+    values: &[bf16],
+) -> (usize, usize) {
+    let n = (1u32 << (HIDDEN_Q.bit - 1)) as f32;
+    let (mut in_f32, mut in_bf16) = (0, 0);
+    let groups = codes.chunks(GROUP).zip(values.chunks(GROUP));
+    for ((codes, values), (&s, &o)) in groups.zip(scale.iter().zip(offset)) {
+        let (ps, o) = (f32::from(s).max(HIDDEN_Q.eps), f32::from(o));
+        let zero_point = o - (n - 0.5) * ps;
+        for (&q, &v) in codes.iter().zip(values) {
+            let affine = q as f32 * ps + zero_point;
+            let documented = ((q as f32 - n) + 0.5) / n * (ps * n) + o;
+            in_f32 += usize::from(affine.to_bits() != documented.to_bits());
+            in_bf16 += usize::from(bf16::from_f32(affine).to_bits() != v.to_bits());
+        }
+    }
+    (in_f32, in_bf16)
+}
+
 /// The regression problem: inputs ~ N(0, I), targets = the outputs of a
 /// fixed random teacher network.
 struct Task {
@@ -445,8 +622,8 @@ fn train(
     }
 }
 
-/// The whole demo: (fp32, PTQ, QAT) test mean squared errors.
-fn run(train_size: usize, fp32_epochs: usize, qat_epochs: usize) -> (f32, f32, f32) {
+/// The whole demo: (fp32, PTQ, QAT, exported) test mean squared errors.
+fn run(train_size: usize, fp32_epochs: usize, qat_epochs: usize) -> (f32, f32, f32, f32) {
     let task = Task::generate(train_size, 4096);
     let mut rng = Rng(1);
     let mut layers = [
@@ -481,13 +658,19 @@ fn run(train_size: usize, fp32_epochs: usize, qat_epochs: usize) -> (f32, f32, f
         5e-4,
         "QAT",
     );
-    let qat = mse(
-        &layers,
-        &quant.fake_quantize(&layers),
-        &task.test_x,
-        &task.test_y,
+    let fake_quantized = quant.fake_quantize(&layers);
+    let qat = mse(&layers, &fake_quantized, &task.test_x, &task.test_y);
+    let rebuilt = export(&quant, &layers);
+    let same_bits = rebuilt
+        .iter()
+        .zip(&fake_quantized)
+        .all(|(a, b)| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+    let exported = mse(&layers, &rebuilt, &task.test_x, &task.test_y);
+    println!(
+        "export: test MSE of the model rebuilt from codes {exported:.5}, the QAT model's {qat:.5}: {}",
+        if same_bits && exported == qat { "the same model, bit for bit" } else { "DIFFERENT" }
     );
-    (fp32, ptq, qat)
+    (fp32, ptq, qat, exported)
 }
 
 fn main() {
@@ -496,9 +679,12 @@ fn main() {
         qat_kernels::active_isa()
     );
     let start = std::time::Instant::now();
-    let (fp32, ptq, qat) = run(65536, 10, 5);
+    let (fp32, ptq, qat, exported) = run(65536, 10, 5);
     println!("({:.1} s)", start.elapsed().as_secs_f32());
-    println!("qat_demo: fp32 test MSE {fp32:.5}, PTQ 4-bit test MSE {ptq:.5}, QAT 4-bit test MSE {qat:.5}");
+    println!(
+        "qat_demo: fp32 test MSE {fp32:.5}, PTQ 4-bit test MSE {ptq:.5}, QAT 4-bit test MSE {qat:.5}, \
+         exported {exported:.5}"
+    );
 }
 
 #[cfg(test)]
@@ -507,8 +693,13 @@ mod tests {
     /// beats post-training quantization.
     #[test]
     fn shortened_training_run() {
-        let (fp32, ptq, qat) = super::run(4096, 4, 2);
+        let (fp32, ptq, qat, exported) = super::run(4096, 4, 2);
         assert!(fp32.is_finite() && fp32 < 0.1, "fp32 {fp32}");
         assert!(qat < ptq, "QAT {qat} >= PTQ {ptq}");
+        assert_eq!(
+            exported.to_bits(),
+            qat.to_bits(),
+            "the exported model differs"
+        );
     }
 }

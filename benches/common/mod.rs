@@ -1,5 +1,6 @@
-//! What both benchmarks run: the tensors, the paths, and the six kernels
-//! (per group at three group sizes) as named closures.
+//! What both benchmarks run: the tensors, the paths, and the kernels (per
+//! group at three group sizes, and the export to codes and back) as named
+//! closures.
 
 use half::bf16;
 use qat_kernels::{AsymmetricPerGroup, Backend, Symmetric};
@@ -59,11 +60,13 @@ impl Tensors {
 /// A kernel's call on a path, over the shared tensors.
 pub type Run = Box<dyn FnMut(&Backend, &mut Tensors)>;
 
-/// One kernel; it owns its scales, offsets and their gradients.
+/// One kernel; it owns its scales, offsets, their gradients and its codes.
 pub struct Kernel {
     pub name: String,
-    /// Backward kernels read two tensors and write one, forward ones read one.
-    pub backward: bool,
+    /// Bytes the kernel reads and writes per weight: a forward kernel 4 (as
+    /// the copy), a backward one 6, quantize and dequantize 3 (a byte per
+    /// code).
+    pub bytes_per_weight: u64,
     pub run: Run,
 }
 
@@ -82,7 +85,7 @@ pub fn kernels(n: usize, cols: usize) -> Vec<Kernel> {
         let (s, o) = (scale.clone(), offset.clone());
         all.push(Kernel {
             name: format!("asymmetric_per_group_g{group_size}"),
-            backward: false,
+            bytes_per_weight: 4,
             run: Box::new(move |path, t| {
                 path.asymmetric_per_group(&t.x, &s, &o, &mut t.out, &params)
                     .unwrap()
@@ -91,7 +94,7 @@ pub fn kernels(n: usize, cols: usize) -> Vec<Kernel> {
         let (mut gs, mut go) = (vec![bf16::ZERO; groups], vec![bf16::ZERO; groups]);
         all.push(Kernel {
             name: format!("asymmetric_per_group_backward_g{group_size}"),
-            backward: true,
+            bytes_per_weight: 6,
             run: Box::new(move |path, t| {
                 path.asymmetric_per_group_backward(
                     &t.g,
@@ -112,7 +115,7 @@ pub fn kernels(n: usize, cols: usize) -> Vec<Kernel> {
     let s = scale.clone();
     all.push(Kernel {
         name: "symmetric_per_channel".into(),
-        backward: false,
+        bytes_per_weight: 4,
         run: Box::new(move |path, t| {
             path.symmetric_per_channel(&t.x, &s, &mut t.out, &params)
                 .unwrap()
@@ -121,7 +124,7 @@ pub fn kernels(n: usize, cols: usize) -> Vec<Kernel> {
     let s = scale[0];
     all.push(Kernel {
         name: "symmetric_per_tensor".into(),
-        backward: false,
+        bytes_per_weight: 4,
         run: Box::new(move |path, t| {
             path.symmetric_per_tensor(&t.x, s, &mut t.out, &params)
                 .unwrap()
@@ -130,7 +133,7 @@ pub fn kernels(n: usize, cols: usize) -> Vec<Kernel> {
     let (s, mut gs) = (scale.clone(), vec![bf16::ZERO; rows]);
     all.push(Kernel {
         name: "symmetric_per_channel_backward".into(),
-        backward: true,
+        bytes_per_weight: 6,
         run: Box::new(move |path, t| {
             path.symmetric_per_channel_backward(
                 &t.g,
@@ -146,9 +149,63 @@ pub fn kernels(n: usize, cols: usize) -> Vec<Kernel> {
     let (s, mut gs) = (scale[0], bf16::ZERO);
     all.push(Kernel {
         name: "symmetric_per_tensor_backward".into(),
-        backward: true,
+        bytes_per_weight: 6,
         run: Box::new(move |path, t| {
             path.symmetric_per_tensor_backward(&t.g, &t.x, s, &mut t.grad_weight, &mut gs, &params)
+                .unwrap()
+        }),
+    });
+    all.extend(export_kernels(n, cols));
+    all
+}
+
+/// Export to codes and back: per group (groups of 128, 4 bits) and per
+/// channel (8 bits), beside the forward kernels they must keep up with.
+fn export_kernels(n: usize, cols: usize) -> Vec<Kernel> {
+    let (rows, group_size) = (n / cols, 128);
+    let params = AsymmetricPerGroup {
+        group_size,
+        ..Default::default()
+    };
+    let scale = vec![bf16::from_f32(0.01); n / group_size];
+    let offset = vec![bf16::from_f32(0.001); n / group_size];
+    let (s, o) = (scale.clone(), offset.clone());
+    let mut codes = vec![0u8; n];
+    let mut all = vec![Kernel {
+        name: "asymmetric_per_group_quantize_g128".into(),
+        bytes_per_weight: 3,
+        run: Box::new(move |path, t| {
+            path.asymmetric_per_group_quantize(&t.x, &s, &o, &mut codes, &params)
+                .unwrap()
+        }),
+    }];
+    let codes: Vec<u8> = (0..n).map(|i| (i * 7 % 16) as u8).collect();
+    all.push(Kernel {
+        name: "asymmetric_per_group_dequantize_g128".into(),
+        bytes_per_weight: 3,
+        run: Box::new(move |path, t| {
+            path.asymmetric_per_group_dequantize(&codes, &scale, &offset, &mut t.out, &params)
+                .unwrap()
+        }),
+    });
+    let symmetric = Symmetric::default();
+    let scale = vec![bf16::from_f32(0.0005); rows];
+    let s = scale.clone();
+    let mut codes = vec![0i8; n];
+    all.push(Kernel {
+        name: "symmetric_per_channel_quantize".into(),
+        bytes_per_weight: 3,
+        run: Box::new(move |path, t| {
+            path.symmetric_per_channel_quantize(&t.x, &s, &mut codes, &symmetric)
+                .unwrap()
+        }),
+    });
+    let codes: Vec<i8> = (0..n).map(|i| (i * 7 % 256) as u8 as i8).collect();
+    all.push(Kernel {
+        name: "symmetric_per_channel_dequantize".into(),
+        bytes_per_weight: 3,
+        run: Box::new(move |path, t| {
+            path.symmetric_per_channel_dequantize(&codes, &scale, &mut t.out, &symmetric)
                 .unwrap()
         }),
     });
