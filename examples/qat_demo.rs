@@ -233,12 +233,11 @@ impl Quant {
     }
 }
 
+/// A packing function of the crate.
+type Pack<C> = fn(&[C], u32, &mut [u8]) -> Result<(), qat_kernels::Error>;
+
 /// Packs codes of `bits` bits (signed codes as their two's complement).
-fn packed<C>(
-    codes: &[C],
-    bits: u32,
-    pack: fn(&[C], u32, &mut [u8]) -> Result<(), qat_kernels::Error>,
-) -> Vec<u8> {
+fn packed<C>(codes: &[C], bits: u32, pack: Pack<C>) -> Vec<u8> {
     let mut bytes = vec![0; qat_kernels::packed_len(codes.len(), bits).unwrap()];
     pack(codes, bits, &mut bytes).unwrap();
     bytes
@@ -384,10 +383,11 @@ fn affine_differences_large() -> ((usize, usize), usize) {
     )
 }
 
-/// How many values the plain affine dequantization `q * ps + (o - (n - 0.5)
-/// * ps)` in f32 gives other bits than the library's: `(in f32, in bf16)`,
-/// against the documented formula `((q - n) + 0.5) / n * alpha + o` before
-/// narrowing, and against the library's bf16 values after.
+/// How many values the plain affine dequantization, `q * ps + zero_point`
+/// with `zero_point = o - (n - 0.5) * ps` in f32, gives other bits than the
+/// library's: `(in f32, in bf16)`, against the documented formula
+/// `((q - n) + 0.5) / n * alpha + o` before narrowing, and against the
+/// library's bf16 values after.
 fn affine_differences(
     codes: &[u8],
     scale: &[bf16],
