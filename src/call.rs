@@ -64,21 +64,25 @@ pub(crate) trait Map {
     fn validate_asymmetric(params: &AsymmetricPerGroup) -> Result<AsymmetricConstants, Error>;
     /// The parameters' validation.
     fn validate_symmetric(params: &Symmetric) -> Result<Symmetric, Error>;
-    /// The last check, of the buffers' contents, before anything is written.
+    /// The last check, of the buffers' contents, before anything is
+    /// written; its scans run on `table`'s ISA.
     ///
     /// # Safety
-    /// The buffers are valid for their lengths.
+    /// The buffers are valid for their lengths, and the CPU runs `table`'s
+    /// ISA.
     unsafe fn check_asymmetric(
-        _: &AsymmetricPerGroupArgs<Self::In, Self::Out>,
+        _table: &KernelTable,
+        _args: &AsymmetricPerGroupArgs<Self::In, Self::Out>,
     ) -> Result<(), Error> {
         Ok(())
     }
     /// As [`Map::check_asymmetric`].
     ///
     /// # Safety
-    /// The buffers are valid for their lengths.
+    /// As [`Map::check_asymmetric`].
     unsafe fn check_symmetric(
-        _: &SymmetricArgs<Self::SymmetricIn, Self::SymmetricOut>,
+        _table: &KernelTable,
+        _args: &SymmetricArgs<Self::SymmetricIn, Self::SymmetricOut>,
     ) -> Result<(), Error> {
         Ok(())
     }
@@ -126,13 +130,19 @@ impl Map for Quantize {
     fn validate_symmetric(params: &Symmetric) -> Result<Symmetric, Error> {
         params.validate_for_codes()
     }
-    unsafe fn check_asymmetric(args: &AsymmetricPerGroupArgs<u16, u8>) -> Result<(), Error> {
+    unsafe fn check_asymmetric(
+        table: &KernelTable,
+        args: &AsymmetricPerGroupArgs<u16, u8>,
+    ) -> Result<(), Error> {
         // SAFETY: the caller's.
-        unsafe { codes::asymmetric_codes_exist(args) }
+        unsafe { codes::asymmetric_codes_exist(table, args) }
     }
-    unsafe fn check_symmetric(args: &SymmetricArgs<u16, i8>) -> Result<(), Error> {
+    unsafe fn check_symmetric(
+        table: &KernelTable,
+        args: &SymmetricArgs<u16, i8>,
+    ) -> Result<(), Error> {
         // SAFETY: the caller's.
-        unsafe { codes::symmetric_codes_exist(args) }
+        unsafe { codes::symmetric_codes_exist(table, args) }
     }
 }
 
@@ -156,13 +166,19 @@ impl Map for Dequantize {
     fn validate_symmetric(params: &Symmetric) -> Result<Symmetric, Error> {
         params.validate_for_codes()
     }
-    unsafe fn check_asymmetric(args: &AsymmetricPerGroupArgs<u8, u16>) -> Result<(), Error> {
+    unsafe fn check_asymmetric(
+        table: &KernelTable,
+        args: &AsymmetricPerGroupArgs<u8, u16>,
+    ) -> Result<(), Error> {
         // SAFETY: the caller's.
-        unsafe { codes::asymmetric_codes_on_grid(args) }
+        unsafe { codes::asymmetric_codes_on_grid(table, args) }
     }
-    unsafe fn check_symmetric(args: &SymmetricArgs<i8, u16>) -> Result<(), Error> {
+    unsafe fn check_symmetric(
+        table: &KernelTable,
+        args: &SymmetricArgs<i8, u16>,
+    ) -> Result<(), Error> {
         // SAFETY: the caller's.
-        unsafe { codes::symmetric_codes_on_grid(args) }
+        unsafe { codes::symmetric_codes_on_grid(table, args) }
     }
 }
 
@@ -233,7 +249,7 @@ pub(crate) unsafe fn asymmetric_per_group<B: Boundary, M: Map>(
         // (checked, or slices); the table's ISA runs here (its contract), and
         // the contents' check it needs comes first.
         unsafe {
-            M::check_asymmetric(&args)?;
+            M::check_asymmetric(table, &args)?;
             (M::asymmetric(table))(&args)
         };
         Ok(())
@@ -329,7 +345,7 @@ pub(crate) unsafe fn symmetric<B: Boundary, M: Map>(
         };
         // SAFETY: as in `asymmetric_per_group`.
         unsafe {
-            M::check_symmetric(&args)?;
+            M::check_symmetric(table, &args)?;
             (M::symmetric(table))(&args)
         };
         Ok(())

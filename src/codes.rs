@@ -4,6 +4,7 @@
 
 use core::slice;
 
+use crate::arch::KernelTable;
 use crate::bf16_bits::widen;
 use crate::kernels::{protect, AsymmetricPerGroupArgs, SymmetricArgs};
 use crate::Error;
@@ -21,13 +22,14 @@ unsafe fn elements<'a, T>(p: *const T, len: usize) -> &'a [T] {
     unsafe { slice::from_raw_parts(p, len) }
 }
 
-/// Whether every bf16 value is finite: one pass, vectorized by the compiler
-/// (the largest magnitude's bits, below infinity's `0x7F80`).
-fn all_finite(values: &[u16]) -> bool {
-    values
-        .iter()
-        .fold(0, |largest, &bits| largest.max(bits & 0x7FFF))
-        < 0x7F80
+/// Whether every bf16 value is finite: the largest magnitude's bits below
+/// infinity's `0x7F80`, scanned with `table`'s ISA.
+///
+/// # Safety
+/// The CPU runs `table`'s ISA (its contract).
+unsafe fn all_finite(table: &KernelTable, values: &[u16]) -> bool {
+    // SAFETY: the caller's.
+    unsafe { (table.largest_magnitude)(values) < 0x7F80 }
 }
 
 /// `Ok` if every weight has a code: no NaN weight, scale or offset, and no
@@ -36,8 +38,10 @@ fn all_finite(values: &[u16]) -> bool {
 /// Elsewhere infinite weights and offsets clip like large ones.
 ///
 /// # Safety
-/// The buffers are valid for their lengths.
+/// The buffers are valid for their lengths, and the CPU runs `table`'s
+/// ISA.
 pub(crate) unsafe fn asymmetric_codes_exist(
+    table: &KernelTable,
     args: &AsymmetricPerGroupArgs<u16, u8>,
 ) -> Result<(), Error> {
     let size = args.group_size;
@@ -49,7 +53,8 @@ pub(crate) unsafe fn asymmetric_codes_exist(
             elements(args.offset, args.groups),
         )
     };
-    let finite = all_finite(weights);
+    // SAFETY: the table is the call's (its ISA runs here).
+    let finite = unsafe { all_finite(table, weights) };
     let mut group = args.input;
     for (&scale, &offset) in scales.iter().zip(offsets) {
         let (scale, offset) = (widen(scale), widen(offset));
@@ -79,8 +84,12 @@ pub(crate) unsafe fn asymmetric_codes_exist(
 /// weight in a row whose `ps` is infinite (`x / ps` would be NaN).
 ///
 /// # Safety
-/// The buffers are valid for their lengths.
-pub(crate) unsafe fn symmetric_codes_exist(args: &SymmetricArgs<u16, i8>) -> Result<(), Error> {
+/// The buffers are valid for their lengths, and the CPU runs `table`'s
+/// ISA.
+pub(crate) unsafe fn symmetric_codes_exist(
+    table: &KernelTable,
+    args: &SymmetricArgs<u16, i8>,
+) -> Result<(), Error> {
     let cols = args.cols;
     // SAFETY: the caller's.
     let (weights, scales) = unsafe {
@@ -89,7 +98,8 @@ pub(crate) unsafe fn symmetric_codes_exist(args: &SymmetricArgs<u16, i8>) -> Res
             elements(args.scale, args.rows),
         )
     };
-    let finite = all_finite(weights);
+    // SAFETY: the table is the call's (its ISA runs here).
+    let finite = unsafe { all_finite(table, weights) };
     let mut row = args.input;
     for &scale in scales {
         let scale = widen(scale);
@@ -118,13 +128,15 @@ pub(crate) unsafe fn symmetric_codes_exist(args: &SymmetricArgs<u16, i8>) -> Res
 /// `Ok` if every code is below `2^bit`.
 ///
 /// # Safety
-/// The buffers are valid for their lengths.
+/// The buffers are valid for their lengths, and the CPU runs `table`'s
+/// ISA.
 pub(crate) unsafe fn asymmetric_codes_on_grid(
+    table: &KernelTable,
     args: &AsymmetricPerGroupArgs<u8, u16>,
 ) -> Result<(), Error> {
-    // SAFETY: the caller's.
-    let codes = unsafe { elements(args.input, args.groups * args.group_size) };
-    let largest = codes.iter().fold(0, |m, &c| m.max(c));
+    // SAFETY: the caller's; the table is the call's (its ISA runs here).
+    let largest =
+        unsafe { (table.largest_code)(elements(args.input, args.groups * args.group_size)) };
     // `levels` is `2^(bit - 1)` with bit <= 8: the grid is `0..2 * levels`.
     if f32::from(largest) < 2.0 * args.quant.levels {
         Ok(())
@@ -136,13 +148,16 @@ pub(crate) unsafe fn asymmetric_codes_on_grid(
 /// `Ok` if every code is in `[min_v, max_v]`.
 ///
 /// # Safety
-/// The buffers are valid for their lengths.
-pub(crate) unsafe fn symmetric_codes_on_grid(args: &SymmetricArgs<i8, u16>) -> Result<(), Error> {
+/// The buffers are valid for their lengths, and the CPU runs `table`'s
+/// ISA.
+pub(crate) unsafe fn symmetric_codes_on_grid(
+    table: &KernelTable,
+    args: &SymmetricArgs<i8, u16>,
+) -> Result<(), Error> {
     // SAFETY: the caller's.
     let codes = unsafe { elements(args.input, args.rows * args.cols) };
-    let (low, high) = codes.iter().fold((i8::MAX, i8::MIN), |(low, high), &c| {
-        (low.min(c), high.max(c))
-    });
+    // SAFETY: the table is the call's (its ISA runs here).
+    let (low, high) = unsafe { (table.code_range)(codes) };
     if codes.is_empty()
         || (f32::from(low) >= args.quant.min_v && f32::from(high) <= args.quant.max_v)
     {

@@ -34,6 +34,10 @@ pub(crate) struct KernelTable {
     pub symmetric_quantize: unsafe fn(&SymmetricArgs<u16, i8>),
     /// Also requires every code in `[min_v, max_v]`.
     pub symmetric_dequantize: unsafe fn(&SymmetricArgs<i8, u16>),
+    /// The scans of `kernels::scan`, compiled for the ISA.
+    pub largest_magnitude: unsafe fn(&[u16]) -> u16,
+    pub largest_code: unsafe fn(&[u8]) -> u8,
+    pub code_range: unsafe fn(&[i8]) -> (i8, i8),
 }
 
 /// The fastest table this CPU runs.
@@ -112,6 +116,19 @@ macro_rules! kernel_table {
             entry!(symmetric_quantize, symmetric::quantize, SymmetricArgs<u16, i8>);
             entry!(symmetric_dequantize, symmetric::dequantize, SymmetricArgs<i8, u16>);
 
+            /// A scan of the table, compiled for the ISA.
+            macro_rules! scan {
+                ($name:ident, $element:ty, $result:ty) => {
+                    $(#[$feature])*
+                    unsafe fn $name(values: &[$element]) -> $result {
+                        $crate::kernels::scan::$name(values)
+                    }
+                };
+            }
+            scan!(largest_magnitude, u16, u16);
+            scan!(largest_code, u8, u8);
+            scan!(code_range, i8, (i8, i8));
+
             $crate::arch::KernelTable {
                 isa: $crate::Isa::$isa,
                 asymmetric_per_group: asymmetric_forward,
@@ -122,6 +139,9 @@ macro_rules! kernel_table {
                 symmetric_backward,
                 symmetric_quantize,
                 symmetric_dequantize,
+                largest_magnitude,
+                largest_code,
+                code_range,
             }
         };
     };

@@ -6,6 +6,7 @@
 //! - `rows`: the forward and backward loops over one row or group;
 //! - `tails`: loads and stores of the last few elements of a buffer;
 //! - `asymmetric_per_group` and `symmetric`: the quantizers and their kernels;
+//! - `scan`: the whole-buffer scans of the export checks;
 //! - `batched_backward`: the asymmetric backward for small groups in
 //!   batches, for backends with wide pairs (AVX-512).
 //!
@@ -21,6 +22,7 @@ pub(crate) mod asymmetric_per_group;
 mod batched_backward;
 mod reduction;
 mod rows;
+pub(crate) mod scan;
 pub(crate) mod symmetric;
 mod tails;
 
