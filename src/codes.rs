@@ -55,6 +55,11 @@ pub(crate) unsafe fn asymmetric_codes_exist(
     };
     // SAFETY: the table is the call's (its ISA runs here).
     let finite = unsafe { all_finite(table, weights) };
+    // Everything finite (nearly always): every weight has a code.
+    // SAFETY: as above.
+    if finite && unsafe { all_finite(table, scales) && all_finite(table, offsets) } {
+        return Ok(());
+    }
     let mut group = args.input;
     for (&scale, &offset) in scales.iter().zip(offsets) {
         let (scale, offset) = (widen(scale), widen(offset));
@@ -100,6 +105,11 @@ pub(crate) unsafe fn symmetric_codes_exist(
     };
     // SAFETY: the table is the call's (its ISA runs here).
     let finite = unsafe { all_finite(table, weights) };
+    // Everything finite (nearly always): every weight has a code.
+    // SAFETY: as above.
+    if finite && unsafe { all_finite(table, scales) } {
+        return Ok(());
+    }
     let mut row = args.input;
     for &scale in scales {
         let scale = widen(scale);
