@@ -1,0 +1,274 @@
+// The qat-kernels C ABI as PyTorch operators (namespace qat_kernels): CPU,
+// bf16, contiguous tensors; functional, out= and in-place forms. Every check
+// runs before anything is written, and a failure raises a RuntimeError that
+// names the argument or carries the library's status message.
+#include <torch/library.h>
+
+#include <ATen/ATen.h>
+
+#include <climits>
+#include <cstdint>
+#include <string>
+#include <tuple>
+
+#include "qat_kernels.h"
+
+namespace {
+
+using at::Tensor;
+
+const qat_bf16 *in(const Tensor &t) { return reinterpret_cast<const qat_bf16 *>(t.const_data_ptr<at::BFloat16>()); }
+qat_bf16 *out(Tensor &t) { return reinterpret_cast<qat_bf16 *>(t.mutable_data_ptr<at::BFloat16>()); }
+
+// A tensor the kernels can read or write: CPU, strided, contiguous, bf16.
+void check_tensor(const char *op, const char *name, const Tensor &t) {
+    TORCH_CHECK(t.device().is_cpu(), op, ": ", name, " must be on the CPU, not ", t.device());
+    TORCH_CHECK(t.layout() == at::kStrided, op, ": ", name, " must be a strided (dense) tensor");
+    TORCH_CHECK(t.scalar_type() == at::kBFloat16, op, ": ", name, " must be bfloat16, not ", t.scalar_type());
+    TORCH_CHECK(t.is_contiguous(), op, ": ", name, " must be contiguous");
+}
+
+void check_numel(const char *op, const char *name, const Tensor &t, int64_t numel) {
+    TORCH_CHECK(t.numel() == numel, op, ": ", name, " must have ", numel, " elements, not ", t.numel());
+}
+
+// An output given by the caller: checked like an input, and of its shape.
+void check_out(const char *op, const char *name, const Tensor &t, at::IntArrayRef sizes) {
+    check_tensor(op, name, t);
+    TORCH_CHECK(t.sizes() == sizes, op, ": ", name, " must have shape ", sizes, ", not ", t.sizes());
+}
+
+void check_status(const char *op, int32_t status) {
+    TORCH_CHECK(status == QAT_OK, op, ": ", qat_status_message(status), " (status ", status, ")");
+}
+
+int64_t groups_of(const char *op, const Tensor &weight, int64_t group_size) {
+    TORCH_CHECK(group_size >= 1 && weight.numel() % group_size == 0, op, ": group_size ", group_size,
+                " must be positive and divide weight's ", weight.numel(), " elements");
+    return weight.numel() / group_size;
+}
+
+// The library checks the width (and reports it); a value no uint32_t holds
+// is passed as 0, which it rejects the same way.
+uint32_t bits(int64_t bit) { return bit >= 0 && bit <= INT32_MAX ? static_cast<uint32_t>(bit) : 0; }
+
+// Rows and columns of a per-channel weight: its first dimension and the rest.
+std::pair<int64_t, int64_t> matrix(const char *op, const Tensor &weight, const Tensor &scale) {
+    TORCH_CHECK(weight.dim() >= 1, op, ": weight must have at least one dimension (rows first)");
+    int64_t rows = weight.size(0);
+    check_numel(op, "scale", scale, rows);
+    return {rows, rows == 0 ? 0 : weight.numel() / rows};
+}
+
+// --- asymmetric per group ---------------------------------------------------
+
+void asymmetric_checks(const char *op, const Tensor &weight, const Tensor &scale, const Tensor &offset,
+                       int64_t group_size) {
+    check_tensor(op, "weight", weight);
+    check_tensor(op, "scale", scale);
+    check_tensor(op, "offset", offset);
+    int64_t groups = groups_of(op, weight, group_size);
+    check_numel(op, "scale", scale, groups);
+    check_numel(op, "offset", offset, groups);
+}
+
+Tensor &asymmetric_per_group_out(const Tensor &weight, const Tensor &scale, const Tensor &offset, int64_t group_size,
+                                 int64_t bit, double eps, double clip_val, Tensor &result) {
+    const char *op = "qat_kernels.asymmetric_per_group";
+    asymmetric_checks(op, weight, scale, offset, group_size);
+    check_out(op, "out", result, weight.sizes());
+    check_status(op, qat_asymmetric_per_group(in(weight), in(scale), in(offset), out(result), weight.numel(),
+                                              group_size, bits(bit), eps, clip_val));
+    return result;
+}
+
+Tensor asymmetric_per_group(const Tensor &weight, const Tensor &scale, const Tensor &offset, int64_t group_size,
+                            int64_t bit, double eps, double clip_val) {
+    check_tensor("qat_kernels.asymmetric_per_group", "weight", weight);
+    Tensor result = at::empty_like(weight, at::MemoryFormat::Contiguous);
+    return asymmetric_per_group_out(weight, scale, offset, group_size, bit, eps, clip_val, result);
+}
+
+Tensor &asymmetric_per_group_(Tensor &weight, const Tensor &scale, const Tensor &offset, int64_t group_size,
+                              int64_t bit, double eps, double clip_val) {
+    return asymmetric_per_group_out(weight, scale, offset, group_size, bit, eps, clip_val, weight);
+}
+
+std::tuple<Tensor &, Tensor &, Tensor &> asymmetric_per_group_backward_out(
+    const Tensor &grad_output, const Tensor &weight, const Tensor &scale, const Tensor &offset, int64_t group_size,
+    int64_t bit, double eps, double clip_val, Tensor &grad_weight, Tensor &grad_scale, Tensor &grad_offset) {
+    const char *op = "qat_kernels.asymmetric_per_group_backward";
+    asymmetric_checks(op, weight, scale, offset, group_size);
+    check_out(op, "grad_output", grad_output, weight.sizes());
+    check_out(op, "grad_weight", grad_weight, weight.sizes());
+    check_out(op, "grad_scale", grad_scale, scale.sizes());
+    check_out(op, "grad_offset", grad_offset, offset.sizes());
+    check_status(op, qat_asymmetric_per_group_backward(in(grad_output), in(weight), in(scale), in(offset),
+                                                       out(grad_weight), out(grad_scale), out(grad_offset),
+                                                       weight.numel(), group_size, bits(bit), eps, clip_val));
+    return {grad_weight, grad_scale, grad_offset};
+}
+
+std::tuple<Tensor, Tensor, Tensor> asymmetric_per_group_backward(const Tensor &grad_output, const Tensor &weight,
+                                                                 const Tensor &scale, const Tensor &offset,
+                                                                 int64_t group_size, int64_t bit, double eps,
+                                                                 double clip_val) {
+    asymmetric_checks("qat_kernels.asymmetric_per_group_backward", weight, scale, offset, group_size);
+    Tensor gw = at::empty_like(weight, at::MemoryFormat::Contiguous);
+    Tensor gs = at::empty_like(scale, at::MemoryFormat::Contiguous);
+    Tensor go = at::empty_like(offset, at::MemoryFormat::Contiguous);
+    asymmetric_per_group_backward_out(grad_output, weight, scale, offset, group_size, bit, eps, clip_val, gw, gs, go);
+    return {gw, gs, go};
+}
+
+// --- symmetric per channel and per tensor -----------------------------------
+
+Tensor &symmetric_per_channel_out(const Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v,
+                                  Tensor &result) {
+    const char *op = "qat_kernels.symmetric_per_channel";
+    check_tensor(op, "weight", weight);
+    check_tensor(op, "scale", scale);
+    auto [rows, cols] = matrix(op, weight, scale);
+    check_out(op, "out", result, weight.sizes());
+    check_status(op, qat_symmetric_per_channel(in(weight), in(scale), out(result), rows, cols, eps, min_v, max_v));
+    return result;
+}
+
+Tensor symmetric_per_channel(const Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v) {
+    check_tensor("qat_kernels.symmetric_per_channel", "weight", weight);
+    Tensor result = at::empty_like(weight, at::MemoryFormat::Contiguous);
+    return symmetric_per_channel_out(weight, scale, eps, min_v, max_v, result);
+}
+
+Tensor &symmetric_per_channel_(Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v) {
+    return symmetric_per_channel_out(weight, scale, eps, min_v, max_v, weight);
+}
+
+std::tuple<Tensor &, Tensor &> symmetric_per_channel_backward_out(const Tensor &grad_output, const Tensor &weight,
+                                                                  const Tensor &scale, double eps, double min_v,
+                                                                  double max_v, Tensor &grad_weight,
+                                                                  Tensor &grad_scale) {
+    const char *op = "qat_kernels.symmetric_per_channel_backward";
+    check_tensor(op, "weight", weight);
+    check_tensor(op, "scale", scale);
+    auto [rows, cols] = matrix(op, weight, scale);
+    check_out(op, "grad_output", grad_output, weight.sizes());
+    check_out(op, "grad_weight", grad_weight, weight.sizes());
+    check_out(op, "grad_scale", grad_scale, scale.sizes());
+    check_status(op, qat_symmetric_per_channel_backward(in(grad_output), in(weight), in(scale), out(grad_weight),
+                                                        out(grad_scale), rows, cols, eps, min_v, max_v));
+    return {grad_weight, grad_scale};
+}
+
+std::tuple<Tensor, Tensor> symmetric_per_channel_backward(const Tensor &grad_output, const Tensor &weight,
+                                                          const Tensor &scale, double eps, double min_v,
+                                                          double max_v) {
+    check_tensor("qat_kernels.symmetric_per_channel_backward", "weight", weight);
+    check_tensor("qat_kernels.symmetric_per_channel_backward", "scale", scale);
+    Tensor gw = at::empty_like(weight, at::MemoryFormat::Contiguous);
+    Tensor gs = at::empty_like(scale, at::MemoryFormat::Contiguous);
+    symmetric_per_channel_backward_out(grad_output, weight, scale, eps, min_v, max_v, gw, gs);
+    return {gw, gs};
+}
+
+Tensor &symmetric_per_tensor_out(const Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v,
+                                 Tensor &result) {
+    const char *op = "qat_kernels.symmetric_per_tensor";
+    check_tensor(op, "weight", weight);
+    check_tensor(op, "scale", scale);
+    check_numel(op, "scale", scale, 1);
+    check_out(op, "out", result, weight.sizes());
+    check_status(op, qat_symmetric_per_tensor(in(weight), in(scale), out(result), weight.numel(), eps, min_v, max_v));
+    return result;
+}
+
+Tensor symmetric_per_tensor(const Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v) {
+    check_tensor("qat_kernels.symmetric_per_tensor", "weight", weight);
+    Tensor result = at::empty_like(weight, at::MemoryFormat::Contiguous);
+    return symmetric_per_tensor_out(weight, scale, eps, min_v, max_v, result);
+}
+
+Tensor &symmetric_per_tensor_(Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v) {
+    return symmetric_per_tensor_out(weight, scale, eps, min_v, max_v, weight);
+}
+
+std::tuple<Tensor &, Tensor &> symmetric_per_tensor_backward_out(const Tensor &grad_output, const Tensor &weight,
+                                                                 const Tensor &scale, double eps, double min_v,
+                                                                 double max_v, Tensor &grad_weight,
+                                                                 Tensor &grad_scale) {
+    const char *op = "qat_kernels.symmetric_per_tensor_backward";
+    check_tensor(op, "weight", weight);
+    check_tensor(op, "scale", scale);
+    check_numel(op, "scale", scale, 1);
+    check_out(op, "grad_output", grad_output, weight.sizes());
+    check_out(op, "grad_weight", grad_weight, weight.sizes());
+    check_out(op, "grad_scale", grad_scale, scale.sizes());
+    check_status(op, qat_symmetric_per_tensor_backward(in(grad_output), in(weight), in(scale), out(grad_weight),
+                                                       out(grad_scale), weight.numel(), eps, min_v, max_v));
+    return {grad_weight, grad_scale};
+}
+
+std::tuple<Tensor, Tensor> symmetric_per_tensor_backward(const Tensor &grad_output, const Tensor &weight,
+                                                         const Tensor &scale, double eps, double min_v,
+                                                         double max_v) {
+    check_tensor("qat_kernels.symmetric_per_tensor_backward", "weight", weight);
+    check_tensor("qat_kernels.symmetric_per_tensor_backward", "scale", scale);
+    Tensor gw = at::empty_like(weight, at::MemoryFormat::Contiguous);
+    Tensor gs = at::empty_like(scale, at::MemoryFormat::Contiguous);
+    symmetric_per_tensor_backward_out(grad_output, weight, scale, eps, min_v, max_v, gw, gs);
+    return {gw, gs};
+}
+
+std::string version() { return qat_version(); }
+
+}  // namespace
+
+TORCH_LIBRARY(qat_kernels, m) {
+    const char *asym = "Tensor weight, Tensor scale, Tensor offset, int group_size, int bit, float eps, float clip_val";
+    const char *sym = "Tensor weight, Tensor scale, float eps, float min_v, float max_v";
+    auto def = [&](const std::string &schema) { m.def(schema.c_str()); };
+    def(std::string("asymmetric_per_group(") + asym + ") -> Tensor");
+    def(std::string("asymmetric_per_group.out(") + asym + ", *, Tensor(a!) out) -> Tensor(a!)");
+    def("asymmetric_per_group_(Tensor(a!) weight, Tensor scale, Tensor offset, int group_size, int bit, float eps, "
+        "float clip_val) -> Tensor(a!)");
+    def(std::string("asymmetric_per_group_backward(Tensor grad_output, ") + asym + ") -> (Tensor, Tensor, Tensor)");
+    def(std::string("asymmetric_per_group_backward.out(Tensor grad_output, ") + asym +
+        ", *, Tensor(a!) grad_weight, Tensor(b!) grad_scale, Tensor(c!) grad_offset) -> "
+        "(Tensor(a!), Tensor(b!), Tensor(c!))");
+    for (const char *name : {"symmetric_per_channel", "symmetric_per_tensor"}) {
+        std::string n(name);
+        def(n + "(" + sym + ") -> Tensor");
+        def(n + ".out(" + sym + ", *, Tensor(a!) out) -> Tensor(a!)");
+        def(n + "_(Tensor(a!) weight, Tensor scale, float eps, float min_v, float max_v) -> Tensor(a!)");
+        def(n + "_backward(Tensor grad_output, " + sym + ") -> (Tensor, Tensor)");
+        def(n + "_backward.out(Tensor grad_output, " + sym +
+            ", *, Tensor(a!) grad_weight, Tensor(b!) grad_scale) -> (Tensor(a!), Tensor(b!))");
+    }
+    m.def("version() -> str", &version);
+}
+
+// The kernels for CPU tensors; sparse CPU tensors reach the same functions,
+// whose checks then name the argument that is not dense.
+#define QAT_KERNELS_IMPL(key)                                                                 \
+    TORCH_LIBRARY_IMPL(qat_kernels, key, m) { register_kernels(m); }
+
+static void register_kernels(torch::Library &m) {
+    m.impl("asymmetric_per_group", &asymmetric_per_group);
+    m.impl("asymmetric_per_group.out", &asymmetric_per_group_out);
+    m.impl("asymmetric_per_group_", &asymmetric_per_group_);
+    m.impl("asymmetric_per_group_backward", &asymmetric_per_group_backward);
+    m.impl("asymmetric_per_group_backward.out", &asymmetric_per_group_backward_out);
+    m.impl("symmetric_per_channel", &symmetric_per_channel);
+    m.impl("symmetric_per_channel.out", &symmetric_per_channel_out);
+    m.impl("symmetric_per_channel_", &symmetric_per_channel_);
+    m.impl("symmetric_per_channel_backward", &symmetric_per_channel_backward);
+    m.impl("symmetric_per_channel_backward.out", &symmetric_per_channel_backward_out);
+    m.impl("symmetric_per_tensor", &symmetric_per_tensor);
+    m.impl("symmetric_per_tensor.out", &symmetric_per_tensor_out);
+    m.impl("symmetric_per_tensor_", &symmetric_per_tensor_);
+    m.impl("symmetric_per_tensor_backward", &symmetric_per_tensor_backward);
+    m.impl("symmetric_per_tensor_backward.out", &symmetric_per_tensor_backward_out);
+}
+
+QAT_KERNELS_IMPL(CPU)
+QAT_KERNELS_IMPL(SparseCPU)

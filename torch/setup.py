@@ -1,0 +1,40 @@
+"""Builds the PyTorch extension of qat-kernels against the C library.
+
+    make -C ../c_tests lib       # the static library (setup.py runs it when missing)
+    pip install --no-build-isolation .
+
+The extension links c_tests/build/lib/libqat_kernels.a, so the installed
+package needs no other file of the repository.
+"""
+import os
+import subprocess
+
+from setuptools import setup
+from torch.utils.cpp_extension import BuildExtension, CppExtension
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+LIBRARY = os.path.join(ROOT, "c_tests", "build", "lib", "libqat_kernels.a")
+
+if not os.path.exists(LIBRARY):
+    subprocess.run(["make", "-C", os.path.join(ROOT, "c_tests"), "lib"], check=True)
+with open(os.path.join(ROOT, "c_tests", "build", "native-static-libs")) as f:
+    native = f.read().split()
+
+setup(
+    name="qat_kernels_torch",
+    version="0.1.0",
+    description="qat-kernels as PyTorch operators, autograd functions and fake-quantization modules",
+    packages=["qat_kernels_torch"],
+    ext_modules=[
+        CppExtension(
+            "qat_kernels_torch._ops",
+            [os.path.join("csrc", "ops.cpp")],
+            include_dirs=[os.path.join(ROOT, "include")],
+            extra_objects=[LIBRARY],
+            extra_link_args=native,
+            extra_compile_args=["-O2"],
+        )
+    ],
+    cmdclass={"build_ext": BuildExtension},
+)

@@ -1,0 +1,164 @@
+"""The operators themselves: forms, errors, autograd, tracing, modules."""
+import pytest
+import torch
+
+import qat_kernels_torch as qk
+
+ops = torch.ops.qat_kernels
+bf16 = torch.bfloat16
+
+
+def weights(*shape, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.rand(*shape, generator=g) * 0.2 - 0.1).to(bf16)
+
+
+def test_out_and_in_place_forms_give_the_functional_bits():
+    w, s, o = weights(8, 64), torch.full((4,), 0.01, dtype=bf16), torch.zeros(4, dtype=bf16)
+    want = ops.asymmetric_per_group(w, s, o, 128, 4, 1e-4, 0.99)
+    out = torch.empty_like(w)
+    assert ops.asymmetric_per_group.out(w, s, o, 128, 4, 1e-4, 0.99, out=out) is out
+    assert torch.equal(out.view(torch.int16), want.view(torch.int16))
+    w2 = w.clone()
+    ops.asymmetric_per_group_(w2, s, o, 128, 4, 1e-4, 0.99)
+    assert torch.equal(w2.view(torch.int16), want.view(torch.int16))
+    g = weights(8, 64, seed=1)
+    gw, gs, go = ops.asymmetric_per_group_backward(g, w, s, o, 128, 4, 1e-4, 0.99)
+    outs = [torch.empty_like(t) for t in (w, s, o)]
+    ops.asymmetric_per_group_backward.out(g, w, s, o, 128, 4, 1e-4, 0.99,
+                                          grad_weight=outs[0], grad_scale=outs[1], grad_offset=outs[2])
+    for a, b in zip(outs, (gw, gs, go)):
+        assert torch.equal(a.view(torch.int16), b.view(torch.int16))
+    for name, scale in (("symmetric_per_channel", torch.full((8,), 0.01, dtype=bf16)),
+                        ("symmetric_per_tensor", torch.full((1,), 0.01, dtype=bf16))):
+        op = getattr(ops, name)
+        want = op(w, scale, 1e-4, -8, 7)
+        out = torch.empty_like(w)
+        op.out(w, scale, 1e-4, -8, 7, out=out)
+        w2 = w.clone()
+        getattr(ops, name + "_")(w2, scale, 1e-4, -8, 7)
+        assert torch.equal(out.view(torch.int16), want.view(torch.int16))
+        assert torch.equal(w2.view(torch.int16), want.view(torch.int16))
+        gw, gs = getattr(ops, name + "_backward")(g, w, scale, 1e-4, -8, 7)
+        a, b = torch.empty_like(w), torch.empty_like(scale)
+        getattr(ops, name + "_backward").out(g, w, scale, 1e-4, -8, 7, grad_weight=a, grad_scale=b)
+        assert torch.equal(a.view(torch.int16), gw.view(torch.int16))
+        assert torch.equal(b.view(torch.int16), gs.view(torch.int16))
+
+
+@pytest.mark.parametrize("case,pattern", [
+    (lambda w, s, o: ops.symmetric_per_channel(w.float(), s, 1e-4, -8, 7), "weight must be bfloat16"),
+    (lambda w, s, o: ops.symmetric_per_channel(w, s.to("meta"), 1e-4, -8, 7), "scale must be on the device"),
+    (lambda w, s, o: ops.symmetric_per_channel(w.t(), s, 1e-4, -8, 7), "weight must be contiguous"),
+    (lambda w, s, o: ops.symmetric_per_channel(w.to_sparse(), s, 1e-4, -8, 7), "weight must be a strided"),
+    (lambda w, s, o: ops.symmetric_per_channel(w, s[:3], 1e-4, -8, 7), "scale must have 8 elements"),
+    (lambda w, s, o: ops.symmetric_per_channel(w, s, 0.0, -8, 7), "eps is not finite and positive"),
+    (lambda w, s, o: ops.symmetric_per_tensor(w, s[:1], 1e-4, 7, -8), "min_v and max_v"),
+    (lambda w, s, o: ops.asymmetric_per_group(w, s[:4], o, 100, 4, 1e-4, 0.99), "group_size 100"),
+    (lambda w, s, o: ops.asymmetric_per_group(w, s[:4], o, 128, 17, 1e-4, 0.99), "bit width outside 1..=16"),
+    (lambda w, s, o: ops.asymmetric_per_group(w, s[:4], o, 128, 4, 1e-4, 1.0), "clip_val"),
+])
+def test_bad_input_raises_a_clear_error(case, pattern):
+    w, s, o = weights(8, 64), torch.full((8,), 0.01, dtype=bf16), torch.zeros(4, dtype=bf16)
+    with pytest.raises(RuntimeError, match=pattern):
+        case(w, s, o)
+
+
+def test_a_refused_call_writes_nothing():
+    w, s = weights(8, 64), torch.full((8,), 0.01, dtype=bf16)
+    out = torch.full_like(w, 3.0)
+    with pytest.raises(RuntimeError, match="min_v"):
+        ops.symmetric_per_channel.out(w, s, 1e-4, 7, -8, out=out)
+    assert bool((out == 3.0).all())
+    with pytest.raises(RuntimeError, match="out must have shape"):
+        ops.symmetric_per_channel.out(w, s, 1e-4, -8, 7, out=torch.empty(8, 63, dtype=bf16))
+    # Outputs sharing memory with an input other than in place: the library's overlap check.
+    with pytest.raises(RuntimeError, match="overlap"):
+        ops.symmetric_per_channel_backward.out(w, w, s, 1e-4, -8, 7, grad_weight=out, grad_scale=out.view(-1)[:8])
+    assert bool((out == 3.0).all())
+
+
+def test_autograd_gives_the_backward_kernels_gradients():
+    w, s, o = weights(4, 128), torch.full((4,), 0.01, dtype=bf16), torch.full((4,), 0.001, dtype=bf16)
+    g = weights(4, 128, seed=2)
+    wr, sr, orr = (t.clone().requires_grad_() for t in (w, s, o))
+    qk.asymmetric_per_group(wr, sr, orr, 128, 4, 1e-4, 0.99).backward(g)
+    want = ops.asymmetric_per_group_backward(g, w, s, o, 128, 4, 1e-4, 0.99)
+    for got, w_ in zip((wr.grad, sr.grad, orr.grad), want):
+        assert torch.equal(got.view(torch.int16), w_.view(torch.int16))
+    sc = torch.full((4,), 0.01, dtype=bf16)
+    wr, sr = w.clone().requires_grad_(), sc.clone().requires_grad_()
+    qk.symmetric_per_channel(wr, sr, 1e-4, -8, 7).backward(g)
+    gw, gs = ops.symmetric_per_channel_backward(g, w, sc, 1e-4, -8, 7)
+    assert torch.equal(wr.grad.view(torch.int16), gw.view(torch.int16))
+    assert torch.equal(sr.grad.view(torch.int16), gs.view(torch.int16))
+
+
+def test_compile_fullgraph_and_export():
+    def f(w, s, o, sc):
+        a = qk.asymmetric_per_group(w, s, o, 64, 3, 1e-4, 0.99)
+        b = qk.symmetric_per_channel(w, sc, 1e-4, -8, 7)
+        return (a.float() * b.float()).sum()
+
+    w, s, o = weights(4, 64), torch.full((4,), 0.02, dtype=bf16), torch.zeros(4, dtype=bf16)
+    sc = torch.full((4,), 0.01, dtype=bf16)
+    compiled = torch.compile(f, fullgraph=True, backend="aot_eager")
+    args = [t.clone().requires_grad_() for t in (w, s, o, sc)]
+    compiled(*args).backward()
+    eager = [t.clone().requires_grad_() for t in (w, s, o, sc)]
+    f(*eager).backward()
+    for a, b in zip(args, eager):
+        assert torch.equal(a.grad.view(torch.int16), b.grad.view(torch.int16))
+
+    class M(torch.nn.Module):
+        def forward(self, w, sc):
+            return qk.symmetric_per_tensor(w, sc, 1e-4, -128, 127)
+
+    exported = torch.export.export(M(), (w, sc[:1]))
+    assert any("qat_kernels.symmetric_per_tensor" in str(n.target) for n in exported.graph.nodes)
+    got = exported.module()(w, sc[:1])
+    assert torch.equal(got.view(torch.int16), qk.symmetric_per_tensor(w, sc[:1], 1e-4, -128, 127).view(torch.int16))
+
+
+def test_modules_train_with_an_optimizer_and_round_trip_their_state():
+    torch.manual_seed(0)
+    w = torch.nn.Parameter(torch.randn(16, 128) * 0.05)
+    quantizers = [
+        qk.AsymmetricPerGroup(num_groups=16, group_size=128, bit=4, grad_factor="lsq"),
+        qk.SymmetricPerChannel(channels=16, bit=4, grad_factor="lsq"),
+        qk.SymmetricPerTensor(bit=8),
+    ]
+    for q in quantizers:
+        out = q(w)
+        assert out.dtype == torch.float32 and out.shape == w.shape
+        assert bool(q.initialized)
+        before = q.scale.detach().clone()
+        opt = torch.optim.SGD(list(q.parameters()) + [w], lr=0.1)
+        loss = ((q(w) - 0.3) ** 2).sum()
+        loss.backward()
+        assert q.scale.grad is not None and bool(q.scale.grad.abs().sum() > 0)
+        opt.step()
+        assert not torch.equal(before, q.scale.detach())
+        state = q.state_dict()
+        clone = type(q)(**_arguments(q))
+        clone.load_state_dict(state)
+        assert torch.equal(clone(w).detach(), q(w).detach())
+
+
+def _arguments(q):
+    if isinstance(q, qk.AsymmetricPerGroup):
+        return dict(num_groups=q.scale.numel(), group_size=q.group_size, bit=q.bit)
+    if isinstance(q, qk.SymmetricPerChannel):
+        return dict(channels=q.scale.numel(), min_v=q.min_v, max_v=q.max_v)
+    return dict(min_v=q.min_v, max_v=q.max_v)
+
+
+def test_lsq_grad_factor_scales_only_the_scale_gradient():
+    torch.manual_seed(1)
+    w = torch.randn(4, 256) * 0.05
+    plain = qk.SymmetricPerChannel(channels=4, bit=4)
+    scaled = qk.SymmetricPerChannel(channels=4, bit=4, grad_factor="lsq")
+    for q in (plain, scaled):
+        q(w.clone().requires_grad_()).sum().backward()
+    factor = qk.lsq_grad_factor(256, 7)
+    assert torch.allclose(scaled.scale.grad, plain.scale.grad * factor, rtol=1e-6)
