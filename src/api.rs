@@ -9,7 +9,7 @@ use core::fmt;
 use half::bf16;
 
 use crate::arch::KernelTable;
-use crate::call::{self, Dequantize, Forward, Quantize, Slices};
+use crate::call::{self, BackwardSums, Dequantize, Forward, Quantize, Slices};
 use crate::{codes, dispatch, AsymmetricPerGroup, Error, Isa, Symmetric};
 
 /// One backend (the scalar path or a SIMD path), with the six kernels as
@@ -196,8 +196,7 @@ impl Backend {
                 bits(scale),
                 bits(offset),
                 bits_mut(grad_weight),
-                bits_mut(grad_scale),
-                bits_mut(grad_offset),
+                BackwardSums::Gradients(bits_mut(grad_scale), bits_mut(grad_offset)),
                 numel,
                 params,
             )
@@ -236,8 +235,7 @@ impl Backend {
                 bits(scale),
                 bits(offset),
                 g,
-                bits_mut(grad_scale),
-                bits_mut(grad_offset),
+                BackwardSums::Gradients(bits_mut(grad_scale), bits_mut(grad_offset)),
                 numel,
                 params,
             )
@@ -309,7 +307,7 @@ impl Backend {
                 bits(weight),
                 bits(scale),
                 bits_mut(grad_weight),
-                bits_mut(grad_scale),
+                BackwardSums::Gradients(bits_mut(grad_scale), core::ptr::null_mut()),
                 rows,
                 cols,
                 params,
@@ -339,7 +337,7 @@ impl Backend {
                 w,
                 s,
                 g,
-                bits_mut(grad_scale),
+                BackwardSums::Gradients(bits_mut(grad_scale), core::ptr::null_mut()),
                 rows,
                 cols,
                 params,
@@ -406,7 +404,10 @@ impl Backend {
                 bits(weight),
                 bits(core::slice::from_ref(&scale)),
                 bits_mut(grad_weight),
-                bits_mut(core::slice::from_mut(grad_scale)),
+                BackwardSums::Gradients(
+                    bits_mut(core::slice::from_mut(grad_scale)),
+                    core::ptr::null_mut(),
+                ),
                 1,
                 numel,
                 params,
@@ -436,7 +437,7 @@ impl Backend {
                 bits(weight),
                 s,
                 g,
-                gs,
+                BackwardSums::Gradients(gs, core::ptr::null_mut()),
                 1,
                 numel,
                 params,

@@ -8,6 +8,7 @@
 use crate::arch::KernelTable;
 use crate::codes::{self, Packable};
 use crate::fpenv;
+use crate::kernels::reduction::block_count;
 use crate::kernels::{
     AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs, SymmetricArgs, SymmetricBackwardArgs,
 };
@@ -256,11 +257,65 @@ pub(crate) unsafe fn asymmetric_per_group<B: Boundary, M: Map>(
     })
 }
 
+/// Where a backward call puts its sums: finished into bf16 gradients, or
+/// left as f64 block values for shards to combine
+/// (`2 * block_count(len)` per group or row, `len` its length).
+#[derive(Clone, Copy)]
+pub(crate) enum BackwardSums {
+    /// The scale gradients, and per group the offset gradients (null and
+    /// unused for the symmetric quantizers).
+    Gradients(*mut u16, *mut u16),
+    /// The block values.
+    Blocks(*mut f64),
+}
+
+impl BackwardSums {
+    /// The buffers as the checks see them: `units` gradients each (the
+    /// offsets' only if `offsets`), or `2 * block_count(len)` values per
+    /// unit, `None` on overflow.
+    fn buffers(self, units: usize, len: usize, offsets: bool) -> Option<[Buffer; 2]> {
+        Some(match self {
+            BackwardSums::Gradients(scale, offset) => {
+                let offset = if offsets {
+                    output(offset, units)
+                } else {
+                    output(offset, 0)
+                };
+                [output(scale, units), offset]
+            }
+            BackwardSums::Blocks(values) => {
+                let count = units.checked_mul(2 * block_count(len))?;
+                if count > isize::MAX as usize / size_of::<f64>() {
+                    return None;
+                }
+                [
+                    output(values, count),
+                    output(core::ptr::null_mut::<u16>(), 0),
+                ]
+            }
+        })
+    }
+
+    fn block_sums(self) -> Option<*mut f64> {
+        match self {
+            BackwardSums::Blocks(values) => Some(values),
+            BackwardSums::Gradients(..) => None,
+        }
+    }
+
+    fn gradients(self) -> (*mut u16, *mut u16) {
+        match self {
+            BackwardSums::Gradients(scale, offset) => (scale, offset),
+            BackwardSums::Blocks(_) => (core::ptr::null_mut(), core::ptr::null_mut()),
+        }
+    }
+}
+
 /// Validates and runs the asymmetric per-group backward kernel.
 ///
 /// # Safety
-/// As [`asymmetric_per_group`]; each gradient has the length of what it
-/// differentiates.
+/// As [`asymmetric_per_group`]; the weight gradient has the weights'
+/// length, and `sums` the lengths [`BackwardSums`] gives.
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn asymmetric_per_group_backward<B: Boundary>(
     table: &KernelTable,
@@ -269,13 +324,15 @@ pub(crate) unsafe fn asymmetric_per_group_backward<B: Boundary>(
     scale: *const u16,
     offset: *const u16,
     grad_weight: *mut u16,
-    grad_scale: *mut u16,
-    grad_offset: *mut u16,
+    sums: BackwardSums,
     numel: usize,
     params: &AsymmetricPerGroup,
 ) -> Result<(), Error> {
     fpenv::with_default(|| {
         let groups = params.groups(numel)?;
+        let [sums_a, sums_b] = sums
+            .buffers(groups, params.group_size, true)
+            .ok_or(Error::Shape)?;
         let quant = B::check(
             || {
                 [
@@ -284,12 +341,13 @@ pub(crate) unsafe fn asymmetric_per_group_backward<B: Boundary>(
                     input(scale, groups),
                     input(offset, groups),
                     output(grad_weight, numel),
-                    output(grad_scale, groups),
-                    output(grad_offset, groups),
+                    sums_a,
+                    sums_b,
                 ]
             },
             || params.validate(),
         )?;
+        let (grad_scale, grad_offset) = sums.gradients();
         let args = AsymmetricPerGroupBackwardArgs {
             grad_output,
             weight,
@@ -298,6 +356,7 @@ pub(crate) unsafe fn asymmetric_per_group_backward<B: Boundary>(
             grad_weight,
             grad_scale,
             grad_offset,
+            block_sums: sums.block_sums(),
             groups,
             group_size: params.group_size,
             quant,
@@ -355,7 +414,8 @@ pub(crate) unsafe fn symmetric<B: Boundary, M: Map>(
 /// Validates and runs the symmetric backward kernel.
 ///
 /// # Safety
-/// As [`symmetric`], with gradients of the same lengths.
+/// As [`symmetric`], with the weight gradient of the weights' length and
+/// `sums` of the lengths [`BackwardSums`] gives.
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn symmetric_backward<B: Boundary>(
     table: &KernelTable,
@@ -363,13 +423,14 @@ pub(crate) unsafe fn symmetric_backward<B: Boundary>(
     weight: *const u16,
     scale: *const u16,
     grad_weight: *mut u16,
-    grad_scale: *mut u16,
+    sums: BackwardSums,
     rows: usize,
     cols: usize,
     params: &Symmetric,
 ) -> Result<(), Error> {
     fpenv::with_default(|| {
         let numel = matrix_numel(rows, cols)?;
+        let [sums_a, sums_b] = sums.buffers(rows, cols, false).ok_or(Error::Shape)?;
         let quant = B::check(
             || {
                 [
@@ -377,7 +438,8 @@ pub(crate) unsafe fn symmetric_backward<B: Boundary>(
                     input(weight, numel),
                     input(scale, rows),
                     output(grad_weight, numel),
-                    output(grad_scale, rows),
+                    sums_a,
+                    sums_b,
                 ]
             },
             || params.validate(),
@@ -387,7 +449,8 @@ pub(crate) unsafe fn symmetric_backward<B: Boundary>(
             weight,
             scale,
             grad_weight,
-            grad_scale,
+            grad_scale: sums.gradients().0,
+            block_sums: sums.block_sums(),
             rows,
             cols,
             quant,

@@ -12,7 +12,7 @@
 
 use core::ffi::c_char;
 
-use crate::call::{self, Boundary, Buffer, Dequantize, Forward, Quantize};
+use crate::call::{self, BackwardSums, Boundary, Buffer, Dequantize, Forward, Quantize};
 use crate::{dispatch, set_isa, AsymmetricPerGroup, Error, Isa, Symmetric};
 
 /// A bfloat16 value as its 16-bit pattern (the top half of an IEEE f32).
@@ -164,8 +164,7 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_backward(
             scale,
             offset,
             grad_weight,
-            grad_scale,
-            grad_offset,
+            BackwardSums::Gradients(grad_scale, grad_offset),
             numel,
             &params,
         )
@@ -220,7 +219,7 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_backward(
             weight,
             scale,
             grad_weight,
-            grad_scale,
+            BackwardSums::Gradients(grad_scale, core::ptr::null_mut()),
             rows,
             cols,
             &params,
@@ -277,7 +276,7 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_backward(
             weight,
             scale,
             grad_weight,
-            grad_scale,
+            BackwardSums::Gradients(grad_scale, core::ptr::null_mut()),
             1,
             numel,
             &params,

@@ -17,8 +17,8 @@
 //! as [`Group::forward`](Lanewise::forward) explains.
 
 use super::batched_backward::backward_in_batches;
-use super::reduction::{BLOCK, TERM_SCALE};
-use super::rows::{backward_rows, map_rows, Codes, Forward, Values};
+use super::reduction::{block_count, BLOCK, TERM_SCALE};
+use super::rows::{backward_rows, map_rows, BlockValues, Codes, Forward, Totals, Values};
 use super::tails::read;
 use super::{gate, protect, AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs};
 use crate::bf16_bits::narrow;
@@ -218,37 +218,71 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
     token: P::Token,
     args: &AsymmetricPerGroupBackwardArgs,
 ) {
-    if P::SUMS_EIGHT_AT_ONCE && args.group_size <= BLOCK {
-        // SAFETY: this function's contract.
-        return unsafe { backward_in_batches::<V, P>(token, args) };
-    }
     let (quant, buffers) = (
         &args.quant,
         (args.grad_output, args.weight, args.grad_weight),
     );
+    let (groups, size) = (args.groups, args.group_size);
     let group_of = |k| {
         // SAFETY: k < groups. Both are read before grad_scale[k] and
         // grad_offset[k], which may be the same buffers, are written.
         let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
-        (Group::new(quant, scale, offset), gate(scale, quant.eps))
+        (Group::new(quant, scale, offset), scale)
     };
-    let finish = |k: usize, gate: f32, [offset_sum, alpha_sum]: [f32; 2]| {
-        let grad_scale = alpha_sum * quant.levels * gate;
+    if let Some(out) = args.block_sums {
+        let blocks = block_count(size);
+        // SAFETY: `out` holds `2 * blocks` values per group (caller).
+        let sums_of = |k: usize| BlockValues {
+            out: unsafe { out.add(k * 2 * blocks) },
+            blocks,
+        };
+        // SAFETY: the buffers hold `groups` groups (caller).
+        return unsafe {
+            backward_rows::<V, P, _, _, _>(
+                token,
+                buffers,
+                groups,
+                size,
+                group_of,
+                sums_of,
+                |_, _, _| {},
+            )
+        };
+    }
+    if P::SUMS_EIGHT_AT_ONCE && size <= BLOCK {
+        // SAFETY: this function's contract.
+        return unsafe { backward_in_batches::<V, P>(token, args) };
+    }
+    let finish = |k: usize, scale: f32, totals: Totals| {
+        let (grad_scale, grad_offset) = finish_group(quant, scale, totals.values());
         // SAFETY: k < groups.
         unsafe {
-            args.grad_scale.add(k).write(narrow(grad_scale));
-            args.grad_offset.add(k).write(narrow(offset_sum));
+            args.grad_scale.add(k).write(grad_scale);
+            args.grad_offset.add(k).write(grad_offset);
         }
     };
     // SAFETY: the buffers hold `groups` groups (caller).
     unsafe {
-        backward_rows::<V, P, _, _>(
+        backward_rows::<V, P, _, _, _>(
             token,
             buffers,
-            args.groups,
-            args.group_size,
+            groups,
+            size,
             group_of,
+            |_| Totals::ZERO,
             finish,
         )
     }
+}
+
+/// A group's scale and offset gradients, as bf16, from its two sums rounded
+/// to f32: `grad_offset = offset_sum`, `grad_scale = alpha_sum * n * gate`.
+#[inline(always)]
+pub(crate) fn finish_group(
+    quant: &AsymmetricConstants,
+    scale: f32,
+    [offset_sum, alpha_sum]: [f32; 2],
+) -> (u16, u16) {
+    let grad_scale = alpha_sum * quant.levels * gate(scale, quant.eps);
+    (narrow(grad_scale), narrow(offset_sum))
 }

@@ -20,7 +20,7 @@
 
 pub(crate) mod asymmetric_per_group;
 mod batched_backward;
-mod reduction;
+pub(crate) mod reduction;
 mod rows;
 pub(crate) mod scan;
 pub(crate) mod symmetric;
@@ -50,6 +50,9 @@ pub(crate) struct AsymmetricPerGroupBackwardArgs {
     pub grad_weight: *mut u16,
     pub grad_scale: *mut u16,
     pub grad_offset: *mut u16,
+    /// Instead of `grad_scale` and `grad_offset` (then unused): each group's
+    /// two sums as block values, `2 * block_count(group_size)` per group.
+    pub block_sums: Option<*mut f64>,
     pub groups: usize,
     pub group_size: usize,
     pub quant: AsymmetricConstants,
@@ -74,6 +77,9 @@ pub(crate) struct SymmetricBackwardArgs {
     pub scale: *const u16,
     pub grad_weight: *mut u16,
     pub grad_scale: *mut u16,
+    /// Instead of `grad_scale` (then unused): each row's two sums as block
+    /// values, `2 * block_count(cols)` per row.
+    pub block_sums: Option<*mut f64>,
     pub rows: usize,
     pub cols: usize,
     pub quant: Symmetric,

@@ -46,6 +46,11 @@ use crate::vector::{Pair, Vector};
 /// Terms per reduction block; a multiple of [`LANES`](crate::vector::LANES).
 pub(crate) const BLOCK: usize = 4096;
 
+/// The blocks of a sum over `len` terms (`0` for none).
+pub(crate) const fn block_count(len: usize) -> usize {
+    len.div_ceil(BLOCK)
+}
+
 /// What terms are multiplied by before the f32 partial sums, and block values
 /// divided by after (see the module's reduction order). The quantizers return
 /// their terms already scaled, each as cheaply as it can.
@@ -71,19 +76,19 @@ pub(crate) fn block_value_pairs_of_8<V: Vector, P: Pair<V>>(
 
 /// Neumaier's compensated f64 sum of block values.
 #[derive(Clone, Copy)]
-pub(super) struct Compensated {
+pub(crate) struct Compensated {
     sum: f64,
     compensation: f64,
 }
 
 impl Compensated {
-    pub(super) const ZERO: Self = Compensated {
+    pub(crate) const ZERO: Self = Compensated {
         sum: 0.0,
         compensation: 0.0,
     };
 
     #[inline(always)]
-    pub(super) fn add(&mut self, x: f64) {
+    pub(crate) fn add(&mut self, x: f64) {
         let total = self.sum + x;
         // Past an infinity the compensation would only turn inf into NaN.
         if total.is_finite() {
@@ -97,7 +102,7 @@ impl Compensated {
     }
 
     #[inline(always)]
-    pub(super) fn value(self) -> f32 {
+    pub(crate) fn value(self) -> f32 {
         (self.sum + self.compensation) as f32
     }
 }

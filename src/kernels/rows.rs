@@ -139,29 +139,80 @@ impl<Q: Lanewise, C: Code> Elementwise for Values<Q, C> {
     }
 }
 
+/// Where a backward row's sums go, block by block: folded into the one-call
+/// result ([`Totals`]), or kept as block values for shards to combine.
+pub(super) trait BlockSums {
+    /// Block `index`'s two sums, as f64 block values in the reduction order.
+    fn block(&mut self, index: usize, a: f64, b: f64);
+}
+
+/// The one-call result of a row's two sums: each block value added with
+/// compensation, then rounded once to f32 (the order of `reduction`).
+#[derive(Clone, Copy)]
+pub(crate) struct Totals([Compensated; 2]);
+
+impl Totals {
+    pub(crate) const ZERO: Self = Totals([Compensated::ZERO; 2]);
+
+    /// The two sums, rounded to f32.
+    #[inline(always)]
+    pub(crate) fn values(self) -> [f32; 2] {
+        [self.0[0].value(), self.0[1].value()]
+    }
+}
+
+impl BlockSums for Totals {
+    #[inline(always)]
+    fn block(&mut self, _: usize, a: f64, b: f64) {
+        self.0[0].add(a);
+        self.0[1].add(b);
+    }
+}
+
+/// A row's block values written out: the first sum's `blocks` values, then
+/// the second's.
+pub(super) struct BlockValues {
+    pub out: *mut f64,
+    pub blocks: usize,
+}
+
+impl BlockSums for BlockValues {
+    #[inline(always)]
+    fn block(&mut self, index: usize, a: f64, b: f64) {
+        // SAFETY: `out` holds `2 * blocks` values and `index < blocks` (the
+        // kernel's contract).
+        unsafe {
+            self.out.add(index).write(a);
+            self.out.add(self.blocks + index).write(b);
+        }
+    }
+}
+
 /// [`backward_row`] over `rows` consecutive rows of `len` elements: row `k`
 /// by the quantizer of `row_of(k)`, whose other value `finish` receives with
-/// the row's two sums, after the row's weight gradients are written. Row
-/// `k`'s `row_of` runs before its `finish`, so it may read what `finish`
-/// writes over.
+/// the row's sums (`sums_of(k)`, filled), after the row's weight gradients
+/// are written. Row `k`'s `row_of` runs before its `finish`, so it may read
+/// what `finish` writes over.
 ///
 /// # Safety
 /// `g` and `x` valid for reading and `grad_weight` for writing `rows * len`
 /// elements; `grad_weight` is one of the inputs or overlaps neither.
 #[inline(always)]
-pub(super) unsafe fn backward_rows<V: Vector, P: Pair<V>, Q: Lanewise, R>(
+pub(super) unsafe fn backward_rows<V: Vector, P: Pair<V>, Q: Lanewise, R, S: BlockSums>(
     token: P::Token,
     (g, x, grad_weight): (*const u16, *const u16, *mut u16),
     rows: usize,
     len: usize,
     mut row_of: impl FnMut(usize) -> (Q, R),
-    mut finish: impl FnMut(usize, R, [f32; 2]),
+    mut sums_of: impl FnMut(usize) -> S,
+    mut finish: impl FnMut(usize, R, S),
 ) {
     for k in 0..rows {
         let (quantizer, rest) = row_of(k);
+        let mut sums = sums_of(k);
         let at = k * len;
         // SAFETY: row k spans elements [at, at + len) of each buffer (caller).
-        let sums = unsafe {
+        unsafe {
             backward_row::<V, P>(
                 token,
                 g.add(at),
@@ -169,6 +220,7 @@ pub(super) unsafe fn backward_rows<V: Vector, P: Pair<V>, Q: Lanewise, R>(
                 grad_weight.add(at),
                 len,
                 &quantizer,
+                &mut sums,
             )
         };
         finish(k, rest, sums);
@@ -419,8 +471,8 @@ pub(super) unsafe fn backward_short_row<V: Vector, P: Pair<V>>(
 }
 
 /// One row of a backward kernel: `[grad_weight, a, b] = backward(g, x)` for
-/// every element; writes `grad_weight` and returns the sums of `a` and of `b`, in
-/// the module's reduction order.
+/// every element; writes `grad_weight` and gives `sums` the block values of
+/// the sums of `a` and of `b`, in the module's reduction order.
 ///
 /// # Safety
 /// `g` and `x` valid for reading and `grad_weight` for writing `len`
@@ -433,27 +485,19 @@ unsafe fn backward_row<V: Vector, P: Pair<V>>(
     grad_weight: *mut u16,
     len: usize,
     quantizer: &impl Lanewise,
-) -> [f32; 2] {
-    let mut totals = [Compensated::ZERO; 2];
+    sums: &mut impl BlockSums,
+) {
     let mut start = 0;
-    loop {
+    while start < len {
         let end = start + (len - start).min(BLOCK);
         // SAFETY: the block lies in the row (caller).
         let [a, b] =
             unsafe { backward_block::<V, P>(token, g, x, grad_weight, start, end, quantizer) };
-        let [a, b] = [block_value::<V, P>(a), block_value::<V, P>(b)];
-        if start == 0 && end == len {
-            // The compensated sum of one value is that value, unless it is
-            // -0.0, which a block sum never is (its accumulators start at
-            // +0.0). Most groups and rows are one block, and skip its steps.
-            return [a as f32, b as f32];
-        }
-        totals[0].add(a);
-        totals[1].add(b);
+        sums.block(
+            start / BLOCK,
+            block_value::<V, P>(a),
+            block_value::<V, P>(b),
+        );
         start = end;
-        if start == len {
-            break;
-        }
     }
-    [totals[0].value(), totals[1].value()]
 }

@@ -10,8 +10,8 @@
 //! `grad_weight = g * mask`,
 //! `grad_scale = (sum(g * c) + sum((g * mask) * ((-x) / ps))) * gate`.
 
-use super::reduction::TERM_SCALE;
-use super::rows::{backward_rows, map_rows, Codes, Forward, Values};
+use super::reduction::{block_count, TERM_SCALE};
+use super::rows::{backward_rows, map_rows, BlockValues, Codes, Forward, Totals, Values};
 use super::tails::read;
 use super::{gate, protect, SymmetricArgs, SymmetricBackwardArgs};
 use crate::bf16_bits::narrow;
@@ -160,13 +160,46 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
     let row_of = |row| {
         // SAFETY: row < rows; read before grad_scale[row] is written.
         let scale = unsafe { read(args.scale, row) };
-        (Row::new(quant, scale), gate(scale, quant.eps))
+        (Row::new(quant, scale), scale)
     };
-    let finish = |row: usize, gate: f32, [level_sum, weight_sum]: [f32; 2]| {
-        let grad_scale = (level_sum + weight_sum) * gate;
+    let (rows, cols) = (args.rows, args.cols);
+    if let Some(out) = args.block_sums {
+        let blocks = block_count(cols);
+        // SAFETY: `out` holds `2 * blocks` values per row (caller).
+        let sums_of = |row: usize| BlockValues {
+            out: unsafe { out.add(row * 2 * blocks) },
+            blocks,
+        };
+        // SAFETY: the buffers hold `rows` rows (caller).
+        return unsafe {
+            backward_rows::<V, P, _, _, _>(
+                token,
+                buffers,
+                rows,
+                cols,
+                row_of,
+                sums_of,
+                |_, _, _| {},
+            )
+        };
+    }
+    let finish = |row: usize, scale: f32, totals: Totals| {
         // SAFETY: row < rows.
-        unsafe { args.grad_scale.add(row).write(narrow(grad_scale)) };
+        unsafe {
+            args.grad_scale
+                .add(row)
+                .write(finish_row(quant, scale, totals.values()))
+        };
     };
     // SAFETY: the buffers hold `rows` rows (caller).
-    unsafe { backward_rows::<V, P, _, _>(token, buffers, args.rows, args.cols, row_of, finish) }
+    unsafe {
+        backward_rows::<V, P, _, _, _>(token, buffers, rows, cols, row_of, |_| Totals::ZERO, finish)
+    }
+}
+
+/// A row's scale gradient, as bf16, from its two sums rounded to f32:
+/// `(level_sum + weight_sum) * gate`.
+#[inline(always)]
+pub(crate) fn finish_row(quant: &Symmetric, scale: f32, [level_sum, weight_sum]: [f32; 2]) -> u16 {
+    narrow((level_sum + weight_sum) * gate(scale, quant.eps))
 }
