@@ -353,6 +353,116 @@ int32_t qat_symmetric_per_tensor_dequantize(const int8_t *codes,
                                             float max_v);
 
 /**
+ * Blocks in the reduction of len terms: len / 4096 rounded up. The block
+ * values of a group, row or tensor of len elements number
+ * 2 * qat_block_count(len).
+ */
+size_t qat_block_count(size_t len);
+
+/**
+ * qat_asymmetric_per_group_backward for one shard of a sharded weight:
+ * writes grad_weight, and instead of the scale and offset gradients each
+ * group's two sums as f64 block values (2 * qat_block_count(group_size)
+ * per group: the offset sum's, then the scale sum's), for
+ * qat_asymmetric_per_group_finish once the shards' values are combined.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_group_backward_blocks(const qat_bf16 *grad_output,
+                                                 const qat_bf16 *weight,
+                                                 const qat_bf16 *scale,
+                                                 const qat_bf16 *offset,
+                                                 qat_bf16 *grad_weight,
+                                                 double *block_sums,
+                                                 size_t numel,
+                                                 size_t group_size,
+                                                 uint32_t bit,
+                                                 float eps,
+                                                 float clip_val);
+
+/**
+ * qat_symmetric_per_channel_backward for one shard: each row's two sums
+ * as block values (2 * qat_block_count(cols) per row) instead of the scale
+ * gradients, for qat_symmetric_per_channel_finish.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_channel_backward_blocks(const qat_bf16 *grad_output,
+                                                  const qat_bf16 *weight,
+                                                  const qat_bf16 *scale,
+                                                  qat_bf16 *grad_weight,
+                                                  double *block_sums,
+                                                  size_t rows,
+                                                  size_t cols,
+                                                  float eps,
+                                                  float min_v,
+                                                  float max_v);
+
+/**
+ * qat_symmetric_per_tensor_backward for one shard: the two sums as block
+ * values (2 * qat_block_count(numel)) instead of the scale gradient, for
+ * qat_symmetric_per_tensor_finish.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_tensor_backward_blocks(const qat_bf16 *grad_output,
+                                                 const qat_bf16 *weight,
+                                                 const qat_bf16 *scale,
+                                                 qat_bf16 *grad_weight,
+                                                 double *block_sums,
+                                                 size_t numel,
+                                                 float eps,
+                                                 float min_v,
+                                                 float max_v);
+
+/**
+ * The scale and offset gradients that one qat_asymmetric_per_group_backward
+ * call over numel weights gives, from the groups' block values (those of
+ * qat_asymmetric_per_group_backward_blocks, combined across shards).
+ * grad_scale may be scale (in place).
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_group_finish(const double *block_sums,
+                                        const qat_bf16 *scale,
+                                        qat_bf16 *grad_scale,
+                                        qat_bf16 *grad_offset,
+                                        size_t numel,
+                                        size_t group_size,
+                                        uint32_t bit,
+                                        float eps,
+                                        float clip_val);
+
+/**
+ * The scale gradients that one qat_symmetric_per_channel_backward call
+ * gives, from the rows' block values. grad_scale may be scale (in place).
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_channel_finish(const double *block_sums,
+                                         const qat_bf16 *scale,
+                                         qat_bf16 *grad_scale,
+                                         size_t rows,
+                                         size_t cols,
+                                         float eps,
+                                         float min_v,
+                                         float max_v);
+
+/**
+ * The scale gradient that one qat_symmetric_per_tensor_backward call over
+ * numel weights gives, from the tensor's block values.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_tensor_finish(const double *block_sums,
+                                        const qat_bf16 *scale,
+                                        qat_bf16 *grad_scale,
+                                        size_t numel,
+                                        float eps,
+                                        float min_v,
+                                        float max_v);
+
+/**
  * Bytes that count codes of bits bits take packed: (count * bits + 7) / 8
  * without overflow; 0 unless bits is 1, 2, 4 or 8.
  */

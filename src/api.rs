@@ -599,6 +599,138 @@ impl Backend {
             )
         }
     }
+
+    /// [`Self::asymmetric_per_group_backward`] for a shard: writes the
+    /// weight gradient, and instead of the scale and offset gradients, each
+    /// group's two sums as f64 block values (the offset sum's
+    /// [`block_count`]`(group_size)` values, then the scale sum's), for
+    /// [`asymmetric_per_group_finish`] after the shards' values are combined
+    /// (see `docs/kernels.md`, "Gradients across shards").
+    #[allow(clippy::too_many_arguments)]
+    pub fn asymmetric_per_group_backward_blocks(
+        self,
+        grad_output: &[bf16],
+        weight: &[bf16],
+        scale: &[bf16],
+        offset: &[bf16],
+        grad_weight: &mut [bf16],
+        block_sums: &mut [f64],
+        params: &AsymmetricPerGroup,
+    ) -> Result<(), Error> {
+        let groups = params.groups(weight.len())?;
+        let count = groups.checked_mul(2 * block_count(params.group_size));
+        lengths(&[
+            (grad_output.len(), weight.len()),
+            (scale.len(), groups),
+            (offset.len(), groups),
+            (grad_weight.len(), weight.len()),
+        ])?;
+        if count != Some(block_sums.len()) {
+            return Err(Error::Shape);
+        }
+        let (g, w, s, o) = (bits(grad_output), bits(weight), bits(scale), bits(offset));
+        let sums = BackwardSums::Blocks(block_sums.as_mut_ptr());
+        // SAFETY: slices of the lengths the call derives.
+        unsafe {
+            call::asymmetric_per_group_backward::<Slices>(
+                self.kernels,
+                g,
+                w,
+                s,
+                o,
+                bits_mut(grad_weight),
+                sums,
+                weight.len(),
+                params,
+            )
+        }
+    }
+
+    /// [`Self::symmetric_per_channel_backward`] for a shard: each row's two
+    /// sums as block values (`2 * block_count(cols)` per row) instead of the
+    /// scale gradients, for [`symmetric_per_channel_finish`].
+    pub fn symmetric_per_channel_backward_blocks(
+        self,
+        grad_output: &[bf16],
+        weight: &[bf16],
+        scale: &[bf16],
+        grad_weight: &mut [bf16],
+        block_sums: &mut [f64],
+        params: &Symmetric,
+    ) -> Result<(), Error> {
+        let cols = channels(weight.len(), scale.len())?;
+        self.symmetric_blocks(
+            grad_output,
+            weight,
+            scale,
+            grad_weight,
+            block_sums,
+            scale.len(),
+            cols,
+            params,
+        )
+    }
+
+    /// [`Self::symmetric_per_tensor_backward`] for a shard: the two sums as
+    /// block values (`2 * block_count(weight.len())`) instead of the scale
+    /// gradient, for [`symmetric_per_tensor_finish`].
+    pub fn symmetric_per_tensor_backward_blocks(
+        self,
+        grad_output: &[bf16],
+        weight: &[bf16],
+        scale: bf16,
+        grad_weight: &mut [bf16],
+        block_sums: &mut [f64],
+        params: &Symmetric,
+    ) -> Result<(), Error> {
+        let s = core::slice::from_ref(&scale);
+        self.symmetric_blocks(
+            grad_output,
+            weight,
+            s,
+            grad_weight,
+            block_sums,
+            1,
+            weight.len(),
+            params,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn symmetric_blocks(
+        self,
+        grad_output: &[bf16],
+        weight: &[bf16],
+        scale: &[bf16],
+        grad_weight: &mut [bf16],
+        block_sums: &mut [f64],
+        rows: usize,
+        cols: usize,
+        params: &Symmetric,
+    ) -> Result<(), Error> {
+        lengths(&[
+            (grad_output.len(), weight.len()),
+            (grad_weight.len(), weight.len()),
+        ])?;
+        if rows.checked_mul(2 * block_count(cols)) != Some(block_sums.len()) {
+            return Err(Error::Shape);
+        }
+        let sums = BackwardSums::Blocks(block_sums.as_mut_ptr());
+        // SAFETY: slices of the lengths the call derives.
+        unsafe {
+            call::symmetric_backward::<Slices>(
+                self.kernels,
+                bits(grad_output),
+                bits(weight),
+                bits(scale),
+                bits_mut(grad_weight),
+                sums,
+                rows,
+                cols,
+                params,
+            )
+        }
+    }
 }
 
 /// The free functions: each a [`Backend`] method on [`Backend::active`].
@@ -651,6 +783,18 @@ on_the_active_backend! {
     fn symmetric_per_channel_dequantize(codes: &[i8], scale: &[bf16], out: &mut [bf16], params: &Symmetric);
     fn symmetric_per_tensor_quantize(weight: &[bf16], scale: bf16, codes: &mut [i8], params: &Symmetric);
     fn symmetric_per_tensor_dequantize(codes: &[i8], scale: bf16, out: &mut [bf16], params: &Symmetric);
+    fn asymmetric_per_group_backward_blocks(
+        grad_output: &[bf16], weight: &[bf16], scale: &[bf16], offset: &[bf16],
+        grad_weight: &mut [bf16], block_sums: &mut [f64], params: &AsymmetricPerGroup,
+    );
+    fn symmetric_per_channel_backward_blocks(
+        grad_output: &[bf16], weight: &[bf16], scale: &[bf16],
+        grad_weight: &mut [bf16], block_sums: &mut [f64], params: &Symmetric,
+    );
+    fn symmetric_per_tensor_backward_blocks(
+        grad_output: &[bf16], weight: &[bf16], scale: bf16,
+        grad_weight: &mut [bf16], block_sums: &mut [f64], params: &Symmetric,
+    );
 }
 
 /// Bytes that `count` codes of `bits` bits take packed ([`pack_codes`]):
@@ -743,4 +887,88 @@ pub fn unpack_signed_codes(packed: &[u8], bits: u32, codes: &mut [i8]) -> Result
             codes.len(),
         )
     }
+}
+
+/// Blocks in the reduction of `len` terms: `len / 4096` rounded up. A
+/// backward call's block values for a group, row or tensor of `len` elements
+/// number `2 * block_count(len)`.
+pub fn block_count(len: usize) -> usize {
+    crate::kernels::reduction::block_count(len)
+}
+
+/// The scale and offset gradients, as one call gives them, from every
+/// group's block values: those of
+/// [`Backend::asymmetric_per_group_backward_blocks`], or their combination
+/// across shards. `grad_scale` may be `scale`'s buffer only through the C
+/// ABI; here the three are separate slices.
+pub fn asymmetric_per_group_finish(
+    block_sums: &[f64],
+    scale: &[bf16],
+    grad_scale: &mut [bf16],
+    grad_offset: &mut [bf16],
+    params: &AsymmetricPerGroup,
+) -> Result<(), Error> {
+    let groups = scale.len();
+    let numel = groups.checked_mul(params.group_size).ok_or(Error::Shape)?;
+    let count = groups.checked_mul(2 * block_count(params.group_size));
+    lengths(&[(grad_scale.len(), groups), (grad_offset.len(), groups)])?;
+    if count != Some(block_sums.len()) {
+        return Err(Error::Shape);
+    }
+    // SAFETY: slices of the lengths the call derives.
+    unsafe {
+        call::asymmetric_per_group_finish::<Slices>(
+            block_sums.as_ptr(),
+            bits(scale),
+            bits_mut(grad_scale),
+            bits_mut(grad_offset),
+            numel,
+            params,
+        )
+    }
+}
+
+/// The per-channel scale gradients, as one call gives them, from every
+/// row's block values (rows of `cols` elements).
+pub fn symmetric_per_channel_finish(
+    block_sums: &[f64],
+    scale: &[bf16],
+    grad_scale: &mut [bf16],
+    cols: usize,
+    params: &Symmetric,
+) -> Result<(), Error> {
+    lengths(&[(grad_scale.len(), scale.len())])?;
+    if scale.len().checked_mul(2 * block_count(cols)) != Some(block_sums.len()) {
+        return Err(Error::Shape);
+    }
+    // SAFETY: slices of the lengths the call derives.
+    unsafe {
+        call::symmetric_finish::<Slices>(
+            block_sums.as_ptr(),
+            bits(scale),
+            bits_mut(grad_scale),
+            scale.len(),
+            cols,
+            params,
+        )
+    }
+}
+
+/// The per-tensor scale gradient, as one call over `numel` weights gives
+/// it, from the tensor's block values.
+pub fn symmetric_per_tensor_finish(
+    block_sums: &[f64],
+    scale: bf16,
+    grad_scale: &mut bf16,
+    numel: usize,
+    params: &Symmetric,
+) -> Result<(), Error> {
+    let scale = [scale];
+    symmetric_per_channel_finish(
+        block_sums,
+        &scale,
+        core::slice::from_mut(grad_scale),
+        numel,
+        params,
+    )
 }

@@ -6,9 +6,12 @@
 //! checks; the C ABI (`ffi`) with raw pointers, which do.
 
 use crate::arch::KernelTable;
+use crate::bf16_bits::widen;
 use crate::codes::{self, Packable};
 use crate::fpenv;
 use crate::kernels::reduction::block_count;
+use crate::kernels::rows::{BlockSums, Totals};
+use crate::kernels::{asymmetric_per_group, symmetric};
 use crate::kernels::{
     AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs, SymmetricArgs, SymmetricBackwardArgs,
 };
@@ -514,4 +517,108 @@ pub(crate) unsafe fn unpack<B: Boundary, C: Packable>(
     // SAFETY: valid and not overlapping (caller, checked).
     unsafe { codes::unpack(packed, count, bits, codes) };
     Ok(())
+}
+
+/// The one-call result of a unit's two sums from its block values at
+/// `values`: the first sum's `blocks` values, then the second's.
+///
+/// # Safety
+/// `values` is valid for reading `2 * blocks` values.
+unsafe fn totals(values: *const f64, blocks: usize) -> [f32; 2] {
+    let mut totals = Totals::ZERO;
+    for i in 0..blocks {
+        // SAFETY: i and blocks + i are below 2 * blocks (caller).
+        unsafe { totals.block(i, values.add(i).read(), values.add(blocks + i).read()) };
+    }
+    totals.values()
+}
+
+/// Validates and finishes per-group block values (from the backward's
+/// `BackwardSums::Blocks`, combined across shards) into the scale and
+/// offset gradients that one call gives.
+///
+/// # Safety
+/// Each pointer that passes `B`'s checks must be valid for its count:
+/// `2 * block_count(group_size)` values per group, one scale and one of each
+/// gradient per group.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn asymmetric_per_group_finish<B: Boundary>(
+    block_sums: *const f64,
+    scale: *const u16,
+    grad_scale: *mut u16,
+    grad_offset: *mut u16,
+    numel: usize,
+    params: &AsymmetricPerGroup,
+) -> Result<(), Error> {
+    fpenv::with_default(|| {
+        let groups = params.groups(numel)?;
+        let blocks = block_count(params.group_size);
+        let count = groups.checked_mul(2 * blocks).ok_or(Error::Shape)?;
+        let quant = B::check(
+            || {
+                [
+                    input(block_sums, count),
+                    input(scale, groups),
+                    output(grad_scale, groups),
+                    output(grad_offset, groups),
+                ]
+            },
+            || params.validate(),
+        )?;
+        for k in 0..groups {
+            // SAFETY: valid for their counts (caller), overlapping only in
+            // place; k < groups, and scale[k] is read before grad_scale[k],
+            // which may be the same buffer, is written.
+            unsafe {
+                let s = widen(scale.add(k).read());
+                let sums = totals(block_sums.add(k * 2 * blocks), blocks);
+                let (gs, go) = asymmetric_per_group::finish_group(&quant, s, sums);
+                grad_scale.add(k).write(gs);
+                grad_offset.add(k).write(go);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Validates and finishes symmetric block values (per channel; per tensor
+/// is one row) into the scale gradients that one call gives.
+///
+/// # Safety
+/// As [`asymmetric_per_group_finish`]: `2 * block_count(cols)` values, one
+/// scale and one gradient per row.
+pub(crate) unsafe fn symmetric_finish<B: Boundary>(
+    block_sums: *const f64,
+    scale: *const u16,
+    grad_scale: *mut u16,
+    rows: usize,
+    cols: usize,
+    params: &Symmetric,
+) -> Result<(), Error> {
+    fpenv::with_default(|| {
+        matrix_numel(rows, cols)?;
+        let blocks = block_count(cols);
+        let count = rows.checked_mul(2 * blocks).ok_or(Error::Shape)?;
+        let quant = B::check(
+            || {
+                [
+                    input(block_sums, count),
+                    input(scale, rows),
+                    output(grad_scale, rows),
+                ]
+            },
+            || params.validate(),
+        )?;
+        for row in 0..rows {
+            // SAFETY: as in `asymmetric_per_group_finish`.
+            unsafe {
+                let s = widen(scale.add(row).read());
+                let sums = totals(block_sums.add(row * 2 * blocks), blocks);
+                grad_scale
+                    .add(row)
+                    .write(symmetric::finish_row(&quant, s, sums));
+            }
+        }
+        Ok(())
+    })
 }

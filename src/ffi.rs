@@ -477,6 +477,206 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_dequantize(
     })
 }
 
+/// Blocks in the reduction of len terms: len / 4096 rounded up. The block
+/// values of a group, row or tensor of len elements number
+/// 2 * qat_block_count(len).
+#[no_mangle]
+pub extern "C" fn qat_block_count(len: usize) -> usize {
+    crate::block_count(len)
+}
+
+/// qat_asymmetric_per_group_backward for one shard of a sharded weight:
+/// writes grad_weight, and instead of the scale and offset gradients each
+/// group's two sums as f64 block values (2 * qat_block_count(group_size)
+/// per group: the offset sum's, then the scale sum's), for
+/// qat_asymmetric_per_group_finish once the shards' values are combined.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_asymmetric_per_group_backward_blocks(
+    grad_output: *const qat_bf16,
+    weight: *const qat_bf16,
+    scale: *const qat_bf16,
+    offset: *const qat_bf16,
+    grad_weight: *mut qat_bf16,
+    block_sums: *mut f64,
+    numel: usize,
+    group_size: usize,
+    bit: u32,
+    eps: f32,
+    clip_val: f32,
+) -> i32 {
+    let params = AsymmetricPerGroup {
+        group_size,
+        bit,
+        eps,
+        clip_val,
+    };
+    // SAFETY: as in qat_asymmetric_per_group.
+    status(unsafe {
+        call::asymmetric_per_group_backward::<Raw>(
+            dispatch::active(),
+            grad_output,
+            weight,
+            scale,
+            offset,
+            grad_weight,
+            BackwardSums::Blocks(block_sums),
+            numel,
+            &params,
+        )
+    })
+}
+
+/// qat_symmetric_per_channel_backward for one shard: each row's two sums
+/// as block values (2 * qat_block_count(cols) per row) instead of the scale
+/// gradients, for qat_symmetric_per_channel_finish.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_symmetric_per_channel_backward_blocks(
+    grad_output: *const qat_bf16,
+    weight: *const qat_bf16,
+    scale: *const qat_bf16,
+    grad_weight: *mut qat_bf16,
+    block_sums: *mut f64,
+    rows: usize,
+    cols: usize,
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+) -> i32 {
+    let params = Symmetric { eps, min_v, max_v };
+    // SAFETY: as in qat_asymmetric_per_group.
+    status(unsafe {
+        call::symmetric_backward::<Raw>(
+            dispatch::active(),
+            grad_output,
+            weight,
+            scale,
+            grad_weight,
+            BackwardSums::Blocks(block_sums),
+            rows,
+            cols,
+            &params,
+        )
+    })
+}
+
+/// qat_symmetric_per_tensor_backward for one shard: the two sums as block
+/// values (2 * qat_block_count(numel)) instead of the scale gradient, for
+/// qat_symmetric_per_tensor_finish.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_symmetric_per_tensor_backward_blocks(
+    grad_output: *const qat_bf16,
+    weight: *const qat_bf16,
+    scale: *const qat_bf16,
+    grad_weight: *mut qat_bf16,
+    block_sums: *mut f64,
+    numel: usize,
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+) -> i32 {
+    // SAFETY: the same call with one row.
+    unsafe {
+        qat_symmetric_per_channel_backward_blocks(
+            grad_output,
+            weight,
+            scale,
+            grad_weight,
+            block_sums,
+            1,
+            numel,
+            eps,
+            min_v,
+            max_v,
+        )
+    }
+}
+
+/// The scale and offset gradients that one qat_asymmetric_per_group_backward
+/// call over numel weights gives, from the groups' block values (those of
+/// qat_asymmetric_per_group_backward_blocks, combined across shards).
+/// grad_scale may be scale (in place).
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_asymmetric_per_group_finish(
+    block_sums: *const f64,
+    scale: *const qat_bf16,
+    grad_scale: *mut qat_bf16,
+    grad_offset: *mut qat_bf16,
+    numel: usize,
+    group_size: usize,
+    bit: u32,
+    eps: f32,
+    clip_val: f32,
+) -> i32 {
+    let params = AsymmetricPerGroup {
+        group_size,
+        bit,
+        eps,
+        clip_val,
+    };
+    // SAFETY: as in qat_asymmetric_per_group.
+    status(unsafe {
+        call::asymmetric_per_group_finish::<Raw>(
+            block_sums,
+            scale,
+            grad_scale,
+            grad_offset,
+            numel,
+            &params,
+        )
+    })
+}
+
+/// The scale gradients that one qat_symmetric_per_channel_backward call
+/// gives, from the rows' block values. grad_scale may be scale (in place).
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_symmetric_per_channel_finish(
+    block_sums: *const f64,
+    scale: *const qat_bf16,
+    grad_scale: *mut qat_bf16,
+    rows: usize,
+    cols: usize,
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+) -> i32 {
+    let params = Symmetric { eps, min_v, max_v };
+    // SAFETY: as in qat_asymmetric_per_group.
+    status(unsafe {
+        call::symmetric_finish::<Raw>(block_sums, scale, grad_scale, rows, cols, &params)
+    })
+}
+
+/// The scale gradient that one qat_symmetric_per_tensor_backward call over
+/// numel weights gives, from the tensor's block values.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_symmetric_per_tensor_finish(
+    block_sums: *const f64,
+    scale: *const qat_bf16,
+    grad_scale: *mut qat_bf16,
+    numel: usize,
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+) -> i32 {
+    let params = Symmetric { eps, min_v, max_v };
+    // SAFETY: as in qat_asymmetric_per_group.
+    status(unsafe {
+        call::symmetric_finish::<Raw>(block_sums, scale, grad_scale, 1, numel, &params)
+    })
+}
+
 /// Bytes that count codes of bits bits take packed: (count * bits + 7) / 8
 /// without overflow; 0 unless bits is 1, 2, 4 or 8.
 #[no_mangle]

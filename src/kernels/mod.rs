@@ -21,7 +21,7 @@
 pub(crate) mod asymmetric_per_group;
 mod batched_backward;
 pub(crate) mod reduction;
-mod rows;
+pub(crate) mod rows;
 pub(crate) mod scan;
 pub(crate) mod symmetric;
 mod tails;

@@ -141,7 +141,7 @@ impl<Q: Lanewise, C: Code> Elementwise for Values<Q, C> {
 
 /// Where a backward row's sums go, block by block: folded into the one-call
 /// result ([`Totals`]), or kept as block values for shards to combine.
-pub(super) trait BlockSums {
+pub(crate) trait BlockSums {
     /// Block `index`'s two sums, as f64 block values in the reduction order.
     fn block(&mut self, index: usize, a: f64, b: f64);
 }
