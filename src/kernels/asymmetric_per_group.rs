@@ -231,8 +231,8 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
     };
     if let Some(out) = args.block_sums {
         let blocks = block_count(size);
-        // SAFETY: `out` holds `2 * blocks` values per group (caller).
         let sums_of = |k: usize| BlockValues {
+            // SAFETY: `out` holds `2 * blocks` values per group (caller).
             out: unsafe { out.add(k * 2 * blocks) },
             blocks,
         };

@@ -165,8 +165,8 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
     let (rows, cols) = (args.rows, args.cols);
     if let Some(out) = args.block_sums {
         let blocks = block_count(cols);
-        // SAFETY: `out` holds `2 * blocks` values per row (caller).
         let sums_of = |row: usize| BlockValues {
+            // SAFETY: `out` holds `2 * blocks` values per row (caller).
             out: unsafe { out.add(row * 2 * blocks) },
             blocks,
         };
