@@ -219,6 +219,61 @@ std::tuple<Tensor, Tensor> symmetric_per_tensor_backward(const Tensor &grad_outp
     return {gw, gs};
 }
 
+// --- scale gradients across shards ------------------------------------------
+
+// Per tensor (rows = 1) or per channel: the weight gradient, and each row's
+// two sums as f64 block values, 2 * qat_block_count(cols) per row.
+std::tuple<Tensor, Tensor> symmetric_backward_blocks(const char *op, const Tensor &grad_output, const Tensor &weight,
+                                                     const Tensor &scale, int64_t rows, double eps, double min_v,
+                                                     double max_v) {
+    check_tensor(op, "grad_output", grad_output);
+    check_tensor(op, "weight", weight);
+    check_tensor(op, "scale", scale);
+    check_numel(op, "scale", scale, rows);
+    check_out(op, "grad_output", grad_output, weight.sizes());
+    int64_t cols = rows == 0 ? 0 : weight.numel() / rows;
+    Tensor gw = at::empty_like(weight, at::MemoryFormat::Contiguous);
+    Tensor sums = at::zeros({rows, 2 * static_cast<int64_t>(qat_block_count(cols))}, at::kDouble);
+    check_status(op, qat_symmetric_per_channel_backward_blocks(in(grad_output), in(weight), in(scale), out(gw),
+                                                               sums.mutable_data_ptr<double>(), rows, cols, eps,
+                                                               min_v, max_v));
+    return {gw, sums};
+}
+
+std::tuple<Tensor, Tensor> symmetric_per_tensor_backward_blocks(const Tensor &grad_output, const Tensor &weight,
+                                                                const Tensor &scale, double eps, double min_v,
+                                                                double max_v) {
+    return symmetric_backward_blocks("qat_kernels.symmetric_per_tensor_backward_blocks", grad_output, weight, scale,
+                                     1, eps, min_v, max_v);
+}
+
+std::tuple<Tensor, Tensor> symmetric_per_channel_backward_blocks(const Tensor &grad_output, const Tensor &weight,
+                                                                 const Tensor &scale, double eps, double min_v,
+                                                                 double max_v) {
+    TORCH_CHECK(weight.dim() >= 1, "qat_kernels.symmetric_per_channel_backward_blocks: weight needs rows");
+    return symmetric_backward_blocks("qat_kernels.symmetric_per_channel_backward_blocks", grad_output, weight, scale,
+                                     weight.size(0), eps, min_v, max_v);
+}
+
+// The scale gradients one call over rows x cols weights gives, from the
+// rows' block values (combined across shards).
+Tensor symmetric_finish(const Tensor &block_sums, const Tensor &scale, int64_t cols, double eps, double min_v,
+                        double max_v) {
+    const char *op = "qat_kernels.symmetric_finish";
+    check_tensor(op, "scale", scale);
+    TORCH_CHECK(block_sums.device().is_cpu() && block_sums.scalar_type() == at::kDouble && block_sums.is_contiguous(),
+                op, ": block_sums must be a contiguous float64 CPU tensor");
+    TORCH_CHECK(cols >= 0, op, ": cols must not be negative");
+    int64_t rows = scale.numel();
+    check_numel(op, "block_sums", block_sums, rows * 2 * static_cast<int64_t>(qat_block_count(cols)));
+    Tensor gs = at::empty_like(scale, at::MemoryFormat::Contiguous);
+    check_status(op, qat_symmetric_per_channel_finish(block_sums.const_data_ptr<double>(), in(scale), out(gs), rows,
+                                                      cols, eps, min_v, max_v));
+    return gs;
+}
+
+int64_t block_count(int64_t len) { return len < 0 ? 0 : static_cast<int64_t>(qat_block_count(len)); }
+
 std::string version() { return qat_version(); }
 
 }  // namespace
@@ -244,6 +299,10 @@ TORCH_LIBRARY(qat_kernels, m) {
         def(n + "_backward.out(Tensor grad_output, " + sym +
             ", *, Tensor(a!) grad_weight, Tensor(b!) grad_scale) -> (Tensor(a!), Tensor(b!))");
     }
+    def("symmetric_per_tensor_backward_blocks(Tensor grad_output, " + std::string(sym) + ") -> (Tensor, Tensor)");
+    def("symmetric_per_channel_backward_blocks(Tensor grad_output, " + std::string(sym) + ") -> (Tensor, Tensor)");
+    def("symmetric_finish(Tensor block_sums, Tensor scale, int cols, float eps, float min_v, float max_v) -> Tensor");
+    m.def("block_count(int len) -> int", &block_count);
     m.def("version() -> str", &version);
 }
 
@@ -268,6 +327,9 @@ static void register_kernels(torch::Library &m) {
     m.impl("symmetric_per_tensor_", &symmetric_per_tensor_);
     m.impl("symmetric_per_tensor_backward", &symmetric_per_tensor_backward);
     m.impl("symmetric_per_tensor_backward.out", &symmetric_per_tensor_backward_out);
+    m.impl("symmetric_per_tensor_backward_blocks", &symmetric_per_tensor_backward_blocks);
+    m.impl("symmetric_per_channel_backward_blocks", &symmetric_per_channel_backward_blocks);
+    m.impl("symmetric_finish", &symmetric_finish);
 }
 
 QAT_KERNELS_IMPL(CPU)

@@ -19,6 +19,7 @@ import os
 import torch
 
 __all__ = [
+    "sharded_per_tensor_scale_grad",
     "asymmetric_per_group",
     "symmetric_per_channel",
     "symmetric_per_tensor",
@@ -80,6 +81,24 @@ def _register_symmetric_fakes(name):
 
 _register_symmetric_fakes("symmetric_per_channel")
 _register_symmetric_fakes("symmetric_per_tensor")
+
+
+def _register_blocks_fake(name, rows_of):
+    @torch.library.register_fake(f"qat_kernels::{name}")
+    def _(grad_output, weight, scale, eps, min_v, max_v):
+        gw = _fake_like(name, ("grad_output", "weight", "scale"), (grad_output, weight, scale))[1]
+        rows = rows_of(weight)
+        cols = weight.numel() // rows if rows else 0
+        return gw, weight.new_empty((rows, 2 * _ops.block_count(cols)), dtype=torch.float64)
+
+
+_register_blocks_fake("symmetric_per_tensor_backward_blocks", lambda weight: 1)
+_register_blocks_fake("symmetric_per_channel_backward_blocks", lambda weight: weight.shape[0])
+
+
+@torch.library.register_fake("qat_kernels::symmetric_finish")
+def _(block_sums, scale, cols, eps, min_v, max_v):
+    return torch.empty_like(scale)
 
 
 # --- autograd through the backward kernels ------------------------------------
@@ -284,3 +303,36 @@ class SymmetricPerTensor(_Symmetric):
     def _fake_quantize(self, weight):
         factor = self._factor(weight.numel(), max(self.max_v, 1.0))
         return symmetric_per_tensor(weight, self._bf16(self.scale, factor), self.eps, self.min_v, self.max_v)
+
+
+# --- scale gradients across shards ---------------------------------------------
+
+
+def sharded_per_tensor_scale_grad(grad_output, weight, scale, start, numel, group=None,
+                                  eps=1e-4, min_v=-128.0, max_v=127.0):
+    """The per-tensor scale gradient of a weight sharded across a process
+    group, as one call over the whole weight gives it.
+
+    Each process holds `weight`, the slice `[start, start + len)` of a
+    flattened weight of `numel` elements, and its `grad_output`. Every process
+    computes its slice's sums as f64 block values, places them at the blocks
+    its slice starts in, and one all-reduce adds them; the finish rounds once.
+    With every `start` a multiple of 4096 (whole blocks), the result is one
+    call's, bit for bit; otherwise it is within the documented bound.
+    Returns `(grad_weight of the slice, grad_scale)`.
+    """
+    import torch.distributed as dist
+
+    grad_weight, sums = _ops.symmetric_per_tensor_backward_blocks(
+        grad_output.contiguous(), weight.contiguous(), scale, eps, min_v, max_v)
+    total = _ops.block_count(numel)
+    local = sums.shape[1] // 2
+    combined = torch.zeros(2, total, dtype=torch.float64)
+    first = start // 4096
+    for k in range(local):
+        slot = min(first + k, total - 1)
+        combined[0, slot] += sums[0, k]
+        combined[1, slot] += sums[0, local + k]
+    dist.all_reduce(combined, group=group)
+    grad_scale = _ops.symmetric_finish(combined.view(-1), scale, numel, eps, min_v, max_v)
+    return grad_weight, grad_scale
