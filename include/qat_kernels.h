@@ -78,6 +78,10 @@ enum qat_err
    * symmetric) or does not fit the packing width.
    */
   QAT_ERR_CODE = 10,
+  /**
+   * The calibration mode is unknown.
+   */
+  QAT_ERR_MODE = 11,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -124,6 +128,31 @@ enum qat_isa
 typedef enum qat_isa qat_isa;
 #else
 typedef int32_t qat_isa;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * How calibration picks parameters.
+ */
+enum qat_calibrate
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * The candidate with the smallest squared error of the forward pass.
+   */
+  QAT_CALIBRATE_SEARCH = 0,
+  /**
+   * LSQ's initialisation, `2 * mean|w| / sqrt(Qp)`.
+   */
+  QAT_CALIBRATE_LSQ = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum qat_calibrate qat_calibrate;
+#else
+typedef int32_t qat_calibrate;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -461,6 +490,55 @@ int32_t qat_symmetric_per_tensor_finish(const double *block_sums,
                                         float eps,
                                         float min_v,
                                         float max_v);
+
+/**
+ * Calibration per group: writes each group's scale and offset, those whose
+ * forward pass is closest to the group's weights (mode QAT_CALIBRATE_SEARCH:
+ * 64 fractions of the min/max scale, the offset at the middle of the
+ * range, ties to the smaller scale) or LSQ's rule (QAT_CALIBRATE_LSQ).
+ * QAT_ERR_NON_FINITE, writing nothing, for a NaN or infinite weight;
+ * QAT_ERR_MODE for an unknown mode.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_group_calibrate(const qat_bf16 *weight,
+                                           qat_bf16 *scale,
+                                           qat_bf16 *offset,
+                                           size_t numel,
+                                           size_t group_size,
+                                           uint32_t bit,
+                                           float eps,
+                                           float clip_val,
+                                           int32_t mode);
+
+/**
+ * Calibration per channel: writes each row's scale, as
+ * qat_asymmetric_per_group_calibrate (candidates: fractions of
+ * max|w| / max_v).
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_channel_calibrate(const qat_bf16 *weight,
+                                            qat_bf16 *scale,
+                                            size_t rows,
+                                            size_t cols,
+                                            float eps,
+                                            float min_v,
+                                            float max_v,
+                                            int32_t mode);
+
+/**
+ * Calibration per tensor: writes scale[0].
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_tensor_calibrate(const qat_bf16 *weight,
+                                           qat_bf16 *scale,
+                                           size_t numel,
+                                           float eps,
+                                           float min_v,
+                                           float max_v,
+                                           int32_t mode);
 
 /**
  * Bytes that count codes of bits bits take packed: (count * bits + 7) / 8

@@ -10,7 +10,7 @@ use half::bf16;
 
 use crate::arch::KernelTable;
 use crate::call::{self, BackwardSums, Dequantize, Forward, Quantize, Slices};
-use crate::{codes, dispatch, AsymmetricPerGroup, Error, Isa, Symmetric};
+use crate::{codes, dispatch, AsymmetricPerGroup, Calibration, Error, Isa, Symmetric};
 
 /// One backend (the scalar path or a SIMD path), with the six kernels as
 /// methods. [`Backend::new`] returns one only if this CPU supports its ISA, so
@@ -731,6 +731,85 @@ impl Backend {
             )
         }
     }
+
+    /// Calibration per group: for each group the scale and offset whose
+    /// forward pass is closest to its weights (`Calibration::Search`, among
+    /// 64 fractions of the group's min/max scale, offset at the middle of its
+    /// range), or LSQ's rule (`Calibration::Lsq`); see `docs/kernels.md`,
+    /// "Calibration". Weights must be finite ([`Error::NonFinite`]).
+    pub fn asymmetric_per_group_calibrate(
+        self,
+        weight: &[bf16],
+        scale: &mut [bf16],
+        offset: &mut [bf16],
+        params: &AsymmetricPerGroup,
+        mode: Calibration,
+    ) -> Result<(), Error> {
+        let groups = params.groups(weight.len())?;
+        lengths(&[(scale.len(), groups), (offset.len(), groups)])?;
+        let (s, o) = (bits_mut(scale), bits_mut(offset));
+        // SAFETY: slices of the lengths the call derives.
+        unsafe {
+            call::asymmetric_per_group_calibrate::<Slices>(
+                self.kernels,
+                bits(weight),
+                s,
+                o,
+                weight.len(),
+                params,
+                mode,
+            )
+        }
+    }
+
+    /// Calibration per channel: a scale per row, as
+    /// [`Self::asymmetric_per_group_calibrate`] (candidates: 64 fractions of
+    /// `max|w| / max_v`).
+    pub fn symmetric_per_channel_calibrate(
+        self,
+        weight: &[bf16],
+        scale: &mut [bf16],
+        params: &Symmetric,
+        mode: Calibration,
+    ) -> Result<(), Error> {
+        let cols = channels(weight.len(), scale.len())?;
+        let (rows, s) = (scale.len(), bits_mut(scale));
+        // SAFETY: slices of the lengths the call derives.
+        unsafe {
+            call::symmetric_calibrate::<Slices>(
+                self.kernels,
+                bits(weight),
+                s,
+                rows,
+                cols,
+                params,
+                mode,
+            )
+        }
+    }
+
+    /// Calibration per tensor: one scale.
+    pub fn symmetric_per_tensor_calibrate(
+        self,
+        weight: &[bf16],
+        scale: &mut bf16,
+        params: &Symmetric,
+        mode: Calibration,
+    ) -> Result<(), Error> {
+        let s = bits_mut(core::slice::from_mut(scale));
+        // SAFETY: slices of the lengths the call derives.
+        unsafe {
+            call::symmetric_calibrate::<Slices>(
+                self.kernels,
+                bits(weight),
+                s,
+                1,
+                weight.len(),
+                params,
+                mode,
+            )
+        }
+    }
 }
 
 /// The free functions: each a [`Backend`] method on [`Backend::active`].
@@ -795,6 +874,11 @@ on_the_active_backend! {
         grad_output: &[bf16], weight: &[bf16], scale: bf16,
         grad_weight: &mut [bf16], block_sums: &mut [f64], params: &Symmetric,
     );
+    fn asymmetric_per_group_calibrate(
+        weight: &[bf16], scale: &mut [bf16], offset: &mut [bf16], params: &AsymmetricPerGroup, mode: Calibration,
+    );
+    fn symmetric_per_channel_calibrate(weight: &[bf16], scale: &mut [bf16], params: &Symmetric, mode: Calibration);
+    fn symmetric_per_tensor_calibrate(weight: &[bf16], scale: &mut bf16, params: &Symmetric, mode: Calibration);
 }
 
 /// Bytes that `count` codes of `bits` bits take packed ([`pack_codes`]):

@@ -9,6 +9,7 @@ use crate::arch::KernelTable;
 use crate::bf16_bits::widen;
 use crate::codes::{self, Packable};
 use crate::fpenv;
+use crate::kernels::calibrate::{CalibrateArgs, Calibration};
 use crate::kernels::reduction::block_count;
 use crate::kernels::rows::{BlockSums, Totals};
 use crate::kernels::{asymmetric_per_group, symmetric};
@@ -273,11 +274,26 @@ pub(crate) enum BackwardSums {
 }
 
 impl BackwardSums {
+    /// `Shape` unless the block values of `units` units of `len` elements
+    /// fit in memory.
+    fn check_len(self, units: usize, len: usize) -> Result<(), Error> {
+        if let BackwardSums::Blocks(_) = self {
+            let count = units
+                .checked_mul(2 * block_count(len))
+                .ok_or(Error::Shape)?;
+            if count > isize::MAX as usize / size_of::<f64>() {
+                return Err(Error::Shape);
+            }
+        }
+        Ok(())
+    }
+
     /// The buffers as the checks see them: `units` gradients each (the
-    /// offsets' only if `offsets`), or `2 * block_count(len)` values per
-    /// unit, `None` on overflow.
-    fn buffers(self, units: usize, len: usize, offsets: bool) -> Option<[Buffer; 2]> {
-        Some(match self {
+    /// offsets' only if `offsets`), or `2 * block_count(len)` values per unit
+    /// (within memory: [`BackwardSums::check_len`]). Made inside the checks,
+    /// so that they take no room in the frame the kernel runs under.
+    fn buffers(self, units: usize, len: usize, offsets: bool) -> [Buffer; 2] {
+        match self {
             BackwardSums::Gradients(scale, offset) => {
                 let offset = if offsets {
                     output(offset, units)
@@ -286,17 +302,11 @@ impl BackwardSums {
                 };
                 [output(scale, units), offset]
             }
-            BackwardSums::Blocks(values) => {
-                let count = units.checked_mul(2 * block_count(len))?;
-                if count > isize::MAX as usize / size_of::<f64>() {
-                    return None;
-                }
-                [
-                    output(values, count),
-                    output(core::ptr::null_mut::<u16>(), 0),
-                ]
-            }
-        })
+            BackwardSums::Blocks(values) => [
+                output(values, units * 2 * block_count(len)),
+                output(core::ptr::null_mut::<u16>(), 0),
+            ],
+        }
     }
 
     fn block_sums(self) -> Option<*mut f64> {
@@ -333,11 +343,10 @@ pub(crate) unsafe fn asymmetric_per_group_backward<B: Boundary>(
 ) -> Result<(), Error> {
     fpenv::with_default(|| {
         let groups = params.groups(numel)?;
-        let [sums_a, sums_b] = sums
-            .buffers(groups, params.group_size, true)
-            .ok_or(Error::Shape)?;
+        sums.check_len(groups, params.group_size)?;
         let quant = B::check(
             || {
+                let [sums_a, sums_b] = sums.buffers(groups, params.group_size, true);
                 [
                     input(grad_output, numel),
                     input(weight, numel),
@@ -364,8 +373,12 @@ pub(crate) unsafe fn asymmetric_per_group_backward<B: Boundary>(
             group_size: params.group_size,
             quant,
         };
+        let kernel = match sums {
+            BackwardSums::Gradients(..) => table.asymmetric_per_group_backward,
+            BackwardSums::Blocks(_) => table.asymmetric_per_group_backward_blocks,
+        };
         // SAFETY: as in `asymmetric_per_group`.
-        unsafe { (table.asymmetric_per_group_backward)(&args) };
+        unsafe { kernel(&args) };
         Ok(())
     })
 }
@@ -433,9 +446,10 @@ pub(crate) unsafe fn symmetric_backward<B: Boundary>(
 ) -> Result<(), Error> {
     fpenv::with_default(|| {
         let numel = matrix_numel(rows, cols)?;
-        let [sums_a, sums_b] = sums.buffers(rows, cols, false).ok_or(Error::Shape)?;
+        sums.check_len(rows, cols)?;
         let quant = B::check(
             || {
+                let [sums_a, sums_b] = sums.buffers(rows, cols, false);
                 [
                     input(grad_output, numel),
                     input(weight, numel),
@@ -458,8 +472,12 @@ pub(crate) unsafe fn symmetric_backward<B: Boundary>(
             cols,
             quant,
         };
+        let kernel = match sums {
+            BackwardSums::Gradients(..) => table.symmetric_backward,
+            BackwardSums::Blocks(_) => table.symmetric_backward_blocks,
+        };
         // SAFETY: as in `asymmetric_per_group`.
-        unsafe { (table.symmetric_backward)(&args) };
+        unsafe { kernel(&args) };
         Ok(())
     })
 }
@@ -618,6 +636,115 @@ pub(crate) unsafe fn symmetric_finish<B: Boundary>(
                     .add(row)
                     .write(symmetric::finish_row(&quant, s, sums));
             }
+        }
+        Ok(())
+    })
+}
+
+/// `NonFinite` unless every weight is finite, scanned with `table`'s ISA.
+///
+/// # Safety
+/// `weight` is valid for reading `numel` elements; the CPU runs `table`'s
+/// ISA.
+unsafe fn all_weights_finite(
+    table: &KernelTable,
+    weight: *const u16,
+    numel: usize,
+) -> Result<(), Error> {
+    if numel == 0 {
+        return Ok(());
+    }
+    // SAFETY: the caller's.
+    let largest = unsafe { (table.largest_magnitude)(core::slice::from_raw_parts(weight, numel)) };
+    if largest < 0x7F80 {
+        Ok(())
+    } else {
+        Err(Error::NonFinite)
+    }
+}
+
+/// Validates and runs per-group calibration: a scale and an offset per
+/// group, written to `scale` and `offset`. Weights must be finite
+/// ([`Error::NonFinite`], checked last, nothing written).
+///
+/// # Safety
+/// Each pointer that passes `B`'s checks must be valid for its count:
+/// `numel` weights, one scale and one offset per group.
+pub(crate) unsafe fn asymmetric_per_group_calibrate<B: Boundary>(
+    table: &KernelTable,
+    weight: *const u16,
+    scale: *mut u16,
+    offset: *mut u16,
+    numel: usize,
+    params: &AsymmetricPerGroup,
+    mode: Calibration,
+) -> Result<(), Error> {
+    fpenv::with_default(|| {
+        let groups = params.groups(numel)?;
+        let quant = B::check(
+            || {
+                [
+                    input(weight, numel),
+                    output(scale, groups),
+                    output(offset, groups),
+                ]
+            },
+            || params.validate(),
+        )?;
+        let args = CalibrateArgs {
+            weight,
+            scale,
+            offset,
+            units: groups,
+            len: params.group_size,
+            quant,
+            mode,
+        };
+        // SAFETY: valid and not overlapping (caller, checked); the table's
+        // ISA runs here, and the weights are finite before anything is
+        // written.
+        unsafe {
+            all_weights_finite(table, weight, numel)?;
+            (table.asymmetric_per_group_calibrate)(&args);
+        }
+        Ok(())
+    })
+}
+
+/// Validates and runs symmetric calibration, a scale per row (per tensor:
+/// one row).
+///
+/// # Safety
+/// As [`asymmetric_per_group_calibrate`]: `rows * cols` weights, `rows`
+/// scales.
+pub(crate) unsafe fn symmetric_calibrate<B: Boundary>(
+    table: &KernelTable,
+    weight: *const u16,
+    scale: *mut u16,
+    rows: usize,
+    cols: usize,
+    params: &Symmetric,
+    mode: Calibration,
+) -> Result<(), Error> {
+    fpenv::with_default(|| {
+        let numel = matrix_numel(rows, cols)?;
+        let quant = B::check(
+            || [input(weight, numel), output(scale, rows)],
+            || params.validate(),
+        )?;
+        let args = CalibrateArgs {
+            weight,
+            scale,
+            offset: core::ptr::null_mut(),
+            units: rows,
+            len: cols,
+            quant,
+            mode,
+        };
+        // SAFETY: as in `asymmetric_per_group_calibrate`.
+        unsafe {
+            all_weights_finite(table, weight, numel)?;
+            (table.symmetric_calibrate)(&args);
         }
         Ok(())
     })

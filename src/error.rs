@@ -37,10 +37,12 @@ pub enum Error {
     /// A code is off its grid (`0..2^bit` per group, `[min_v, max_v]`
     /// symmetric) or does not fit the packing width.
     Code = 10,
+    /// The calibration mode is unknown.
+    Mode = 11,
 }
 
 /// Every value, in the order of their codes.
-const ERRORS: [Error; 10] = [
+const ERRORS: [Error; 11] = [
     Error::Pointer,
     Error::Shape,
     Error::BitWidth,
@@ -51,6 +53,7 @@ const ERRORS: [Error; 10] = [
     Error::UnsupportedIsa,
     Error::NonFinite,
     Error::Code,
+    Error::Mode,
 ];
 
 impl Error {
@@ -92,6 +95,7 @@ impl Error {
                 c"a weight has no integer code: a weight, scale or offset is NaN, or infinities meet"
             }
             Error::Code => c"a code is off its grid or does not fit the packing width",
+            Error::Mode => c"unknown calibration mode",
         }
     }
 }

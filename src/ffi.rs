@@ -13,7 +13,7 @@
 use core::ffi::c_char;
 
 use crate::call::{self, BackwardSums, Boundary, Buffer, Dequantize, Forward, Quantize};
-use crate::{dispatch, set_isa, AsymmetricPerGroup, Error, Isa, Symmetric};
+use crate::{dispatch, set_isa, AsymmetricPerGroup, Calibration, Error, Isa, Symmetric};
 
 /// A bfloat16 value as its 16-bit pattern (the top half of an IEEE f32).
 pub type qat_bf16 = u16;
@@ -675,6 +675,100 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_finish(
     status(unsafe {
         call::symmetric_finish::<Raw>(block_sums, scale, grad_scale, 1, numel, &params)
     })
+}
+
+/// Calibration per group: writes each group's scale and offset, those whose
+/// forward pass is closest to the group's weights (mode QAT_CALIBRATE_SEARCH:
+/// 64 fractions of the min/max scale, the offset at the middle of the
+/// range, ties to the smaller scale) or LSQ's rule (QAT_CALIBRATE_LSQ).
+/// QAT_ERR_NON_FINITE, writing nothing, for a NaN or infinite weight;
+/// QAT_ERR_MODE for an unknown mode.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_asymmetric_per_group_calibrate(
+    weight: *const qat_bf16,
+    scale: *mut qat_bf16,
+    offset: *mut qat_bf16,
+    numel: usize,
+    group_size: usize,
+    bit: u32,
+    eps: f32,
+    clip_val: f32,
+    mode: i32,
+) -> i32 {
+    let params = AsymmetricPerGroup {
+        group_size,
+        bit,
+        eps,
+        clip_val,
+    };
+    let Some(mode) = Calibration::from_code(mode) else {
+        return Error::Mode.code();
+    };
+    // SAFETY: as in qat_asymmetric_per_group.
+    status(unsafe {
+        call::asymmetric_per_group_calibrate::<Raw>(
+            dispatch::active(),
+            weight,
+            scale,
+            offset,
+            numel,
+            &params,
+            mode,
+        )
+    })
+}
+
+/// Calibration per channel: writes each row's scale, as
+/// qat_asymmetric_per_group_calibrate (candidates: fractions of
+/// max|w| / max_v).
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_symmetric_per_channel_calibrate(
+    weight: *const qat_bf16,
+    scale: *mut qat_bf16,
+    rows: usize,
+    cols: usize,
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+    mode: i32,
+) -> i32 {
+    let params = Symmetric { eps, min_v, max_v };
+    let Some(mode) = Calibration::from_code(mode) else {
+        return Error::Mode.code();
+    };
+    // SAFETY: as in qat_asymmetric_per_group.
+    status(unsafe {
+        call::symmetric_calibrate::<Raw>(
+            dispatch::active(),
+            weight,
+            scale,
+            rows,
+            cols,
+            &params,
+            mode,
+        )
+    })
+}
+
+/// Calibration per tensor: writes scale[0].
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_symmetric_per_tensor_calibrate(
+    weight: *const qat_bf16,
+    scale: *mut qat_bf16,
+    numel: usize,
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+    mode: i32,
+) -> i32 {
+    // SAFETY: the same call with one row.
+    unsafe { qat_symmetric_per_channel_calibrate(weight, scale, 1, numel, eps, min_v, max_v, mode) }
 }
 
 /// Bytes that count codes of bits bits take packed: (count * bits + 7) / 8

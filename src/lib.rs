@@ -117,6 +117,7 @@ mod vector;
 pub use api::*;
 pub use error::Error;
 pub use isa::{active_isa, set_isa, Isa};
+pub use kernels::calibrate::Calibration;
 pub use params::{AsymmetricPerGroup, Symmetric};
 
 /// The README's Rust examples run as doctests.

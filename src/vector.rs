@@ -275,6 +275,30 @@ pub(crate) trait Lanewise {
     }
 }
 
+/// A quantizer by reference is the quantizer.
+impl<Q: Lanewise> Lanewise for &Q {
+    #[inline(always)]
+    fn forward<L: Lanes>(&self, x: L) -> L {
+        (**self).forward(x)
+    }
+    #[inline(always)]
+    fn code<L: Lanes>(&self, x: L) -> L {
+        (**self).code(x)
+    }
+    #[inline(always)]
+    fn value<L: Lanes>(&self, code: L) -> L {
+        (**self).value(code)
+    }
+    #[inline(always)]
+    fn normalize<L: Lanes>(&self, x: L) -> L {
+        (**self).normalize(x)
+    }
+    #[inline(always)]
+    fn backward_normalized<L: Lanes>(&self, g: L, xn: L) -> [L; 3] {
+        (**self).backward_normalized(g, xn)
+    }
+}
+
 /// Eight f32 lanes: sums on top of [`Lanes`] and [`Memory`].
 ///
 /// Implementations are `#[inline(always)]` and carry no `#[target_feature]`:

@@ -8,9 +8,11 @@ mod scalar;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod x86;
 
+use crate::kernels::calibrate::CalibrateArgs;
 use crate::kernels::{
     AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs, SymmetricArgs, SymmetricBackwardArgs,
 };
+use crate::params::{AsymmetricConstants, Symmetric};
 use crate::Isa;
 
 /// The kernels of one backend, and its ISA.
@@ -24,16 +26,24 @@ pub(crate) struct KernelTable {
     pub isa: Isa,
     pub asymmetric_per_group: unsafe fn(&AsymmetricPerGroupArgs),
     pub asymmetric_per_group_backward: unsafe fn(&AsymmetricPerGroupBackwardArgs),
+    /// Requires `block_sums` set.
+    pub asymmetric_per_group_backward_blocks: unsafe fn(&AsymmetricPerGroupBackwardArgs),
     /// Also requires that every weight has a code (checked by `call`).
     pub asymmetric_per_group_quantize: unsafe fn(&AsymmetricPerGroupArgs<u16, u8>),
     /// Also requires every code in `0..2^bit`.
     pub asymmetric_per_group_dequantize: unsafe fn(&AsymmetricPerGroupArgs<u8, u16>),
     pub symmetric: unsafe fn(&SymmetricArgs),
     pub symmetric_backward: unsafe fn(&SymmetricBackwardArgs),
+    /// Requires `block_sums` set.
+    pub symmetric_backward_blocks: unsafe fn(&SymmetricBackwardArgs),
     /// Also requires that every weight has a code.
     pub symmetric_quantize: unsafe fn(&SymmetricArgs<u16, i8>),
     /// Also requires every code in `[min_v, max_v]`.
     pub symmetric_dequantize: unsafe fn(&SymmetricArgs<i8, u16>),
+    /// Also requires every weight finite.
+    pub asymmetric_per_group_calibrate: unsafe fn(&CalibrateArgs<AsymmetricConstants>),
+    /// Also requires every weight finite.
+    pub symmetric_calibrate: unsafe fn(&CalibrateArgs<Symmetric>),
     /// The scans of `kernels::scan`, compiled for the ISA.
     pub largest_magnitude: unsafe fn(&[u16]) -> u16,
     pub largest_code: unsafe fn(&[u8]) -> u8,
@@ -90,9 +100,11 @@ macro_rules! kernel_table {
         /// This backend's kernels.
         pub(crate) static KERNELS: $crate::arch::KernelTable = {
             use $crate::kernels::{
-                asymmetric_per_group, symmetric, AsymmetricPerGroupArgs,
+                asymmetric_per_group, calibrate, symmetric, AsymmetricPerGroupArgs,
                 AsymmetricPerGroupBackwardArgs, SymmetricArgs, SymmetricBackwardArgs,
             };
+            use $crate::kernels::calibrate::CalibrateArgs;
+            use $crate::params::{AsymmetricConstants, Symmetric};
             use $crate::vector::Token;
 
             /// One entry point of the table: makes the ISA's token and runs
@@ -109,12 +121,16 @@ macro_rules! kernel_table {
             }
             entry!(asymmetric_forward, asymmetric_per_group::forward, AsymmetricPerGroupArgs);
             entry!(asymmetric_backward, asymmetric_per_group::backward, AsymmetricPerGroupBackwardArgs);
+            entry!(asymmetric_backward_blocks, asymmetric_per_group::backward_blocks, AsymmetricPerGroupBackwardArgs);
             entry!(asymmetric_quantize, asymmetric_per_group::quantize, AsymmetricPerGroupArgs<u16, u8>);
             entry!(asymmetric_dequantize, asymmetric_per_group::dequantize, AsymmetricPerGroupArgs<u8, u16>);
             entry!(symmetric_forward, symmetric::forward, SymmetricArgs);
             entry!(symmetric_backward, symmetric::backward, SymmetricBackwardArgs);
+            entry!(symmetric_backward_blocks, symmetric::backward_blocks, SymmetricBackwardArgs);
             entry!(symmetric_quantize, symmetric::quantize, SymmetricArgs<u16, i8>);
             entry!(symmetric_dequantize, symmetric::dequantize, SymmetricArgs<i8, u16>);
+            entry!(asymmetric_calibrate, calibrate::asymmetric, CalibrateArgs<AsymmetricConstants>);
+            entry!(symmetric_calibrate, calibrate::symmetric, CalibrateArgs<Symmetric>);
 
             /// A scan of the table, compiled for the ISA.
             macro_rules! scan {
@@ -133,12 +149,16 @@ macro_rules! kernel_table {
                 isa: $crate::Isa::$isa,
                 asymmetric_per_group: asymmetric_forward,
                 asymmetric_per_group_backward: asymmetric_backward,
+                asymmetric_per_group_backward_blocks: asymmetric_backward_blocks,
                 asymmetric_per_group_quantize: asymmetric_quantize,
                 asymmetric_per_group_dequantize: asymmetric_dequantize,
                 symmetric: symmetric_forward,
                 symmetric_backward,
+                symmetric_backward_blocks,
                 symmetric_quantize,
                 symmetric_dequantize,
+                asymmetric_per_group_calibrate: asymmetric_calibrate,
+                symmetric_calibrate,
                 largest_magnitude,
                 largest_code,
                 code_range,

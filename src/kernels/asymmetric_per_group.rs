@@ -44,7 +44,7 @@ pub(super) struct Group {
 
 impl Group {
     #[inline(always)]
-    fn new(quant: &AsymmetricConstants, scale: f32, offset: f32) -> Self {
+    pub(super) fn new(quant: &AsymmetricConstants, scale: f32, offset: f32) -> Self {
         Group::with_alpha(quant, protect(scale, quant.eps) * quant.levels, offset)
     }
 
@@ -229,26 +229,6 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
         let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
         (Group::new(quant, scale, offset), scale)
     };
-    if let Some(out) = args.block_sums {
-        let blocks = block_count(size);
-        let sums_of = |k: usize| BlockValues {
-            // SAFETY: `out` holds `2 * blocks` values per group (caller).
-            out: unsafe { out.add(k * 2 * blocks) },
-            blocks,
-        };
-        // SAFETY: the buffers hold `groups` groups (caller).
-        return unsafe {
-            backward_rows::<V, P, _, _, _>(
-                token,
-                buffers,
-                groups,
-                size,
-                group_of,
-                sums_of,
-                |_, _, _| {},
-            )
-        };
-    }
     if P::SUMS_EIGHT_AT_ONCE && size <= BLOCK {
         // SAFETY: this function's contract.
         return unsafe { backward_in_batches::<V, P>(token, args) };
@@ -271,6 +251,48 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
             group_of,
             |_| Totals::ZERO,
             finish,
+        )
+    }
+}
+
+/// The backward pass for a shard: the weight gradients, and each group's
+/// sums as block values to `args.block_sums` (which must be set).
+///
+/// # Safety
+/// As for [`backward`], with `block_sums` valid for `2 *
+/// block_count(group_size)` values per group.
+#[inline(always)]
+pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>>(
+    token: P::Token,
+    args: &AsymmetricPerGroupBackwardArgs,
+) {
+    let Some(out) = args.block_sums else { return };
+    let (quant, buffers) = (
+        &args.quant,
+        (args.grad_output, args.weight, args.grad_weight),
+    );
+    let (groups, size) = (args.groups, args.group_size);
+    let group_of = |k| {
+        // SAFETY: k < groups.
+        let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
+        (Group::new(quant, scale, offset), ())
+    };
+    let blocks = block_count(size);
+    let sums_of = |k: usize| BlockValues {
+        // SAFETY: `out` holds `2 * blocks` values per group (caller).
+        out: unsafe { out.add(k * 2 * blocks) },
+        blocks,
+    };
+    // SAFETY: the buffers hold `groups` groups (caller).
+    unsafe {
+        backward_rows::<V, P, _, _, _>(
+            token,
+            buffers,
+            groups,
+            size,
+            group_of,
+            sums_of,
+            |_, _, _| {},
         )
     }
 }

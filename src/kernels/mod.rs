@@ -20,6 +20,7 @@
 
 pub(crate) mod asymmetric_per_group;
 mod batched_backward;
+pub(crate) mod calibrate;
 pub(crate) mod reduction;
 pub(crate) mod rows;
 pub(crate) mod scan;

@@ -21,7 +21,7 @@ use core::marker::PhantomData;
 use crate::vector::{Elementwise, Lanes, Lanewise, Pair, Vector};
 
 /// One row's constants, as scalars (see `asymmetric_per_group::Group`).
-struct Row {
+pub(super) struct Row {
     scale: f32,
     min: f32,
     max: f32,
@@ -29,7 +29,7 @@ struct Row {
 
 impl Row {
     #[inline(always)]
-    fn new(quant: &Symmetric, scale: f32) -> Self {
+    pub(super) fn new(quant: &Symmetric, scale: f32) -> Self {
         Row {
             scale: protect(scale, quant.eps),
             min: quant.min_v,
@@ -163,26 +163,6 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
         (Row::new(quant, scale), scale)
     };
     let (rows, cols) = (args.rows, args.cols);
-    if let Some(out) = args.block_sums {
-        let blocks = block_count(cols);
-        let sums_of = |row: usize| BlockValues {
-            // SAFETY: `out` holds `2 * blocks` values per row (caller).
-            out: unsafe { out.add(row * 2 * blocks) },
-            blocks,
-        };
-        // SAFETY: the buffers hold `rows` rows (caller).
-        return unsafe {
-            backward_rows::<V, P, _, _, _>(
-                token,
-                buffers,
-                rows,
-                cols,
-                row_of,
-                sums_of,
-                |_, _, _| {},
-            )
-        };
-    }
     let finish = |row: usize, scale: f32, totals: Totals| {
         // SAFETY: row < rows.
         unsafe {
@@ -194,6 +174,37 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
     // SAFETY: the buffers hold `rows` rows (caller).
     unsafe {
         backward_rows::<V, P, _, _, _>(token, buffers, rows, cols, row_of, |_| Totals::ZERO, finish)
+    }
+}
+
+/// The backward pass for a shard: the weight gradients, and each row's sums
+/// as block values to `args.block_sums` (which must be set).
+///
+/// # Safety
+/// As for [`backward`], with `block_sums` valid for `2 * block_count(cols)`
+/// values per row.
+#[inline(always)]
+pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>>(
+    token: P::Token,
+    args: &SymmetricBackwardArgs,
+) {
+    let Some(out) = args.block_sums else { return };
+    let (quant, buffers) = (
+        &args.quant,
+        (args.grad_output, args.weight, args.grad_weight),
+    );
+    // SAFETY: row < rows.
+    let row_of = |row| (Row::new(quant, unsafe { read(args.scale, row) }), ());
+    let (rows, cols) = (args.rows, args.cols);
+    let blocks = block_count(cols);
+    let sums_of = |row: usize| BlockValues {
+        // SAFETY: `out` holds `2 * blocks` values per row (caller).
+        out: unsafe { out.add(row * 2 * blocks) },
+        blocks,
+    };
+    // SAFETY: the buffers hold `rows` rows (caller).
+    unsafe {
+        backward_rows::<V, P, _, _, _>(token, buffers, rows, cols, row_of, sums_of, |_, _, _| {})
     }
 }
 

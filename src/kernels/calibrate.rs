@@ -1,0 +1,303 @@
+//! Calibration: for each unit (group, row or tensor), the parameters whose
+//! forward pass is closest to its weights.
+//!
+//! The candidates are [`CANDIDATES`] fractions `i / 64` (`i = 1..=64`) of
+//! the unit's min/max parameters, each scale rounded to bf16 (and at least
+//! [`eps_scale`]): symmetric `s = (i / 64) * max|w| / Qp`, `Qp = max_v` (or
+//! `-min_v` when `max_v < 1`); per group `s = (i / 64) * (hi - lo) / steps`,
+//! `steps = 2^bit - 1`, with the offset at the middle of the range,
+//! `o = (lo + hi) / 2`.
+//! `i = 64` is min/max itself. Each candidate's error is the sum, in f64
+//! and element order, of `(w - forward(w))^2`, the forward pass computed by
+//! the backend exactly as the forward kernel does; the smallest error wins,
+//! ties going to the smaller scale. So the result is the same bits on every
+//! path, and never worse than min/max.
+//!
+//! LSQ's rule instead (`Calibration::Lsq`): `s = 2 * mean|w| / sqrt(Qp)`,
+//! per group with `o = mean(w)` and `mean|w - o|`, `Qp = 2^(bit - 1)`.
+
+use super::asymmetric_per_group::Group;
+use super::rows::Forward;
+use super::symmetric::Row;
+use crate::bf16_bits::{narrow, widen};
+use crate::params::{AsymmetricConstants, Symmetric};
+use crate::vector::{Lanewise, Pair, Vector, LANES};
+
+/// Candidates per unit.
+pub(crate) const CANDIDATES: usize = 64;
+
+/// How calibration picks parameters.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Calibration {
+    /// The candidate with the smallest squared error of the forward pass.
+    Search = 0,
+    /// LSQ's initialisation, `2 * mean|w| / sqrt(Qp)`.
+    Lsq = 1,
+}
+
+impl Calibration {
+    /// The mode of this C value, if any.
+    pub fn from_code(code: i32) -> Option<Calibration> {
+        [Calibration::Search, Calibration::Lsq]
+            .into_iter()
+            .find(|m| *m as i32 == code)
+    }
+}
+
+/// Arguments of the calibration kernels: `units` units of `len` weights;
+/// per group also an offset per unit.
+pub(crate) struct CalibrateArgs<Q> {
+    pub weight: *const u16,
+    pub scale: *mut u16,
+    /// Per group only (null for the symmetric quantizers).
+    pub offset: *mut u16,
+    pub units: usize,
+    pub len: usize,
+    pub quant: Q,
+    pub mode: Calibration,
+}
+
+/// The smallest bf16 scale above `eps`: what a unit of zeros gets, and the
+/// least any candidate is, so that the scale gradient's gate stays open.
+pub(crate) fn eps_scale(eps: f32) -> u16 {
+    let bits = narrow(eps);
+    if widen(bits) > eps {
+        bits
+    } else {
+        bits + 1
+    }
+}
+
+/// A candidate scale: `value` rounded to bf16, at least [`eps_scale`].
+fn scale_bits(value: f32, eps: f32) -> u16 {
+    let bits = narrow(value);
+    if widen(bits) > eps {
+        bits
+    } else {
+        eps_scale(eps)
+    }
+}
+
+/// `sqrt(k)` for an integer `1 <= k <= 2^24`, correctly rounded (as IEEE
+/// `sqrt` is, which `core` does not offer): a Newton estimate, then the
+/// neighbour nearest the root, chosen with exact integer arithmetic.
+pub(crate) fn sqrt_of_integer(k: u32) -> f64 {
+    let k = k.max(1);
+    let mut y = f64::from(k);
+    for _ in 0..64 {
+        let next = 0.5 * (y + f64::from(k) / y);
+        if next == y {
+            break;
+        }
+        y = next;
+    }
+    // y = Y * 2^(e - 52) with 2^52 <= Y < 2^53; the root lies between the
+    // midpoints (2Y - 1) and (2Y + 1) * 2^(e - 53) below and above y, which
+    // squared compare with k * 2^(106 - 2e) exactly in u128 (at most 2^108).
+    let below_mid = |y: f64| -> bool {
+        let bits = y.to_bits();
+        let e = ((bits >> 52) & 0x7FF) as i64 - 1023;
+        let big = (bits & ((1 << 52) - 1)) | (1 << 52);
+        let mid = u128::from(2 * big + 1);
+        mid * mid > u128::from(k) << (106 - 2 * e)
+    };
+    // Step down while the root is below y's lower midpoint, up while above
+    // its upper one (one step at most from the Newton estimate).
+    for _ in 0..4 {
+        let lower = f64::from_bits(y.to_bits() - 1);
+        if below_mid(lower) {
+            y = lower;
+        } else if !below_mid(y) {
+            y = f64::from_bits(y.to_bits() + 1);
+        } else {
+            break;
+        }
+    }
+    y
+}
+
+/// The squared error of a unit's forward pass, in f64 and element order.
+///
+/// # Safety
+/// `x` is valid for reading `len` elements; `token` proves `V`'s ISA.
+#[inline(always)]
+unsafe fn squared_error<V: Vector>(
+    token: V::Token,
+    x: *const u16,
+    len: usize,
+    quantizer: &impl Lanewise,
+) -> f64 {
+    let mut total = 0.0f64;
+    let mut i = 0;
+    while i < len {
+        let n = (len - i).min(LANES);
+        let mut weights = [0u16; LANES];
+        let mut out = [0u16; LANES];
+        // SAFETY: n elements from i are in the unit (caller); the stack
+        // arrays hold one load (the lanes past n are zeros, and ignored).
+        unsafe {
+            core::ptr::copy_nonoverlapping(x.add(i), weights.as_mut_ptr(), n);
+            // Through `apply`, which a backend may run lane by lane.
+            V::apply(&Forward(quantizer), V::load(token, weights.as_ptr())).store(out.as_mut_ptr());
+        }
+        for k in 0..n {
+            let d = f64::from(widen(weights[k])) - f64::from(widen(out[k]));
+            total += d * d;
+        }
+        i += n;
+    }
+    total
+}
+
+/// The finite weights' extremes and sums, in f64 and element order.
+///
+/// # Safety
+/// `x` is valid for reading `len` elements.
+unsafe fn statistics(x: *const u16, len: usize) -> (f32, f32, f64) {
+    let (mut lo, mut hi, mut sum) = (f32::INFINITY, f32::NEG_INFINITY, 0.0f64);
+    for i in 0..len {
+        // SAFETY: i < len (caller).
+        let w = widen(unsafe { x.add(i).read() });
+        lo = if w < lo { w } else { lo };
+        hi = if w > hi { w } else { hi };
+        sum += f64::from(w);
+    }
+    (lo, hi, sum)
+}
+
+/// `mean |w - center|` in f64, element order.
+///
+/// # Safety
+/// `x` is valid for reading `len` elements.
+unsafe fn mean_deviation(x: *const u16, len: usize, center: f64) -> f64 {
+    let mut sum = 0.0f64;
+    for i in 0..len {
+        // SAFETY: i < len (caller).
+        sum += (f64::from(widen(unsafe { x.add(i).read() })) - center).abs();
+    }
+    if len == 0 {
+        0.0
+    } else {
+        sum / len as f64
+    }
+}
+
+/// Symmetric calibration, one scale per unit.
+///
+/// # Safety
+/// The buffers hold `units` units of `len` finite weights and `units`
+/// scales; `token` proves `V`'s ISA.
+#[inline(always)]
+pub(crate) unsafe fn symmetric<V: Vector, P: Pair<V>>(
+    token: P::Token,
+    args: &CalibrateArgs<Symmetric>,
+) {
+    let token = P::vector_token(token);
+    let q = &args.quant;
+    let levels = if q.max_v >= 1.0 { q.max_v } else { -q.min_v };
+    let levels = if levels >= 1.0 { levels } else { 1.0 };
+    for unit in 0..args.units {
+        // SAFETY: unit < units (caller).
+        let x = unsafe { args.weight.add(unit * args.len) };
+        // SAFETY: the unit's weights (caller).
+        let (lo, hi, _) = unsafe { statistics(x, args.len) };
+        let largest = if -lo > hi { -lo } else { hi };
+        let best = if args.len == 0 || largest == 0.0 {
+            eps_scale(q.eps)
+        } else if args.mode == Calibration::Lsq {
+            // SAFETY: the unit's weights (caller).
+            let mean = unsafe { mean_deviation(x, args.len, 0.0) };
+            scale_bits((2.0 * mean / sqrt_of_integer(levels as u32)) as f32, q.eps)
+        } else {
+            let min_max = largest / levels;
+            let mut best = (f64::INFINITY, eps_scale(q.eps));
+            for i in 1..=CANDIDATES {
+                let s = scale_bits(min_max * (i as f32 / CANDIDATES as f32), q.eps);
+                // SAFETY: the unit's weights (caller).
+                let error =
+                    unsafe { squared_error::<V>(token, x, args.len, &Row::new(q, widen(s))) };
+                if error < best.0 {
+                    best = (error, s);
+                }
+            }
+            best.1
+        };
+        // SAFETY: unit < units (caller).
+        unsafe { args.scale.add(unit).write(best) };
+    }
+}
+
+/// Per-group calibration, a scale and an offset per group.
+///
+/// # Safety
+/// As [`symmetric`], with `units` offsets too.
+#[inline(always)]
+pub(crate) unsafe fn asymmetric<V: Vector, P: Pair<V>>(
+    token: P::Token,
+    args: &CalibrateArgs<AsymmetricConstants>,
+) {
+    let token = P::vector_token(token);
+    let q = &args.quant;
+    let steps = 2.0 * q.levels - 1.0;
+    for unit in 0..args.units {
+        // SAFETY: unit < units (caller).
+        let x = unsafe { args.weight.add(unit * args.len) };
+        // SAFETY: the unit's weights (caller).
+        let (lo, hi, sum) = unsafe { statistics(x, args.len) };
+        let (scale, offset) = if args.len == 0 {
+            (eps_scale(q.eps), 0)
+        } else if args.mode == Calibration::Lsq {
+            let mean = sum / args.len as f64;
+            let offset = narrow(mean as f32);
+            // SAFETY: the unit's weights (caller).
+            let spread = unsafe { mean_deviation(x, args.len, f64::from(widen(offset))) };
+            (
+                scale_bits(
+                    (2.0 * spread / sqrt_of_integer(q.levels as u32)) as f32,
+                    q.eps,
+                ),
+                offset,
+            )
+        } else {
+            let offset = narrow(lo * 0.5 + hi * 0.5);
+            let min_max = (hi - lo) / steps;
+            let mut best = (f64::INFINITY, eps_scale(q.eps));
+            if min_max > 0.0 {
+                for i in 1..=CANDIDATES {
+                    let s = scale_bits(min_max * (i as f32 / CANDIDATES as f32), q.eps);
+                    let group = Group::new(q, widen(s), widen(offset));
+                    // SAFETY: the unit's weights (caller).
+                    let error = unsafe { squared_error::<V>(token, x, args.len, &group) };
+                    if error < best.0 {
+                        best = (error, s);
+                    }
+                }
+            }
+            (best.1, offset)
+        };
+        // SAFETY: unit < units (caller).
+        unsafe {
+            args.scale.add(unit).write(scale);
+            args.offset.add(unit).write(offset);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    #[test]
+    fn integer_square_roots_are_correctly_rounded() {
+        let mut k = 1u32;
+        while k <= 1 << 24 {
+            assert_eq!(
+                super::sqrt_of_integer(k).to_bits(),
+                std::primitive::f64::sqrt(f64::from(k)).to_bits(),
+                "{k}"
+            );
+            k += if k < 1 << 16 { 1 } else { 997 };
+        }
+    }
+}
