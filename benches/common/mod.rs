@@ -3,7 +3,7 @@
 //! closures.
 
 use half::bf16;
-use qat_kernels::{AsymmetricPerGroup, Backend, Symmetric};
+use qat_kernels::{AsymmetricPerGroup, Backend, Calibration, Symmetric};
 
 /// Deterministic weights ~ N(0, 0.02)-ish and gradients in [-1, 1].
 fn data(n: usize, seed: u32) -> Vec<bf16> {
@@ -156,6 +156,32 @@ pub fn kernels(n: usize, cols: usize) -> Vec<Kernel> {
         }),
     });
     all.extend(export_kernels(n, cols));
+    all.extend(calibration_kernels(n, cols));
+    all
+}
+
+/// Calibration (the full search) per group of 128 (4 bits) and per channel
+/// (8 bits): reads the weights, writes the parameters.
+fn calibration_kernels(n: usize, cols: usize) -> Vec<Kernel> {
+    let params = AsymmetricPerGroup::default();
+    let (mut scale, mut offset) = (vec![bf16::ZERO; n / 128], vec![bf16::ZERO; n / 128]);
+    let mut all = vec![Kernel {
+        name: "asymmetric_per_group_calibrate_g128".into(),
+        bytes_per_weight: 2,
+        run: Box::new(move |path, t| {
+            path.asymmetric_per_group_calibrate(&t.x, &mut scale, &mut offset, &params, Calibration::Search)
+                .unwrap()
+        }),
+    }];
+    let mut scale = vec![bf16::ZERO; n / cols];
+    all.push(Kernel {
+        name: "symmetric_per_channel_calibrate".into(),
+        bytes_per_weight: 2,
+        run: Box::new(move |path, t| {
+            path.symmetric_per_channel_calibrate(&t.x, &mut scale, &Symmetric::default(), Calibration::Search)
+                .unwrap()
+        }),
+    });
     all
 }
 

@@ -7,10 +7,10 @@
 //! `-min_v` when `max_v < 1`); per group `s = (i / 64) * (hi - lo) / steps`,
 //! `steps = 2^bit - 1`, with the offset at the middle of the range,
 //! `o = (lo + hi) / 2`.
-//! `i = 64` is min/max itself. Each candidate's error is the sum, in f64
-//! and element order, of `(w - forward(w))^2`, the forward pass computed by
-//! the backend exactly as the forward kernel does; the smallest error wins,
-//! ties going to the smaller scale. So the result is the same bits on every
+//! `i = 64` is min/max itself. Each candidate's error is the sum of
+//! `(w - forward(w))^2` in the fixed order of [`squared_error`], the forward
+//! pass computed by the backend exactly as the forward kernel does; the
+//! smallest error wins, ties going to the smaller scale. So the result is the same bits on every
 //! path, and never worse than min/max.
 //!
 //! LSQ's rule instead (`Calibration::Lsq`): `s = 2 * mean|w| / sqrt(Qp)`,
@@ -18,6 +18,7 @@
 
 use super::asymmetric_per_group::Group;
 use super::rows::Forward;
+use super::tails::load_tail;
 use super::symmetric::Row;
 use crate::bf16_bits::{narrow, widen};
 use crate::params::{AsymmetricConstants, Symmetric};
@@ -117,37 +118,39 @@ pub(crate) fn sqrt_of_integer(k: u32) -> f64 {
     y
 }
 
-/// The squared error of a unit's forward pass, in f64 and element order.
+/// The squared error of a unit's forward pass: per element `d = w - q` and
+/// `d * d` in f32 (`q` the forward pass's bf16 output), summed in f64 in
+/// eight lanes (element `i` in lane `i mod 8`, each lane in element order),
+/// the lanes combined as `((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))`.
 ///
 /// # Safety
 /// `x` is valid for reading `len` elements; `token` proves `V`'s ISA.
 #[inline(always)]
-unsafe fn squared_error<V: Vector>(
-    token: V::Token,
-    x: *const u16,
-    len: usize,
-    quantizer: &impl Lanewise,
-) -> f64 {
-    let mut total = 0.0f64;
+unsafe fn squared_error<V: Vector>(token: V::Token, x: *const u16, len: usize, quantizer: &impl Lanewise) -> f64 {
+    let mut sum = V::sum_zero(token);
     let mut i = 0;
     while i < len {
         let n = (len - i).min(LANES);
-        let mut weights = [0u16; LANES];
         let mut out = [0u16; LANES];
-        // SAFETY: n elements from i are in the unit (caller); the stack
-        // arrays hold one load (the lanes past n are zeros, and ignored).
-        unsafe {
-            core::ptr::copy_nonoverlapping(x.add(i), weights.as_mut_ptr(), n);
-            // Through `apply`, which a backend may run lane by lane.
-            V::apply(&Forward(quantizer), V::load(token, weights.as_ptr())).store(out.as_mut_ptr());
-        }
-        for k in 0..n {
-            let d = f64::from(widen(weights[k])) - f64::from(widen(out[k]));
-            total += d * d;
-        }
+        // SAFETY: n elements from i are in the unit (caller); a short tail
+        // goes through the stack, and the output through a stack array.
+        let (w, q) = unsafe {
+            let w: V = if n == LANES {
+                V::load(token, x.add(i))
+            } else {
+                load_tail(token, x.add(i), n)
+            };
+            // Through `apply`, which a backend may run lane by lane; then
+            // narrowed to bf16 and widened back, as the forward kernel writes it.
+            V::apply(&Forward(quantizer), w).store(out.as_mut_ptr());
+            (w, V::load(token, out.as_ptr()))
+        };
+        let d = w.sub(q);
+        let e = d.mul(d);
+        sum = V::sum_add(sum, if n == LANES { e } else { e.first(n) });
         i += n;
     }
-    total
+    V::sum_lanes(sum)
 }
 
 /// The finite weights' extremes and sums, in f64 and element order.
