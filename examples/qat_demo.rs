@@ -208,6 +208,33 @@ impl Quant {
         }
     }
 
+    /// Post-training calibration by the crate: per unit, the parameters
+    /// whose forward pass is closest to the weights (`Calibration::Search`).
+    fn calibrated(layers: &[Dense; 3]) -> Self {
+        let w = layers.each_ref().map(|l| to_bf16(&l.w));
+        let search = qat_kernels::Calibration::Search;
+        let mut input = bf16::ZERO;
+        qat_kernels::symmetric_per_tensor_calibrate(&w[0], &mut input, &INPUT_Q, search).unwrap();
+        let groups = w[1].len() / GROUP;
+        let (mut scale, mut offset) = (vec![bf16::ZERO; groups], vec![bf16::ZERO; groups]);
+        qat_kernels::asymmetric_per_group_calibrate(
+            &w[1],
+            &mut scale,
+            &mut offset,
+            &HIDDEN_Q,
+            search,
+        )
+        .unwrap();
+        let mut head = vec![bf16::ZERO; OUTPUTS];
+        qat_kernels::symmetric_per_channel_calibrate(&w[2], &mut head, &HEAD_Q, search).unwrap();
+        Quant {
+            input_scale: vec![f32::from(input)],
+            hidden_scale: to_f32(&scale),
+            hidden_offset: to_f32(&offset),
+            head_scale: to_f32(&head),
+        }
+    }
+
     /// Fake-quantized weights of the three layers, through the crate.
     fn fake_quantize(&self, layers: &[Dense; 3]) -> [Vec<f32>; 3] {
         let w = layers.each_ref().map(|l| to_bf16(&l.w));
@@ -622,8 +649,21 @@ fn train(
     }
 }
 
-/// The whole demo: (fp32, PTQ, QAT, exported) test mean squared errors.
-fn run(train_size: usize, fp32_epochs: usize, qat_epochs: usize) -> (f32, f32, f32, f32) {
+/// The demo's test mean squared errors.
+struct Results {
+    fp32: f32,
+    /// Post-training quantization with min/max parameters.
+    min_max: f32,
+    /// Post-training quantization with calibrated parameters.
+    calibrated: f32,
+    /// Quantization-aware fine-tuning from the calibrated parameters.
+    qat: f32,
+    /// The QAT model rebuilt from its integer codes.
+    exported: f32,
+}
+
+/// The whole demo.
+fn run(train_size: usize, fp32_epochs: usize, qat_epochs: usize) -> Results {
     let task = Task::generate(train_size, 4096);
     let mut rng = Rng(1);
     let mut layers = [
@@ -640,16 +680,25 @@ fn run(train_size: usize, fp32_epochs: usize, qat_epochs: usize) -> (f32, f32, f
         &task.test_y,
     );
 
-    let mut quant = Quant::min_max(&layers);
-    let ptq = mse(
+    let min_max = mse(
+        &layers,
+        &Quant::min_max(&layers).fake_quantize(&layers),
+        &task.test_x,
+        &task.test_y,
+    );
+    let mut quant = Quant::calibrated(&layers);
+    let calibrated = mse(
         &layers,
         &quant.fake_quantize(&layers),
         &task.test_x,
         &task.test_y,
     );
-    println!("test MSE: fp32 {fp32:.5}, after min/max post-training quantization {ptq:.5}");
+    println!(
+        "test MSE: fp32 {fp32:.5}, after post-training quantization with min/max parameters {min_max:.5}, \
+         with calibrated ones {calibrated:.5}"
+    );
 
-    println!("quantization-aware fine-tuning from the fp32 model");
+    println!("quantization-aware fine-tuning from the fp32 model and the calibrated parameters");
     train(
         &mut layers,
         Some(&mut quant),
@@ -670,7 +719,13 @@ fn run(train_size: usize, fp32_epochs: usize, qat_epochs: usize) -> (f32, f32, f
         "export: test MSE of the model rebuilt from codes {exported:.5}, the QAT model's {qat:.5}: {}",
         if same_bits && exported == qat { "the same model, bit for bit" } else { "DIFFERENT" }
     );
-    (fp32, ptq, qat, exported)
+    Results {
+        fp32,
+        min_max,
+        calibrated,
+        qat,
+        exported,
+    }
 }
 
 fn main() {
@@ -679,11 +734,12 @@ fn main() {
         qat_kernels::active_isa()
     );
     let start = std::time::Instant::now();
-    let (fp32, ptq, qat, exported) = run(65536, 10, 5);
+    let r = run(65536, 10, 5);
     println!("({:.1} s)", start.elapsed().as_secs_f32());
     println!(
-        "qat_demo: fp32 test MSE {fp32:.5}, PTQ 4-bit test MSE {ptq:.5}, QAT 4-bit test MSE {qat:.5}, \
-         exported {exported:.5}"
+        "qat_demo: test MSE fp32 {:.5}, 4-bit PTQ min/max {:.5}, 4-bit PTQ calibrated {:.5}, 4-bit QAT {:.5} \
+         (exported {:.5})",
+        r.fp32, r.min_max, r.calibrated, r.qat, r.exported
     );
 }
 
@@ -693,9 +749,19 @@ mod tests {
     /// beats post-training quantization.
     #[test]
     fn shortened_training_run() {
-        let (fp32, ptq, qat, exported) = super::run(4096, 4, 2);
+        let super::Results {
+            fp32,
+            min_max,
+            calibrated,
+            qat,
+            exported,
+        } = super::run(4096, 4, 2);
         assert!(fp32.is_finite() && fp32 < 0.1, "fp32 {fp32}");
-        assert!(qat < ptq, "QAT {qat} >= PTQ {ptq}");
+        assert!(
+            calibrated <= min_max,
+            "calibrated PTQ {calibrated} > min/max {min_max}"
+        );
+        assert!(qat < calibrated, "QAT {qat} >= calibrated PTQ {calibrated}");
         assert_eq!(
             exported.to_bits(),
             qat.to_bits(),

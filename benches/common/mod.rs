@@ -169,8 +169,14 @@ fn calibration_kernels(n: usize, cols: usize) -> Vec<Kernel> {
         name: "asymmetric_per_group_calibrate_g128".into(),
         bytes_per_weight: 2,
         run: Box::new(move |path, t| {
-            path.asymmetric_per_group_calibrate(&t.x, &mut scale, &mut offset, &params, Calibration::Search)
-                .unwrap()
+            path.asymmetric_per_group_calibrate(
+                &t.x,
+                &mut scale,
+                &mut offset,
+                &params,
+                Calibration::Search,
+            )
+            .unwrap()
         }),
     }];
     let mut scale = vec![bf16::ZERO; n / cols];
@@ -178,8 +184,13 @@ fn calibration_kernels(n: usize, cols: usize) -> Vec<Kernel> {
         name: "symmetric_per_channel_calibrate".into(),
         bytes_per_weight: 2,
         run: Box::new(move |path, t| {
-            path.symmetric_per_channel_calibrate(&t.x, &mut scale, &Symmetric::default(), Calibration::Search)
-                .unwrap()
+            path.symmetric_per_channel_calibrate(
+                &t.x,
+                &mut scale,
+                &Symmetric::default(),
+                Calibration::Search,
+            )
+            .unwrap()
         }),
     });
     all

@@ -18,8 +18,8 @@
 
 use super::asymmetric_per_group::Group;
 use super::rows::Forward;
-use super::tails::load_tail;
 use super::symmetric::Row;
+use super::tails::load_tail;
 use crate::bf16_bits::{narrow, widen};
 use crate::params::{AsymmetricConstants, Symmetric};
 use crate::vector::{Lanewise, Pair, Vector, LANES};
@@ -126,7 +126,12 @@ pub(crate) fn sqrt_of_integer(k: u32) -> f64 {
 /// # Safety
 /// `x` is valid for reading `len` elements; `token` proves `V`'s ISA.
 #[inline(always)]
-unsafe fn squared_error<V: Vector>(token: V::Token, x: *const u16, len: usize, quantizer: &impl Lanewise) -> f64 {
+unsafe fn squared_error<V: Vector>(
+    token: V::Token,
+    x: *const u16,
+    len: usize,
+    quantizer: &impl Lanewise,
+) -> f64 {
     let mut sum = V::sum_zero(token);
     let mut i = 0;
     while i < len {
