@@ -102,6 +102,21 @@ int main(void) {
         emit_bytes("int8_t", "tens_codes", tcodes, TN);
         emit("tens_values", out, TN);
         bad |= memcmp(tpacked, tcodes, TN) != 0; /* 8-bit packing is the bytes */
+
+        /* Calibration of the same weights: per group (both modes), per
+           channel and per tensor. */
+        {
+            static qat_bf16 xc[AN], cs[AG], co[AG], ls[AG], lo[AG], chs[CR], ts[1];
+            for (i = 0; i < AN; i++) xc[i] = isfinite(widen(x[i])) ? x[i] : narrow(0.5f);
+            emit("xc", xc, AN);
+            bad |= qat_asymmetric_per_group_calibrate(xc, cs, co, AN, AS, 3, 1e-4f, 0.95f, QAT_CALIBRATE_SEARCH) != QAT_OK;
+            bad |= qat_asymmetric_per_group_calibrate(xc, ls, lo, AN, AS, 3, 1e-4f, 0.95f, QAT_CALIBRATE_LSQ) != QAT_OK;
+            bad |= qat_symmetric_per_channel_calibrate(xc, chs, CR, CC, 1e-4f, -8, 7, QAT_CALIBRATE_SEARCH) != QAT_OK;
+            bad |= qat_symmetric_per_tensor_calibrate(xc, ts, TN, 1e-4f, -128, 127, QAT_CALIBRATE_SEARCH) != QAT_OK;
+            emit("cal_scale", cs, AG); emit("cal_offset", co, AG);
+            emit("lsq_scale", ls, AG); emit("lsq_offset", lo, AG);
+            emit("cal_chan", chs, CR); emit("cal_tens", ts, 1);
+        }
     }
 
     CHECK(!bad, "host library and reference agree");

@@ -181,6 +181,28 @@ int main(void) {
               same(out, tens_values, TN),
           "symmetric per tensor values of codes");
 
+    /* Calibration, against the host's parameters. */
+    {
+        qat_bf16 cs[AG], co[AG], chs[CR], ts[1];
+        PAINT_STACK();
+        st = qat_asymmetric_per_group_calibrate(xc, cs, co, AN, AS, 3, 1e-4f, 0.95f, QAT_CALIBRATE_SEARCH);
+        measure("qat_asymmetric_per_group_calibrate: ");
+        check(st == QAT_OK && same(cs, cal_scale, AG) && same(co, cal_offset, AG), "calibration per group");
+        check(qat_asymmetric_per_group_calibrate(xc, cs, co, AN, AS, 3, 1e-4f, 0.95f, QAT_CALIBRATE_LSQ) == QAT_OK &&
+                  same(cs, lsq_scale, AG) && same(co, lsq_offset, AG),
+              "LSQ initialisation per group");
+        PAINT_STACK();
+        st = qat_symmetric_per_channel_calibrate(xc, chs, CR, CC, 1e-4f, -8, 7, QAT_CALIBRATE_SEARCH);
+        measure("qat_symmetric_per_channel_calibrate: ");
+        check(st == QAT_OK && same(chs, cal_chan, CR), "calibration per channel");
+        check(qat_symmetric_per_tensor_calibrate(xc, ts, TN, 1e-4f, -128, 127, QAT_CALIBRATE_SEARCH) == QAT_OK &&
+                  same(ts, cal_tens, 1),
+              "calibration per tensor");
+        check(qat_symmetric_per_tensor_calibrate(x + (AN - TN), ts, TN, 1e-4f, -128, 127, QAT_CALIBRATE_SEARCH) ==
+                  QAT_ERR_NON_FINITE && same(ts, cal_tens, 1),
+              "calibration refuses a NaN weight");
+    }
+
     /* Any floating-point environment the caller left: flush-to-zero (bit 24),
      * default NaN (25), each rounding mode (23:22), and sticky flags (0-4, 7). */
     golden_under(1u << 24, "golden bits under FZ");
