@@ -126,14 +126,31 @@ pub(crate) fn sqrt_of_integer(k: u32) -> f64 {
 /// # Safety
 /// `x` is valid for reading `len` elements; `token` proves `V`'s ISA.
 #[inline(always)]
-unsafe fn squared_error<V: Vector>(
-    token: V::Token,
+unsafe fn squared_error<V: Vector, P: Pair<V>>(
+    token: P::Token,
     x: *const u16,
     len: usize,
     quantizer: &impl Lanewise,
 ) -> f64 {
-    let mut sum = V::sum_zero(token);
+    let vector_token = P::vector_token(token);
+    let mut sum = P::sum_zero(token);
     let mut i = 0;
+    // Whole pairs where a pair's halves are its elements in memory order
+    // (the backends that finish sums eight at a time, AVX-512): each half
+    // then adds to the lanes its elements belong to.
+    while P::SUMS_EIGHT_AT_ONCE && len - i >= 2 * LANES {
+        let mut out = [0u16; 2 * LANES];
+        // SAFETY: 2 * LANES elements from i are in the unit (caller).
+        let (w, q) = unsafe {
+            let w = P::load(token, x.add(i));
+            quantizer.forward(w).store(out.as_mut_ptr());
+            (w, P::load(token, out.as_ptr()))
+        };
+        let d = w.sub(q);
+        let [first, second] = d.mul(d).split();
+        sum = P::sum_add_vector(P::sum_add_vector(sum, first), second);
+        i += 2 * LANES;
+    }
     while i < len {
         let n = (len - i).min(LANES);
         let mut out = [0u16; LANES];
@@ -141,21 +158,21 @@ unsafe fn squared_error<V: Vector>(
         // goes through the stack, and the output through a stack array.
         let (w, q) = unsafe {
             let w: V = if n == LANES {
-                V::load(token, x.add(i))
+                V::load(vector_token, x.add(i))
             } else {
-                load_tail(token, x.add(i), n)
+                load_tail(vector_token, x.add(i), n)
             };
             // Through `apply`, which a backend may run lane by lane; then
             // narrowed to bf16 and widened back, as the forward kernel writes it.
             V::apply(&Forward(quantizer), w).store(out.as_mut_ptr());
-            (w, V::load(token, out.as_ptr()))
+            (w, V::load(vector_token, out.as_ptr()))
         };
         let d = w.sub(q);
         let e = d.mul(d);
-        sum = V::sum_add(sum, if n == LANES { e } else { e.first(n) });
+        sum = P::sum_add_vector(sum, if n == LANES { e } else { e.first(n) });
         i += n;
     }
-    V::sum_lanes(sum)
+    P::sum_lanes(sum)
 }
 
 /// The finite weights' extremes and sums, in f64 and element order.
@@ -201,7 +218,6 @@ pub(crate) unsafe fn symmetric<V: Vector, P: Pair<V>>(
     token: P::Token,
     args: &CalibrateArgs<Symmetric>,
 ) {
-    let token = P::vector_token(token);
     let q = &args.quant;
     let levels = if q.max_v >= 1.0 { q.max_v } else { -q.min_v };
     let levels = if levels >= 1.0 { levels } else { 1.0 };
@@ -224,7 +240,7 @@ pub(crate) unsafe fn symmetric<V: Vector, P: Pair<V>>(
                 let s = scale_bits(min_max * (i as f32 / CANDIDATES as f32), q.eps);
                 // SAFETY: the unit's weights (caller).
                 let error =
-                    unsafe { squared_error::<V>(token, x, args.len, &Row::new(q, widen(s))) };
+                    unsafe { squared_error::<V, P>(token, x, args.len, &Row::new(q, widen(s))) };
                 if error < best.0 {
                     best = (error, s);
                 }
@@ -245,7 +261,6 @@ pub(crate) unsafe fn asymmetric<V: Vector, P: Pair<V>>(
     token: P::Token,
     args: &CalibrateArgs<AsymmetricConstants>,
 ) {
-    let token = P::vector_token(token);
     let q = &args.quant;
     let steps = 2.0 * q.levels - 1.0;
     for unit in 0..args.units {
@@ -276,7 +291,7 @@ pub(crate) unsafe fn asymmetric<V: Vector, P: Pair<V>>(
                     let s = scale_bits(min_max * (i as f32 / CANDIDATES as f32), q.eps);
                     let group = Group::new(q, widen(s), widen(offset));
                     // SAFETY: the unit's weights (caller).
-                    let error = unsafe { squared_error::<V>(token, x, args.len, &group) };
+                    let error = unsafe { squared_error::<V, P>(token, x, args.len, &group) };
                     if error < best.0 {
                         best = (error, s);
                     }
