@@ -131,6 +131,7 @@ unsafe fn squared_error<V: Vector, P: Pair<V>>(
     x: *const u16,
     len: usize,
     quantizer: &impl Lanewise,
+    limit: Limit,
 ) -> f64 {
     let vector_token = P::vector_token(token);
     let mut sum = P::sum_zero(token);
@@ -150,6 +151,9 @@ unsafe fn squared_error<V: Vector, P: Pair<V>>(
         let [first, second] = d.mul(d).split();
         sum = P::sum_add_vector(P::sum_add_vector(sum, first), second);
         i += 2 * LANES;
+        if i % CHECK_EVERY == 0 && limit.exceeded(P::sum_lanes(sum)) {
+            return f64::INFINITY;
+        }
     }
     while i < len {
         let n = (len - i).min(LANES);
@@ -171,8 +175,79 @@ unsafe fn squared_error<V: Vector, P: Pair<V>>(
         let e = d.mul(d);
         sum = P::sum_add_vector(sum, if n == LANES { e } else { e.first(n) });
         i += n;
+        if i % CHECK_EVERY == 0 && limit.exceeded(P::sum_lanes(sum)) {
+            return f64::INFINITY;
+        }
     }
     P::sum_lanes(sum)
+}
+
+/// The candidate scale with the smallest error, the smallest scale among
+/// equal errors: the result of trying every candidate in turn. Min/max
+/// (`i = 64`) goes first, so that a good error bounds the others early.
+///
+/// `quantizer_of(s)` only builds a candidate's quantizer: the work is in
+/// [`squared_error`], called here and not from a closure, which would not
+/// be compiled for the ISA.
+///
+/// # Safety
+/// `x` is valid for reading `len` weights; `token` proves the ISA.
+#[inline(always)]
+unsafe fn search<V: Vector, P: Pair<V>, Q: Lanewise>(
+    token: P::Token,
+    (x, len): (*const u16, usize),
+    eps: f32,
+    min_max: f32,
+    quantizer_of: impl Fn(u16) -> Q,
+) -> u16 {
+    macro_rules! error_of {
+        ($s:expr, $limit:expr) => {
+            // SAFETY: the caller's.
+            unsafe { squared_error::<V, P>(token, x, len, &quantizer_of($s), $limit) }
+        };
+    }
+    let candidate = |i: usize| scale_bits(min_max * (i as f32 / CANDIDATES as f32), eps);
+    let first = candidate(CANDIDATES);
+    let unbounded = Limit {
+        best: f64::INFINITY,
+        tie_loses: false,
+    };
+    let mut best = (error_of!(first, unbounded), first);
+    for i in 1..CANDIDATES {
+        let s = candidate(i);
+        // A tie wins only for a smaller scale (candidates grow with i).
+        let smaller = widen(s) < widen(best.1);
+        let limit = Limit {
+            best: best.0,
+            tie_loses: !smaller,
+        };
+        let error = error_of!(s, limit);
+        if error < best.0 || (error == best.0 && smaller) {
+            best = (error, s);
+        }
+    }
+    best.1
+}
+
+/// Elements between checks of a candidate's partial error against the best.
+const CHECK_EVERY: usize = 32;
+
+/// When a candidate can no longer win: its terms are never negative, so
+/// its error only grows, and a partial sum past the best one's error (or
+/// equal to it, for a larger scale, which loses a tie) settles it. The
+/// search then gives what the full sums would.
+#[derive(Clone, Copy)]
+struct Limit {
+    best: f64,
+    /// Whether a tie with `best` still loses.
+    tie_loses: bool,
+}
+
+impl Limit {
+    #[inline(always)]
+    fn exceeded(self, partial: f64) -> bool {
+        partial > self.best || (self.tie_loses && partial == self.best)
+    }
 }
 
 /// The finite weights' extremes and sums, in f64 and element order.
@@ -235,17 +310,10 @@ pub(crate) unsafe fn symmetric<V: Vector, P: Pair<V>>(
             scale_bits((2.0 * mean / sqrt_of_integer(levels as u32)) as f32, q.eps)
         } else {
             let min_max = largest / levels;
-            let mut best = (f64::INFINITY, eps_scale(q.eps));
-            for i in 1..=CANDIDATES {
-                let s = scale_bits(min_max * (i as f32 / CANDIDATES as f32), q.eps);
-                // SAFETY: the unit's weights (caller).
-                let error =
-                    unsafe { squared_error::<V, P>(token, x, args.len, &Row::new(q, widen(s))) };
-                if error < best.0 {
-                    best = (error, s);
-                }
+            // SAFETY: the unit's weights (caller).
+            unsafe {
+                search::<V, P, _>(token, (x, args.len), q.eps, min_max, |s| Row::new(q, widen(s)))
             }
-            best.1
         };
         // SAFETY: unit < units (caller).
         unsafe { args.scale.add(unit).write(best) };
@@ -285,19 +353,14 @@ pub(crate) unsafe fn asymmetric<V: Vector, P: Pair<V>>(
         } else {
             let offset = narrow(lo * 0.5 + hi * 0.5);
             let min_max = (hi - lo) / steps;
-            let mut best = (f64::INFINITY, eps_scale(q.eps));
-            if min_max > 0.0 {
-                for i in 1..=CANDIDATES {
-                    let s = scale_bits(min_max * (i as f32 / CANDIDATES as f32), q.eps);
-                    let group = Group::new(q, widen(s), widen(offset));
-                    // SAFETY: the unit's weights (caller).
-                    let error = unsafe { squared_error::<V, P>(token, x, args.len, &group) };
-                    if error < best.0 {
-                        best = (error, s);
-                    }
-                }
-            }
-            (best.1, offset)
+            let scale = if min_max > 0.0 {
+                let group_of = |s: u16| Group::new(q, widen(s), widen(offset));
+                // SAFETY: the unit's weights (caller).
+                unsafe { search::<V, P, _>(token, (x, args.len), q.eps, min_max, group_of) }
+            } else {
+                eps_scale(q.eps)
+            };
+            (scale, offset)
         };
         // SAFETY: unit < units (caller).
         unsafe {
