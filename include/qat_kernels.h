@@ -69,8 +69,9 @@ enum qat_err
    */
   QAT_ERR_UNSUPPORTED_ISA = 8,
   /**
-   * Export: a weight has no integer code, as a NaN weight, scale or offset
-   * (or an infinity meeting another infinity) gives none.
+   * A NaN or infinite value where the call needs finite ones: a weight
+   * with no integer code (export: a NaN weight, scale or offset, or
+   * infinities meeting), or a weight to calibrate.
    */
   QAT_ERR_NON_FINITE = 9,
   /**

@@ -31,8 +31,9 @@ pub enum Error {
     /// The requested instruction set is not supported by this CPU or build,
     /// or its code is unknown.
     UnsupportedIsa = 8,
-    /// Export: a weight has no integer code, as a NaN weight, scale or offset
-    /// (or an infinity meeting another infinity) gives none.
+    /// A NaN or infinite value where the call needs finite ones: a weight
+    /// with no integer code (export: a NaN weight, scale or offset, or
+    /// infinities meeting), or a weight to calibrate.
     NonFinite = 9,
     /// A code is off its grid (`0..2^bit` per group, `[min_v, max_v]`
     /// symmetric) or does not fit the packing width.
@@ -92,7 +93,7 @@ impl Error {
             }
             Error::UnsupportedIsa => c"instruction set not supported by this CPU or build",
             Error::NonFinite => {
-                c"a weight has no integer code: a weight, scale or offset is NaN, or infinities meet"
+                c"a NaN or infinite value where finite ones are needed (no integer code, or calibration)"
             }
             Error::Code => c"a code is off its grid or does not fit the packing width",
             Error::Mode => c"unknown calibration mode",

@@ -32,6 +32,7 @@ setup(
             [os.path.join("csrc", "ops.cpp")],
             include_dirs=[os.path.join(ROOT, "include")],
             extra_objects=[LIBRARY],
+            depends=[LIBRARY, os.path.join(ROOT, "include", "qat_kernels.h")],
             extra_link_args=native,
             extra_compile_args=["-O2"],
         )

@@ -312,7 +312,9 @@ pub(crate) unsafe fn symmetric<V: Vector, P: Pair<V>>(
             let min_max = largest / levels;
             // SAFETY: the unit's weights (caller).
             unsafe {
-                search::<V, P, _>(token, (x, args.len), q.eps, min_max, |s| Row::new(q, widen(s)))
+                search::<V, P, _>(token, (x, args.len), q.eps, min_max, |s| {
+                    Row::new(q, widen(s))
+                })
             }
         };
         // SAFETY: unit < units (caller).

@@ -272,6 +272,42 @@ Tensor symmetric_finish(const Tensor &block_sums, const Tensor &scale, int64_t c
     return gs;
 }
 
+// --- calibration ---------------------------------------------------------------
+
+int32_t mode_of(int64_t mode) { return mode >= 0 && mode <= INT32_MAX ? static_cast<int32_t>(mode) : -1; }
+
+std::tuple<Tensor, Tensor> asymmetric_per_group_calibrate(const Tensor &weight, int64_t group_size, int64_t bit,
+                                                          double eps, double clip_val, int64_t mode) {
+    const char *op = "qat_kernels.asymmetric_per_group_calibrate";
+    check_tensor(op, "weight", weight);
+    int64_t groups = groups_of(op, weight, group_size);
+    Tensor scale = at::empty({groups}, weight.options());
+    Tensor offset = at::empty({groups}, weight.options());
+    check_status(op, qat_asymmetric_per_group_calibrate(in(weight), out(scale), out(offset), weight.numel(),
+                                                        group_size, bits(bit), eps, clip_val, mode_of(mode)));
+    return {scale, offset};
+}
+
+Tensor symmetric_calibrate(const char *op, const Tensor &weight, int64_t rows, double eps, double min_v,
+                           double max_v, int64_t mode) {
+    check_tensor(op, "weight", weight);
+    Tensor scale = at::empty({rows}, weight.options());
+    int64_t cols = rows == 0 ? 0 : weight.numel() / rows;
+    check_status(op, qat_symmetric_per_channel_calibrate(in(weight), out(scale), rows, cols, eps, min_v, max_v,
+                                                         mode_of(mode)));
+    return scale;
+}
+
+Tensor symmetric_per_channel_calibrate(const Tensor &weight, double eps, double min_v, double max_v, int64_t mode) {
+    TORCH_CHECK(weight.dim() >= 1, "qat_kernels.symmetric_per_channel_calibrate: weight needs rows");
+    return symmetric_calibrate("qat_kernels.symmetric_per_channel_calibrate", weight, weight.size(0), eps, min_v,
+                               max_v, mode);
+}
+
+Tensor symmetric_per_tensor_calibrate(const Tensor &weight, double eps, double min_v, double max_v, int64_t mode) {
+    return symmetric_calibrate("qat_kernels.symmetric_per_tensor_calibrate", weight, 1, eps, min_v, max_v, mode);
+}
+
 int64_t block_count(int64_t len) { return len < 0 ? 0 : static_cast<int64_t>(qat_block_count(len)); }
 
 std::string version() { return qat_version(); }
@@ -302,6 +338,10 @@ TORCH_LIBRARY(qat_kernels, m) {
     def("symmetric_per_tensor_backward_blocks(Tensor grad_output, " + std::string(sym) + ") -> (Tensor, Tensor)");
     def("symmetric_per_channel_backward_blocks(Tensor grad_output, " + std::string(sym) + ") -> (Tensor, Tensor)");
     def("symmetric_finish(Tensor block_sums, Tensor scale, int cols, float eps, float min_v, float max_v) -> Tensor");
+    def("asymmetric_per_group_calibrate(Tensor weight, int group_size, int bit, float eps, float clip_val, "
+        "int mode) -> (Tensor, Tensor)");
+    def("symmetric_per_channel_calibrate(Tensor weight, float eps, float min_v, float max_v, int mode) -> Tensor");
+    def("symmetric_per_tensor_calibrate(Tensor weight, float eps, float min_v, float max_v, int mode) -> Tensor");
     m.def("block_count(int len) -> int", &block_count);
     m.def("version() -> str", &version);
 }
@@ -330,6 +370,9 @@ static void register_kernels(torch::Library &m) {
     m.impl("symmetric_per_tensor_backward_blocks", &symmetric_per_tensor_backward_blocks);
     m.impl("symmetric_per_channel_backward_blocks", &symmetric_per_channel_backward_blocks);
     m.impl("symmetric_finish", &symmetric_finish);
+    m.impl("asymmetric_per_group_calibrate", &asymmetric_per_group_calibrate);
+    m.impl("symmetric_per_channel_calibrate", &symmetric_per_channel_calibrate);
+    m.impl("symmetric_per_tensor_calibrate", &symmetric_per_tensor_calibrate);
 }
 
 QAT_KERNELS_IMPL(CPU)

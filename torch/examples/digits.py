@@ -7,8 +7,9 @@ with the three quantizers where each belongs:
   and offset);
 - output head: symmetric per channel.
 
-It trains the fp32 model, quantizes it after training (PTQ, min/max scales),
-then fine-tunes it with fake quantization in the loop (QAT) through
+It trains the fp32 model, quantizes it after training (PTQ) with min/max
+parameters and with the library's calibrated ones, then fine-tunes it from
+the calibrated parameters with fake quantization in the loop (QAT) through
 qat_kernels_torch, at 4 and at 2 bits; and runs the same QAT with PyTorch's
 learnable fake-quantization operators (per tensor and per channel; PyTorch
 has no per-group quantizer, so its per-channel affine one stands in for the
@@ -162,8 +163,10 @@ def main():
         model.quantizers = None
         model.load_state_dict(fp32_state)
         model.quantizers = ours(model, bits)
-        model(x_train[:1])  # LSQ initialisation from the fp32 weights
-        train(model, x_train, y_train, epochs=15, lr=1e-3)
+        for q, layer in zip(model.quantizers, model.layers):
+            q.calibrate(layer.weight)  # the library's calibration, through its operators
+        calibrated = accuracy(model, x_test, y_test)
+        train(model, x_train, y_train, epochs=15, lr=1e-3)  # QAT from the calibrated parameters
         qat = accuracy(model, x_test, y_test)
 
         model.quantizers = None
@@ -172,11 +175,13 @@ def main():
         train(model, x_train, y_train, epochs=15, lr=1e-3)
         torch_qat = accuracy(model, x_test, y_test)
         model.quantizers = None
-        results[bits] = (ptq, qat, torch_qat)
-        print(f"{bits}-bit: PTQ (min/max) {ptq:.4f}, QAT {qat:.4f}, QAT with PyTorch's learnable ops {torch_qat:.4f}")
+        results[bits] = (ptq, calibrated, qat, torch_qat)
+        print(f"{bits}-bit: PTQ min/max {ptq:.4f}, PTQ calibrated {calibrated:.4f}, QAT {qat:.4f}, "
+              f"QAT with PyTorch's learnable ops {torch_qat:.4f}")
     print(f"({time.time() - start:.1f} s)")
     line = ", ".join(
-        f"{b}-bit PTQ {p:.4f} QAT {q:.4f} torch QAT {t:.4f}" for b, (p, q, t) in results.items()
+        f"{b}-bit PTQ {p:.4f} calibrated {c:.4f} QAT {q:.4f} torch QAT {t:.4f}"
+        for b, (p, c, q, t) in results.items()
     )
     print(f"digits: fp32 {fp32:.4f}, {line}")
 

@@ -213,6 +213,15 @@ class _FakeQuantizer(torch.nn.Module):
             parameter = _GradScale.apply(parameter, factor)
         return parameter.to(torch.bfloat16)
 
+    def calibrate(self, weight, mode="search"):
+        """Sets the parameters from `weight` with the library's calibration:
+        `"search"` (those whose forward pass is closest to the weights) or
+        `"lsq"` (LSQ's rule)."""
+        with torch.no_grad():
+            self._calibrate(weight.detach().to(torch.bfloat16).contiguous(), {"search": 0, "lsq": 1}[mode])
+            self.initialized.fill_(True)
+        return self
+
     def forward(self, weight):
         if not bool(self.initialized):
             with torch.no_grad():
@@ -246,6 +255,12 @@ class AsymmetricPerGroup(_FakeQuantizer):
         spread = (groups - offset[:, None]).abs().mean(dim=1)
         self.offset.copy_(offset)
         self.scale.copy_((2 * spread / math.sqrt(positive)).clamp_min(self.eps))
+
+    def _calibrate(self, weight, mode):
+        scale, offset = _ops.asymmetric_per_group_calibrate(
+            weight, self.group_size, self.bit, self.eps, self.clip_val, mode)
+        self.scale.copy_(scale.float())
+        self.offset.copy_(offset.float())
 
     def _fake_quantize(self, weight):
         factor = self._factor(self.group_size, 2 ** (self.bit - 1))
@@ -285,6 +300,9 @@ class SymmetricPerChannel(_Symmetric):
     def initialize(self, weight):
         self.scale.copy_(self._lsq_scale(weight.reshape(weight.shape[0], -1)))
 
+    def _calibrate(self, weight, mode):
+        self.scale.copy_(_ops.symmetric_per_channel_calibrate(weight, self.eps, self.min_v, self.max_v, mode).float())
+
     def _fake_quantize(self, weight):
         factor = self._factor(weight.numel() // max(weight.shape[0], 1), max(self.max_v, 1.0))
         return symmetric_per_channel(weight, self._bf16(self.scale, factor), self.eps, self.min_v, self.max_v)
@@ -299,6 +317,9 @@ class SymmetricPerTensor(_Symmetric):
 
     def initialize(self, weight):
         self.scale.copy_(self._lsq_scale(weight.reshape(1, -1)))
+
+    def _calibrate(self, weight, mode):
+        self.scale.copy_(_ops.symmetric_per_tensor_calibrate(weight, self.eps, self.min_v, self.max_v, mode).float())
 
     def _fake_quantize(self, weight):
         factor = self._factor(weight.numel(), max(self.max_v, 1.0))

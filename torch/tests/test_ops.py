@@ -162,3 +162,26 @@ def test_lsq_grad_factor_scales_only_the_scale_gradient():
         q(w.clone().requires_grad_()).sum().backward()
     factor = qk.lsq_grad_factor(256, 7)
     assert torch.allclose(scaled.scale.grad, plain.scale.grad * factor, rtol=1e-6)
+
+
+def test_calibration_through_the_operators():
+    torch.manual_seed(2)
+    w = (torch.randn(8, 256) * 0.05).to(bf16)
+    search = ops.symmetric_per_channel_calibrate(w, 1e-4, -8.0, 7.0, 0)
+    assert search.shape == (8,) and search.dtype == bf16
+    min_max = (w.float().abs().amax(1) / 7).to(bf16)
+
+    def error(scale):
+        q = ops.symmetric_per_channel(w, scale, 1e-4, -8.0, 7.0)
+        return ((w.float() - q.float()) ** 2).sum(1)
+
+    assert bool((error(search) <= error(min_max)).all())
+    scale, offset = ops.asymmetric_per_group_calibrate(w, 128, 4, 1e-4, 0.99, 1)
+    assert scale.shape == (16,) and offset.shape == (16,)
+    q = qk.AsymmetricPerGroup(num_groups=16, group_size=128, bit=4).calibrate(w.float())
+    assert bool(q.initialized) and q.scale.dtype == torch.float32
+    with pytest.raises(RuntimeError, match="unknown calibration mode"):
+        ops.symmetric_per_tensor_calibrate(w, 1e-4, -8.0, 7.0, 5)
+    w[0, 0] = float("nan")
+    with pytest.raises(RuntimeError, match="NaN or infinite"):
+        ops.symmetric_per_tensor_calibrate(w, 1e-4, -8.0, 7.0, 0)
