@@ -651,12 +651,8 @@ unsafe fn all_weights_finite(
     weight: *const u16,
     numel: usize,
 ) -> Result<(), Error> {
-    if numel == 0 {
-        return Ok(());
-    }
     // SAFETY: the caller's.
-    let largest = unsafe { (table.largest_magnitude)(core::slice::from_raw_parts(weight, numel)) };
-    if largest < 0x7F80 {
+    if unsafe { codes::all_finite(table, codes::elements(weight, numel)) } {
         Ok(())
     } else {
         Err(Error::NonFinite)

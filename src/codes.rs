@@ -14,7 +14,7 @@ use crate::Error;
 ///
 /// # Safety
 /// `p` is valid for reading `len` elements, which nothing writes meanwhile.
-unsafe fn elements<'a, T>(p: *const T, len: usize) -> &'a [T] {
+pub(crate) unsafe fn elements<'a, T>(p: *const T, len: usize) -> &'a [T] {
     if len == 0 {
         return &[];
     }
@@ -27,7 +27,7 @@ unsafe fn elements<'a, T>(p: *const T, len: usize) -> &'a [T] {
 ///
 /// # Safety
 /// The CPU runs `table`'s ISA (its contract).
-unsafe fn all_finite(table: &KernelTable, values: &[u16]) -> bool {
+pub(crate) unsafe fn all_finite(table: &KernelTable, values: &[u16]) -> bool {
     // SAFETY: the caller's.
     unsafe { (table.largest_magnitude)(values) < 0x7F80 }
 }
