@@ -10,6 +10,14 @@
 //! | [`symmetric_per_channel`] (+ backward) | one scale per row | scale | output heads, 4-8 bit |
 //! | [`symmetric_per_tensor`] (+ backward) | one scale | scale | embeddings, 8 bit |
 //!
+//! Beside them: export to integer codes and back
+//! ([`asymmetric_per_group_quantize`], [`pack_codes`], ...), whose values
+//! are the forward pass's bits; the backward passes for weights split
+//! across processes ([`symmetric_per_tensor_backward_blocks`] and the
+//! `*_finish` functions); and calibration of the parameters
+//! ([`asymmetric_per_group_calibrate`], ...). The repository's `docs/`
+//! folder has the whole contract.
+//!
 //! Each computes in f32 and writes bf16. A portable path and SIMD paths (AVX2
 //! and AVX-512 on x86/x86-64, NEON on aarch64, chosen at run time) give **bit-identical**
 //! results, reductions included (see Semantics below).
