@@ -114,9 +114,13 @@ def worker(rank, world, port, mode, results):
         fingerprint = h.hexdigest()[:16]
     else:
         fingerprint = digest(model)
+    # Both ranks done with every collective before either tears gloo down:
+    # a peer closing its sockets under a collective still running on the
+    # other side aborts that process.
+    dist.barrier()
+    dist.destroy_process_group()
     if rank == 0:
         results.put((losses, acc, fingerprint))
-    dist.destroy_process_group()
 
 
 def distributed(mode):

@@ -34,10 +34,13 @@ def worker(rank, world, port, numel, cut, results):
     one_gw, one_gs = ops.symmetric_per_tensor_backward(grad, w, s, 1e-4, -128.0, 127.0)
     own = ops.symmetric_per_tensor_backward(grad[lo:hi], w[lo:hi], s, 1e-4, -128.0, 127.0)[1].float()
     dist.all_reduce(own)
-    if rank == 0:
-        results.put((gs.float().item(), one_gs.float().item(), own.to(torch.bfloat16).float().item(),
-                     bool(torch.equal(gw.view(torch.int16), one_gw[lo:hi].view(torch.int16)))))
+    found = (gs.float().item(), one_gs.float().item(), own.to(torch.bfloat16).float().item(),
+             bool(torch.equal(gw.view(torch.int16), one_gw[lo:hi].view(torch.int16))))
+    # Both ranks past every collective before either tears gloo down.
+    dist.barrier()
     dist.destroy_process_group()
+    if rank == 0:
+        results.put(found)
 
 
 def run(numel, cut):
