@@ -32,13 +32,15 @@ enum qat_err
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   /**
-   * A buffer pointer is null with a nonzero count, not 2-byte aligned, or
-   * its buffer would wrap around the address space.
+   * A buffer pointer is null with a nonzero count, not aligned to its
+   * element (2 bytes for bf16, 8 for f64 block values), or its buffer
+   * would wrap around the address space.
    */
   QAT_ERR_POINTER = 1,
   /**
-   * group_size is 0 or does not divide numel, a size overflows or exceeds
-   * PTRDIFF_MAX bytes, or (Rust API) a slice has the wrong length.
+   * group_size is 0 or does not divide numel, a count overflows or a
+   * buffer exceeds PTRDIFF_MAX bytes, or (Rust API) a slice has the wrong
+   * length.
    */
   QAT_ERR_SHAPE = 2,
   /**
@@ -50,7 +52,8 @@ enum qat_err
    */
   QAT_ERR_EPS = 4,
   /**
-   * clip_val is not finite with 0 < clip_val < 1.
+   * clip_val is not finite with 0 < clip_val < 1, or its extreme levels
+   * round off the grid in f32 (bit 1 with clip_val = 1 - 2^-24).
    */
   QAT_ERR_CLIP = 5,
   /**
@@ -70,8 +73,8 @@ enum qat_err
   QAT_ERR_UNSUPPORTED_ISA = 8,
   /**
    * A NaN or infinite value where the call needs finite ones: a weight
-   * with no integer code (export: a NaN weight, scale or offset, or
-   * infinities meeting), or a weight to calibrate.
+   * whose forward value is not finite, so has no integer code (export),
+   * or a weight to calibrate.
    */
   QAT_ERR_NON_FINITE = 9,
   /**
@@ -285,10 +288,11 @@ int32_t qat_symmetric_per_tensor_backward(const qat_bf16 *grad_output,
  * Export: the integer code of each weight, q = r + n in 0..2^bit (bit at
  * most 8), where r is the level qat_asymmetric_per_group snaps the weight
  * to, so that qat_asymmetric_per_group_dequantize gives back its output bit
- * for bit. codes holds numel bytes. Returns QAT_ERR_NON_FINITE, writing
- * nothing, where a weight has no code (a NaN weight, scale or offset, or an
- * infinite weight equal to an infinite offset or with an infinite
- * scale * 2^(bit-1)); infinite weights otherwise clip like large ones.
+ * for bit. codes holds numel bytes. Succeeds exactly when every value
+ * qat_asymmetric_per_group gives is finite; otherwise (a NaN weight, scale
+ * or offset, infinities meeting, a level past bf16's range) returns
+ * QAT_ERR_NON_FINITE and writes nothing. Infinite weights whose value is
+ * finite clip like large ones.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -323,9 +327,10 @@ int32_t qat_asymmetric_per_group_dequantize(const uint8_t *codes,
 /**
  * Export: the integer code c = clip(round(x / ps), min_v, max_v) of each
  * weight of a rows x cols matrix, one scale per row; min_v and max_v must
- * lie in -128..=127 (else QAT_ERR_RANGE). QAT_ERR_NON_FINITE, writing
- * nothing, where a weight has no code (a NaN weight or scale, or an
- * infinite weight with an infinite scale).
+ * lie in -128..=127 (else QAT_ERR_RANGE). Succeeds exactly when every
+ * value qat_symmetric_per_channel gives is finite; otherwise (a NaN weight
+ * or scale, an infinite scale, c * ps past bf16's range) returns
+ * QAT_ERR_NON_FINITE and writes nothing.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */

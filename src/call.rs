@@ -30,6 +30,18 @@ pub(crate) struct Buffer {
     pub output: bool,
 }
 
+impl Buffer {
+    /// The buffer's size in bytes, if it fits in the largest object Rust
+    /// and C allow (`isize::MAX`, `PTRDIFF_MAX`, bytes). The one place a
+    /// buffer's extent is computed: every count, however it was formed,
+    /// passes through this checked product before any pointer is looked at.
+    pub fn bytes(self) -> Option<usize> {
+        self.len
+            .checked_mul(self.size)
+            .filter(|&bytes| bytes <= isize::MAX as usize)
+    }
+}
+
 fn input<T>(p: *const T, len: usize) -> Buffer {
     Buffer {
         start: p as usize,
@@ -261,6 +273,13 @@ pub(crate) unsafe fn asymmetric_per_group<B: Boundary, M: Map>(
     })
 }
 
+/// The block values of `units` units of `len` elements, `2 *
+/// block_count(len)` each; `usize::MAX` where that overflows, which no
+/// buffer's extent admits ([`Buffer::bytes`]).
+fn block_values(units: usize, len: usize) -> usize {
+    units.saturating_mul(2 * block_count(len))
+}
+
 /// Where a backward call puts its sums: finished into bf16 gradients, or
 /// left as f64 block values for shards to combine
 /// (`2 * block_count(len)` per group or row, `len` its length).
@@ -274,24 +293,11 @@ pub(crate) enum BackwardSums {
 }
 
 impl BackwardSums {
-    /// `Shape` unless the block values of `units` units of `len` elements
-    /// fit in memory.
-    fn check_len(self, units: usize, len: usize) -> Result<(), Error> {
-        if let BackwardSums::Blocks(_) = self {
-            let count = units
-                .checked_mul(2 * block_count(len))
-                .ok_or(Error::Shape)?;
-            if count > isize::MAX as usize / size_of::<f64>() {
-                return Err(Error::Shape);
-            }
-        }
-        Ok(())
-    }
-
     /// The buffers as the checks see them: `units` gradients each (the
     /// offsets' only if `offsets`), or `2 * block_count(len)` values per unit
-    /// (within memory: [`BackwardSums::check_len`]). Made inside the checks,
-    /// so that they take no room in the frame the kernel runs under.
+    /// (a count that overflows saturates, and fails [`Buffer::bytes`]). Made
+    /// inside the checks, so that they take no room in the frame the kernel
+    /// runs under.
     fn buffers(self, units: usize, len: usize, offsets: bool) -> [Buffer; 2] {
         match self {
             BackwardSums::Gradients(scale, offset) => {
@@ -303,7 +309,7 @@ impl BackwardSums {
                 [output(scale, units), offset]
             }
             BackwardSums::Blocks(values) => [
-                output(values, units * 2 * block_count(len)),
+                output(values, block_values(units, len)),
                 output(core::ptr::null_mut::<u16>(), 0),
             ],
         }
@@ -343,7 +349,6 @@ pub(crate) unsafe fn asymmetric_per_group_backward<B: Boundary>(
 ) -> Result<(), Error> {
     fpenv::with_default(|| {
         let groups = params.groups(numel)?;
-        sums.check_len(groups, params.group_size)?;
         let quant = B::check(
             || {
                 let [sums_a, sums_b] = sums.buffers(groups, params.group_size, true);
@@ -446,7 +451,6 @@ pub(crate) unsafe fn symmetric_backward<B: Boundary>(
 ) -> Result<(), Error> {
     fpenv::with_default(|| {
         let numel = matrix_numel(rows, cols)?;
-        sums.check_len(rows, cols)?;
         let quant = B::check(
             || {
                 let [sums_a, sums_b] = sums.buffers(rows, cols, false);
@@ -571,11 +575,10 @@ pub(crate) unsafe fn asymmetric_per_group_finish<B: Boundary>(
     fpenv::with_default(|| {
         let groups = params.groups(numel)?;
         let blocks = block_count(params.group_size);
-        let count = groups.checked_mul(2 * blocks).ok_or(Error::Shape)?;
         let quant = B::check(
             || {
                 [
-                    input(block_sums, count),
+                    input(block_sums, block_values(groups, params.group_size)),
                     input(scale, groups),
                     output(grad_scale, groups),
                     output(grad_offset, groups),
@@ -616,11 +619,10 @@ pub(crate) unsafe fn symmetric_finish<B: Boundary>(
     fpenv::with_default(|| {
         matrix_numel(rows, cols)?;
         let blocks = block_count(cols);
-        let count = rows.checked_mul(2 * blocks).ok_or(Error::Shape)?;
         let quant = B::check(
             || {
                 [
-                    input(block_sums, count),
+                    input(block_sums, block_values(rows, cols)),
                     input(scale, rows),
                     output(grad_scale, rows),
                 ]

@@ -6,7 +6,7 @@ use core::slice;
 
 use crate::arch::KernelTable;
 use crate::bf16_bits::widen;
-use crate::kernels::{protect, AsymmetricPerGroupArgs, SymmetricArgs};
+use crate::kernels::{asymmetric_per_group, symmetric, AsymmetricPerGroupArgs, SymmetricArgs};
 use crate::Error;
 
 /// `len` elements at `p` as a slice (`p` may be null or dangling when `len`
@@ -32,10 +32,20 @@ pub(crate) unsafe fn all_finite(table: &KernelTable, values: &[u16]) -> bool {
     unsafe { (table.largest_magnitude)(values) < 0x7F80 }
 }
 
-/// `Ok` if every weight has a code: no NaN weight, scale or offset, and no
-/// infinity meeting another in `(x - o) / alpha` (an infinite weight equal to
-/// the offset, or an infinite weight or offset with an infinite `alpha`).
-/// Elsewhere infinite weights and offsets clip like large ones.
+/// Whether no bf16 value is NaN: the largest magnitude's bits at most
+/// infinity's `0x7F80`, scanned with `table`'s ISA.
+///
+/// # Safety
+/// The CPU runs `table`'s ISA (its contract).
+unsafe fn no_nan(table: &KernelTable, values: &[u16]) -> bool {
+    // SAFETY: the caller's.
+    unsafe { (table.largest_magnitude)(values) <= 0x7F80 }
+}
+
+/// `Ok` if every weight has a code, which is when its forward value is
+/// finite: then `dequantize(quantize(w))` gives that value's bits. A NaN
+/// weight, scale or offset, an `alpha` or a level past bf16's range, or
+/// infinities meeting in `(x - o) / alpha`, all give a value that is not.
 ///
 /// # Safety
 /// The buffers are valid for their lengths, and the CPU runs `table`'s
@@ -54,39 +64,21 @@ pub(crate) unsafe fn asymmetric_codes_exist(
         )
     };
     // SAFETY: the table is the call's (its ISA runs here).
-    let finite = unsafe { all_finite(table, weights) };
-    // Everything finite (nearly always): every weight has a code.
-    // SAFETY: as above.
-    if finite && unsafe { all_finite(table, scales) && all_finite(table, offsets) } {
-        return Ok(());
-    }
-    let mut group = args.input;
-    for (&scale, &offset) in scales.iter().zip(offsets) {
+    let no_nan = unsafe { no_nan(table, weights) };
+    // `chunks_exact` of an empty slice is empty, and a size of 0 has no
+    // groups (the call checked it); `max(1)` only keeps it from panicking.
+    let groups = weights.chunks_exact(size.max(1));
+    for ((&scale, &offset), group) in scales.iter().zip(offsets).zip(groups) {
         let (scale, offset) = (widen(scale), widen(offset));
-        let alpha = protect(scale, args.quant.eps) * args.quant.levels;
-        if scale.is_nan() || offset.is_nan() || (offset.is_infinite() && alpha.is_infinite()) {
+        if !asymmetric_per_group::values_finite(&args.quant, scale, offset, group, no_nan) {
             return Err(Error::NonFinite);
         }
-        if finite {
-            continue;
-        }
-        let no_code = |&x: &u16| {
-            let x = widen(x);
-            x.is_nan() || (x.is_infinite() && (alpha.is_infinite() || x == offset))
-        };
-        // SAFETY: the group is one of `groups` in the weights (caller).
-        let weights = unsafe { elements(group, size) };
-        if weights.iter().any(no_code) {
-            return Err(Error::NonFinite);
-        }
-        // SAFETY: at most one past the weights' end.
-        group = unsafe { group.add(size) };
     }
     Ok(())
 }
 
-/// `Ok` if every weight has a code: no NaN weight or scale, and no infinite
-/// weight in a row whose `ps` is infinite (`x / ps` would be NaN).
+/// `Ok` if every weight has a code, which is when its forward value is
+/// finite (see [`asymmetric_codes_exist`]).
 ///
 /// # Safety
 /// The buffers are valid for their lengths, and the CPU runs `table`'s
@@ -104,31 +96,12 @@ pub(crate) unsafe fn symmetric_codes_exist(
         )
     };
     // SAFETY: the table is the call's (its ISA runs here).
-    let finite = unsafe { all_finite(table, weights) };
-    // Everything finite (nearly always): every weight has a code.
-    // SAFETY: as above.
-    if finite && unsafe { all_finite(table, scales) } {
-        return Ok(());
-    }
-    let mut row = args.input;
-    for &scale in scales {
-        let scale = widen(scale);
-        if scale.is_nan() {
-            return Err(Error::NonFinite);
-        }
-        if finite {
-            continue;
-        }
-        // SAFETY: the row is one of `rows` in the weights (caller).
-        let weights = unsafe { elements(row, cols) };
-        // SAFETY: at most one past the weights' end.
-        row = unsafe { row.add(cols) };
-        let infinite_ps = protect(scale, args.quant.eps).is_infinite();
-        let no_code = |&x: &u16| {
-            let x = widen(x);
-            x.is_nan() || (infinite_ps && x.is_infinite())
-        };
-        if weights.iter().any(no_code) {
+    let no_nan = unsafe { no_nan(table, weights) };
+    for (row, &scale) in scales.iter().enumerate() {
+        // SAFETY: the row is one of `rows` in the weights (caller); with no
+        // columns it is empty.
+        let weights = unsafe { elements(args.input.add(row * cols), cols) };
+        if !symmetric::values_finite(&args.quant, widen(scale), weights, no_nan) {
             return Err(Error::NonFinite);
         }
     }

@@ -10,17 +10,20 @@ use core::fmt;
 #[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Error {
-    /// A buffer pointer is null with a nonzero count, not 2-byte aligned, or
-    /// its buffer would wrap around the address space.
+    /// A buffer pointer is null with a nonzero count, not aligned to its
+    /// element (2 bytes for bf16, 8 for f64 block values), or its buffer
+    /// would wrap around the address space.
     Pointer = 1,
-    /// group_size is 0 or does not divide numel, a size overflows or exceeds
-    /// PTRDIFF_MAX bytes, or (Rust API) a slice has the wrong length.
+    /// group_size is 0 or does not divide numel, a count overflows or a
+    /// buffer exceeds PTRDIFF_MAX bytes, or (Rust API) a slice has the wrong
+    /// length.
     Shape = 2,
     /// bit is outside 1..=16.
     BitWidth = 3,
     /// eps is not finite and positive.
     Eps = 4,
-    /// clip_val is not finite with 0 < clip_val < 1.
+    /// clip_val is not finite with 0 < clip_val < 1, or its extreme levels
+    /// round off the grid in f32 (bit 1 with clip_val = 1 - 2^-24).
     Clip = 5,
     /// min_v and max_v are not finite integers with min_v <= max_v and
     /// magnitudes at most 2^24.
@@ -32,8 +35,8 @@ pub enum Error {
     /// or its code is unknown.
     UnsupportedIsa = 8,
     /// A NaN or infinite value where the call needs finite ones: a weight
-    /// with no integer code (export: a NaN weight, scale or offset, or
-    /// infinities meeting), or a weight to calibrate.
+    /// whose forward value is not finite, so has no integer code (export),
+    /// or a weight to calibrate.
     NonFinite = 9,
     /// A code is off its grid (`0..2^bit` per group, `[min_v, max_v]`
     /// symmetric) or does not fit the packing width.
@@ -84,7 +87,9 @@ impl Error {
             }
             Error::BitWidth => c"bit width outside 1..=16",
             Error::Eps => c"eps is not finite and positive",
-            Error::Clip => c"clip_val is not finite with 0 < clip_val < 1",
+            Error::Clip => {
+                c"clip_val is not finite with 0 < clip_val < 1, or its levels leave the grid"
+            }
             Error::Range => {
                 c"min_v and max_v are not finite integers with min_v <= max_v and |v| <= 2^24"
             }

@@ -32,10 +32,10 @@ fn status(result: Result<(), Error>) -> i32 {
 enum Raw {}
 
 impl Buffer {
-    /// One past the last byte (lengths are already at most `isize::MAX /
-    /// size`).
+    /// One past the last byte; `None` if the extent is too large
+    /// ([`Buffer::bytes`]) or the buffer wraps around the address space.
     fn end(self) -> Option<usize> {
-        self.start.checked_add(self.len * self.size)
+        self.start.checked_add(self.bytes()?)
     }
 }
 
@@ -49,10 +49,22 @@ impl Boundary for Raw {
         validate: impl FnOnce() -> Result<Q, Error>,
     ) -> Result<Q, Error> {
         let buffers = buffers();
+        check_extents(&buffers)?;
         check_pointers(&buffers)?;
         let quant = validate()?;
         check_overlaps(&buffers)?;
         Ok(quant)
+    }
+}
+
+/// `Shape` for a buffer larger than any object can be (`PTRDIFF_MAX`
+/// bytes), its count however large or wrapped: the shape's last check,
+/// before any pointer is looked at.
+fn check_extents(buffers: &[Buffer]) -> Result<(), Error> {
+    if buffers.iter().all(|b| b.bytes().is_some()) {
+        Ok(())
+    } else {
+        Err(Error::Shape)
     }
 }
 
@@ -287,10 +299,11 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_backward(
 /// Export: the integer code of each weight, q = r + n in 0..2^bit (bit at
 /// most 8), where r is the level qat_asymmetric_per_group snaps the weight
 /// to, so that qat_asymmetric_per_group_dequantize gives back its output bit
-/// for bit. codes holds numel bytes. Returns QAT_ERR_NON_FINITE, writing
-/// nothing, where a weight has no code (a NaN weight, scale or offset, or an
-/// infinite weight equal to an infinite offset or with an infinite
-/// scale * 2^(bit-1)); infinite weights otherwise clip like large ones.
+/// for bit. codes holds numel bytes. Succeeds exactly when every value
+/// qat_asymmetric_per_group gives is finite; otherwise (a NaN weight, scale
+/// or offset, infinities meeting, a level past bf16's range) returns
+/// QAT_ERR_NON_FINITE and writes nothing. Infinite weights whose value is
+/// finite clip like large ones.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -365,9 +378,10 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_dequantize(
 
 /// Export: the integer code c = clip(round(x / ps), min_v, max_v) of each
 /// weight of a rows x cols matrix, one scale per row; min_v and max_v must
-/// lie in -128..=127 (else QAT_ERR_RANGE). QAT_ERR_NON_FINITE, writing
-/// nothing, where a weight has no code (a NaN weight or scale, or an
-/// infinite weight with an infinite scale).
+/// lie in -128..=127 (else QAT_ERR_RANGE). Succeeds exactly when every
+/// value qat_symmetric_per_channel gives is finite; otherwise (a NaN weight
+/// or scale, an infinite scale, c * ps past bf16's range) returns
+/// QAT_ERR_NON_FINITE and writes nothing.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]

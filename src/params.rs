@@ -1,6 +1,7 @@
 //! The quantizers' parameters as callers give them, and their validation
 //! into the constants the kernels use.
 
+use crate::arch::scalar::round_half_even;
 use crate::Error;
 
 /// Parameters of asymmetric per-group fake quantization (LSQ+).
@@ -129,8 +130,19 @@ impl AsymmetricPerGroup {
         if !(self.clip_val.is_finite() && self.clip_val > 0.0 && self.clip_val < 1.0) {
             return Err(Error::Clip);
         }
+        let levels = (1u32 << (self.bit - 1)) as f32;
+        // The extreme levels as the kernels compute them (`clip_val * n` is
+        // exact, then one rounded subtraction): in f32 they can leave the
+        // `2n` levels `-n..n` even though `clip_val < 1` (bit 1 with
+        // `clip_val = 1 - 2^-24`, where `-1.5 + 2^-24` rounds to `-1.5`,
+        // then to the level -2). The rounding is monotone, so these two
+        // bound every weight's level.
+        let bound = self.clip_val * levels;
+        if round_half_even(-bound - 0.5) < -levels || round_half_even(bound - 0.5) >= levels {
+            return Err(Error::Clip);
+        }
         Ok(AsymmetricConstants {
-            levels: (1u32 << (self.bit - 1)) as f32,
+            levels,
             eps: self.eps,
             clip_val: self.clip_val,
         })
@@ -141,11 +153,11 @@ impl AsymmetricPerGroup {
     /// [`AsymmetricPerGroup::validate`], and codes that fit in a byte:
     /// `bit <= 8`.
     pub(crate) fn validate_for_codes(&self) -> Result<AsymmetricConstants, Error> {
-        let quant = self.validate()?;
+        // The width first, as for every kernel: codes hold at most 8 bits.
         if self.bit > 8 {
             return Err(Error::BitWidth);
         }
-        Ok(quant)
+        self.validate()
     }
 }
 

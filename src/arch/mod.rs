@@ -4,7 +4,7 @@
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
-mod scalar;
+pub(crate) mod scalar;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod x86;
 

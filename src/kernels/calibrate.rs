@@ -15,6 +15,10 @@
 //!
 //! LSQ's rule instead (`Calibration::Lsq`): `s = 2 * mean|w| / sqrt(Qp)`,
 //! per group with `o = mean(w)` and `mean|w - o|`, `Qp = 2^(bit - 1)`.
+//!
+//! Finite weights give finite parameters: a scale past the largest finite
+//! bf16 is that value, `0x7F7F`, and a range `hi - lo` past f32's largest
+//! is computed from the halves.
 
 use super::asymmetric_per_group::Group;
 use super::rows::Forward;
@@ -61,19 +65,25 @@ pub(crate) struct CalibrateArgs<Q> {
 
 /// The smallest bf16 scale above `eps`: what a unit of zeros gets, and the
 /// least any candidate is, so that the scale gradient's gate stays open.
+/// (With `eps` at or past the largest finite bf16 there is none: then
+/// that largest value, [`LARGEST_SCALE`].)
 pub(crate) fn eps_scale(eps: f32) -> u16 {
     let bits = narrow(eps);
-    if widen(bits) > eps {
-        bits
-    } else {
-        bits + 1
-    }
+    let above = if widen(bits) > eps { bits } else { bits + 1 };
+    above.min(LARGEST_SCALE)
 }
 
-/// A candidate scale: `value` rounded to bf16, at least [`eps_scale`].
+/// The largest finite bf16, `0x7F7F` (about 3.39e38).
+const LARGEST_SCALE: u16 = 0x7F7F;
+
+/// A candidate scale: `value` rounded to bf16, at least [`eps_scale`] and
+/// at most [`LARGEST_SCALE`] (finite weights near bf16's largest value
+/// give ranges and means that round past it).
 fn scale_bits(value: f32, eps: f32) -> u16 {
     let bits = narrow(value);
-    if widen(bits) > eps {
+    if (0x7F80..0x8000).contains(&bits) {
+        LARGEST_SCALE
+    } else if widen(bits) > eps {
         bits
     } else {
         eps_scale(eps)
@@ -354,7 +364,14 @@ pub(crate) unsafe fn asymmetric<V: Vector, P: Pair<V>>(
             )
         } else {
             let offset = narrow(lo * 0.5 + hi * 0.5);
-            let min_max = (hi - lo) / steps;
+            // `hi - lo` overflows only beyond f32's largest value, where
+            // halving both sides (exact there) keeps it finite.
+            let range = hi - lo;
+            let min_max = if range.is_finite() {
+                range / steps
+            } else {
+                (hi * 0.5 - lo * 0.5) / (steps * 0.5)
+            };
             let scale = if min_max > 0.0 {
                 let group_of = |s: u16| Group::new(q, widen(s), widen(offset));
                 // SAFETY: the unit's weights (caller).

@@ -182,9 +182,22 @@ impl BlockSums for BlockValues {
         // SAFETY: `out` holds `2 * blocks` values and `index < blocks` (the
         // kernel's contract).
         unsafe {
-            self.out.add(index).write(a);
-            self.out.add(self.blocks + index).write(b);
+            self.out.add(index).write(canonical(a));
+            self.out.add(self.blocks + index).write(canonical(b));
         }
+    }
+}
+
+/// `value`, with every NaN as the one quiet NaN `0x7FF8_0000_0000_0000`:
+/// which NaN a sum gives (its sign, its payload) depends on the order the
+/// hardware met its operands in, and block values are compared and
+/// combined across machines.
+#[inline(always)]
+fn canonical(value: f64) -> f64 {
+    if value.is_nan() {
+        f64::from_bits(0x7FF8_0000_0000_0000)
+    } else {
+        value
     }
 }
 

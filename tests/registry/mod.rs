@@ -1,0 +1,882 @@
+//! Every buffer-taking entry point of the C ABI, described once: its shape,
+//! its buffers (element type, direction, count) and its parameters, with a
+//! call through raw addresses. The adversarial tests (`tests/boundary.rs`)
+//! drive all of them from this list, and hold them to [`expected`], a model
+//! of the documented check order written from docs/validation.md, not from
+//! the crate's code.
+#![allow(dead_code, clippy::type_complexity)]
+
+use qat_kernels::ffi::*;
+
+/// How an entry point's sizes are given.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Shape {
+    /// `numel`, `group_size`: units of `group_size`.
+    Group,
+    /// `rows`, `cols`.
+    Matrix,
+    /// `numel`: one unit.
+    Tensor,
+    /// `count` codes of `bits` bits, packed.
+    Pack,
+}
+
+/// What a buffer's count is, in elements.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Count {
+    /// Every weight: `numel`, or `rows * cols`.
+    All,
+    /// One per unit (group or row; per tensor, one).
+    Unit,
+    /// `2 * ceil(len / 4096)` per unit.
+    Blocks,
+    /// The codes to pack (`count`).
+    Codes,
+    /// The packed bytes.
+    Packed,
+}
+
+/// Element types, by size in bytes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Elem {
+    Bf16,
+    U8,
+    I8,
+    F64,
+}
+
+impl Elem {
+    pub fn size(self) -> usize {
+        match self {
+            Elem::Bf16 => 2,
+            Elem::U8 | Elem::I8 => 1,
+            Elem::F64 => 8,
+        }
+    }
+}
+
+/// Which parameters an entry point validates, and how.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Params {
+    /// `bit`, `eps`, `clip_val`.
+    Asymmetric,
+    /// The same, with codes: `bit <= 8`, checked first.
+    AsymmetricCodes,
+    /// `eps`, `min_v`, `max_v`.
+    Symmetric,
+    /// The same, with codes: the range within an int8.
+    SymmetricCodes,
+    /// Packing: the width is checked before the shape.
+    Width,
+}
+
+/// What an entry point checks in its buffers' contents, last.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Contents {
+    None,
+    /// `QAT_ERR_NON_FINITE`.
+    Finite,
+    /// `QAT_ERR_CODE`.
+    Codes,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Buf {
+    pub name: &'static str,
+    pub elem: Elem,
+    pub output: bool,
+    pub count: Count,
+}
+
+/// The scalar arguments of a call; each entry point reads those it takes.
+#[derive(Clone, Copy, Debug)]
+pub struct Args {
+    /// `numel`, `rows` or `count`.
+    pub a: usize,
+    /// `group_size`, `cols` or `bits` (unused per tensor).
+    pub b: usize,
+    pub bit: u32,
+    pub eps: f32,
+    pub clip_val: f32,
+    pub min_v: f32,
+    pub max_v: f32,
+    /// Calibration only.
+    pub mode: i32,
+}
+
+impl Args {
+    pub const DEFAULT: Args = Args {
+        a: 0,
+        b: 1,
+        bit: 4,
+        eps: 1e-4,
+        clip_val: 0.99,
+        min_v: -8.0,
+        max_v: 7.0,
+        mode: 0,
+    };
+}
+
+pub struct EntryPoint {
+    pub name: &'static str,
+    pub shape: Shape,
+    pub params: Params,
+    pub contents: Contents,
+    pub calibration: bool,
+    pub buffers: &'static [Buf],
+    /// Calls it with these addresses (one per buffer, in order).
+    pub call: unsafe fn(&[usize], &Args) -> i32,
+}
+
+const fn buf(name: &'static str, elem: Elem, output: bool, count: Count) -> Buf {
+    Buf {
+        name,
+        elem,
+        output,
+        count,
+    }
+}
+
+use Count::*;
+use Elem::*;
+
+const IN: bool = false;
+const OUT: bool = true;
+
+macro_rules! p {
+    ($p:expr, $i:expr) => {
+        $p[$i] as *mut _
+    };
+}
+
+pub static ENTRY_POINTS: &[EntryPoint] = &[
+    EntryPoint {
+        name: "qat_asymmetric_per_group",
+        shape: Shape::Group,
+        params: Params::Asymmetric,
+        contents: Contents::None,
+        calibration: false,
+        buffers: &[
+            buf("weight", Bf16, IN, All),
+            buf("scale", Bf16, IN, Unit),
+            buf("offset", Bf16, IN, Unit),
+            buf("out", Bf16, OUT, All),
+        ],
+        call: |p, a| unsafe {
+            qat_asymmetric_per_group(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                p!(p, 3),
+                a.a,
+                a.b,
+                a.bit,
+                a.eps,
+                a.clip_val,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_asymmetric_per_group_backward",
+        shape: Shape::Group,
+        params: Params::Asymmetric,
+        contents: Contents::None,
+        calibration: false,
+        buffers: &[
+            buf("grad_output", Bf16, IN, All),
+            buf("weight", Bf16, IN, All),
+            buf("scale", Bf16, IN, Unit),
+            buf("offset", Bf16, IN, Unit),
+            buf("grad_weight", Bf16, OUT, All),
+            buf("grad_scale", Bf16, OUT, Unit),
+            buf("grad_offset", Bf16, OUT, Unit),
+        ],
+        call: |p, a| unsafe {
+            qat_asymmetric_per_group_backward(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                p!(p, 3),
+                p!(p, 4),
+                p!(p, 5),
+                p!(p, 6),
+                a.a,
+                a.b,
+                a.bit,
+                a.eps,
+                a.clip_val,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_symmetric_per_channel",
+        shape: Shape::Matrix,
+        params: Params::Symmetric,
+        contents: Contents::None,
+        calibration: false,
+        buffers: &[
+            buf("weight", Bf16, IN, All),
+            buf("scale", Bf16, IN, Unit),
+            buf("out", Bf16, OUT, All),
+        ],
+        call: |p, a| unsafe {
+            qat_symmetric_per_channel(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                a.a,
+                a.b,
+                a.eps,
+                a.min_v,
+                a.max_v,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_symmetric_per_channel_backward",
+        shape: Shape::Matrix,
+        params: Params::Symmetric,
+        contents: Contents::None,
+        calibration: false,
+        buffers: &[
+            buf("grad_output", Bf16, IN, All),
+            buf("weight", Bf16, IN, All),
+            buf("scale", Bf16, IN, Unit),
+            buf("grad_weight", Bf16, OUT, All),
+            buf("grad_scale", Bf16, OUT, Unit),
+        ],
+        call: |p, a| unsafe {
+            qat_symmetric_per_channel_backward(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                p!(p, 3),
+                p!(p, 4),
+                a.a,
+                a.b,
+                a.eps,
+                a.min_v,
+                a.max_v,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_symmetric_per_tensor",
+        shape: Shape::Tensor,
+        params: Params::Symmetric,
+        contents: Contents::None,
+        calibration: false,
+        buffers: &[
+            buf("weight", Bf16, IN, All),
+            buf("scale", Bf16, IN, Unit),
+            buf("out", Bf16, OUT, All),
+        ],
+        call: |p, a| unsafe {
+            qat_symmetric_per_tensor(p!(p, 0), p!(p, 1), p!(p, 2), a.a, a.eps, a.min_v, a.max_v)
+        },
+    },
+    EntryPoint {
+        name: "qat_symmetric_per_tensor_backward",
+        shape: Shape::Tensor,
+        params: Params::Symmetric,
+        contents: Contents::None,
+        calibration: false,
+        buffers: &[
+            buf("grad_output", Bf16, IN, All),
+            buf("weight", Bf16, IN, All),
+            buf("scale", Bf16, IN, Unit),
+            buf("grad_weight", Bf16, OUT, All),
+            buf("grad_scale", Bf16, OUT, Unit),
+        ],
+        call: |p, a| unsafe {
+            qat_symmetric_per_tensor_backward(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                p!(p, 3),
+                p!(p, 4),
+                a.a,
+                a.eps,
+                a.min_v,
+                a.max_v,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_asymmetric_per_group_quantize",
+        shape: Shape::Group,
+        params: Params::AsymmetricCodes,
+        contents: Contents::Finite,
+        calibration: false,
+        buffers: &[
+            buf("weight", Bf16, IN, All),
+            buf("scale", Bf16, IN, Unit),
+            buf("offset", Bf16, IN, Unit),
+            buf("codes", U8, OUT, All),
+        ],
+        call: |p, a| unsafe {
+            qat_asymmetric_per_group_quantize(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                p!(p, 3),
+                a.a,
+                a.b,
+                a.bit,
+                a.eps,
+                a.clip_val,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_asymmetric_per_group_dequantize",
+        shape: Shape::Group,
+        params: Params::AsymmetricCodes,
+        contents: Contents::Codes,
+        calibration: false,
+        buffers: &[
+            buf("codes", U8, IN, All),
+            buf("scale", Bf16, IN, Unit),
+            buf("offset", Bf16, IN, Unit),
+            buf("out", Bf16, OUT, All),
+        ],
+        call: |p, a| unsafe {
+            qat_asymmetric_per_group_dequantize(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                p!(p, 3),
+                a.a,
+                a.b,
+                a.bit,
+                a.eps,
+                a.clip_val,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_symmetric_per_channel_quantize",
+        shape: Shape::Matrix,
+        params: Params::SymmetricCodes,
+        contents: Contents::Finite,
+        calibration: false,
+        buffers: &[
+            buf("weight", Bf16, IN, All),
+            buf("scale", Bf16, IN, Unit),
+            buf("codes", I8, OUT, All),
+        ],
+        call: |p, a| unsafe {
+            qat_symmetric_per_channel_quantize(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                a.a,
+                a.b,
+                a.eps,
+                a.min_v,
+                a.max_v,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_symmetric_per_channel_dequantize",
+        shape: Shape::Matrix,
+        params: Params::SymmetricCodes,
+        contents: Contents::Codes,
+        calibration: false,
+        buffers: &[
+            buf("codes", I8, IN, All),
+            buf("scale", Bf16, IN, Unit),
+            buf("out", Bf16, OUT, All),
+        ],
+        call: |p, a| unsafe {
+            qat_symmetric_per_channel_dequantize(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                a.a,
+                a.b,
+                a.eps,
+                a.min_v,
+                a.max_v,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_symmetric_per_tensor_quantize",
+        shape: Shape::Tensor,
+        params: Params::SymmetricCodes,
+        contents: Contents::Finite,
+        calibration: false,
+        buffers: &[
+            buf("weight", Bf16, IN, All),
+            buf("scale", Bf16, IN, Unit),
+            buf("codes", I8, OUT, All),
+        ],
+        call: |p, a| unsafe {
+            qat_symmetric_per_tensor_quantize(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                a.a,
+                a.eps,
+                a.min_v,
+                a.max_v,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_symmetric_per_tensor_dequantize",
+        shape: Shape::Tensor,
+        params: Params::SymmetricCodes,
+        contents: Contents::Codes,
+        calibration: false,
+        buffers: &[
+            buf("codes", I8, IN, All),
+            buf("scale", Bf16, IN, Unit),
+            buf("out", Bf16, OUT, All),
+        ],
+        call: |p, a| unsafe {
+            qat_symmetric_per_tensor_dequantize(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                a.a,
+                a.eps,
+                a.min_v,
+                a.max_v,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_asymmetric_per_group_backward_blocks",
+        shape: Shape::Group,
+        params: Params::Asymmetric,
+        contents: Contents::None,
+        calibration: false,
+        buffers: &[
+            buf("grad_output", Bf16, IN, All),
+            buf("weight", Bf16, IN, All),
+            buf("scale", Bf16, IN, Unit),
+            buf("offset", Bf16, IN, Unit),
+            buf("grad_weight", Bf16, OUT, All),
+            buf("block_sums", F64, OUT, Blocks),
+        ],
+        call: |p, a| unsafe {
+            qat_asymmetric_per_group_backward_blocks(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                p!(p, 3),
+                p!(p, 4),
+                p!(p, 5),
+                a.a,
+                a.b,
+                a.bit,
+                a.eps,
+                a.clip_val,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_symmetric_per_channel_backward_blocks",
+        shape: Shape::Matrix,
+        params: Params::Symmetric,
+        contents: Contents::None,
+        calibration: false,
+        buffers: &[
+            buf("grad_output", Bf16, IN, All),
+            buf("weight", Bf16, IN, All),
+            buf("scale", Bf16, IN, Unit),
+            buf("grad_weight", Bf16, OUT, All),
+            buf("block_sums", F64, OUT, Blocks),
+        ],
+        call: |p, a| unsafe {
+            qat_symmetric_per_channel_backward_blocks(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                p!(p, 3),
+                p!(p, 4),
+                a.a,
+                a.b,
+                a.eps,
+                a.min_v,
+                a.max_v,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_symmetric_per_tensor_backward_blocks",
+        shape: Shape::Tensor,
+        params: Params::Symmetric,
+        contents: Contents::None,
+        calibration: false,
+        buffers: &[
+            buf("grad_output", Bf16, IN, All),
+            buf("weight", Bf16, IN, All),
+            buf("scale", Bf16, IN, Unit),
+            buf("grad_weight", Bf16, OUT, All),
+            buf("block_sums", F64, OUT, Blocks),
+        ],
+        call: |p, a| unsafe {
+            qat_symmetric_per_tensor_backward_blocks(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                p!(p, 3),
+                p!(p, 4),
+                a.a,
+                a.eps,
+                a.min_v,
+                a.max_v,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_asymmetric_per_group_finish",
+        shape: Shape::Group,
+        params: Params::Asymmetric,
+        contents: Contents::None,
+        calibration: false,
+        buffers: &[
+            buf("block_sums", F64, IN, Blocks),
+            buf("scale", Bf16, IN, Unit),
+            buf("grad_scale", Bf16, OUT, Unit),
+            buf("grad_offset", Bf16, OUT, Unit),
+        ],
+        call: |p, a| unsafe {
+            qat_asymmetric_per_group_finish(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                p!(p, 3),
+                a.a,
+                a.b,
+                a.bit,
+                a.eps,
+                a.clip_val,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_symmetric_per_channel_finish",
+        shape: Shape::Matrix,
+        params: Params::Symmetric,
+        contents: Contents::None,
+        calibration: false,
+        buffers: &[
+            buf("block_sums", F64, IN, Blocks),
+            buf("scale", Bf16, IN, Unit),
+            buf("grad_scale", Bf16, OUT, Unit),
+        ],
+        call: |p, a| unsafe {
+            qat_symmetric_per_channel_finish(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                a.a,
+                a.b,
+                a.eps,
+                a.min_v,
+                a.max_v,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_symmetric_per_tensor_finish",
+        shape: Shape::Tensor,
+        params: Params::Symmetric,
+        contents: Contents::None,
+        calibration: false,
+        buffers: &[
+            buf("block_sums", F64, IN, Blocks),
+            buf("scale", Bf16, IN, Unit),
+            buf("grad_scale", Bf16, OUT, Unit),
+        ],
+        call: |p, a| unsafe {
+            qat_symmetric_per_tensor_finish(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                a.a,
+                a.eps,
+                a.min_v,
+                a.max_v,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_asymmetric_per_group_calibrate",
+        shape: Shape::Group,
+        params: Params::Asymmetric,
+        contents: Contents::Finite,
+        calibration: true,
+        buffers: &[
+            buf("weight", Bf16, IN, All),
+            buf("scale", Bf16, OUT, Unit),
+            buf("offset", Bf16, OUT, Unit),
+        ],
+        call: |p, a| unsafe {
+            qat_asymmetric_per_group_calibrate(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                a.a,
+                a.b,
+                a.bit,
+                a.eps,
+                a.clip_val,
+                a.mode,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_symmetric_per_channel_calibrate",
+        shape: Shape::Matrix,
+        params: Params::Symmetric,
+        contents: Contents::Finite,
+        calibration: true,
+        buffers: &[buf("weight", Bf16, IN, All), buf("scale", Bf16, OUT, Unit)],
+        call: |p, a| unsafe {
+            qat_symmetric_per_channel_calibrate(
+                p!(p, 0),
+                p!(p, 1),
+                a.a,
+                a.b,
+                a.eps,
+                a.min_v,
+                a.max_v,
+                a.mode,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_symmetric_per_tensor_calibrate",
+        shape: Shape::Tensor,
+        params: Params::Symmetric,
+        contents: Contents::Finite,
+        calibration: true,
+        buffers: &[buf("weight", Bf16, IN, All), buf("scale", Bf16, OUT, Unit)],
+        call: |p, a| unsafe {
+            qat_symmetric_per_tensor_calibrate(
+                p!(p, 0),
+                p!(p, 1),
+                a.a,
+                a.eps,
+                a.min_v,
+                a.max_v,
+                a.mode,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_pack_codes",
+        shape: Shape::Pack,
+        params: Params::Width,
+        contents: Contents::Codes,
+        calibration: false,
+        buffers: &[buf("codes", U8, IN, Codes), buf("packed", U8, OUT, Packed)],
+        call: |p, a| unsafe { qat_pack_codes(p!(p, 0), a.a, a.b as u32, p!(p, 1)) },
+    },
+    EntryPoint {
+        name: "qat_unpack_codes",
+        shape: Shape::Pack,
+        params: Params::Width,
+        contents: Contents::None,
+        calibration: false,
+        buffers: &[buf("packed", U8, IN, Packed), buf("codes", U8, OUT, Codes)],
+        call: |p, a| unsafe { qat_unpack_codes(p!(p, 0), a.a, a.b as u32, p!(p, 1)) },
+    },
+    EntryPoint {
+        name: "qat_pack_signed_codes",
+        shape: Shape::Pack,
+        params: Params::Width,
+        contents: Contents::Codes,
+        calibration: false,
+        buffers: &[buf("codes", I8, IN, Codes), buf("packed", U8, OUT, Packed)],
+        call: |p, a| unsafe { qat_pack_signed_codes(p!(p, 0), a.a, a.b as u32, p!(p, 1)) },
+    },
+    EntryPoint {
+        name: "qat_unpack_signed_codes",
+        shape: Shape::Pack,
+        params: Params::Width,
+        contents: Contents::None,
+        calibration: false,
+        buffers: &[buf("packed", U8, IN, Packed), buf("codes", I8, OUT, Codes)],
+        call: |p, a| unsafe { qat_unpack_signed_codes(p!(p, 0), a.a, a.b as u32, p!(p, 1)) },
+    },
+];
+
+pub const OK: i32 = 0;
+pub const POINTER: i32 = 1;
+pub const SHAPE: i32 = 2;
+pub const BIT_WIDTH: i32 = 3;
+pub const EPS: i32 = 4;
+pub const CLIP: i32 = 5;
+pub const RANGE: i32 = 6;
+pub const OVERLAP: i32 = 7;
+pub const NON_FINITE: i32 = 9;
+pub const CODE: i32 = 10;
+pub const MODE: i32 = 11;
+
+/// `PTRDIFF_MAX`: the largest object, in bytes.
+const MAX_BYTES: u128 = isize::MAX as u128;
+
+impl EntryPoint {
+    /// The element count of each buffer for these sizes, exactly (`None`
+    /// where the shape itself is invalid: a zero or non-dividing group).
+    pub fn counts(&self, a: &Args) -> Option<Vec<u128>> {
+        let (x, y) = (a.a as u128, a.b as u128);
+        let (all, units, len) = match self.shape {
+            Shape::Group => {
+                if y == 0 || x % y != 0 {
+                    return None;
+                }
+                (x, x / y, y)
+            }
+            Shape::Matrix => (x * y, x, y),
+            Shape::Tensor => (x, 1, x),
+            Shape::Pack => (x, 0, 0),
+        };
+        let packed = (x * y).div_ceil(8);
+        Some(
+            self.buffers
+                .iter()
+                .map(|b| match b.count {
+                    All => all,
+                    Unit => units,
+                    Blocks => units * 2 * len.div_ceil(4096),
+                    Codes => x,
+                    Packed => packed,
+                })
+                .collect(),
+        )
+    }
+
+    /// The status docs/validation.md gives a call, up to its contents:
+    /// `OK` for a call whose arguments all pass, whose contents the
+    /// entry point may still refuse (see [`EntryPoint::contents`]).
+    pub fn expected(&self, a: &Args, pointers: &[usize]) -> i32 {
+        // Checked before the shape: packing's width (the packed length
+        // depends on it), calibration's mode.
+        if self.params == Params::Width && ![1, 2, 4, 8].contains(&a.b) {
+            return BIT_WIDTH;
+        }
+        if self.calibration && !(a.mode == 0 || a.mode == 1) {
+            return MODE;
+        }
+        // 1. Shape: every element count within the largest object in
+        //    bf16 (`numel`, `rows`), and every buffer's bytes.
+        let Some(counts) = self.counts(a) else {
+            return SHAPE;
+        };
+        let bf16_count = |n: u128| n * 2 <= MAX_BYTES;
+        let numel_ok = match self.shape {
+            Shape::Group | Shape::Tensor => bf16_count(a.a as u128),
+            Shape::Matrix => bf16_count(a.a as u128) && bf16_count(a.a as u128 * a.b as u128),
+            Shape::Pack => (a.a as u128) <= MAX_BYTES,
+        };
+        let bytes: Vec<u128> = counts
+            .iter()
+            .zip(self.buffers)
+            .map(|(&n, b)| n.saturating_mul(b.elem.size() as u128))
+            .collect();
+        if !numel_ok || bytes.iter().any(|&n| n > MAX_BYTES) {
+            return SHAPE;
+        }
+        // 2. Pointers.
+        for ((&p, &n), b) in pointers.iter().zip(&bytes).zip(self.buffers) {
+            let size = b.elem.size();
+            if (p == 0 && n != 0) || p % size != 0 || p as u128 + n > usize::MAX as u128 {
+                return POINTER;
+            }
+        }
+        // 3. Parameters.
+        if let Some(status) = self.parameter_error(a) {
+            return status;
+        }
+        // 4. Overlap: an output meets another buffer other than as exactly
+        //    an input of the same length and type size.
+        for i in 0..pointers.len() {
+            for j in i + 1..pointers.len() {
+                let (bi, bj) = (self.buffers[i], self.buffers[j]);
+                if !(bi.output || bj.output) || bytes[i] == 0 || bytes[j] == 0 {
+                    continue;
+                }
+                let (pi, pj) = (pointers[i] as u128, pointers[j] as u128);
+                let disjoint = pi + bytes[i] <= pj || pj + bytes[j] <= pi;
+                let in_place = pi == pj
+                    && counts[i] == counts[j]
+                    && bi.elem.size() == bj.elem.size()
+                    && bi.output != bj.output;
+                if !disjoint && !in_place {
+                    return OVERLAP;
+                }
+            }
+        }
+        OK
+    }
+
+    fn parameter_error(&self, a: &Args) -> Option<i32> {
+        let eps_ok = a.eps.is_finite() && a.eps > 0.0;
+        match self.params {
+            Params::Width => None,
+            Params::Asymmetric | Params::AsymmetricCodes => {
+                let widest = if self.params == Params::AsymmetricCodes {
+                    8
+                } else {
+                    16
+                };
+                if !(1..=widest).contains(&a.bit) {
+                    Some(BIT_WIDTH)
+                } else if !eps_ok {
+                    Some(EPS)
+                } else if !clip_keeps_the_grid(a.clip_val, a.bit) {
+                    Some(CLIP)
+                } else {
+                    None
+                }
+            }
+            Params::Symmetric | Params::SymmetricCodes => {
+                let (lo, hi) = if self.params == Params::SymmetricCodes {
+                    (-128.0, 127.0)
+                } else {
+                    (-16_777_216.0, 16_777_216.0)
+                };
+                let level = |v: f32| v.is_finite() && v.fract() == 0.0 && (lo..=hi).contains(&v);
+                if !eps_ok {
+                    Some(EPS)
+                } else if !(level(a.min_v) && level(a.max_v) && a.min_v <= a.max_v) {
+                    Some(RANGE)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    /// The status a call's contents may add after all its arguments pass.
+    pub fn content_error(&self) -> Option<i32> {
+        match self.contents {
+            Contents::None => None,
+            Contents::Finite => Some(NON_FINITE),
+            Contents::Codes => Some(CODE),
+        }
+    }
+}
+
+/// docs/validation.md: `0 < clip_val < 1`, finite, and the extreme levels
+/// `round(±clip_val * n - 0.5)` (the subtraction rounded to f32) inside
+/// `-n..n-1`. Computed in f64, where `clip_val * n - 0.5` is exact, then
+/// rounded to f32 once.
+pub fn clip_keeps_the_grid(clip_val: f32, bit: u32) -> bool {
+    if !(clip_val.is_finite() && clip_val > 0.0 && clip_val < 1.0) {
+        return false;
+    }
+    let n = f64::from(1u32 << (bit - 1));
+    let bound = f64::from(clip_val) * n;
+    let lowest = ((-bound - 0.5) as f32).round_ties_even();
+    let highest = ((bound - 0.5) as f32).round_ties_even();
+    f64::from(lowest) >= -n && f64::from(highest) <= n - 1.0
+}
