@@ -170,15 +170,6 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * On hosts, the prebuilt `core` is compiled for unwinding, and its unwind
- * tables name this personality routine even though nothing unwinds here
- * (the panic handler above never returns). The C libraries' build makes the
- * symbol local (`c_tests/Makefile`), so it cannot meet a second Rust
- * library's.
- */
-void rust_eh_personality(void);
-
-/**
  * Asymmetric per-group fake quantization (LSQ+ forward).
  *
  * weight and out hold numel values, scale and offset one per group of
