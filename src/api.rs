@@ -8,7 +8,7 @@ use core::fmt;
 
 use half::bf16;
 
-use crate::arch::KernelTable;
+use crate::arch::Build;
 use crate::call::{self, BackwardSums, Dequantize, Forward, Quantize, Slices};
 use crate::{codes, dispatch, AsymmetricPerGroup, Calibration, Error, Isa, Symmetric};
 
@@ -34,7 +34,7 @@ use crate::{codes, dispatch, AsymmetricPerGroup, Calibration, Error, Isa, Symmet
 /// ```
 #[derive(Clone, Copy)]
 pub struct Backend {
-    kernels: &'static KernelTable,
+    build: Build,
 }
 
 impl fmt::Debug for Backend {
@@ -72,14 +72,14 @@ fn bits_mut(s: &mut [bf16]) -> *mut u16 {
 impl Backend {
     /// The backend of `isa` (`Auto`: the best one), if this CPU supports it.
     pub fn new(isa: Isa) -> Option<Backend> {
-        dispatch::table(isa).map(|kernels| Backend { kernels })
+        dispatch::build(isa).map(|build| Backend { build })
     }
 
     /// The backend that the free functions and the C ABI take now (see
     /// [`set_isa`](crate::set_isa)).
     pub fn active() -> Backend {
         Backend {
-            kernels: dispatch::active(),
+            build: dispatch::active(),
         }
     }
 
@@ -97,12 +97,12 @@ impl Backend {
     /// `test-hooks`; not part of the stable API).
     #[cfg(feature = "test-hooks")]
     pub fn builds() -> impl Iterator<Item = (&'static str, Backend)> {
-        dispatch::builds().map(|(name, kernels)| (name, Backend { kernels }))
+        dispatch::builds().map(|(name, build)| (name, Backend { build }))
     }
 
     /// Its instruction set (never `Auto`).
     pub fn isa(self) -> Isa {
-        self.kernels.isa
+        self.build.isa()
     }
 
     /// Asymmetric per-group fake quantization: `out[i]` is `weight[i]` snapped
@@ -126,7 +126,7 @@ impl Backend {
         // SAFETY: slices of the lengths the call derives.
         unsafe {
             call::asymmetric_per_group::<Slices, Forward>(
-                self.kernels,
+                self.build,
                 w,
                 s,
                 o,
@@ -151,7 +151,7 @@ impl Backend {
         // SAFETY: as above; `w` is one buffer used as input and output.
         unsafe {
             call::asymmetric_per_group::<Slices, Forward>(
-                self.kernels,
+                self.build,
                 w,
                 s,
                 o,
@@ -190,7 +190,7 @@ impl Backend {
         // SAFETY: slices of the lengths the call derives.
         unsafe {
             call::asymmetric_per_group_backward::<Slices>(
-                self.kernels,
+                self.build,
                 bits(grad_output),
                 bits(weight),
                 bits(scale),
@@ -229,7 +229,7 @@ impl Backend {
         // SAFETY: as above; `g` is one buffer used as input and output.
         unsafe {
             call::asymmetric_per_group_backward::<Slices>(
-                self.kernels,
+                self.build,
                 g,
                 bits(weight),
                 bits(scale),
@@ -256,15 +256,7 @@ impl Backend {
         let (w, s, rows) = (bits(weight), bits(scale), scale.len());
         // SAFETY: slices of the lengths the call derives.
         unsafe {
-            call::symmetric::<Slices, Forward>(
-                self.kernels,
-                w,
-                s,
-                bits_mut(out),
-                rows,
-                cols,
-                params,
-            )
+            call::symmetric::<Slices, Forward>(self.build, w, s, bits_mut(out), rows, cols, params)
         }
     }
 
@@ -278,7 +270,7 @@ impl Backend {
         let cols = channels(weight.len(), scale.len())?;
         let (w, s, rows) = (bits_mut(weight), bits(scale), scale.len());
         // SAFETY: as above; `w` is one buffer used as input and output.
-        unsafe { call::symmetric::<Slices, Forward>(self.kernels, w, s, w, rows, cols, params) }
+        unsafe { call::symmetric::<Slices, Forward>(self.build, w, s, w, rows, cols, params) }
     }
 
     /// Gradients of [`Self::symmetric_per_channel`]: `grad_weight` (length of
@@ -302,7 +294,7 @@ impl Backend {
         // SAFETY: slices of the lengths the call derives.
         unsafe {
             call::symmetric_backward::<Slices>(
-                self.kernels,
+                self.build,
                 bits(grad_output),
                 bits(weight),
                 bits(scale),
@@ -332,7 +324,7 @@ impl Backend {
         // SAFETY: as above; `g` is one buffer used as input and output.
         unsafe {
             call::symmetric_backward::<Slices>(
-                self.kernels,
+                self.build,
                 g,
                 w,
                 s,
@@ -358,7 +350,7 @@ impl Backend {
         // SAFETY: slices of the lengths the call derives.
         unsafe {
             call::symmetric::<Slices, Forward>(
-                self.kernels,
+                self.build,
                 bits(weight),
                 s,
                 bits_mut(out),
@@ -378,9 +370,7 @@ impl Backend {
     ) -> Result<(), Error> {
         let (w, s) = (bits_mut(weight), bits(core::slice::from_ref(&scale)));
         // SAFETY: as above; `w` is one buffer used as input and output.
-        unsafe {
-            call::symmetric::<Slices, Forward>(self.kernels, w, s, w, 1, weight.len(), params)
-        }
+        unsafe { call::symmetric::<Slices, Forward>(self.build, w, s, w, 1, weight.len(), params) }
     }
 
     /// Gradients of [`Self::symmetric_per_tensor`]: `grad_weight` and the one
@@ -399,7 +389,7 @@ impl Backend {
         // SAFETY: slices of the lengths the call derives.
         unsafe {
             call::symmetric_backward::<Slices>(
-                self.kernels,
+                self.build,
                 bits(grad_output),
                 bits(weight),
                 bits(core::slice::from_ref(&scale)),
@@ -432,7 +422,7 @@ impl Backend {
         // SAFETY: as above; `g` is one buffer used as input and output.
         unsafe {
             call::symmetric_backward::<Slices>(
-                self.kernels,
+                self.build,
                 g,
                 bits(weight),
                 s,
@@ -469,7 +459,7 @@ impl Backend {
         // SAFETY: slices of the lengths the call derives.
         unsafe {
             call::asymmetric_per_group::<Slices, Quantize>(
-                self.kernels,
+                self.build,
                 w,
                 s,
                 o,
@@ -501,7 +491,7 @@ impl Backend {
         // SAFETY: slices of the lengths the call derives.
         unsafe {
             call::asymmetric_per_group::<Slices, Dequantize>(
-                self.kernels,
+                self.build,
                 codes.as_ptr(),
                 s,
                 o,
@@ -527,7 +517,7 @@ impl Backend {
         let (w, s, rows) = (bits(weight), bits(scale), scale.len());
         let c = codes.as_mut_ptr();
         // SAFETY: slices of the lengths the call derives.
-        unsafe { call::symmetric::<Slices, Quantize>(self.kernels, w, s, c, rows, cols, params) }
+        unsafe { call::symmetric::<Slices, Quantize>(self.build, w, s, c, rows, cols, params) }
     }
 
     /// The values of codes from [`Self::symmetric_per_channel_quantize`].
@@ -544,7 +534,7 @@ impl Backend {
         // SAFETY: slices of the lengths the call derives.
         unsafe {
             call::symmetric::<Slices, Dequantize>(
-                self.kernels,
+                self.build,
                 codes.as_ptr(),
                 s,
                 o,
@@ -571,9 +561,7 @@ impl Backend {
             codes.as_mut_ptr(),
         );
         // SAFETY: slices of the lengths the call derives.
-        unsafe {
-            call::symmetric::<Slices, Quantize>(self.kernels, w, s, c, 1, weight.len(), params)
-        }
+        unsafe { call::symmetric::<Slices, Quantize>(self.build, w, s, c, 1, weight.len(), params) }
     }
 
     /// The values of codes from [`Self::symmetric_per_tensor_quantize`].
@@ -589,7 +577,7 @@ impl Backend {
         // SAFETY: slices of the lengths the call derives.
         unsafe {
             call::symmetric::<Slices, Dequantize>(
-                self.kernels,
+                self.build,
                 codes.as_ptr(),
                 s,
                 o,
@@ -633,7 +621,7 @@ impl Backend {
         // SAFETY: slices of the lengths the call derives.
         unsafe {
             call::asymmetric_per_group_backward::<Slices>(
-                self.kernels,
+                self.build,
                 g,
                 w,
                 s,
@@ -719,7 +707,7 @@ impl Backend {
         // SAFETY: slices of the lengths the call derives.
         unsafe {
             call::symmetric_backward::<Slices>(
-                self.kernels,
+                self.build,
                 bits(grad_output),
                 bits(weight),
                 bits(scale),
@@ -751,7 +739,7 @@ impl Backend {
         // SAFETY: slices of the lengths the call derives.
         unsafe {
             call::asymmetric_per_group_calibrate::<Slices>(
-                self.kernels,
+                self.build,
                 bits(weight),
                 s,
                 o,
@@ -777,7 +765,7 @@ impl Backend {
         // SAFETY: slices of the lengths the call derives.
         unsafe {
             call::symmetric_calibrate::<Slices>(
-                self.kernels,
+                self.build,
                 bits(weight),
                 s,
                 rows,
@@ -800,7 +788,7 @@ impl Backend {
         // SAFETY: slices of the lengths the call derives.
         unsafe {
             call::symmetric_calibrate::<Slices>(
-                self.kernels,
+                self.build,
                 bits(weight),
                 s,
                 1,

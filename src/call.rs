@@ -5,14 +5,14 @@
 //! safe API (`api`) enters it with slices, which need no pointer or overlap
 //! checks; the C ABI (`ffi`) with raw pointers, which do.
 
-use crate::arch::KernelTable;
+use crate::arch::{Build, Kernel};
 use crate::bf16_bits::widen;
 use crate::codes::{self, Packable};
 use crate::fpenv;
 use crate::kernels::calibrate::{CalibrateArgs, Calibration};
 use crate::kernels::reduction::block_count;
 use crate::kernels::rows::{BlockSums, Totals};
-use crate::kernels::{asymmetric_per_group, symmetric};
+use crate::kernels::{self, asymmetric_per_group, symmetric};
 use crate::kernels::{
     AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs, SymmetricArgs, SymmetricBackwardArgs,
 };
@@ -71,24 +71,22 @@ pub(crate) trait Map {
     type SymmetricIn;
     /// What it writes: bf16 values, or `i8` codes.
     type SymmetricOut;
-    /// The asymmetric per-group kernel in `table`.
-    fn asymmetric(table: &KernelTable) -> unsafe fn(&AsymmetricPerGroupArgs<Self::In, Self::Out>);
-    /// The symmetric kernel in `table`.
-    fn symmetric(
-        table: &KernelTable,
-    ) -> unsafe fn(&SymmetricArgs<Self::SymmetricIn, Self::SymmetricOut>);
+    /// The asymmetric per-group kernel.
+    type Asymmetric: Kernel<Args = AsymmetricPerGroupArgs<Self::In, Self::Out>, Output = ()>;
+    /// The symmetric kernel.
+    type Symmetric: Kernel<Args = SymmetricArgs<Self::SymmetricIn, Self::SymmetricOut>, Output = ()>;
     /// The parameters' validation.
     fn validate_asymmetric(params: &AsymmetricPerGroup) -> Result<AsymmetricConstants, Error>;
     /// The parameters' validation.
     fn validate_symmetric(params: &Symmetric) -> Result<Symmetric, Error>;
     /// The last check, of the buffers' contents, before anything is
-    /// written; its scans run on `table`'s ISA.
+    /// written; its scans run on `build`'s ISA.
     ///
     /// # Safety
-    /// The buffers are valid for their lengths, and the CPU runs `table`'s
+    /// The buffers are valid for their lengths, and the CPU runs `build`'s
     /// ISA.
     unsafe fn check_asymmetric(
-        _table: &KernelTable,
+        _build: Build,
         _args: &AsymmetricPerGroupArgs<Self::In, Self::Out>,
     ) -> Result<(), Error> {
         Ok(())
@@ -98,7 +96,7 @@ pub(crate) trait Map {
     /// # Safety
     /// As [`Map::check_asymmetric`].
     unsafe fn check_symmetric(
-        _table: &KernelTable,
+        _build: Build,
         _args: &SymmetricArgs<Self::SymmetricIn, Self::SymmetricOut>,
     ) -> Result<(), Error> {
         Ok(())
@@ -113,12 +111,8 @@ impl Map for Forward {
     type Out = u16;
     type SymmetricIn = u16;
     type SymmetricOut = u16;
-    fn asymmetric(table: &KernelTable) -> unsafe fn(&AsymmetricPerGroupArgs) {
-        table.asymmetric_per_group
-    }
-    fn symmetric(table: &KernelTable) -> unsafe fn(&SymmetricArgs) {
-        table.symmetric
-    }
+    type Asymmetric = kernels::AsymmetricForward;
+    type Symmetric = kernels::SymmetricForward;
     fn validate_asymmetric(params: &AsymmetricPerGroup) -> Result<AsymmetricConstants, Error> {
         params.validate()
     }
@@ -135,12 +129,8 @@ impl Map for Quantize {
     type Out = u8;
     type SymmetricIn = u16;
     type SymmetricOut = i8;
-    fn asymmetric(table: &KernelTable) -> unsafe fn(&AsymmetricPerGroupArgs<u16, u8>) {
-        table.asymmetric_per_group_quantize
-    }
-    fn symmetric(table: &KernelTable) -> unsafe fn(&SymmetricArgs<u16, i8>) {
-        table.symmetric_quantize
-    }
+    type Asymmetric = kernels::AsymmetricQuantize;
+    type Symmetric = kernels::SymmetricQuantize;
     fn validate_asymmetric(params: &AsymmetricPerGroup) -> Result<AsymmetricConstants, Error> {
         params.validate_for_codes()
     }
@@ -148,18 +138,15 @@ impl Map for Quantize {
         params.validate_for_codes()
     }
     unsafe fn check_asymmetric(
-        table: &KernelTable,
+        build: Build,
         args: &AsymmetricPerGroupArgs<u16, u8>,
     ) -> Result<(), Error> {
         // SAFETY: the caller's.
-        unsafe { codes::asymmetric_codes_exist(table, args) }
+        unsafe { codes::asymmetric_codes_exist(build, args) }
     }
-    unsafe fn check_symmetric(
-        table: &KernelTable,
-        args: &SymmetricArgs<u16, i8>,
-    ) -> Result<(), Error> {
+    unsafe fn check_symmetric(build: Build, args: &SymmetricArgs<u16, i8>) -> Result<(), Error> {
         // SAFETY: the caller's.
-        unsafe { codes::symmetric_codes_exist(table, args) }
+        unsafe { codes::symmetric_codes_exist(build, args) }
     }
 }
 
@@ -171,12 +158,8 @@ impl Map for Dequantize {
     type Out = u16;
     type SymmetricIn = i8;
     type SymmetricOut = u16;
-    fn asymmetric(table: &KernelTable) -> unsafe fn(&AsymmetricPerGroupArgs<u8, u16>) {
-        table.asymmetric_per_group_dequantize
-    }
-    fn symmetric(table: &KernelTable) -> unsafe fn(&SymmetricArgs<i8, u16>) {
-        table.symmetric_dequantize
-    }
+    type Asymmetric = kernels::AsymmetricDequantize;
+    type Symmetric = kernels::SymmetricDequantize;
     fn validate_asymmetric(params: &AsymmetricPerGroup) -> Result<AsymmetricConstants, Error> {
         params.validate_for_codes()
     }
@@ -184,18 +167,15 @@ impl Map for Dequantize {
         params.validate_for_codes()
     }
     unsafe fn check_asymmetric(
-        table: &KernelTable,
+        build: Build,
         args: &AsymmetricPerGroupArgs<u8, u16>,
     ) -> Result<(), Error> {
         // SAFETY: the caller's.
-        unsafe { codes::asymmetric_codes_on_grid(table, args) }
+        unsafe { codes::asymmetric_codes_on_grid(build, args) }
     }
-    unsafe fn check_symmetric(
-        table: &KernelTable,
-        args: &SymmetricArgs<i8, u16>,
-    ) -> Result<(), Error> {
+    unsafe fn check_symmetric(build: Build, args: &SymmetricArgs<i8, u16>) -> Result<(), Error> {
         // SAFETY: the caller's.
-        unsafe { codes::symmetric_codes_on_grid(table, args) }
+        unsafe { codes::symmetric_codes_on_grid(build, args) }
     }
 }
 
@@ -232,7 +212,7 @@ impl Boundary for Slices {
 /// skip.
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn asymmetric_per_group<B: Boundary, M: Map>(
-    table: &KernelTable,
+    build: Build,
     input_: *const M::In,
     scale: *const u16,
     offset: *const u16,
@@ -263,11 +243,11 @@ pub(crate) unsafe fn asymmetric_per_group<B: Boundary, M: Map>(
             quant,
         };
         // SAFETY: pointers valid (caller) and overlapping only as exact aliases
-        // (checked, or slices); the table's ISA runs here (its contract), and
+        // (checked, or slices); the build's ISA runs here (its contract), and
         // the contents' check it needs comes first.
         unsafe {
-            M::check_asymmetric(table, &args)?;
-            (M::asymmetric(table))(&args)
+            M::check_asymmetric(build, &args)?;
+            build.run::<M::Asymmetric>(&args)
         };
         Ok(())
     })
@@ -337,7 +317,7 @@ impl BackwardSums {
 /// length, and `sums` the lengths [`BackwardSums`] gives.
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn asymmetric_per_group_backward<B: Boundary>(
-    table: &KernelTable,
+    build: Build,
     grad_output: *const u16,
     weight: *const u16,
     scale: *const u16,
@@ -378,12 +358,13 @@ pub(crate) unsafe fn asymmetric_per_group_backward<B: Boundary>(
             group_size: params.group_size,
             quant,
         };
-        let kernel = match sums {
-            BackwardSums::Gradients(..) => table.asymmetric_per_group_backward,
-            BackwardSums::Blocks(_) => table.asymmetric_per_group_backward_blocks,
-        };
         // SAFETY: as in `asymmetric_per_group`.
-        unsafe { kernel(&args) };
+        unsafe {
+            match sums {
+                BackwardSums::Gradients(..) => build.run::<kernels::AsymmetricBackward>(&args),
+                BackwardSums::Blocks(_) => build.run::<kernels::AsymmetricBackwardBlocks>(&args),
+            }
+        };
         Ok(())
     })
 }
@@ -395,7 +376,7 @@ pub(crate) unsafe fn asymmetric_per_group_backward<B: Boundary>(
 /// As [`asymmetric_per_group`]: `rows * cols` inputs and outputs, `rows`
 /// scales.
 pub(crate) unsafe fn symmetric<B: Boundary, M: Map>(
-    table: &KernelTable,
+    build: Build,
     input_: *const M::SymmetricIn,
     scale: *const u16,
     output_: *mut M::SymmetricOut,
@@ -425,8 +406,8 @@ pub(crate) unsafe fn symmetric<B: Boundary, M: Map>(
         };
         // SAFETY: as in `asymmetric_per_group`.
         unsafe {
-            M::check_symmetric(table, &args)?;
-            (M::symmetric(table))(&args)
+            M::check_symmetric(build, &args)?;
+            build.run::<M::Symmetric>(&args)
         };
         Ok(())
     })
@@ -439,7 +420,7 @@ pub(crate) unsafe fn symmetric<B: Boundary, M: Map>(
 /// `sums` of the lengths [`BackwardSums`] gives.
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn symmetric_backward<B: Boundary>(
-    table: &KernelTable,
+    build: Build,
     grad_output: *const u16,
     weight: *const u16,
     scale: *const u16,
@@ -476,12 +457,13 @@ pub(crate) unsafe fn symmetric_backward<B: Boundary>(
             cols,
             quant,
         };
-        let kernel = match sums {
-            BackwardSums::Gradients(..) => table.symmetric_backward,
-            BackwardSums::Blocks(_) => table.symmetric_backward_blocks,
-        };
         // SAFETY: as in `asymmetric_per_group`.
-        unsafe { kernel(&args) };
+        unsafe {
+            match sums {
+                BackwardSums::Gradients(..) => build.run::<kernels::SymmetricBackward>(&args),
+                BackwardSums::Blocks(_) => build.run::<kernels::SymmetricBackwardBlocks>(&args),
+            }
+        };
         Ok(())
     })
 }
@@ -643,18 +625,14 @@ pub(crate) unsafe fn symmetric_finish<B: Boundary>(
     })
 }
 
-/// `NonFinite` unless every weight is finite, scanned with `table`'s ISA.
+/// `NonFinite` unless every weight is finite, scanned with `build`'s ISA.
 ///
 /// # Safety
-/// `weight` is valid for reading `numel` elements; the CPU runs `table`'s
+/// `weight` is valid for reading `numel` elements; the CPU runs `build`'s
 /// ISA.
-unsafe fn all_weights_finite(
-    table: &KernelTable,
-    weight: *const u16,
-    numel: usize,
-) -> Result<(), Error> {
+unsafe fn all_weights_finite(build: Build, weight: *const u16, numel: usize) -> Result<(), Error> {
     // SAFETY: the caller's.
-    if unsafe { codes::all_finite(table, codes::elements(weight, numel)) } {
+    if unsafe { codes::all_finite(build, codes::elements(weight, numel)) } {
         Ok(())
     } else {
         Err(Error::NonFinite)
@@ -669,7 +647,7 @@ unsafe fn all_weights_finite(
 /// Each pointer that passes `B`'s checks must be valid for its count:
 /// `numel` weights, one scale and one offset per group.
 pub(crate) unsafe fn asymmetric_per_group_calibrate<B: Boundary>(
-    table: &KernelTable,
+    build: Build,
     weight: *const u16,
     scale: *mut u16,
     offset: *mut u16,
@@ -698,12 +676,12 @@ pub(crate) unsafe fn asymmetric_per_group_calibrate<B: Boundary>(
             quant,
             mode,
         };
-        // SAFETY: valid and not overlapping (caller, checked); the table's
+        // SAFETY: valid and not overlapping (caller, checked); the build's
         // ISA runs here, and the weights are finite before anything is
         // written.
         unsafe {
-            all_weights_finite(table, weight, numel)?;
-            (table.asymmetric_per_group_calibrate)(&args);
+            all_weights_finite(build, weight, numel)?;
+            build.run::<kernels::AsymmetricCalibrate>(&args);
         }
         Ok(())
     })
@@ -716,7 +694,7 @@ pub(crate) unsafe fn asymmetric_per_group_calibrate<B: Boundary>(
 /// As [`asymmetric_per_group_calibrate`]: `rows * cols` weights, `rows`
 /// scales.
 pub(crate) unsafe fn symmetric_calibrate<B: Boundary>(
-    table: &KernelTable,
+    build: Build,
     weight: *const u16,
     scale: *mut u16,
     rows: usize,
@@ -741,8 +719,8 @@ pub(crate) unsafe fn symmetric_calibrate<B: Boundary>(
         };
         // SAFETY: as in `asymmetric_per_group_calibrate`.
         unsafe {
-            all_weights_finite(table, weight, numel)?;
-            (table.symmetric_calibrate)(&args);
+            all_weights_finite(build, weight, numel)?;
+            build.run::<kernels::SymmetricCalibrate>(&args);
         }
         Ok(())
     })

@@ -4,9 +4,11 @@
 
 use core::slice;
 
-use crate::arch::KernelTable;
+use crate::arch::Build;
 use crate::bf16_bits::widen;
-use crate::kernels::{asymmetric_per_group, symmetric, AsymmetricPerGroupArgs, SymmetricArgs};
+use crate::kernels::{
+    self, asymmetric_per_group, symmetric, AsymmetricPerGroupArgs, SymmetricArgs,
+};
 use crate::Error;
 
 /// `len` elements at `p` as a slice (`p` may be null or dangling when `len`
@@ -23,23 +25,23 @@ pub(crate) unsafe fn elements<'a, T>(p: *const T, len: usize) -> &'a [T] {
 }
 
 /// Whether every bf16 value is finite: the largest magnitude's bits below
-/// infinity's `0x7F80`, scanned with `table`'s ISA.
+/// infinity's `0x7F80`, scanned with `build`'s ISA.
 ///
 /// # Safety
-/// The CPU runs `table`'s ISA (its contract).
-pub(crate) unsafe fn all_finite(table: &KernelTable, values: &[u16]) -> bool {
+/// The CPU runs `build`'s ISA (its contract).
+pub(crate) unsafe fn all_finite(build: Build, values: &[u16]) -> bool {
     // SAFETY: the caller's.
-    unsafe { (table.largest_magnitude)(values) < 0x7F80 }
+    unsafe { build.run::<kernels::LargestMagnitude>(values) < 0x7F80 }
 }
 
 /// Whether no bf16 value is NaN: the largest magnitude's bits at most
-/// infinity's `0x7F80`, scanned with `table`'s ISA.
+/// infinity's `0x7F80`, scanned with `build`'s ISA.
 ///
 /// # Safety
-/// The CPU runs `table`'s ISA (its contract).
-unsafe fn no_nan(table: &KernelTable, values: &[u16]) -> bool {
+/// The CPU runs `build`'s ISA (its contract).
+unsafe fn no_nan(build: Build, values: &[u16]) -> bool {
     // SAFETY: the caller's.
-    unsafe { (table.largest_magnitude)(values) <= 0x7F80 }
+    unsafe { build.run::<kernels::LargestMagnitude>(values) <= 0x7F80 }
 }
 
 /// `Ok` if every weight has a code, which is when its forward value is
@@ -48,10 +50,10 @@ unsafe fn no_nan(table: &KernelTable, values: &[u16]) -> bool {
 /// infinities meeting in `(x - o) / alpha`, all give a value that is not.
 ///
 /// # Safety
-/// The buffers are valid for their lengths, and the CPU runs `table`'s
+/// The buffers are valid for their lengths, and the CPU runs `build`'s
 /// ISA.
 pub(crate) unsafe fn asymmetric_codes_exist(
-    table: &KernelTable,
+    build: Build,
     args: &AsymmetricPerGroupArgs<u16, u8>,
 ) -> Result<(), Error> {
     let size = args.group_size;
@@ -63,8 +65,8 @@ pub(crate) unsafe fn asymmetric_codes_exist(
             elements(args.offset, args.groups),
         )
     };
-    // SAFETY: the table is the call's (its ISA runs here).
-    let no_nan = unsafe { no_nan(table, weights) };
+    // SAFETY: the build is the call's (its ISA runs here).
+    let no_nan = unsafe { no_nan(build, weights) };
     // `chunks_exact` of an empty slice is empty, and a size of 0 has no
     // groups (the call checked it); `max(1)` only keeps it from panicking.
     let groups = weights.chunks_exact(size.max(1));
@@ -81,10 +83,10 @@ pub(crate) unsafe fn asymmetric_codes_exist(
 /// finite (see [`asymmetric_codes_exist`]).
 ///
 /// # Safety
-/// The buffers are valid for their lengths, and the CPU runs `table`'s
+/// The buffers are valid for their lengths, and the CPU runs `build`'s
 /// ISA.
 pub(crate) unsafe fn symmetric_codes_exist(
-    table: &KernelTable,
+    build: Build,
     args: &SymmetricArgs<u16, i8>,
 ) -> Result<(), Error> {
     let cols = args.cols;
@@ -95,8 +97,8 @@ pub(crate) unsafe fn symmetric_codes_exist(
             elements(args.scale, args.rows),
         )
     };
-    // SAFETY: the table is the call's (its ISA runs here).
-    let no_nan = unsafe { no_nan(table, weights) };
+    // SAFETY: the build is the call's (its ISA runs here).
+    let no_nan = unsafe { no_nan(build, weights) };
     for (row, &scale) in scales.iter().enumerate() {
         // SAFETY: the row is one of `rows` in the weights (caller); with no
         // columns it is empty.
@@ -111,15 +113,16 @@ pub(crate) unsafe fn symmetric_codes_exist(
 /// `Ok` if every code is below `2^bit`.
 ///
 /// # Safety
-/// The buffers are valid for their lengths, and the CPU runs `table`'s
+/// The buffers are valid for their lengths, and the CPU runs `build`'s
 /// ISA.
 pub(crate) unsafe fn asymmetric_codes_on_grid(
-    table: &KernelTable,
+    build: Build,
     args: &AsymmetricPerGroupArgs<u8, u16>,
 ) -> Result<(), Error> {
-    // SAFETY: the caller's; the table is the call's (its ISA runs here).
-    let largest =
-        unsafe { (table.largest_code)(elements(args.input, args.groups * args.group_size)) };
+    // SAFETY: the caller's; the build is the call's (its ISA runs here).
+    let largest = unsafe {
+        build.run::<kernels::LargestCode>(elements(args.input, args.groups * args.group_size))
+    };
     // `levels` is `2^(bit - 1)` with bit <= 8: the grid is `0..2 * levels`.
     if f32::from(largest) < 2.0 * args.quant.levels {
         Ok(())
@@ -131,16 +134,16 @@ pub(crate) unsafe fn asymmetric_codes_on_grid(
 /// `Ok` if every code is in `[min_v, max_v]`.
 ///
 /// # Safety
-/// The buffers are valid for their lengths, and the CPU runs `table`'s
+/// The buffers are valid for their lengths, and the CPU runs `build`'s
 /// ISA.
 pub(crate) unsafe fn symmetric_codes_on_grid(
-    table: &KernelTable,
+    build: Build,
     args: &SymmetricArgs<i8, u16>,
 ) -> Result<(), Error> {
     // SAFETY: the caller's.
     let codes = unsafe { elements(args.input, args.rows * args.cols) };
-    // SAFETY: the table is the call's (its ISA runs here).
-    let (low, high) = unsafe { (table.code_range)(codes) };
+    // SAFETY: the build is the call's (its ISA runs here).
+    let (low, high) = unsafe { build.run::<kernels::CodeRange>(codes) };
     if codes.is_empty()
         || (f32::from(low) >= args.quant.min_v && f32::from(high) <= args.quant.max_v)
     {

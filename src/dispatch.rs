@@ -1,64 +1,85 @@
-//! Which kernels a call takes: the table of the active ISA, resolved on first
-//! use and cached as one pointer, so a call costs one relaxed load.
+//! Which build calls take: one process-wide choice, made on first use or by
+//! `set_isa`, that every entry point reads before it runs its own kernel
+//! (`arch::Build::run`). Where the target has one build there is nothing to
+//! choose: no state, no atomic, and every call goes straight to it.
 
-use core::ptr::null_mut;
-use core::sync::atomic::{AtomicPtr, Ordering::Relaxed};
-
-use crate::arch::{self, KernelTable};
+use crate::arch::{self, Build};
 use crate::Isa;
 
-/// The active table; null until the first call or `set_isa` decides it.
-/// Only ever holds pointers made from `&'static KernelTable`.
-static ACTIVE: AtomicPtr<KernelTable> = AtomicPtr::new(null_mut());
+#[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+mod choice {
+    use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
-/// The table calls take now.
-#[inline]
-pub(crate) fn active() -> &'static KernelTable {
-    let table = ACTIVE.load(Relaxed);
-    if table.is_null() {
-        return first_use();
+    use crate::arch::Build;
+
+    /// The active build's code; 0 until the first call or `set` decides it.
+    static ACTIVE: AtomicU8 = AtomicU8::new(0);
+
+    /// The build calls take now.
+    #[inline]
+    pub(crate) fn active() -> Build {
+        match from_code(ACTIVE.load(Relaxed)) {
+            Some(build) => build,
+            None => first_use(),
+        }
     }
-    // SAFETY: a non-null ACTIVE came from a `&'static KernelTable` (`set`,
-    // `first_use`), and the tables are never written.
-    unsafe { &*table }
-}
 
-/// Resolves the best table, unless a concurrent `set` got there first.
-#[cold]
-fn first_use() -> &'static KernelTable {
-    let best = best();
-    match ACTIVE.compare_exchange(null_mut(), as_ptr(best), Relaxed, Relaxed) {
-        Ok(_) => best,
-        // SAFETY: as in `active`: a non-null ACTIVE is a static table.
-        Err(set) => unsafe { &*set },
+    /// Resolves the best build, unless a concurrent `set` got there first.
+    #[cold]
+    fn first_use() -> Build {
+        let best = super::best();
+        match ACTIVE.compare_exchange(0, best as u8, Relaxed, Relaxed) {
+            Ok(_) => best,
+            Err(set) => from_code(set).unwrap_or(best),
+        }
+    }
+
+    /// Makes every later call take `build`.
+    pub(crate) fn set(build: Build) {
+        ACTIVE.store(build as u8, Relaxed);
+    }
+
+    /// The build of a code `ACTIVE` holds (`None` for 0, undecided).
+    #[inline(always)]
+    fn from_code(code: u8) -> Option<Build> {
+        Build::ALL
+            .iter()
+            .copied()
+            .find(|&build| build as u8 == code)
     }
 }
 
-/// Makes every later call take `table`.
-pub(crate) fn set(table: &'static KernelTable) {
-    ACTIVE.store(as_ptr(table), Relaxed);
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+mod choice {
+    use crate::arch::Build;
+
+    /// The one build.
+    #[inline(always)]
+    pub(crate) fn active() -> Build {
+        Build::Scalar
+    }
+
+    /// The one build is the only one `set` is given.
+    pub(crate) fn set(_: Build) {}
 }
 
-/// The fastest table this CPU runs.
-pub(crate) fn best() -> &'static KernelTable {
+pub(crate) use choice::{active, set};
+
+/// The fastest build this CPU runs.
+pub(crate) fn best() -> Build {
     arch::best()
 }
 
-/// The table of `isa` (`Auto`: the best), if this CPU and build run it.
-pub(crate) fn table(isa: Isa) -> Option<&'static KernelTable> {
+/// The build of `isa` (`Auto`: the best), if this CPU and build run it.
+pub(crate) fn build(isa: Isa) -> Option<Build> {
     match isa {
         Isa::Auto => Some(best()),
-        isa => arch::table(isa),
+        isa => arch::build(isa),
     }
 }
 
 /// Every build of every path this CPU runs, named (see `arch::builds`).
 #[cfg(feature = "test-hooks")]
-pub(crate) fn builds() -> impl Iterator<Item = (&'static str, &'static KernelTable)> {
+pub(crate) fn builds() -> impl Iterator<Item = (&'static str, Build)> {
     arch::builds()
-}
-
-/// The atomic's form of a table (never written through).
-fn as_ptr(table: &'static KernelTable) -> *mut KernelTable {
-    (table as *const KernelTable).cast_mut()
 }

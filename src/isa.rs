@@ -45,19 +45,19 @@ impl Isa {
 
     /// The best ISA this CPU supports (never `Auto`); detected once.
     pub fn best() -> Isa {
-        dispatch::best().isa
+        dispatch::best().isa()
     }
 
     /// Whether calls can run on this ISA here (`Auto` and `Scalar` always can).
     pub fn is_available(self) -> bool {
-        dispatch::table(self).is_some()
+        dispatch::build(self).is_some()
     }
 }
 
 /// The ISA that calls through the free functions and the C ABI take now: the
 /// last one set with [`set_isa`], or else the best one available. Never `Auto`.
 pub fn active_isa() -> Isa {
-    dispatch::active().isa
+    dispatch::active().isa()
 }
 
 /// Makes every later call (process-wide, from any thread) take `isa`;
@@ -72,6 +72,6 @@ pub fn active_isa() -> Isa {
 /// assert_eq!(active_isa(), Isa::best());
 /// ```
 pub fn set_isa(isa: Isa) -> Result<(), Error> {
-    dispatch::set(dispatch::table(isa).ok_or(Error::UnsupportedIsa)?);
+    dispatch::set(dispatch::build(isa).ok_or(Error::UnsupportedIsa)?);
     Ok(())
 }

@@ -251,4 +251,4 @@ impl Vector for Scalar {
     }
 }
 
-crate::arch::kernel_table!(Scalar, Scalar, crate::vector::Two<Scalar>,);
+crate::arch::backend!(Scalar, crate::vector::Two<Scalar>,);

@@ -28,6 +28,37 @@ pub(crate) mod symmetric;
 mod tails;
 
 use crate::params::{AsymmetricConstants, Symmetric};
+use calibrate::CalibrateArgs;
+
+// Every kernel, as the unit a call picks a build for (`arch::Build::run`).
+crate::arch::kernels! {
+    AsymmetricForward: asymmetric_per_group::forward(AsymmetricPerGroupArgs) -> ();
+    AsymmetricBackward: asymmetric_per_group::backward(AsymmetricPerGroupBackwardArgs) -> ();
+    /// Requires `block_sums` set.
+    AsymmetricBackwardBlocks: asymmetric_per_group::backward_blocks(AsymmetricPerGroupBackwardArgs) -> ();
+    /// Also requires that every weight has a code (checked by `call`).
+    AsymmetricQuantize: asymmetric_per_group::quantize(AsymmetricPerGroupArgs<u16, u8>) -> ();
+    /// Also requires every code in `0..2^bit`.
+    AsymmetricDequantize: asymmetric_per_group::dequantize(AsymmetricPerGroupArgs<u8, u16>) -> ();
+    SymmetricForward: symmetric::forward(SymmetricArgs) -> ();
+    SymmetricBackward: symmetric::backward(SymmetricBackwardArgs) -> ();
+    /// Requires `block_sums` set.
+    SymmetricBackwardBlocks: symmetric::backward_blocks(SymmetricBackwardArgs) -> ();
+    /// Also requires that every weight has a code.
+    SymmetricQuantize: symmetric::quantize(SymmetricArgs<u16, i8>) -> ();
+    /// Also requires every code in `[min_v, max_v]`.
+    SymmetricDequantize: symmetric::dequantize(SymmetricArgs<i8, u16>) -> ();
+    /// Also requires every weight finite.
+    AsymmetricCalibrate: calibrate::asymmetric(CalibrateArgs<AsymmetricConstants>) -> ();
+    /// Also requires every weight finite.
+    SymmetricCalibrate: calibrate::symmetric(CalibrateArgs<Symmetric>) -> ();
+    /// The largest `bits & 0x7FFF` of bf16 values.
+    LargestMagnitude: scan::largest_magnitude([u16]) -> u16;
+    /// The largest code.
+    LargestCode: scan::largest_code([u8]) -> u8;
+    /// The smallest and largest signed codes.
+    CodeRange: scan::code_range([i8]) -> (i8, i8);
+}
 
 /// Arguments of the asymmetric per-group elementwise kernels: forward (bf16
 /// weights to bf16, the defaults), quantize (bf16 weights to `u8` codes),

@@ -2,4 +2,4 @@
 
 mod neon;
 
-crate::arch::kernel_table!(Neon, neon::Neon, crate::vector::Two<neon::Neon>,);
+crate::arch::backend!(neon::Neon, crate::vector::Two<neon::Neon>,);

@@ -4,7 +4,7 @@
 //!
 //! It comes in two builds: one for AVX-512 F, BW and VL, and one that also
 //! narrows with the AVX-512 BF16 instructions where they give the same bits
-//! (see `Zmm::nan_or_subnormal`); `super::table` picks the second where the CPU
+//! (see `Zmm::nan_or_subnormal`); `super::build` picks the second where the CPU
 //! has it.
 
 #[cfg(target_arch = "x86")]
@@ -437,8 +437,7 @@ impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
     }
 }
 
-crate::arch::kernel_table!(
-    Avx512,
+crate::arch::backend!(
     Avx2,
     Zmm<false>,
     #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl")]
@@ -447,8 +446,7 @@ crate::arch::kernel_table!(
 /// The build that narrows with AVX-512 BF16.
 pub(crate) mod with_bf16 {
     use super::{Avx2, Zmm};
-    crate::arch::kernel_table!(
-        Avx512,
+    crate::arch::backend!(
         Avx2,
         Zmm<true>,
         #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")]

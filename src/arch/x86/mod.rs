@@ -1,11 +1,11 @@
 //! x86 and x86-64: AVX2 and AVX-512, detected at run time without `std`.
 
-mod avx2;
-mod avx512;
+pub(super) mod avx2;
+pub(super) mod avx512;
 
 use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
-use super::KernelTable;
+use super::Build;
 use crate::Isa;
 
 #[cfg(target_arch = "x86")]
@@ -24,25 +24,25 @@ enum Level {
     Avx512Bf16 = 4,
 }
 
-/// The table of `isa` (AVX2 or AVX-512), if this CPU runs it.
-pub(super) fn table(isa: Isa) -> Option<&'static KernelTable> {
+/// The build of `isa` (AVX2 or AVX-512), if this CPU runs it.
+pub(super) fn build(isa: Isa) -> Option<Build> {
     match (isa, level()) {
-        (Isa::Avx2, level) if level >= Level::Avx2 => Some(&avx2::KERNELS),
-        (Isa::Avx512, Level::Avx512Bf16) => Some(&avx512::with_bf16::KERNELS),
-        (Isa::Avx512, Level::Avx512) => Some(&avx512::KERNELS),
+        (Isa::Avx2, level) if level >= Level::Avx2 => Some(Build::Avx2),
+        (Isa::Avx512, Level::Avx512Bf16) => Some(Build::Avx512Bf16),
+        (Isa::Avx512, Level::Avx512) => Some(Build::Avx512),
         _ => None,
     }
 }
 
-/// The widest table this CPU runs, if any beats the scalar one.
-pub(super) fn best() -> Option<&'static KernelTable> {
-    table(Isa::Avx512).or_else(|| table(Isa::Avx2))
+/// The widest build this CPU runs, if any beats the scalar one.
+pub(super) fn best() -> Option<Build> {
+    build(Isa::Avx512).or_else(|| build(Isa::Avx2))
 }
 
 /// The AVX-512 build without BF16, on a CPU whose `Auto` takes the one with it.
 #[cfg(feature = "test-hooks")]
-pub(super) fn avx512_without_bf16() -> Option<&'static KernelTable> {
-    (level() == Level::Avx512Bf16).then_some(&avx512::KERNELS)
+pub(super) fn avx512_without_bf16() -> Option<Build> {
+    (level() == Level::Avx512Bf16).then_some(Build::Avx512)
 }
 
 /// The CPU's level, detected once and cached.
