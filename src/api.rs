@@ -9,7 +9,7 @@ use core::fmt;
 use half::bf16;
 
 use crate::arch::Build;
-use crate::call::{self, BackwardSums, Dequantize, Forward, Quantize, Slices};
+use crate::call::{self, Blocks, Dequantize, Forward, Gradients, Quantize, Slices};
 use crate::{codes, dispatch, AsymmetricPerGroup, Calibration, Error, Isa, Symmetric};
 
 /// One backend (the scalar path or a SIMD path), with the six kernels as
@@ -189,14 +189,14 @@ impl Backend {
         ])?;
         // SAFETY: slices of the lengths the call derives.
         unsafe {
-            call::asymmetric_per_group_backward::<Slices>(
+            call::asymmetric_per_group_backward::<Slices, _>(
                 self.build,
                 bits(grad_output),
                 bits(weight),
                 bits(scale),
                 bits(offset),
                 bits_mut(grad_weight),
-                BackwardSums::Gradients(bits_mut(grad_scale), bits_mut(grad_offset)),
+                Gradients(bits_mut(grad_scale), bits_mut(grad_offset)),
                 numel,
                 params,
             )
@@ -228,14 +228,14 @@ impl Backend {
         let g = bits_mut(grad);
         // SAFETY: as above; `g` is one buffer used as input and output.
         unsafe {
-            call::asymmetric_per_group_backward::<Slices>(
+            call::asymmetric_per_group_backward::<Slices, _>(
                 self.build,
                 g,
                 bits(weight),
                 bits(scale),
                 bits(offset),
                 g,
-                BackwardSums::Gradients(bits_mut(grad_scale), bits_mut(grad_offset)),
+                Gradients(bits_mut(grad_scale), bits_mut(grad_offset)),
                 numel,
                 params,
             )
@@ -293,13 +293,13 @@ impl Backend {
         ])?;
         // SAFETY: slices of the lengths the call derives.
         unsafe {
-            call::symmetric_backward::<Slices>(
+            call::symmetric_backward::<Slices, _>(
                 self.build,
                 bits(grad_output),
                 bits(weight),
                 bits(scale),
                 bits_mut(grad_weight),
-                BackwardSums::Gradients(bits_mut(grad_scale), core::ptr::null_mut()),
+                Gradients(bits_mut(grad_scale), core::ptr::null_mut()),
                 rows,
                 cols,
                 params,
@@ -323,13 +323,13 @@ impl Backend {
         let (g, w, s) = (bits_mut(grad), bits(weight), bits(scale));
         // SAFETY: as above; `g` is one buffer used as input and output.
         unsafe {
-            call::symmetric_backward::<Slices>(
+            call::symmetric_backward::<Slices, _>(
                 self.build,
                 g,
                 w,
                 s,
                 g,
-                BackwardSums::Gradients(bits_mut(grad_scale), core::ptr::null_mut()),
+                Gradients(bits_mut(grad_scale), core::ptr::null_mut()),
                 rows,
                 cols,
                 params,
@@ -388,13 +388,13 @@ impl Backend {
         lengths(&[(grad_output.len(), numel), (grad_weight.len(), numel)])?;
         // SAFETY: slices of the lengths the call derives.
         unsafe {
-            call::symmetric_backward::<Slices>(
+            call::symmetric_backward::<Slices, _>(
                 self.build,
                 bits(grad_output),
                 bits(weight),
                 bits(core::slice::from_ref(&scale)),
                 bits_mut(grad_weight),
-                BackwardSums::Gradients(
+                Gradients(
                     bits_mut(core::slice::from_mut(grad_scale)),
                     core::ptr::null_mut(),
                 ),
@@ -421,13 +421,13 @@ impl Backend {
         let gs = bits_mut(core::slice::from_mut(grad_scale));
         // SAFETY: as above; `g` is one buffer used as input and output.
         unsafe {
-            call::symmetric_backward::<Slices>(
+            call::symmetric_backward::<Slices, _>(
                 self.build,
                 g,
                 bits(weight),
                 s,
                 g,
-                BackwardSums::Gradients(gs, core::ptr::null_mut()),
+                Gradients(gs, core::ptr::null_mut()),
                 1,
                 numel,
                 params,
@@ -617,10 +617,10 @@ impl Backend {
             return Err(Error::Shape);
         }
         let (g, w, s, o) = (bits(grad_output), bits(weight), bits(scale), bits(offset));
-        let sums = BackwardSums::Blocks(block_sums.as_mut_ptr());
+        let sums = Blocks(block_sums.as_mut_ptr());
         // SAFETY: slices of the lengths the call derives.
         unsafe {
-            call::asymmetric_per_group_backward::<Slices>(
+            call::asymmetric_per_group_backward::<Slices, _>(
                 self.build,
                 g,
                 w,
@@ -703,10 +703,10 @@ impl Backend {
         if rows.checked_mul(2 * block_count(cols)) != Some(block_sums.len()) {
             return Err(Error::Shape);
         }
-        let sums = BackwardSums::Blocks(block_sums.as_mut_ptr());
+        let sums = Blocks(block_sums.as_mut_ptr());
         // SAFETY: slices of the lengths the call derives.
         unsafe {
-            call::symmetric_backward::<Slices>(
+            call::symmetric_backward::<Slices, _>(
                 self.build,
                 bits(grad_output),
                 bits(weight),

@@ -260,53 +260,69 @@ fn block_values(units: usize, len: usize) -> usize {
     units.saturating_mul(2 * block_count(len))
 }
 
-/// Where a backward call puts its sums: finished into bf16 gradients, or
-/// left as f64 block values for shards to combine
-/// (`2 * block_count(len)` per group or row, `len` its length).
-#[derive(Clone, Copy)]
-pub(crate) enum BackwardSums {
-    /// The scale gradients, and per group the offset gradients (null and
-    /// unused for the symmetric quantizers).
-    Gradients(*mut u16, *mut u16),
-    /// The block values.
-    Blocks(*mut f64),
+/// Where a backward call puts its sums: finished into bf16 gradients
+/// ([`Gradients`]), or left as f64 block values for shards to combine
+/// ([`Blocks`], `2 * block_count(len)` per group or row, `len` its length).
+/// The choice is a type, and picks the kernel: an entry point links only
+/// the one it runs.
+pub(crate) trait BackwardSums: Copy {
+    /// The asymmetric per-group backward kernel that fills these sums.
+    type Asymmetric: Kernel<Args = AsymmetricPerGroupBackwardArgs, Output = ()>;
+    /// The symmetric backward kernel that fills these sums.
+    type Symmetric: Kernel<Args = SymmetricBackwardArgs, Output = ()>;
+    /// The buffers as the checks see them, for `units` units of `len`
+    /// elements (the offsets' only if `offsets`). Made inside the checks, so
+    /// that they take no room in the frame the kernel runs under.
+    fn buffers(self, units: usize, len: usize, offsets: bool) -> [Buffer; 2];
+    /// The block values' buffer, for the kernel.
+    fn block_sums(self) -> Option<*mut f64>;
+    /// The gradients' buffers (null for block values).
+    fn gradients(self) -> (*mut u16, *mut u16);
 }
 
-impl BackwardSums {
-    /// The buffers as the checks see them: `units` gradients each (the
-    /// offsets' only if `offsets`), or `2 * block_count(len)` values per unit
-    /// (a count that overflows saturates, and fails [`Buffer::bytes`]). Made
-    /// inside the checks, so that they take no room in the frame the kernel
-    /// runs under.
-    fn buffers(self, units: usize, len: usize, offsets: bool) -> [Buffer; 2] {
-        match self {
-            BackwardSums::Gradients(scale, offset) => {
-                let offset = if offsets {
-                    output(offset, units)
-                } else {
-                    output(offset, 0)
-                };
-                [output(scale, units), offset]
-            }
-            BackwardSums::Blocks(values) => [
-                output(values, block_values(units, len)),
-                output(core::ptr::null_mut::<u16>(), 0),
-            ],
-        }
-    }
+/// The scale gradients, and per group the offset gradients (null and
+/// unused for the symmetric quantizers): one per unit.
+#[derive(Clone, Copy)]
+pub(crate) struct Gradients(pub *mut u16, pub *mut u16);
 
+impl BackwardSums for Gradients {
+    type Asymmetric = kernels::AsymmetricBackward;
+    type Symmetric = kernels::SymmetricBackward;
+    fn buffers(self, units: usize, _: usize, offsets: bool) -> [Buffer; 2] {
+        let offset = if offsets {
+            output(self.1, units)
+        } else {
+            output(self.1, 0)
+        };
+        [output(self.0, units), offset]
+    }
     fn block_sums(self) -> Option<*mut f64> {
-        match self {
-            BackwardSums::Blocks(values) => Some(values),
-            BackwardSums::Gradients(..) => None,
-        }
+        None
     }
-
     fn gradients(self) -> (*mut u16, *mut u16) {
-        match self {
-            BackwardSums::Gradients(scale, offset) => (scale, offset),
-            BackwardSums::Blocks(_) => (core::ptr::null_mut(), core::ptr::null_mut()),
-        }
+        (self.0, self.1)
+    }
+}
+
+/// The block values, `2 * block_count(len)` per unit (a count that
+/// overflows saturates, and fails [`Buffer::bytes`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Blocks(pub *mut f64);
+
+impl BackwardSums for Blocks {
+    type Asymmetric = kernels::AsymmetricBackwardBlocks;
+    type Symmetric = kernels::SymmetricBackwardBlocks;
+    fn buffers(self, units: usize, len: usize, _: bool) -> [Buffer; 2] {
+        [
+            output(self.0, block_values(units, len)),
+            output(core::ptr::null_mut::<u16>(), 0),
+        ]
+    }
+    fn block_sums(self) -> Option<*mut f64> {
+        Some(self.0)
+    }
+    fn gradients(self) -> (*mut u16, *mut u16) {
+        (core::ptr::null_mut(), core::ptr::null_mut())
     }
 }
 
@@ -316,14 +332,14 @@ impl BackwardSums {
 /// As [`asymmetric_per_group`]; the weight gradient has the weights'
 /// length, and `sums` the lengths [`BackwardSums`] gives.
 #[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn asymmetric_per_group_backward<B: Boundary>(
+pub(crate) unsafe fn asymmetric_per_group_backward<B: Boundary, S: BackwardSums>(
     build: Build,
     grad_output: *const u16,
     weight: *const u16,
     scale: *const u16,
     offset: *const u16,
     grad_weight: *mut u16,
-    sums: BackwardSums,
+    sums: S,
     numel: usize,
     params: &AsymmetricPerGroup,
 ) -> Result<(), Error> {
@@ -359,12 +375,7 @@ pub(crate) unsafe fn asymmetric_per_group_backward<B: Boundary>(
             quant,
         };
         // SAFETY: as in `asymmetric_per_group`.
-        unsafe {
-            match sums {
-                BackwardSums::Gradients(..) => build.run::<kernels::AsymmetricBackward>(&args),
-                BackwardSums::Blocks(_) => build.run::<kernels::AsymmetricBackwardBlocks>(&args),
-            }
-        };
+        unsafe { build.run::<S::Asymmetric>(&args) };
         Ok(())
     })
 }
@@ -419,13 +430,13 @@ pub(crate) unsafe fn symmetric<B: Boundary, M: Map>(
 /// As [`symmetric`], with the weight gradient of the weights' length and
 /// `sums` of the lengths [`BackwardSums`] gives.
 #[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn symmetric_backward<B: Boundary>(
+pub(crate) unsafe fn symmetric_backward<B: Boundary, S: BackwardSums>(
     build: Build,
     grad_output: *const u16,
     weight: *const u16,
     scale: *const u16,
     grad_weight: *mut u16,
-    sums: BackwardSums,
+    sums: S,
     rows: usize,
     cols: usize,
     params: &Symmetric,
@@ -458,12 +469,7 @@ pub(crate) unsafe fn symmetric_backward<B: Boundary>(
             quant,
         };
         // SAFETY: as in `asymmetric_per_group`.
-        unsafe {
-            match sums {
-                BackwardSums::Gradients(..) => build.run::<kernels::SymmetricBackward>(&args),
-                BackwardSums::Blocks(_) => build.run::<kernels::SymmetricBackwardBlocks>(&args),
-            }
-        };
+        unsafe { build.run::<S::Symmetric>(&args) };
         Ok(())
     })
 }

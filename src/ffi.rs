@@ -12,7 +12,7 @@
 
 use core::ffi::c_char;
 
-use crate::call::{self, BackwardSums, Boundary, Buffer, Dequantize, Forward, Quantize};
+use crate::call::{self, Blocks, Boundary, Buffer, Dequantize, Forward, Gradients, Quantize};
 use crate::{dispatch, set_isa, AsymmetricPerGroup, Calibration, Error, Isa, Symmetric};
 
 /// A bfloat16 value as its 16-bit pattern (the top half of an IEEE f32).
@@ -169,14 +169,14 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_backward(
     };
     // SAFETY: as in qat_asymmetric_per_group.
     status(unsafe {
-        call::asymmetric_per_group_backward::<Raw>(
+        call::asymmetric_per_group_backward::<Raw, _>(
             dispatch::active(),
             grad_output,
             weight,
             scale,
             offset,
             grad_weight,
-            BackwardSums::Gradients(grad_scale, grad_offset),
+            Gradients(grad_scale, grad_offset),
             numel,
             &params,
         )
@@ -225,13 +225,13 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_backward(
     let params = Symmetric { eps, min_v, max_v };
     // SAFETY: as in qat_asymmetric_per_group.
     status(unsafe {
-        call::symmetric_backward::<Raw>(
+        call::symmetric_backward::<Raw, _>(
             dispatch::active(),
             grad_output,
             weight,
             scale,
             grad_weight,
-            BackwardSums::Gradients(grad_scale, core::ptr::null_mut()),
+            Gradients(grad_scale, core::ptr::null_mut()),
             rows,
             cols,
             &params,
@@ -282,13 +282,13 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_backward(
     let params = Symmetric { eps, min_v, max_v };
     // SAFETY: as in qat_asymmetric_per_group.
     status(unsafe {
-        call::symmetric_backward::<Raw>(
+        call::symmetric_backward::<Raw, _>(
             dispatch::active(),
             grad_output,
             weight,
             scale,
             grad_weight,
-            BackwardSums::Gradients(grad_scale, core::ptr::null_mut()),
+            Gradients(grad_scale, core::ptr::null_mut()),
             1,
             numel,
             &params,
@@ -528,14 +528,14 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_backward_blocks(
     };
     // SAFETY: as in qat_asymmetric_per_group.
     status(unsafe {
-        call::asymmetric_per_group_backward::<Raw>(
+        call::asymmetric_per_group_backward::<Raw, _>(
             dispatch::active(),
             grad_output,
             weight,
             scale,
             offset,
             grad_weight,
-            BackwardSums::Blocks(block_sums),
+            Blocks(block_sums),
             numel,
             &params,
         )
@@ -563,13 +563,13 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_backward_blocks(
     let params = Symmetric { eps, min_v, max_v };
     // SAFETY: as in qat_asymmetric_per_group.
     status(unsafe {
-        call::symmetric_backward::<Raw>(
+        call::symmetric_backward::<Raw, _>(
             dispatch::active(),
             grad_output,
             weight,
             scale,
             grad_weight,
-            BackwardSums::Blocks(block_sums),
+            Blocks(block_sums),
             rows,
             cols,
             &params,

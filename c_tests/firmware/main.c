@@ -1,4 +1,6 @@
-/* Firmware test, run on an emulated Cortex-M4F: all six kernels, and the
+/* Firmware test, run on an emulated Cortex-M4F (and, built for ARMv6-M with
+ * soft-float, on the Cortex-M3 of mps2-an385, which runs every v6-M
+ * instruction): all six kernels, and the
  * export to integer codes with their packing, on golden
  * vectors computed on the host (vectors.h), checked bit for bit; bad inputs
  * with their status codes and untouched outputs; and the stack high-water
@@ -69,6 +71,7 @@ static void measure(const char *kernel) {
     print_number(kernel, used, " bytes of stack\n");
 }
 
+#ifdef __ARM_FP
 static uint32_t get_fpscr(void) {
     uint32_t v;
     __asm__ volatile("vmrs %0, fpscr" : "=r"(v));
@@ -100,6 +103,7 @@ static void golden_under(uint32_t fpscr, const char *what) {
     set_fpscr(0);
     check(ok, what);
 }
+#endif
 
 int main(void) {
     static const qat_bf16 sentinel[AN] = {0};
@@ -107,7 +111,11 @@ int main(void) {
 
     semihost_print("firmware: qat-kernels ");
     semihost_print(qat_version());
+#ifdef __ARM_FP
     semihost_print(" on Cortex-M4F\n");
+#else
+    semihost_print(" on ARMv6-M, soft-float\n");
+#endif
     check(qat_active_isa() == QAT_ISA_SCALAR, "the portable path is the active one");
     check(qat_set_isa(QAT_ISA_AVX2) == QAT_ERR_UNSUPPORTED_ISA, "no AVX2 here");
     check(qat_set_isa(QAT_ISA_NEON) == QAT_ERR_UNSUPPORTED_ISA, "no NEON here");
@@ -205,12 +213,14 @@ int main(void) {
 
     /* Any floating-point environment the caller left: flush-to-zero (bit 24),
      * default NaN (25), each rounding mode (23:22), and sticky flags (0-4, 7). */
+#ifdef __ARM_FP
     golden_under(1u << 24, "golden bits under FZ");
     golden_under(1u << 25, "golden bits under DN");
     golden_under(1u << 22, "golden bits rounding up");
     golden_under(2u << 22, "golden bits rounding down");
     golden_under(3u << 22, "golden bits rounding to zero");
     golden_under((1u << 24) | (1u << 25) | (3u << 22) | 0x9Fu, "golden bits under FZ, DN, to zero, flags set");
+#endif
 
     /* In place: out == weight. */
     memcpy(out, x, sizeof out);

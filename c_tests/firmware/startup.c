@@ -1,5 +1,6 @@
-/* Minimal Cortex-M4F start-up for qemu's mps2-an386: vector table, .data and
- * .bss set-up, FPU enabled, semihosting for output and the exit status. */
+/* Minimal Cortex-M start-up for qemu's mps2-an386 (M4F) and mps2-an385 (M3,
+ * running the ARMv6-M build): vector table, .data and .bss set-up, the FPU
+ * enabled where there is one, semihosting for output and the exit status. */
 #include <stdint.h>
 
 #include "semihosting.h"
@@ -11,9 +12,11 @@ void Reset_Handler(void) {
     uint32_t *src = &_sidata, *dst = &_sdata;
     while (dst < &_edata) *dst++ = *src++;
     for (dst = &_sbss; dst < &_ebss;) *dst++ = 0;
+#ifdef __ARM_FP
     /* CPACR: full access to CP10 and CP11, the FPU (the library is hard-float). */
     *(volatile uint32_t *)0xE000ED88 |= 0xFu << 20;
     __asm__ volatile("dsb\n isb");
+#endif
     semihost_exit(main() == 0);
 }
 

@@ -169,8 +169,12 @@ macro_rules! backend {
         ///
         /// # Safety
         /// `K`'s contract, and the CPU runs this build's ISA.
+        ///
+        /// Never inlined: the kernel keeps a frame of its own, above the
+        /// call's checks rather than beside them (a microcontroller's
+        /// stack is small).
         $(#[$feature])*
-        #[inline]
+        #[inline(never)]
         pub(crate) unsafe fn run<K: $crate::arch::Kernel>(args: &K::Args) -> K::Output {
             use $crate::vector::Token;
             // SAFETY: the caller's: the CPU runs the ISA, and the buffers
