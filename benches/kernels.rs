@@ -14,11 +14,16 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 fn kernels(c: &mut Criterion) {
-    for (size, n, cols) in [
+    // `cargo bench` passes `--bench`; without it (`cargo test` runs benches
+    // too, each benchmark once, in a debug build) only the smallest size,
+    // which checks every kernel on every path in a second, not minutes.
+    let bench = std::env::args().any(|a| a == "--bench");
+    let sizes = [
         ("l1_4096", 4096usize, 4096usize),
         ("l2_2p18", 1 << 18, 4096),
         ("dram_4096x4096", 4096 * 4096, 4096),
-    ] {
+    ];
+    for (size, n, cols) in sizes.into_iter().take(if bench { 3 } else { 1 }) {
         let mut group = c.benchmark_group(size);
         if n > 1 << 20 {
             group
