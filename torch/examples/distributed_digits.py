@@ -118,9 +118,12 @@ def worker(rank, world, port, mode, results):
     # a peer closing its sockets under a collective still running on the
     # other side aborts that process.
     dist.barrier()
-    dist.destroy_process_group()
+    # Reported once every collective is done, before the teardown: gloo's
+    # teardown can abort a process (std::terminate in its threads) after all
+    # the work is done, which `distributed` then tolerates, saying so.
     if rank == 0:
         results.put((losses, acc, fingerprint))
+    dist.destroy_process_group()
 
 
 def distributed(mode):
@@ -128,7 +131,14 @@ def distributed(mode):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     results = mp.get_context("spawn").SimpleQueue()
-    mp.start_processes(worker, args=(2, port, mode, results), nprocs=2, start_method="spawn")
+    try:
+        mp.start_processes(worker, args=(2, port, mode, results), nprocs=2, start_method="spawn")
+    except mp.ProcessExitedException as e:
+        # Only an abort after rank 0 reported, that is after every
+        # collective of both ranks (the barrier), is a teardown abort.
+        if results.empty():
+            raise
+        print(f"{mode}: a worker died while tearing gloo down, after all the work was done ({e})")
     return results.get()
 
 
