@@ -1,6 +1,10 @@
 //! No kernel allocates: a counting global allocator watches every call of all
 //! six kernels (and their in-place variants, the ISA helpers and the C ABI) on
-//! every path, from the very first call of the process.
+//! every path, from the very first call of the process, and then of every C
+//! entry point of the registry (`tests/registry`: export, shard forms and
+//! calibration too) on every path.
+
+mod registry;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -119,8 +123,31 @@ fn kernels_never_allocate() {
         assert_eq!(status, ffi::QAT_OK);
         let _ = ffi::qat_status_message(status);
     }
-    qat_kernels::set_isa(Isa::Auto).unwrap();
     WATCHING.with(|w| w.set(false));
+
+    // Every C entry point, on every path, its buffers made beforehand.
+    for isa in [Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon] {
+        if qat_kernels::set_isa(isa).is_err() {
+            continue;
+        }
+        for ep in registry::ENTRY_POINTS {
+            let args = registry::typical_args(ep);
+            let mut buffers = registry::valid_buffers(ep, &args, 1);
+            let pointers = registry::addresses(&mut buffers);
+            WATCHING.with(|w| w.set(true));
+            // SAFETY: every buffer holds its count.
+            let status = unsafe { (ep.call)(&pointers, &args) };
+            WATCHING.with(|w| w.set(false));
+            assert_eq!(status, ffi::QAT_OK, "{} on {isa:?}", ep.name);
+            assert_eq!(
+                ALLOCATIONS.load(Ordering::SeqCst),
+                0,
+                "{} allocated",
+                ep.name
+            );
+        }
+    }
+    qat_kernels::set_isa(Isa::Auto).unwrap();
 
     assert_eq!(ALLOCATIONS.load(Ordering::SeqCst), 0, "kernels allocated");
     assert!(isas[0] == Some(Isa::Scalar), "the scalar path ran");

@@ -8,6 +8,7 @@
 #![cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 
 mod common;
+mod registry;
 
 use common::backends;
 use half::bf16;
@@ -276,5 +277,27 @@ fn the_c_abi_restores_the_environment_too() {
             after, value,
             "{case}: environment not restored after an error"
         );
+    }
+}
+
+/// Every C entry point of the registry (`tests/registry`: export, shard
+/// forms, calibration and packing too), under every environment: the bytes
+/// of the default environment's call, and the caller's register restored.
+#[test]
+fn every_c_entry_point_gives_the_default_bits_and_restores_the_environment() {
+    for ep in registry::ENTRY_POINTS {
+        let args = registry::typical_args(ep);
+        let run = |value: u64| {
+            let mut buffers = registry::valid_buffers(ep, &args, 7);
+            let pointers = registry::addresses(&mut buffers);
+            // SAFETY: every buffer holds its count.
+            let status = call(value, ep.name, || unsafe { (ep.call)(&pointers, &args) });
+            assert_eq!(status, registry::OK, "{}", ep.name);
+            buffers
+        };
+        let want = run(env::DEFAULT);
+        for (case, value) in env::cases() {
+            assert!(run(value) == want, "{} under {case}: other bits", ep.name);
+        }
     }
 }

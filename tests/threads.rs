@@ -3,6 +3,11 @@
 //! Per tensor, the weight gradient splits the same way; the scale gradient of
 //! a chunk is a partial sum, and the partials add up to the whole one within
 //! the reduction bound (not bit for bit: each partial is rounded to bf16).
+//! And every C entry point of the registry (`tests/registry`), called from
+//! four threads at once while a fifth switches the ISA, gives the bytes of
+//! one call alone.
+
+mod registry;
 
 use std::thread;
 
@@ -137,4 +142,66 @@ fn per_tensor_backward_in_chunks() {
         (total - whole_scale).abs() <= tolerance,
         "{total} vs {whole_scale}"
     );
+}
+
+#[test]
+fn every_c_entry_point_from_many_threads_at_once() {
+    let isas: Vec<i32> = (1..=4)
+        .filter(|&isa| qat_kernels::ffi::qat_set_isa(isa) == registry::OK)
+        .collect();
+    qat_kernels::ffi::qat_set_isa(0);
+    // One call alone per entry point: the bytes every threaded call must give.
+    let alone: Vec<Vec<Vec<u64>>> = registry::ENTRY_POINTS
+        .iter()
+        .map(|ep| {
+            let args = registry::typical_args(ep);
+            let mut buffers = registry::valid_buffers(ep, &args, 3);
+            let pointers = registry::addresses(&mut buffers);
+            // SAFETY: every buffer holds its count.
+            assert_eq!(
+                unsafe { (ep.call)(&pointers, &args) },
+                registry::OK,
+                "{}",
+                ep.name
+            );
+            buffers
+        })
+        .collect();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    thread::scope(|scope| {
+        // Paths switch under the callers: every path gives the same bytes.
+        let switcher = scope.spawn(|| {
+            let mut k = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                qat_kernels::ffi::qat_set_isa(isas[k % isas.len()]);
+                k += 1;
+                thread::yield_now();
+            }
+        });
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    for _ in 0..20 {
+                        for (ep, want) in registry::ENTRY_POINTS.iter().zip(&alone) {
+                            let args = registry::typical_args(ep);
+                            let mut buffers = registry::valid_buffers(ep, &args, 3);
+                            let pointers = registry::addresses(&mut buffers);
+                            // SAFETY: every buffer holds its count.
+                            let status = unsafe { (ep.call)(&pointers, &args) };
+                            assert_eq!(status, registry::OK, "{}", ep.name);
+                            assert!(buffers == *want, "{}: other bytes from a thread", ep.name);
+                        }
+                    }
+                })
+            })
+            .collect();
+        // Stop the switcher before a failed worker's panic is passed on.
+        let results: Vec<_> = workers.into_iter().map(|w| w.join()).collect();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        switcher.join().unwrap();
+        for result in results {
+            result.unwrap();
+        }
+    });
+    qat_kernels::ffi::qat_set_isa(0);
 }

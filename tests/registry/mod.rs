@@ -880,3 +880,74 @@ pub fn clip_keeps_the_grid(clip_val: f32, bit: u32) -> bool {
     let highest = ((bound - 0.5) as f32).round_ties_even();
     f64::from(lowest) >= -n && f64::from(highest) <= n - 1.0
 }
+
+/// Sizes every entry point accepts, with tails on every path: groups of
+/// 33, rows of 37, a tensor of 4,103 elements, 101 packed codes.
+pub fn typical_args(ep: &EntryPoint) -> Args {
+    let (a, b) = match ep.shape {
+        Shape::Group => (4 * 33, 33),
+        Shape::Matrix => (3, 37),
+        Shape::Tensor => (4103, 0),
+        Shape::Pack => (101, 4),
+    };
+    Args {
+        a,
+        b,
+        ..Args::DEFAULT
+    }
+}
+
+/// Buffers for a call with `args` whose contents pass every check: bf16
+/// values between 2^-7 and 2^-5 of either sign or subnormal, codes 0 and 1
+/// (signed: 0 and -1), block values of moderate size. Each an 8-aligned
+/// vector.
+pub fn valid_buffers(ep: &EntryPoint, args: &Args, seed: u64) -> Vec<Vec<u64>> {
+    let mut state = seed;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        state >> 33
+    };
+    let counts = ep.counts(args).expect("a valid shape");
+    counts
+        .iter()
+        .zip(ep.buffers)
+        .map(|(&n, buf)| {
+            let n = n as usize;
+            let bytes: Vec<u8> = match buf.elem {
+                // One in five subnormal, so that a flushing environment
+                // would show.
+                Elem::Bf16 => (0..n)
+                    .flat_map(|_| {
+                        let v = if next() % 5 == 0 { 0 } else { 0x3C00 };
+                        (v | (next() as u16 & 0x80FF)).to_le_bytes()
+                    })
+                    .collect(),
+                Elem::U8 => (0..n).map(|_| (next() & 1) as u8).collect(),
+                Elem::I8 => (0..n).map(|_| (next() & 1) as u8 * 0xFF).collect(),
+                Elem::F64 => (0..n)
+                    .flat_map(|_| ((next() % 1000) as f64 / 997.0 - 0.5).to_le_bytes())
+                    .collect(),
+            };
+            let mut words = vec![0u64; bytes.len().div_ceil(8).max(1)];
+            // SAFETY: the vector holds at least `bytes.len()` bytes.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    bytes.as_ptr(),
+                    words.as_mut_ptr().cast(),
+                    bytes.len(),
+                )
+            };
+            words
+        })
+        .collect()
+}
+
+/// The buffers' addresses, for [`EntryPoint::call`].
+pub fn addresses(buffers: &mut [Vec<u64>]) -> Vec<usize> {
+    buffers
+        .iter_mut()
+        .map(|b| b.as_mut_ptr() as usize)
+        .collect()
+}
