@@ -21,7 +21,7 @@ use super::reduction::{block_count, BLOCK, TERM_SCALE};
 use super::rows::{backward_rows, map_rows, BlockValues, Codes, Forward, Totals, Values};
 use super::tails::read;
 use super::{gate, protect, AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs};
-use crate::bf16_bits::{finite, narrow, widen};
+use crate::bf16_bits::narrow;
 use crate::params::AsymmetricConstants;
 use core::marker::PhantomData;
 
@@ -99,11 +99,9 @@ impl Group {
 }
 
 /// Whether the forward pass writes a finite bf16 value for every weight of
-/// a group with this scale and offset: the export kernels' condition.
-/// Where no weight is NaN (`no_nan`), `alpha + |o|` bounds every value
-/// (`|(r + 0.5) * unit| <= alpha`, and rounding is monotone), so a finite
-/// bound settles it; otherwise each weight's value is computed as the
-/// forward kernel computes it.
+/// a group with this scale and offset (see [`super::values_finite`]), with
+/// `alpha + |o|` as the bound: `|(r + 0.5) * unit| <= alpha`, and rounding
+/// is monotone.
 pub(crate) fn values_finite(
     quant: &AsymmetricConstants,
     scale: f32,
@@ -113,12 +111,7 @@ pub(crate) fn values_finite(
 ) -> bool {
     let group = Group::new(quant, scale, offset);
     let magnitude = f32::from_bits(offset.to_bits() & 0x7FFF_FFFF);
-    if no_nan && finite(narrow(group.alpha + magnitude)) {
-        return true;
-    }
-    weights
-        .iter()
-        .all(|&x| finite(narrow(group.forward(widen(x)))))
+    super::values_finite(&group, group.alpha + magnitude, weights, no_nan)
 }
 
 impl Lanewise for Group {

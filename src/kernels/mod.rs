@@ -27,7 +27,9 @@ pub(crate) mod scan;
 pub(crate) mod symmetric;
 mod tails;
 
+use crate::bf16_bits::{finite, narrow, widen};
 use crate::params::{AsymmetricConstants, Symmetric};
+use crate::vector::Lanewise;
 use calibrate::CalibrateArgs;
 
 // Every kernel, as the unit a call picks a build for (`arch::Build::run`).
@@ -115,6 +117,24 @@ pub(crate) struct SymmetricBackwardArgs {
     pub rows: usize,
     pub cols: usize,
     pub quant: Symmetric,
+}
+
+/// Whether `quantizer`'s forward pass writes a finite bf16 value for every
+/// weight: the export kernels' condition. Where no weight is NaN
+/// (`no_nan`), a finite bf16 `bound` on every value's magnitude settles it;
+/// otherwise each weight's value is computed as the forward kernel does.
+pub(crate) fn values_finite(
+    quantizer: &impl Lanewise,
+    bound: f32,
+    weights: &[u16],
+    no_nan: bool,
+) -> bool {
+    if no_nan && finite(narrow(bound)) {
+        return true;
+    }
+    weights
+        .iter()
+        .all(|&x| finite(narrow(quantizer.forward(widen(x)))))
 }
 
 /// `ps = max(s, eps)`, NaN-propagating (`s < eps ? eps : s`).

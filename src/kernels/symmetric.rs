@@ -14,7 +14,7 @@ use super::reduction::{block_count, TERM_SCALE};
 use super::rows::{backward_rows, map_rows, BlockValues, Codes, Forward, Totals, Values};
 use super::tails::read;
 use super::{gate, protect, SymmetricArgs, SymmetricBackwardArgs};
-use crate::bf16_bits::{finite, narrow, widen};
+use crate::bf16_bits::narrow;
 use crate::params::Symmetric;
 use core::marker::PhantomData;
 
@@ -50,10 +50,9 @@ impl Row {
 }
 
 /// Whether the forward pass writes a finite bf16 value for every weight of
-/// a row with this scale: the export kernels' condition. Where no weight is
-/// NaN (`no_nan`) and `ps` is finite, `max(|min_v|, |max_v|) * ps` bounds
-/// every value `c * ps`; otherwise each weight's value is computed as the
-/// forward kernel computes it.
+/// a row with this scale (see [`super::values_finite`]), with
+/// `max(|min_v|, |max_v|) * ps` as the bound of every value `c * ps` where
+/// `ps` is finite (none where it is not: `0 * inf` is NaN).
 pub(crate) fn values_finite(quant: &Symmetric, scale: f32, weights: &[u16], no_nan: bool) -> bool {
     let row = Row::new(quant, scale);
     let largest = if -row.min > row.max {
@@ -61,12 +60,12 @@ pub(crate) fn values_finite(quant: &Symmetric, scale: f32, weights: &[u16], no_n
     } else {
         row.max
     };
-    if no_nan && row.scale.is_finite() && finite(narrow(largest * row.scale)) {
-        return true;
-    }
-    weights
-        .iter()
-        .all(|&x| finite(narrow(row.forward(widen(x)))))
+    let bound = if row.scale.is_finite() {
+        largest * row.scale
+    } else {
+        f32::INFINITY
+    };
+    super::values_finite(&row, bound, weights, no_nan)
 }
 
 impl Lanewise for Row {
