@@ -9,7 +9,7 @@ use core::fmt;
 use half::bf16;
 
 use crate::arch::Build;
-use crate::call::{self, Blocks, Dequantize, Forward, Gradients, Quantize, Slices};
+use crate::call::{self, Call, In, Out, PerUnit, Shape, Slices};
 use crate::{codes, dispatch, AsymmetricPerGroup, Calibration, Error, Isa, Symmetric};
 
 /// One backend (the scalar path or a SIMD path), with the six kernels as
@@ -43,30 +43,44 @@ impl fmt::Debug for Backend {
     }
 }
 
-/// `Shape` unless every `(actual, expected)` length pair matches.
-fn lengths(pairs: &[(usize, usize)]) -> Result<(), Error> {
-    if pairs.iter().all(|(actual, expected)| actual == expected) {
-        Ok(())
-    } else {
-        Err(Error::Shape)
+/// bf16 slices as the calls see them: their bits.
+impl From<&[bf16]> for In<u16> {
+    fn from(s: &[bf16]) -> Self {
+        In {
+            ptr: s.as_ptr().cast(),
+            given: Some(s.len()),
+        }
     }
 }
 
-/// Columns of a per-channel call: one row per scale.
-fn channels(numel: usize, rows: usize) -> Result<usize, Error> {
-    match (numel.checked_rem(rows), numel.checked_div(rows)) {
-        (Some(0), Some(cols)) => Ok(cols),
-        (None, _) if numel == 0 => Ok(0),
-        _ => Err(Error::Shape),
+impl From<&mut [bf16]> for Out<u16> {
+    fn from(s: &mut [bf16]) -> Self {
+        Out {
+            ptr: s.as_mut_ptr().cast(),
+            given: Some(s.len()),
+        }
     }
 }
 
-fn bits(s: &[bf16]) -> *const u16 {
-    s.as_ptr().cast()
+/// The scales of a quantizer without offsets.
+impl From<&[bf16]> for PerUnit<In<u16>> {
+    fn from(scale: &[bf16]) -> Self {
+        PerUnit {
+            scale: scale.into(),
+            offset: In::NONE,
+        }
+    }
 }
 
-fn bits_mut(s: &mut [bf16]) -> *mut u16 {
-    s.as_mut_ptr().cast()
+/// The scale gradients (or calibrated scales) of a quantizer without
+/// offsets.
+impl From<&mut [bf16]> for PerUnit<Out<u16>> {
+    fn from(scale: &mut [bf16]) -> Self {
+        PerUnit {
+            scale: scale.into(),
+            offset: Out::NONE,
+        }
+    }
 }
 
 impl Backend {
@@ -105,6 +119,30 @@ impl Backend {
         self.build.isa()
     }
 
+    /// A per-group call on `numel` weights.
+    fn per_group(
+        self,
+        numel: usize,
+        params: &AsymmetricPerGroup,
+    ) -> Call<Slices, AsymmetricPerGroup> {
+        Call::new(self.build, Shape::groups(numel, params.group_size), *params)
+    }
+
+    /// A per-channel call on `numel` weights, one row per scale.
+    fn per_channel(self, numel: usize, rows: usize, params: &Symmetric) -> Call<Slices, Symmetric> {
+        Call::new(self.build, Shape::channels(numel, rows), *params)
+    }
+
+    /// A symmetric call on `rows` rows of `cols`.
+    fn per_rows(self, rows: usize, cols: usize, params: &Symmetric) -> Call<Slices, Symmetric> {
+        Call::new(self.build, Shape::rows(rows, cols), *params)
+    }
+
+    /// A per-tensor call on `numel` weights: one row.
+    fn per_tensor(self, numel: usize, params: &Symmetric) -> Call<Slices, Symmetric> {
+        self.per_rows(1, numel, params)
+    }
+
     /// Asymmetric per-group fake quantization: `out[i]` is `weight[i]` snapped
     /// to its group's grid of `2^bit` levels. `scale` and `offset` hold one
     /// value per group (`weight.len() / group_size`).
@@ -116,24 +154,11 @@ impl Backend {
         out: &mut [bf16],
         params: &AsymmetricPerGroup,
     ) -> Result<(), Error> {
-        let groups = params.groups(weight.len())?;
-        lengths(&[
-            (scale.len(), groups),
-            (offset.len(), groups),
-            (out.len(), weight.len()),
-        ])?;
-        let (w, s, o) = (bits(weight), bits(scale), bits(offset));
-        // SAFETY: slices of the lengths the call derives.
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
         unsafe {
-            call::asymmetric_per_group::<Slices, Forward>(
-                self.build,
-                w,
-                s,
-                o,
-                bits_mut(out),
-                weight.len(),
-                params,
-            )
+            self.per_group(weight.len(), params)
+                .forward(weight, (scale, offset), out)
         }
     }
 
@@ -145,20 +170,12 @@ impl Backend {
         offset: &[bf16],
         params: &AsymmetricPerGroup,
     ) -> Result<(), Error> {
-        let groups = params.groups(weight.len())?;
-        lengths(&[(scale.len(), groups), (offset.len(), groups)])?;
-        let (w, s, o) = (bits_mut(weight), bits(scale), bits(offset));
-        // SAFETY: as above; `w` is one buffer used as input and output.
+        let (n, w) = (weight.len(), Out::from(weight));
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape; one is used as input and output.
         unsafe {
-            call::asymmetric_per_group::<Slices, Forward>(
-                self.build,
-                w,
-                s,
-                o,
-                w,
-                weight.len(),
-                params,
-            )
+            self.per_group(n, params)
+                .forward(w.reading(), (scale, offset), w)
         }
     }
 
@@ -177,28 +194,15 @@ impl Backend {
         grad_offset: &mut [bf16],
         params: &AsymmetricPerGroup,
     ) -> Result<(), Error> {
-        let numel = weight.len();
-        let groups = params.groups(numel)?;
-        lengths(&[
-            (grad_output.len(), numel),
-            (grad_weight.len(), numel),
-            (scale.len(), groups),
-            (offset.len(), groups),
-            (grad_scale.len(), groups),
-            (grad_offset.len(), groups),
-        ])?;
-        // SAFETY: slices of the lengths the call derives.
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
         unsafe {
-            call::asymmetric_per_group_backward::<Slices, _>(
-                self.build,
-                bits(grad_output),
-                bits(weight),
-                bits(scale),
-                bits(offset),
-                bits_mut(grad_weight),
-                Gradients(bits_mut(grad_scale), bits_mut(grad_offset)),
-                numel,
-                params,
+            self.per_group(weight.len(), params).backward(
+                grad_output,
+                weight,
+                (scale, offset),
+                grad_weight,
+                (grad_scale, grad_offset),
             )
         }
     }
@@ -216,28 +220,16 @@ impl Backend {
         grad_offset: &mut [bf16],
         params: &AsymmetricPerGroup,
     ) -> Result<(), Error> {
-        let numel = weight.len();
-        let groups = params.groups(numel)?;
-        lengths(&[
-            (grad.len(), numel),
-            (scale.len(), groups),
-            (offset.len(), groups),
-            (grad_scale.len(), groups),
-            (grad_offset.len(), groups),
-        ])?;
-        let g = bits_mut(grad);
-        // SAFETY: as above; `g` is one buffer used as input and output.
+        let g = Out::from(grad);
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape; one is used as input and output.
         unsafe {
-            call::asymmetric_per_group_backward::<Slices, _>(
-                self.build,
+            self.per_group(weight.len(), params).backward(
+                g.reading(),
+                weight,
+                (scale, offset),
                 g,
-                bits(weight),
-                bits(scale),
-                bits(offset),
-                g,
-                Gradients(bits_mut(grad_scale), bits_mut(grad_offset)),
-                numel,
-                params,
+                (grad_scale, grad_offset),
             )
         }
     }
@@ -251,12 +243,11 @@ impl Backend {
         out: &mut [bf16],
         params: &Symmetric,
     ) -> Result<(), Error> {
-        let cols = channels(weight.len(), scale.len())?;
-        lengths(&[(out.len(), weight.len())])?;
-        let (w, s, rows) = (bits(weight), bits(scale), scale.len());
-        // SAFETY: slices of the lengths the call derives.
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
         unsafe {
-            call::symmetric::<Slices, Forward>(self.build, w, s, bits_mut(out), rows, cols, params)
+            self.per_channel(weight.len(), scale.len(), params)
+                .forward(weight, scale, out)
         }
     }
 
@@ -267,10 +258,13 @@ impl Backend {
         scale: &[bf16],
         params: &Symmetric,
     ) -> Result<(), Error> {
-        let cols = channels(weight.len(), scale.len())?;
-        let (w, s, rows) = (bits_mut(weight), bits(scale), scale.len());
-        // SAFETY: as above; `w` is one buffer used as input and output.
-        unsafe { call::symmetric::<Slices, Forward>(self.build, w, s, w, rows, cols, params) }
+        let (n, w) = (weight.len(), Out::from(weight));
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape; one is used as input and output.
+        unsafe {
+            self.per_channel(n, scale.len(), params)
+                .forward(w.reading(), scale, w)
+        }
     }
 
     /// Gradients of [`Self::symmetric_per_channel`]: `grad_weight` (length of
@@ -284,26 +278,11 @@ impl Backend {
         grad_scale: &mut [bf16],
         params: &Symmetric,
     ) -> Result<(), Error> {
-        let rows = scale.len();
-        let cols = channels(weight.len(), rows)?;
-        lengths(&[
-            (grad_output.len(), weight.len()),
-            (grad_weight.len(), weight.len()),
-            (grad_scale.len(), rows),
-        ])?;
-        // SAFETY: slices of the lengths the call derives.
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
         unsafe {
-            call::symmetric_backward::<Slices, _>(
-                self.build,
-                bits(grad_output),
-                bits(weight),
-                bits(scale),
-                bits_mut(grad_weight),
-                Gradients(bits_mut(grad_scale), core::ptr::null_mut()),
-                rows,
-                cols,
-                params,
-            )
+            self.per_channel(weight.len(), scale.len(), params)
+                .backward(grad_output, weight, scale, grad_weight, grad_scale)
         }
     }
 
@@ -317,23 +296,12 @@ impl Backend {
         grad_scale: &mut [bf16],
         params: &Symmetric,
     ) -> Result<(), Error> {
-        let rows = scale.len();
-        let cols = channels(weight.len(), rows)?;
-        lengths(&[(grad.len(), weight.len()), (grad_scale.len(), rows)])?;
-        let (g, w, s) = (bits_mut(grad), bits(weight), bits(scale));
-        // SAFETY: as above; `g` is one buffer used as input and output.
+        let g = Out::from(grad);
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape; one is used as input and output.
         unsafe {
-            call::symmetric_backward::<Slices, _>(
-                self.build,
-                g,
-                w,
-                s,
-                g,
-                Gradients(bits_mut(grad_scale), core::ptr::null_mut()),
-                rows,
-                cols,
-                params,
-            )
+            self.per_channel(weight.len(), scale.len(), params)
+                .backward(g.reading(), weight, scale, g, grad_scale)
         }
     }
 
@@ -345,18 +313,13 @@ impl Backend {
         out: &mut [bf16],
         params: &Symmetric,
     ) -> Result<(), Error> {
-        lengths(&[(out.len(), weight.len())])?;
-        let s = bits(core::slice::from_ref(&scale));
-        // SAFETY: slices of the lengths the call derives.
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
         unsafe {
-            call::symmetric::<Slices, Forward>(
-                self.build,
-                bits(weight),
-                s,
-                bits_mut(out),
-                1,
-                weight.len(),
-                params,
+            self.per_tensor(weight.len(), params).forward(
+                weight,
+                core::slice::from_ref(&scale),
+                out,
             )
         }
     }
@@ -368,9 +331,13 @@ impl Backend {
         scale: bf16,
         params: &Symmetric,
     ) -> Result<(), Error> {
-        let (w, s) = (bits_mut(weight), bits(core::slice::from_ref(&scale)));
-        // SAFETY: as above; `w` is one buffer used as input and output.
-        unsafe { call::symmetric::<Slices, Forward>(self.build, w, s, w, 1, weight.len(), params) }
+        let (n, w) = (weight.len(), Out::from(weight));
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape; one is used as input and output.
+        unsafe {
+            self.per_tensor(n, params)
+                .forward(w.reading(), core::slice::from_ref(&scale), w)
+        }
     }
 
     /// Gradients of [`Self::symmetric_per_tensor`]: `grad_weight` and the one
@@ -384,23 +351,15 @@ impl Backend {
         grad_scale: &mut bf16,
         params: &Symmetric,
     ) -> Result<(), Error> {
-        let numel = weight.len();
-        lengths(&[(grad_output.len(), numel), (grad_weight.len(), numel)])?;
-        // SAFETY: slices of the lengths the call derives.
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
         unsafe {
-            call::symmetric_backward::<Slices, _>(
-                self.build,
-                bits(grad_output),
-                bits(weight),
-                bits(core::slice::from_ref(&scale)),
-                bits_mut(grad_weight),
-                Gradients(
-                    bits_mut(core::slice::from_mut(grad_scale)),
-                    core::ptr::null_mut(),
-                ),
-                1,
-                numel,
-                params,
+            self.per_tensor(weight.len(), params).backward(
+                grad_output,
+                weight,
+                core::slice::from_ref(&scale),
+                grad_weight,
+                core::slice::from_mut(grad_scale),
             )
         }
     }
@@ -415,22 +374,16 @@ impl Backend {
         grad_scale: &mut bf16,
         params: &Symmetric,
     ) -> Result<(), Error> {
-        let numel = weight.len();
-        lengths(&[(grad.len(), numel)])?;
-        let (g, s) = (bits_mut(grad), bits(core::slice::from_ref(&scale)));
-        let gs = bits_mut(core::slice::from_mut(grad_scale));
-        // SAFETY: as above; `g` is one buffer used as input and output.
+        let g = Out::from(grad);
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape; one is used as input and output.
         unsafe {
-            call::symmetric_backward::<Slices, _>(
-                self.build,
+            self.per_tensor(weight.len(), params).backward(
+                g.reading(),
+                weight,
+                core::slice::from_ref(&scale),
                 g,
-                bits(weight),
-                s,
-                g,
-                Gradients(gs, core::ptr::null_mut()),
-                1,
-                numel,
-                params,
+                core::slice::from_mut(grad_scale),
             )
         }
     }
@@ -449,24 +402,11 @@ impl Backend {
         codes: &mut [u8],
         params: &AsymmetricPerGroup,
     ) -> Result<(), Error> {
-        let groups = params.groups(weight.len())?;
-        lengths(&[
-            (scale.len(), groups),
-            (offset.len(), groups),
-            (codes.len(), weight.len()),
-        ])?;
-        let (w, s, o) = (bits(weight), bits(scale), bits(offset));
-        // SAFETY: slices of the lengths the call derives.
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
         unsafe {
-            call::asymmetric_per_group::<Slices, Quantize>(
-                self.build,
-                w,
-                s,
-                o,
-                codes.as_mut_ptr(),
-                weight.len(),
-                params,
-            )
+            self.per_group(weight.len(), params)
+                .quantize(weight, (scale, offset), codes)
         }
     }
 
@@ -481,24 +421,11 @@ impl Backend {
         out: &mut [bf16],
         params: &AsymmetricPerGroup,
     ) -> Result<(), Error> {
-        let groups = params.groups(codes.len())?;
-        lengths(&[
-            (scale.len(), groups),
-            (offset.len(), groups),
-            (out.len(), codes.len()),
-        ])?;
-        let (s, o) = (bits(scale), bits(offset));
-        // SAFETY: slices of the lengths the call derives.
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
         unsafe {
-            call::asymmetric_per_group::<Slices, Dequantize>(
-                self.build,
-                codes.as_ptr(),
-                s,
-                o,
-                bits_mut(out),
-                codes.len(),
-                params,
-            )
+            self.per_group(codes.len(), params)
+                .dequantize(codes, (scale, offset), out)
         }
     }
 
@@ -512,12 +439,12 @@ impl Backend {
         codes: &mut [i8],
         params: &Symmetric,
     ) -> Result<(), Error> {
-        let cols = channels(weight.len(), scale.len())?;
-        lengths(&[(codes.len(), weight.len())])?;
-        let (w, s, rows) = (bits(weight), bits(scale), scale.len());
-        let c = codes.as_mut_ptr();
-        // SAFETY: slices of the lengths the call derives.
-        unsafe { call::symmetric::<Slices, Quantize>(self.build, w, s, c, rows, cols, params) }
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
+        unsafe {
+            self.per_channel(weight.len(), scale.len(), params)
+                .quantize(weight, scale, codes)
+        }
     }
 
     /// The values of codes from [`Self::symmetric_per_channel_quantize`].
@@ -528,20 +455,11 @@ impl Backend {
         out: &mut [bf16],
         params: &Symmetric,
     ) -> Result<(), Error> {
-        let cols = channels(codes.len(), scale.len())?;
-        lengths(&[(out.len(), codes.len())])?;
-        let (s, rows, o) = (bits(scale), scale.len(), bits_mut(out));
-        // SAFETY: slices of the lengths the call derives.
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
         unsafe {
-            call::symmetric::<Slices, Dequantize>(
-                self.build,
-                codes.as_ptr(),
-                s,
-                o,
-                rows,
-                cols,
-                params,
-            )
+            self.per_channel(codes.len(), scale.len(), params)
+                .dequantize(codes, scale, out)
         }
     }
 
@@ -554,14 +472,15 @@ impl Backend {
         codes: &mut [i8],
         params: &Symmetric,
     ) -> Result<(), Error> {
-        lengths(&[(codes.len(), weight.len())])?;
-        let (w, s, c) = (
-            bits(weight),
-            bits(core::slice::from_ref(&scale)),
-            codes.as_mut_ptr(),
-        );
-        // SAFETY: slices of the lengths the call derives.
-        unsafe { call::symmetric::<Slices, Quantize>(self.build, w, s, c, 1, weight.len(), params) }
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
+        unsafe {
+            self.per_tensor(weight.len(), params).quantize(
+                weight,
+                core::slice::from_ref(&scale),
+                codes,
+            )
+        }
     }
 
     /// The values of codes from [`Self::symmetric_per_tensor_quantize`].
@@ -572,18 +491,13 @@ impl Backend {
         out: &mut [bf16],
         params: &Symmetric,
     ) -> Result<(), Error> {
-        lengths(&[(out.len(), codes.len())])?;
-        let (s, o) = (bits(core::slice::from_ref(&scale)), bits_mut(out));
-        // SAFETY: slices of the lengths the call derives.
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
         unsafe {
-            call::symmetric::<Slices, Dequantize>(
-                self.build,
-                codes.as_ptr(),
-                s,
-                o,
-                1,
-                codes.len(),
-                params,
+            self.per_tensor(codes.len(), params).dequantize(
+                codes,
+                core::slice::from_ref(&scale),
+                out,
             )
         }
     }
@@ -605,31 +519,15 @@ impl Backend {
         block_sums: &mut [f64],
         params: &AsymmetricPerGroup,
     ) -> Result<(), Error> {
-        let groups = params.groups(weight.len())?;
-        let count = groups.checked_mul(2 * block_count(params.group_size));
-        lengths(&[
-            (grad_output.len(), weight.len()),
-            (scale.len(), groups),
-            (offset.len(), groups),
-            (grad_weight.len(), weight.len()),
-        ])?;
-        if count != Some(block_sums.len()) {
-            return Err(Error::Shape);
-        }
-        let (g, w, s, o) = (bits(grad_output), bits(weight), bits(scale), bits(offset));
-        let sums = Blocks(block_sums.as_mut_ptr());
-        // SAFETY: slices of the lengths the call derives.
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
         unsafe {
-            call::asymmetric_per_group_backward::<Slices, _>(
-                self.build,
-                g,
-                w,
-                s,
-                o,
-                bits_mut(grad_weight),
-                sums,
-                weight.len(),
-                params,
+            self.per_group(weight.len(), params).backward_blocks(
+                grad_output,
+                weight,
+                (scale, offset),
+                grad_weight,
+                block_sums,
             )
         }
     }
@@ -646,17 +544,12 @@ impl Backend {
         block_sums: &mut [f64],
         params: &Symmetric,
     ) -> Result<(), Error> {
-        let cols = channels(weight.len(), scale.len())?;
-        self.symmetric_blocks(
-            grad_output,
-            weight,
-            scale,
-            grad_weight,
-            block_sums,
-            scale.len(),
-            cols,
-            params,
-        )
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
+        unsafe {
+            self.per_channel(weight.len(), scale.len(), params)
+                .backward_blocks(grad_output, weight, scale, grad_weight, block_sums)
+        }
     }
 
     /// [`Self::symmetric_per_tensor_backward`] for a shard: the two sums as
@@ -671,51 +564,15 @@ impl Backend {
         block_sums: &mut [f64],
         params: &Symmetric,
     ) -> Result<(), Error> {
-        let s = core::slice::from_ref(&scale);
-        self.symmetric_blocks(
-            grad_output,
-            weight,
-            s,
-            grad_weight,
-            block_sums,
-            1,
-            weight.len(),
-            params,
-        )
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn symmetric_blocks(
-        self,
-        grad_output: &[bf16],
-        weight: &[bf16],
-        scale: &[bf16],
-        grad_weight: &mut [bf16],
-        block_sums: &mut [f64],
-        rows: usize,
-        cols: usize,
-        params: &Symmetric,
-    ) -> Result<(), Error> {
-        lengths(&[
-            (grad_output.len(), weight.len()),
-            (grad_weight.len(), weight.len()),
-        ])?;
-        if rows.checked_mul(2 * block_count(cols)) != Some(block_sums.len()) {
-            return Err(Error::Shape);
-        }
-        let sums = Blocks(block_sums.as_mut_ptr());
-        // SAFETY: slices of the lengths the call derives.
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
         unsafe {
-            call::symmetric_backward::<Slices, _>(
-                self.build,
-                bits(grad_output),
-                bits(weight),
-                bits(scale),
-                bits_mut(grad_weight),
-                sums,
-                rows,
-                cols,
-                params,
+            self.per_tensor(weight.len(), params).backward_blocks(
+                grad_output,
+                weight,
+                core::slice::from_ref(&scale),
+                grad_weight,
+                block_sums,
             )
         }
     }
@@ -733,20 +590,11 @@ impl Backend {
         params: &AsymmetricPerGroup,
         mode: Calibration,
     ) -> Result<(), Error> {
-        let groups = params.groups(weight.len())?;
-        lengths(&[(scale.len(), groups), (offset.len(), groups)])?;
-        let (s, o) = (bits_mut(scale), bits_mut(offset));
-        // SAFETY: slices of the lengths the call derives.
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
         unsafe {
-            call::asymmetric_per_group_calibrate::<Slices>(
-                self.build,
-                bits(weight),
-                s,
-                o,
-                weight.len(),
-                params,
-                mode,
-            )
+            self.per_group(weight.len(), params)
+                .calibrate(weight, (scale, offset), Some(mode))
         }
     }
 
@@ -760,19 +608,11 @@ impl Backend {
         params: &Symmetric,
         mode: Calibration,
     ) -> Result<(), Error> {
-        let cols = channels(weight.len(), scale.len())?;
-        let (rows, s) = (scale.len(), bits_mut(scale));
-        // SAFETY: slices of the lengths the call derives.
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
         unsafe {
-            call::symmetric_calibrate::<Slices>(
-                self.build,
-                bits(weight),
-                s,
-                rows,
-                cols,
-                params,
-                mode,
-            )
+            self.per_channel(weight.len(), scale.len(), params)
+                .calibrate(weight, scale, Some(mode))
         }
     }
 
@@ -784,17 +624,13 @@ impl Backend {
         params: &Symmetric,
         mode: Calibration,
     ) -> Result<(), Error> {
-        let s = bits_mut(core::slice::from_mut(scale));
-        // SAFETY: slices of the lengths the call derives.
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
         unsafe {
-            call::symmetric_calibrate::<Slices>(
-                self.build,
-                bits(weight),
-                s,
-                1,
-                weight.len(),
-                params,
-                mode,
+            self.per_tensor(weight.len(), params).calibrate(
+                weight,
+                core::slice::from_mut(scale),
+                Some(mode),
             )
         }
     }
@@ -895,31 +731,18 @@ pub fn packed_len(count: usize, bits: u32) -> Option<usize> {
 /// assert_eq!(codes, [1, 2, 15]);
 /// ```
 pub fn pack_codes(codes: &[u8], bits: u32, packed: &mut [u8]) -> Result<(), Error> {
-    // SAFETY: slices of the lengths the call checks.
-    unsafe {
-        call::pack::<Slices, u8>(
-            codes.as_ptr(),
-            codes.len(),
-            bits,
-            packed.as_mut_ptr(),
-            packed.len(),
-        )
-    }
+    // SAFETY: slices, valid for their lengths, which the call checks
+    // against its shape.
+    unsafe { call::pack::<Slices, u8>(codes, codes.len(), bits, packed) }
 }
 
 /// The codes [`pack_codes`] packed: `codes.len()` of them from
 /// [`packed_len`] bytes.
 pub fn unpack_codes(packed: &[u8], bits: u32, codes: &mut [u8]) -> Result<(), Error> {
-    // SAFETY: slices of the lengths the call checks.
-    unsafe {
-        call::unpack::<Slices, u8>(
-            packed.as_ptr(),
-            packed.len(),
-            bits,
-            codes.as_mut_ptr(),
-            codes.len(),
-        )
-    }
+    let count = codes.len();
+    // SAFETY: slices, valid for their lengths, which the call checks
+    // against its shape.
+    unsafe { call::unpack::<Slices, u8>(packed, bits, Out::from(codes), count) }
 }
 
 /// [`pack_codes`] for signed codes (the symmetric quantizers'), each stored
@@ -935,30 +758,17 @@ pub fn unpack_codes(packed: &[u8], bits: u32, codes: &mut [u8]) -> Result<(), Er
 /// assert_eq!(codes, [-8, 7]);
 /// ```
 pub fn pack_signed_codes(codes: &[i8], bits: u32, packed: &mut [u8]) -> Result<(), Error> {
-    // SAFETY: slices of the lengths the call checks.
-    unsafe {
-        call::pack::<Slices, i8>(
-            codes.as_ptr(),
-            codes.len(),
-            bits,
-            packed.as_mut_ptr(),
-            packed.len(),
-        )
-    }
+    // SAFETY: slices, valid for their lengths, which the call checks
+    // against its shape.
+    unsafe { call::pack::<Slices, i8>(codes, codes.len(), bits, packed) }
 }
 
 /// The codes [`pack_signed_codes`] packed, sign-extended.
 pub fn unpack_signed_codes(packed: &[u8], bits: u32, codes: &mut [i8]) -> Result<(), Error> {
-    // SAFETY: slices of the lengths the call checks.
-    unsafe {
-        call::unpack::<Slices, i8>(
-            packed.as_ptr(),
-            packed.len(),
-            bits,
-            codes.as_mut_ptr(),
-            codes.len(),
-        )
-    }
+    let count = codes.len();
+    // SAFETY: slices, valid for their lengths, which the call checks
+    // against its shape.
+    unsafe { call::unpack::<Slices, i8>(packed, bits, Out::from(codes), count) }
 }
 
 /// Blocks in the reduction of `len` terms: `len / 4096` rounded up. A
@@ -980,22 +790,17 @@ pub fn asymmetric_per_group_finish(
     grad_offset: &mut [bf16],
     params: &AsymmetricPerGroup,
 ) -> Result<(), Error> {
-    let groups = scale.len();
-    let numel = groups.checked_mul(params.group_size).ok_or(Error::Shape)?;
-    let count = groups.checked_mul(2 * block_count(params.group_size));
-    lengths(&[(grad_scale.len(), groups), (grad_offset.len(), groups)])?;
-    if count != Some(block_sums.len()) {
-        return Err(Error::Shape);
-    }
-    // SAFETY: slices of the lengths the call derives.
+    let numel = scale
+        .len()
+        .checked_mul(params.group_size)
+        .ok_or(Error::Shape)?;
+    // SAFETY: slices, valid for their lengths, which the call checks
+    // against its shape.
     unsafe {
-        call::asymmetric_per_group_finish::<Slices>(
-            block_sums.as_ptr(),
-            bits(scale),
-            bits_mut(grad_scale),
-            bits_mut(grad_offset),
-            numel,
-            params,
+        Backend::active().per_group(numel, params).finish(
+            block_sums,
+            scale,
+            (grad_scale, grad_offset),
         )
     }
 }
@@ -1009,20 +814,12 @@ pub fn symmetric_per_channel_finish(
     cols: usize,
     params: &Symmetric,
 ) -> Result<(), Error> {
-    lengths(&[(grad_scale.len(), scale.len())])?;
-    if scale.len().checked_mul(2 * block_count(cols)) != Some(block_sums.len()) {
-        return Err(Error::Shape);
-    }
-    // SAFETY: slices of the lengths the call derives.
+    // SAFETY: slices, valid for their lengths, which the call checks
+    // against its shape.
     unsafe {
-        call::symmetric_finish::<Slices>(
-            block_sums.as_ptr(),
-            bits(scale),
-            bits_mut(grad_scale),
-            scale.len(),
-            cols,
-            params,
-        )
+        Backend::active()
+            .per_rows(scale.len(), cols, params)
+            .finish(block_sums, scale, grad_scale)
     }
 }
 
@@ -1035,12 +832,13 @@ pub fn symmetric_per_tensor_finish(
     numel: usize,
     params: &Symmetric,
 ) -> Result<(), Error> {
-    let scale = [scale];
-    symmetric_per_channel_finish(
-        block_sums,
-        &scale,
-        core::slice::from_mut(grad_scale),
-        numel,
-        params,
-    )
+    // SAFETY: slices, valid for their lengths, which the call checks
+    // against its shape.
+    unsafe {
+        Backend::active().per_rows(1, numel, params).finish(
+            block_sums,
+            core::slice::from_ref(&scale),
+            core::slice::from_mut(grad_scale),
+        )
+    }
 }

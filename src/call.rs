@@ -1,9 +1,18 @@
 //! The one path every call takes from a boundary to a kernel: the shape,
 //! the boundary's pointer checks, the parameters, the boundary's overlap
 //! checks, then the kernel, in that order (the order in which errors are
-//! reported), all in the default floating-point environment (`fpenv`). The
-//! safe API (`api`) enters it with slices, which need no pointer or overlap
-//! checks; the C ABI (`ffi`) with raw pointers, which do.
+//! reported), all in the default floating-point environment (`fpenv`).
+//!
+//! Every quantizer has one shape, `units` units of `len` elements: groups
+//! of `group_size`, rows of `cols`, or per tensor one row. A [`Call`] holds
+//! the shape, the parameters and the build, and its methods are the
+//! quantizer's operations, written once over [`Params`] and
+//! [`Quantizer`]. The safe API (`api`) makes calls from slices, whose
+//! lengths are checked against the shape and which need no pointer or
+//! overlap checks ([`Slices`]); the C ABI (`ffi`) from raw pointers, which
+//! do.
+
+use core::marker::PhantomData;
 
 use crate::arch::{Build, Kernel};
 use crate::bf16_bits::widen;
@@ -12,22 +21,201 @@ use crate::fpenv;
 use crate::kernels::calibrate::{CalibrateArgs, Calibration};
 use crate::kernels::reduction::block_count;
 use crate::kernels::rows::{BlockSums, Totals};
-use crate::kernels::{self, asymmetric_per_group, symmetric};
-use crate::kernels::{
-    AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs, SymmetricArgs, SymmetricBackwardArgs,
-};
-use crate::params::{matrix_numel, AsymmetricConstants, AsymmetricPerGroup, Symmetric};
+use crate::kernels::{BackwardArgs, MapArgs, Quantizer};
+use crate::params::Params;
 use crate::Error;
 
+/// The largest element count whose bf16 buffer fits in `isize::MAX` bytes.
+const MAX_ELEMENTS: usize = isize::MAX as usize / 2;
+
+/// `Shape` unless `count` bf16 values fit in `isize::MAX` bytes.
+fn check_count(count: usize) -> Result<usize, Error> {
+    if count <= MAX_ELEMENTS {
+        Ok(count)
+    } else {
+        Err(Error::Shape)
+    }
+}
+
+/// A call's shape: `units` units (groups, rows, or one tensor) of `len`
+/// elements, whose `units * len` bf16 values fit in the largest object.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Shape {
+    pub units: usize,
+    pub len: usize,
+}
+
+impl Shape {
+    /// `rows` rows of `cols` (per tensor: one row); `Shape` if `rows * cols`
+    /// overflows or passes `isize::MAX` bytes (`rows` too: the scales'
+    /// count).
+    pub fn rows(rows: usize, cols: usize) -> Result<Shape, Error> {
+        check_count(rows)?;
+        check_count(rows.checked_mul(cols).ok_or(Error::Shape)?)?;
+        Ok(Shape {
+            units: rows,
+            len: cols,
+        })
+    }
+
+    /// `numel` elements in groups of `len`, which must divide it (a `len`
+    /// of 0 never does).
+    pub fn groups(numel: usize, len: usize) -> Result<Shape, Error> {
+        check_count(numel)?;
+        match (numel.checked_rem(len), numel.checked_div(len)) {
+            (Some(0), Some(units)) => Ok(Shape { units, len }),
+            _ => Err(Error::Shape),
+        }
+    }
+
+    /// `numel` elements in `units` rows, which must divide it (no rows
+    /// only for no elements): a per-channel call with one row per scale.
+    pub fn channels(numel: usize, units: usize) -> Result<Shape, Error> {
+        match (numel.checked_rem(units), numel.checked_div(units)) {
+            (Some(0), Some(len)) => Shape::rows(units, len),
+            (None, _) if numel == 0 => Shape::rows(0, 0),
+            _ => Err(Error::Shape),
+        }
+    }
+
+    /// Every element: `units * len`, which the constructors checked.
+    pub fn numel(self) -> usize {
+        self.units * self.len
+    }
+
+    /// The block values of its units, `2 * block_count(len)` each;
+    /// `usize::MAX` where that overflows, which no buffer's extent admits
+    /// ([`Buffer::bytes`]).
+    fn block_values(self) -> usize {
+        self.units.saturating_mul(2 * block_count(self.len))
+    }
+}
+
+/// A buffer a call reads: its address, and the length of the slice it
+/// came from (none from C, where the shape gives every length).
+#[derive(Clone, Copy)]
+pub(crate) struct In<T> {
+    pub ptr: *const T,
+    pub given: Option<usize>,
+}
+
+/// A buffer a call writes, as [`In`].
+#[derive(Clone, Copy)]
+pub(crate) struct Out<T> {
+    pub ptr: *mut T,
+    pub given: Option<usize>,
+}
+
+impl<T> In<T> {
+    /// No buffer: the offsets of a quantizer without them.
+    pub const NONE: In<T> = In {
+        ptr: core::ptr::null(),
+        given: None,
+    };
+}
+
+impl<T> Out<T> {
+    /// No buffer, as [`In::NONE`].
+    pub const NONE: Out<T> = Out {
+        ptr: core::ptr::null_mut(),
+        given: None,
+    };
+
+    /// The same buffer read, for the in-place forms.
+    pub fn reading(self) -> In<T> {
+        In {
+            ptr: self.ptr,
+            given: self.given,
+        }
+    }
+}
+
+impl<T> From<*const T> for In<T> {
+    fn from(ptr: *const T) -> Self {
+        In { ptr, given: None }
+    }
+}
+
+impl<T> From<*mut T> for Out<T> {
+    fn from(ptr: *mut T) -> Self {
+        Out { ptr, given: None }
+    }
+}
+
+impl<T> From<&[T]> for In<T> {
+    fn from(s: &[T]) -> Self {
+        In {
+            ptr: s.as_ptr(),
+            given: Some(s.len()),
+        }
+    }
+}
+
+impl<T> From<&mut [T]> for Out<T> {
+    fn from(s: &mut [T]) -> Self {
+        Out {
+            ptr: s.as_mut_ptr(),
+            given: Some(s.len()),
+        }
+    }
+}
+
+/// A unit's parameter buffers: its scale, and its offset where the
+/// quantizer has offsets (else [`In::NONE`], never looked at). Made from
+/// one buffer (the scales) or a pair (scales, offsets).
+#[derive(Clone, Copy)]
+pub(crate) struct PerUnit<B> {
+    pub scale: B,
+    pub offset: B,
+}
+
+impl<X: Into<In<u16>>> From<(X, X)> for PerUnit<In<u16>> {
+    fn from((scale, offset): (X, X)) -> Self {
+        PerUnit {
+            scale: scale.into(),
+            offset: offset.into(),
+        }
+    }
+}
+
+impl<X: Into<Out<u16>>> From<(X, X)> for PerUnit<Out<u16>> {
+    fn from((scale, offset): (X, X)) -> Self {
+        PerUnit {
+            scale: scale.into(),
+            offset: offset.into(),
+        }
+    }
+}
+
+impl From<*const u16> for PerUnit<In<u16>> {
+    fn from(scale: *const u16) -> Self {
+        PerUnit {
+            scale: scale.into(),
+            offset: In::NONE,
+        }
+    }
+}
+
+impl From<*mut u16> for PerUnit<Out<u16>> {
+    fn from(scale: *mut u16) -> Self {
+        PerUnit {
+            scale: scale.into(),
+            offset: Out::NONE,
+        }
+    }
+}
+
 /// A buffer as the checks see it: address, element count and size,
-/// direction.
+/// direction, and the slice's length where one was given.
 #[derive(Clone, Copy)]
 pub(crate) struct Buffer {
     pub start: usize,
     pub len: usize,
-    /// Bytes per element: 2 for bf16, 1 for codes (also the alignment).
+    /// Bytes per element: 2 for bf16, 1 for codes, 8 for block values
+    /// (also the alignment).
     pub size: usize,
     pub output: bool,
+    pub given: Option<usize>,
 }
 
 impl Buffer {
@@ -42,145 +230,42 @@ impl Buffer {
     }
 }
 
-fn input<T>(p: *const T, len: usize) -> Buffer {
+fn input<T>(b: In<T>, len: usize) -> Buffer {
     Buffer {
-        start: p as usize,
+        start: b.ptr as usize,
         len,
         size: size_of::<T>(),
         output: false,
+        given: b.given,
     }
 }
 
-fn output<T>(p: *mut T, len: usize) -> Buffer {
+fn output<T>(b: Out<T>, len: usize) -> Buffer {
     Buffer {
-        start: p as usize,
+        start: b.ptr as usize,
         len,
         size: size_of::<T>(),
         output: true,
+        given: b.given,
     }
 }
 
-/// Which of a quantizer's elementwise kernels a call runs: [`Forward`],
-/// [`Quantize`] or [`Dequantize`], with what each checks beyond the rest.
-pub(crate) trait Map {
-    /// What the asymmetric kernel reads: bf16 weights, or `u8` codes.
-    type In;
-    /// What it writes: bf16 values, or `u8` codes.
-    type Out;
-    /// What the symmetric kernel reads: bf16 weights, or `i8` codes.
-    type SymmetricIn;
-    /// What it writes: bf16 values, or `i8` codes.
-    type SymmetricOut;
-    /// The asymmetric per-group kernel.
-    type Asymmetric: Kernel<Args = AsymmetricPerGroupArgs<Self::In, Self::Out>, Output = ()>;
-    /// The symmetric kernel.
-    type Symmetric: Kernel<Args = SymmetricArgs<Self::SymmetricIn, Self::SymmetricOut>, Output = ()>;
-    /// The parameters' validation.
-    fn validate_asymmetric(params: &AsymmetricPerGroup) -> Result<AsymmetricConstants, Error>;
-    /// The parameters' validation.
-    fn validate_symmetric(params: &Symmetric) -> Result<Symmetric, Error>;
-    /// The last check, of the buffers' contents, before anything is
-    /// written; its scans run on `build`'s ISA.
-    ///
-    /// # Safety
-    /// The buffers are valid for their lengths, and the CPU runs `build`'s
-    /// ISA.
-    unsafe fn check_asymmetric(
-        _build: Build,
-        _args: &AsymmetricPerGroupArgs<Self::In, Self::Out>,
-    ) -> Result<(), Error> {
+/// `Shape` unless every slice has the length the shape gives it.
+fn check_lengths(buffers: &[Buffer]) -> Result<(), Error> {
+    if buffers.iter().all(|b| b.given.is_none_or(|n| n == b.len)) {
         Ok(())
-    }
-    /// As [`Map::check_asymmetric`].
-    ///
-    /// # Safety
-    /// As [`Map::check_asymmetric`].
-    unsafe fn check_symmetric(
-        _build: Build,
-        _args: &SymmetricArgs<Self::SymmetricIn, Self::SymmetricOut>,
-    ) -> Result<(), Error> {
-        Ok(())
+    } else {
+        Err(Error::Shape)
     }
 }
 
-/// The forward pass: bf16 weights to fake-quantized bf16.
-pub(crate) enum Forward {}
-
-impl Map for Forward {
-    type In = u16;
-    type Out = u16;
-    type SymmetricIn = u16;
-    type SymmetricOut = u16;
-    type Asymmetric = kernels::AsymmetricForward;
-    type Symmetric = kernels::SymmetricForward;
-    fn validate_asymmetric(params: &AsymmetricPerGroup) -> Result<AsymmetricConstants, Error> {
-        params.validate()
-    }
-    fn validate_symmetric(params: &Symmetric) -> Result<Symmetric, Error> {
-        params.validate()
-    }
-}
-
-/// Export: bf16 weights to integer codes, refused where a weight has none.
-pub(crate) enum Quantize {}
-
-impl Map for Quantize {
-    type In = u16;
-    type Out = u8;
-    type SymmetricIn = u16;
-    type SymmetricOut = i8;
-    type Asymmetric = kernels::AsymmetricQuantize;
-    type Symmetric = kernels::SymmetricQuantize;
-    fn validate_asymmetric(params: &AsymmetricPerGroup) -> Result<AsymmetricConstants, Error> {
-        params.validate_for_codes()
-    }
-    fn validate_symmetric(params: &Symmetric) -> Result<Symmetric, Error> {
-        params.validate_for_codes()
-    }
-    unsafe fn check_asymmetric(
-        build: Build,
-        args: &AsymmetricPerGroupArgs<u16, u8>,
-    ) -> Result<(), Error> {
-        // SAFETY: the caller's.
-        unsafe { codes::asymmetric_codes_exist(build, args) }
-    }
-    unsafe fn check_symmetric(build: Build, args: &SymmetricArgs<u16, i8>) -> Result<(), Error> {
-        // SAFETY: the caller's.
-        unsafe { codes::symmetric_codes_exist(build, args) }
-    }
-}
-
-/// Codes back to bf16, refused where a code is off the grid.
-pub(crate) enum Dequantize {}
-
-impl Map for Dequantize {
-    type In = u8;
-    type Out = u16;
-    type SymmetricIn = i8;
-    type SymmetricOut = u16;
-    type Asymmetric = kernels::AsymmetricDequantize;
-    type Symmetric = kernels::SymmetricDequantize;
-    fn validate_asymmetric(params: &AsymmetricPerGroup) -> Result<AsymmetricConstants, Error> {
-        params.validate_for_codes()
-    }
-    fn validate_symmetric(params: &Symmetric) -> Result<Symmetric, Error> {
-        params.validate_for_codes()
-    }
-    unsafe fn check_asymmetric(
-        build: Build,
-        args: &AsymmetricPerGroupArgs<u8, u16>,
-    ) -> Result<(), Error> {
-        // SAFETY: the caller's.
-        unsafe { codes::asymmetric_codes_on_grid(build, args) }
-    }
-    unsafe fn check_symmetric(build: Build, args: &SymmetricArgs<i8, u16>) -> Result<(), Error> {
-        // SAFETY: the caller's.
-        unsafe { codes::symmetric_codes_on_grid(build, args) }
-    }
-}
-
-/// Where a call comes from, and so which checks its buffers need.
+/// Where a call comes from, and so which checks its buffers need and how
+/// it reports its result.
 pub(crate) trait Boundary {
+    /// A call's result as this boundary reports it.
+    type Status;
+    /// Reports `result`.
+    fn status(result: Result<(), Error>) -> Self::Status;
     /// Runs `validate` (the parameters) between the boundary's checks of
     /// `buffers`: pointers before, overlaps after.
     fn check<Q, const N: usize>(
@@ -190,343 +275,432 @@ pub(crate) trait Boundary {
 }
 
 /// Buffers from slices: non-null, aligned, in bounds, and overlapping only
-/// where an in-place form passes one slice as input and output.
+/// where an in-place form passes one slice as input and output; only their
+/// lengths need checking.
 pub(crate) enum Slices {}
 
 impl Boundary for Slices {
+    type Status = Result<(), Error>;
+    #[inline(always)]
+    fn status(result: Result<(), Error>) -> Self::Status {
+        result
+    }
     #[inline(always)]
     fn check<Q, const N: usize>(
-        _: impl FnOnce() -> [Buffer; N],
+        buffers: impl FnOnce() -> [Buffer; N],
         validate: impl FnOnce() -> Result<Q, Error>,
     ) -> Result<Q, Error> {
+        check_lengths(&buffers())?;
         validate()
     }
 }
 
-/// Validates and runs an asymmetric per-group elementwise kernel (`M`).
-///
-/// # Safety
-/// Each pointer that passes `B`'s checks must be valid for its count of
-/// elements: `numel` for `input` and `output`, `numel / group_size` for
-/// `scale` and `offset`; with [`Slices`], they also satisfy what its checks
-/// skip.
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn asymmetric_per_group<B: Boundary, M: Map>(
-    build: Build,
-    input_: *const M::In,
-    scale: *const u16,
-    offset: *const u16,
-    output_: *mut M::Out,
-    numel: usize,
-    params: &AsymmetricPerGroup,
-) -> Result<(), Error> {
-    fpenv::with_default(|| {
-        let groups = params.groups(numel)?;
-        let quant = B::check(
-            || {
-                [
-                    input(input_, numel),
-                    input(scale, groups),
-                    input(offset, groups),
-                    output(output_, numel),
-                ]
-            },
-            || M::validate_asymmetric(params),
-        )?;
-        let args = AsymmetricPerGroupArgs {
-            input: input_,
-            scale,
-            offset,
-            output: output_,
-            groups,
-            group_size: params.group_size,
-            quant,
-        };
-        // SAFETY: pointers valid (caller) and overlapping only as exact aliases
-        // (checked, or slices); the build's ISA runs here (its contract), and
-        // the contents' check it needs comes first.
-        unsafe {
-            M::check_asymmetric(build, &args)?;
-            build.run::<M::Asymmetric>(&args)
-        };
+/// Which of a quantizer's elementwise kernels a call runs: [`Forward`],
+/// [`Quantize`] or [`Dequantize`], with what each checks beyond the rest.
+pub(crate) trait Map<Q: Quantizer> {
+    /// What the kernel reads: bf16 weights, or codes.
+    type In: Copy;
+    /// What it writes: bf16 values, or codes.
+    type Out: Copy;
+    /// The kernel.
+    type Kernel: Kernel<Args = MapArgs<Q, Self::In, Self::Out>, Output = ()>;
+    /// The parameters' validation.
+    fn validate<P: Params<Quant = Q>>(params: &P) -> Result<Q, Error>;
+    /// The last check, of the buffers' contents, before anything is
+    /// written; its scans run on `build`'s ISA.
+    ///
+    /// # Safety
+    /// The buffers are valid for their lengths, and the CPU runs `build`'s
+    /// ISA.
+    unsafe fn check(_build: Build, _args: &MapArgs<Q, Self::In, Self::Out>) -> Result<(), Error> {
         Ok(())
-    })
+    }
 }
 
-/// The block values of `units` units of `len` elements, `2 *
-/// block_count(len)` each; `usize::MAX` where that overflows, which no
-/// buffer's extent admits ([`Buffer::bytes`]).
-fn block_values(units: usize, len: usize) -> usize {
-    units.saturating_mul(2 * block_count(len))
+/// The forward pass: bf16 weights to fake-quantized bf16.
+pub(crate) enum Forward {}
+
+impl<Q: Quantizer> Map<Q> for Forward {
+    type In = u16;
+    type Out = u16;
+    type Kernel = Q::Forward;
+    fn validate<P: Params<Quant = Q>>(params: &P) -> Result<Q, Error> {
+        params.validate()
+    }
+}
+
+/// Export: bf16 weights to integer codes, refused where a weight has none.
+pub(crate) enum Quantize {}
+
+impl<Q: Quantizer> Map<Q> for Quantize {
+    type In = u16;
+    type Out = Q::Code;
+    type Kernel = Q::Quantize;
+    fn validate<P: Params<Quant = Q>>(params: &P) -> Result<Q, Error> {
+        params.validate_for_codes()
+    }
+    unsafe fn check(build: Build, args: &MapArgs<Q, u16, Q::Code>) -> Result<(), Error> {
+        // SAFETY: the caller's.
+        unsafe { Q::codes_exist(build, args) }
+    }
+}
+
+/// Codes back to bf16, refused where a code is off the grid.
+pub(crate) enum Dequantize {}
+
+impl<Q: Quantizer> Map<Q> for Dequantize {
+    type In = Q::Code;
+    type Out = u16;
+    type Kernel = Q::Dequantize;
+    fn validate<P: Params<Quant = Q>>(params: &P) -> Result<Q, Error> {
+        params.validate_for_codes()
+    }
+    unsafe fn check(build: Build, args: &MapArgs<Q, Q::Code, u16>) -> Result<(), Error> {
+        // SAFETY: the caller's.
+        unsafe { Q::codes_on_grid(build, args) }
+    }
 }
 
 /// Where a backward call puts its sums: finished into bf16 gradients
-/// ([`Gradients`]), or left as f64 block values for shards to combine
-/// ([`Blocks`], `2 * block_count(len)` per group or row, `len` its length).
-/// The choice is a type, and picks the kernel: an entry point links only
-/// the one it runs.
-pub(crate) trait BackwardSums: Copy {
-    /// The asymmetric per-group backward kernel that fills these sums.
-    type Asymmetric: Kernel<Args = AsymmetricPerGroupBackwardArgs, Output = ()>;
-    /// The symmetric backward kernel that fills these sums.
-    type Symmetric: Kernel<Args = SymmetricBackwardArgs, Output = ()>;
-    /// The buffers as the checks see them, for `units` units of `len`
-    /// elements (the offsets' only if `offsets`). Made inside the checks, so
-    /// that they take no room in the frame the kernel runs under.
-    fn buffers(self, units: usize, len: usize, offsets: bool) -> [Buffer; 2];
-    /// The block values' buffer, for the kernel.
-    fn block_sums(self) -> Option<*mut f64>;
-    /// The gradients' buffers (null for block values).
-    fn gradients(self) -> (*mut u16, *mut u16);
+/// ([`PerUnit`] of outputs), or left as f64 block values for shards to
+/// combine (`Out<f64>`, `2 * block_count(len)` per unit). The choice is a
+/// type, and picks the kernel: an entry point links only the one it runs.
+trait BackwardSums<Q: Quantizer>: Copy {
+    /// The backward kernel that fills these sums.
+    type Kernel: Kernel<Args = BackwardArgs<Q>, Output = ()>;
+    /// The buffers as the checks see them. Made inside the checks, so that
+    /// they take no room in the frame the kernel runs under.
+    fn buffers(self, shape: Shape) -> [Buffer; 2];
+    /// Sets the kernel's arguments for these sums.
+    fn place(self, args: &mut BackwardArgs<Q>);
 }
 
-/// The scale gradients, and per group the offset gradients (null and
-/// unused for the symmetric quantizers): one per unit.
-#[derive(Clone, Copy)]
-pub(crate) struct Gradients(pub *mut u16, pub *mut u16);
-
-impl BackwardSums for Gradients {
-    type Asymmetric = kernels::AsymmetricBackward;
-    type Symmetric = kernels::SymmetricBackward;
-    fn buffers(self, units: usize, _: usize, offsets: bool) -> [Buffer; 2] {
-        let offset = if offsets {
-            output(self.1, units)
-        } else {
-            output(self.1, 0)
-        };
-        [output(self.0, units), offset]
-    }
-    fn block_sums(self) -> Option<*mut f64> {
-        None
-    }
-    fn gradients(self) -> (*mut u16, *mut u16) {
-        (self.0, self.1)
-    }
-}
-
-/// The block values, `2 * block_count(len)` per unit (a count that
-/// overflows saturates, and fails [`Buffer::bytes`]).
-#[derive(Clone, Copy)]
-pub(crate) struct Blocks(pub *mut f64);
-
-impl BackwardSums for Blocks {
-    type Asymmetric = kernels::AsymmetricBackwardBlocks;
-    type Symmetric = kernels::SymmetricBackwardBlocks;
-    fn buffers(self, units: usize, len: usize, _: bool) -> [Buffer; 2] {
+impl<Q: Quantizer> BackwardSums<Q> for PerUnit<Out<u16>> {
+    type Kernel = Q::Backward;
+    fn buffers(self, shape: Shape) -> [Buffer; 2] {
         [
-            output(self.0, block_values(units, len)),
-            output(core::ptr::null_mut::<u16>(), 0),
+            output(self.scale, shape.units),
+            output(self.offset, if Q::OFFSETS { shape.units } else { 0 }),
         ]
     }
-    fn block_sums(self) -> Option<*mut f64> {
-        Some(self.0)
-    }
-    fn gradients(self) -> (*mut u16, *mut u16) {
-        (core::ptr::null_mut(), core::ptr::null_mut())
+    fn place(self, args: &mut BackwardArgs<Q>) {
+        (args.grad_scale, args.grad_offset) = (self.scale.ptr, self.offset.ptr);
     }
 }
 
-/// Validates and runs the asymmetric per-group backward kernel.
-///
-/// # Safety
-/// As [`asymmetric_per_group`]; the weight gradient has the weights'
-/// length, and `sums` the lengths [`BackwardSums`] gives.
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn asymmetric_per_group_backward<B: Boundary, S: BackwardSums>(
-    build: Build,
-    grad_output: *const u16,
-    weight: *const u16,
-    scale: *const u16,
-    offset: *const u16,
-    grad_weight: *mut u16,
-    sums: S,
-    numel: usize,
-    params: &AsymmetricPerGroup,
-) -> Result<(), Error> {
-    fpenv::with_default(|| {
-        let groups = params.groups(numel)?;
-        let quant = B::check(
-            || {
-                let [sums_a, sums_b] = sums.buffers(groups, params.group_size, true);
-                [
-                    input(grad_output, numel),
-                    input(weight, numel),
-                    input(scale, groups),
-                    input(offset, groups),
-                    output(grad_weight, numel),
-                    sums_a,
-                    sums_b,
-                ]
-            },
-            || params.validate(),
-        )?;
-        let (grad_scale, grad_offset) = sums.gradients();
-        let args = AsymmetricPerGroupBackwardArgs {
-            grad_output,
-            weight,
-            scale,
-            offset,
-            grad_weight,
-            grad_scale,
-            grad_offset,
-            block_sums: sums.block_sums(),
-            groups,
-            group_size: params.group_size,
-            quant,
-        };
-        // SAFETY: as in `asymmetric_per_group`.
-        unsafe { build.run::<S::Asymmetric>(&args) };
-        Ok(())
-    })
-}
-
-/// Validates and runs a symmetric elementwise kernel (`M`), one scale per
-/// row (per tensor: one row).
-///
-/// # Safety
-/// As [`asymmetric_per_group`]: `rows * cols` inputs and outputs, `rows`
-/// scales.
-pub(crate) unsafe fn symmetric<B: Boundary, M: Map>(
-    build: Build,
-    input_: *const M::SymmetricIn,
-    scale: *const u16,
-    output_: *mut M::SymmetricOut,
-    rows: usize,
-    cols: usize,
-    params: &Symmetric,
-) -> Result<(), Error> {
-    fpenv::with_default(|| {
-        let numel = matrix_numel(rows, cols)?;
-        let quant = B::check(
-            || {
-                [
-                    input(input_, numel),
-                    input(scale, rows),
-                    output(output_, numel),
-                ]
-            },
-            || M::validate_symmetric(params),
-        )?;
-        let args = SymmetricArgs {
-            input: input_,
-            scale,
-            output: output_,
-            rows,
-            cols,
-            quant,
-        };
-        // SAFETY: as in `asymmetric_per_group`.
-        unsafe {
-            M::check_symmetric(build, &args)?;
-            build.run::<M::Symmetric>(&args)
-        };
-        Ok(())
-    })
-}
-
-/// Validates and runs the symmetric backward kernel.
-///
-/// # Safety
-/// As [`symmetric`], with the weight gradient of the weights' length and
-/// `sums` of the lengths [`BackwardSums`] gives.
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn symmetric_backward<B: Boundary, S: BackwardSums>(
-    build: Build,
-    grad_output: *const u16,
-    weight: *const u16,
-    scale: *const u16,
-    grad_weight: *mut u16,
-    sums: S,
-    rows: usize,
-    cols: usize,
-    params: &Symmetric,
-) -> Result<(), Error> {
-    fpenv::with_default(|| {
-        let numel = matrix_numel(rows, cols)?;
-        let quant = B::check(
-            || {
-                let [sums_a, sums_b] = sums.buffers(rows, cols, false);
-                [
-                    input(grad_output, numel),
-                    input(weight, numel),
-                    input(scale, rows),
-                    output(grad_weight, numel),
-                    sums_a,
-                    sums_b,
-                ]
-            },
-            || params.validate(),
-        )?;
-        let args = SymmetricBackwardArgs {
-            grad_output,
-            weight,
-            scale,
-            grad_weight,
-            grad_scale: sums.gradients().0,
-            block_sums: sums.block_sums(),
-            rows,
-            cols,
-            quant,
-        };
-        // SAFETY: as in `asymmetric_per_group`.
-        unsafe { build.run::<S::Symmetric>(&args) };
-        Ok(())
-    })
-}
-
-/// The packed length of `count` codes of `bits` bits, after the width
-/// ([`Error::BitWidth`]) and then the lengths ([`Error::Shape`]: `count`
-/// beyond `isize::MAX`, or `given` other than the packed length).
-fn packed_len(count: usize, bits: u32, given: usize) -> Result<usize, Error> {
-    let len = codes::packed_len(count, bits).ok_or(Error::BitWidth)?;
-    if count > isize::MAX as usize || given != len {
-        return Err(Error::Shape);
+impl<Q: Quantizer> BackwardSums<Q> for Out<f64> {
+    type Kernel = Q::BackwardBlocks;
+    fn buffers(self, shape: Shape) -> [Buffer; 2] {
+        [
+            output(self, shape.block_values()),
+            output(Out::<u16>::NONE, 0),
+        ]
     }
-    Ok(len)
-}
-
-/// Validates and packs `count` codes of `bits` bits into `packed`, which
-/// holds `packed_len` bytes: the width, the lengths, the boundary's checks,
-/// then every code's fit ([`Error::Code`]).
-///
-/// # Safety
-/// Each pointer that passes `B`'s checks must be valid for its count.
-pub(crate) unsafe fn pack<B: Boundary, C: Packable>(
-    codes: *const C,
-    count: usize,
-    bits: u32,
-    packed: *mut u8,
-    packed_len: usize,
-) -> Result<(), Error> {
-    let len = self::packed_len(count, bits, packed_len)?;
-    B::check(|| [input(codes, count), output(packed, len)], || Ok(()))?;
-    // SAFETY: valid and not overlapping (caller, checked); the codes fit
-    // before anything is written. Signed codes pack as their bytes' low
-    // bits, their two's complement fields.
-    unsafe {
-        codes::codes_fit(codes, count, bits)?;
-        codes::pack(codes.cast(), count, bits, packed);
+    fn place(self, args: &mut BackwardArgs<Q>) {
+        args.block_sums = Some(self.ptr);
     }
-    Ok(())
 }
 
-/// Validates and unpacks `count` codes of `bits` bits from `packed`, which
-/// holds `packed_len` bytes: the width, the lengths, the boundary's checks.
-///
-/// # Safety
-/// Each pointer that passes `B`'s checks must be valid for its count.
-pub(crate) unsafe fn unpack<B: Boundary, C: Packable>(
-    packed: *const u8,
-    packed_len: usize,
-    bits: u32,
-    codes: *mut C,
-    count: usize,
-) -> Result<(), Error> {
-    let len = self::packed_len(count, bits, packed_len)?;
-    B::check(|| [input(packed, len), output(codes, count)], || Ok(()))?;
-    // SAFETY: valid and not overlapping (caller, checked).
-    unsafe { codes::unpack(packed, count, bits, codes) };
-    Ok(())
+/// One call: where it comes from (`B`), the build it runs on, its shape
+/// (an error the call reports in its place among the checks), and its
+/// parameters.
+pub(crate) struct Call<B, P> {
+    pub build: Build,
+    pub shape: Result<Shape, Error>,
+    pub params: P,
+    pub boundary: PhantomData<B>,
+}
+
+impl<B: Boundary, P: Params> Call<B, P> {
+    /// A call on `build` with this shape and these parameters.
+    pub fn new(build: Build, shape: Result<Shape, Error>, params: P) -> Self {
+        Call {
+            build,
+            shape,
+            params,
+            boundary: PhantomData,
+        }
+    }
+
+    /// The count of offsets: one per unit where the quantizer has them.
+    fn offsets(shape: Shape) -> usize {
+        if P::Quant::OFFSETS {
+            shape.units
+        } else {
+            0
+        }
+    }
+
+    /// The forward pass.
+    ///
+    /// # Safety
+    /// Each buffer that passes `B`'s checks is valid for its count of
+    /// elements (the shape's); with [`Slices`], it also satisfies what
+    /// those checks skip. So for every method.
+    pub unsafe fn forward(
+        self,
+        weight: impl Into<In<u16>>,
+        scales: impl Into<PerUnit<In<u16>>>,
+        out: impl Into<Out<u16>>,
+    ) -> B::Status {
+        // SAFETY: the caller's.
+        B::status(unsafe { self.map::<Forward>(weight.into(), scales.into(), out.into()) })
+    }
+
+    /// Export to integer codes.
+    ///
+    /// # Safety
+    /// As [`Call::forward`].
+    pub unsafe fn quantize(
+        self,
+        weight: impl Into<In<u16>>,
+        scales: impl Into<PerUnit<In<u16>>>,
+        codes: impl Into<Out<<P::Quant as Quantizer>::Code>>,
+    ) -> B::Status {
+        // SAFETY: the caller's.
+        B::status(unsafe { self.map::<Quantize>(weight.into(), scales.into(), codes.into()) })
+    }
+
+    /// The values of codes.
+    ///
+    /// # Safety
+    /// As [`Call::forward`].
+    pub unsafe fn dequantize(
+        self,
+        codes: impl Into<In<<P::Quant as Quantizer>::Code>>,
+        scales: impl Into<PerUnit<In<u16>>>,
+        out: impl Into<Out<u16>>,
+    ) -> B::Status {
+        // SAFETY: the caller's.
+        B::status(unsafe { self.map::<Dequantize>(codes.into(), scales.into(), out.into()) })
+    }
+
+    /// # Safety
+    /// As [`Call::forward`].
+    unsafe fn map<M: Map<P::Quant>>(
+        self,
+        input_: In<M::In>,
+        scales: PerUnit<In<u16>>,
+        output_: Out<M::Out>,
+    ) -> Result<(), Error> {
+        fpenv::with_default(|| {
+            let shape = self.shape?;
+            let quant = B::check(
+                || {
+                    [
+                        input(input_, shape.numel()),
+                        input(scales.scale, shape.units),
+                        input(scales.offset, Self::offsets(shape)),
+                        output(output_, shape.numel()),
+                    ]
+                },
+                || M::validate(&self.params),
+            )?;
+            let args = MapArgs {
+                input: input_.ptr,
+                scale: scales.scale.ptr,
+                offset: scales.offset.ptr,
+                output: output_.ptr,
+                units: shape.units,
+                len: shape.len,
+                quant,
+            };
+            // SAFETY: pointers valid (caller) and overlapping only as exact
+            // aliases (checked, or slices); the build's ISA runs here (its
+            // contract), and the contents' check it needs comes first.
+            unsafe {
+                M::check(self.build, &args)?;
+                self.build.run::<M::Kernel>(&args)
+            };
+            Ok(())
+        })
+    }
+
+    /// The backward pass: the weight gradient, and each unit's scale
+    /// gradient (and offset gradient).
+    ///
+    /// # Safety
+    /// As [`Call::forward`].
+    pub unsafe fn backward(
+        self,
+        grad_output: impl Into<In<u16>>,
+        weight: impl Into<In<u16>>,
+        scales: impl Into<PerUnit<In<u16>>>,
+        grad_weight: impl Into<Out<u16>>,
+        grad_scales: impl Into<PerUnit<Out<u16>>>,
+    ) -> B::Status {
+        let (g, w, s, gw) = (
+            grad_output.into(),
+            weight.into(),
+            scales.into(),
+            grad_weight.into(),
+        );
+        // SAFETY: the caller's.
+        B::status(unsafe { self.backward_into(g, w, s, gw, grad_scales.into()) })
+    }
+
+    /// The backward pass for a shard: the weight gradient, and each unit's
+    /// two sums as block values.
+    ///
+    /// # Safety
+    /// As [`Call::forward`].
+    pub unsafe fn backward_blocks(
+        self,
+        grad_output: impl Into<In<u16>>,
+        weight: impl Into<In<u16>>,
+        scales: impl Into<PerUnit<In<u16>>>,
+        grad_weight: impl Into<Out<u16>>,
+        block_sums: impl Into<Out<f64>>,
+    ) -> B::Status {
+        let (g, w, s, gw) = (
+            grad_output.into(),
+            weight.into(),
+            scales.into(),
+            grad_weight.into(),
+        );
+        // SAFETY: the caller's.
+        B::status(unsafe { self.backward_into(g, w, s, gw, block_sums.into()) })
+    }
+
+    /// # Safety
+    /// As [`Call::forward`].
+    unsafe fn backward_into<S: BackwardSums<P::Quant>>(
+        self,
+        grad_output: In<u16>,
+        weight: In<u16>,
+        scales: PerUnit<In<u16>>,
+        grad_weight: Out<u16>,
+        sums: S,
+    ) -> Result<(), Error> {
+        fpenv::with_default(|| {
+            let shape = self.shape?;
+            let quant = B::check(
+                || {
+                    let [sums_a, sums_b] = sums.buffers(shape);
+                    [
+                        input(grad_output, shape.numel()),
+                        input(weight, shape.numel()),
+                        input(scales.scale, shape.units),
+                        input(scales.offset, Self::offsets(shape)),
+                        output(grad_weight, shape.numel()),
+                        sums_a,
+                        sums_b,
+                    ]
+                },
+                || self.params.validate(),
+            )?;
+            let mut args = BackwardArgs {
+                grad_output: grad_output.ptr,
+                weight: weight.ptr,
+                scale: scales.scale.ptr,
+                offset: scales.offset.ptr,
+                grad_weight: grad_weight.ptr,
+                grad_scale: core::ptr::null_mut(),
+                grad_offset: core::ptr::null_mut(),
+                block_sums: None,
+                units: shape.units,
+                len: shape.len,
+                quant,
+            };
+            sums.place(&mut args);
+            // SAFETY: as in `map`.
+            unsafe { self.build.run::<S::Kernel>(&args) };
+            Ok(())
+        })
+    }
+
+    /// The scale (and offset) gradients that one backward call gives, from
+    /// the units' block values (the shards' values combined).
+    ///
+    /// # Safety
+    /// As [`Call::forward`].
+    pub unsafe fn finish(
+        self,
+        block_sums: impl Into<In<f64>>,
+        scale: impl Into<In<u16>>,
+        grad_scales: impl Into<PerUnit<Out<u16>>>,
+    ) -> B::Status {
+        let (block_sums, scale, grads) = (block_sums.into(), scale.into(), grad_scales.into());
+        B::status(fpenv::with_default(|| {
+            let shape = self.shape?;
+            let quant = B::check(
+                || {
+                    [
+                        input(block_sums, shape.block_values()),
+                        input(scale, shape.units),
+                        output(grads.scale, shape.units),
+                        output(grads.offset, Self::offsets(shape)),
+                    ]
+                },
+                || self.params.validate(),
+            )?;
+            let blocks = block_count(shape.len);
+            for unit in 0..shape.units {
+                // SAFETY: valid for their counts (caller), overlapping only
+                // in place; unit < units, and scale[unit] is read before
+                // grad_scale[unit], which may be the same buffer, is written.
+                unsafe {
+                    let s = widen(scale.ptr.add(unit).read());
+                    let sums = totals(block_sums.ptr.add(unit * 2 * blocks), blocks);
+                    let (grad_scale, grad_offset) = quant.finish(s, sums);
+                    grads.scale.ptr.add(unit).write(grad_scale);
+                    if P::Quant::OFFSETS {
+                        grads.offset.ptr.add(unit).write(grad_offset);
+                    }
+                }
+            }
+            Ok(())
+        }))
+    }
+
+    /// Calibration: each unit's scale (and offset). `mode` is checked
+    /// first (`Mode` for none), the weights' finiteness last
+    /// ([`Error::NonFinite`], nothing written).
+    ///
+    /// # Safety
+    /// As [`Call::forward`].
+    pub unsafe fn calibrate(
+        self,
+        weight: impl Into<In<u16>>,
+        scales: impl Into<PerUnit<Out<u16>>>,
+        mode: Option<Calibration>,
+    ) -> B::Status {
+        let (weight, scales) = (weight.into(), scales.into());
+        B::status(fpenv::with_default(|| {
+            let mode = mode.ok_or(Error::Mode)?;
+            let shape = self.shape?;
+            let quant = B::check(
+                || {
+                    [
+                        input(weight, shape.numel()),
+                        output(scales.scale, shape.units),
+                        output(scales.offset, Self::offsets(shape)),
+                    ]
+                },
+                || self.params.validate(),
+            )?;
+            let args = CalibrateArgs {
+                weight: weight.ptr,
+                scale: scales.scale.ptr,
+                offset: scales.offset.ptr,
+                units: shape.units,
+                len: shape.len,
+                quant,
+                mode,
+            };
+            // SAFETY: valid and not overlapping (caller, checked); the
+            // build's ISA runs here, and the weights are finite before
+            // anything is written.
+            unsafe {
+                let weights = codes::elements(weight.ptr, shape.numel());
+                if !codes::all_finite(self.build, weights) {
+                    return Err(Error::NonFinite);
+                }
+                self.build.run::<<P::Quant as Quantizer>::Calibrate>(&args);
+            }
+            Ok(())
+        }))
+    }
 }
 
 /// The one-call result of a unit's two sums from its block values at
@@ -543,191 +717,61 @@ unsafe fn totals(values: *const f64, blocks: usize) -> [f32; 2] {
     totals.values()
 }
 
-/// Validates and finishes per-group block values (from the backward's
-/// `BackwardSums::Blocks`, combined across shards) into the scale and
-/// offset gradients that one call gives.
-///
-/// # Safety
-/// Each pointer that passes `B`'s checks must be valid for its count:
-/// `2 * block_count(group_size)` values per group, one scale and one of each
-/// gradient per group.
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn asymmetric_per_group_finish<B: Boundary>(
-    block_sums: *const f64,
-    scale: *const u16,
-    grad_scale: *mut u16,
-    grad_offset: *mut u16,
-    numel: usize,
-    params: &AsymmetricPerGroup,
-) -> Result<(), Error> {
-    fpenv::with_default(|| {
-        let groups = params.groups(numel)?;
-        let blocks = block_count(params.group_size);
-        let quant = B::check(
-            || {
-                [
-                    input(block_sums, block_values(groups, params.group_size)),
-                    input(scale, groups),
-                    output(grad_scale, groups),
-                    output(grad_offset, groups),
-                ]
-            },
-            || params.validate(),
-        )?;
-        for k in 0..groups {
-            // SAFETY: valid for their counts (caller), overlapping only in
-            // place; k < groups, and scale[k] is read before grad_scale[k],
-            // which may be the same buffer, is written.
-            unsafe {
-                let s = widen(scale.add(k).read());
-                let sums = totals(block_sums.add(k * 2 * blocks), blocks);
-                let (gs, go) = asymmetric_per_group::finish_group(&quant, s, sums);
-                grad_scale.add(k).write(gs);
-                grad_offset.add(k).write(go);
-            }
-        }
-        Ok(())
-    })
-}
-
-/// Validates and finishes symmetric block values (per channel; per tensor
-/// is one row) into the scale gradients that one call gives.
-///
-/// # Safety
-/// As [`asymmetric_per_group_finish`]: `2 * block_count(cols)` values, one
-/// scale and one gradient per row.
-pub(crate) unsafe fn symmetric_finish<B: Boundary>(
-    block_sums: *const f64,
-    scale: *const u16,
-    grad_scale: *mut u16,
-    rows: usize,
-    cols: usize,
-    params: &Symmetric,
-) -> Result<(), Error> {
-    fpenv::with_default(|| {
-        matrix_numel(rows, cols)?;
-        let blocks = block_count(cols);
-        let quant = B::check(
-            || {
-                [
-                    input(block_sums, block_values(rows, cols)),
-                    input(scale, rows),
-                    output(grad_scale, rows),
-                ]
-            },
-            || params.validate(),
-        )?;
-        for row in 0..rows {
-            // SAFETY: as in `asymmetric_per_group_finish`.
-            unsafe {
-                let s = widen(scale.add(row).read());
-                let sums = totals(block_sums.add(row * 2 * blocks), blocks);
-                grad_scale
-                    .add(row)
-                    .write(symmetric::finish_row(&quant, s, sums));
-            }
-        }
-        Ok(())
-    })
-}
-
-/// `NonFinite` unless every weight is finite, scanned with `build`'s ISA.
-///
-/// # Safety
-/// `weight` is valid for reading `numel` elements; the CPU runs `build`'s
-/// ISA.
-unsafe fn all_weights_finite(build: Build, weight: *const u16, numel: usize) -> Result<(), Error> {
-    // SAFETY: the caller's.
-    if unsafe { codes::all_finite(build, codes::elements(weight, numel)) } {
-        Ok(())
-    } else {
-        Err(Error::NonFinite)
+/// The packed length of `count` codes of `bits` bits, after the width
+/// ([`Error::BitWidth`]) and then the count ([`Error::Shape`] beyond
+/// `isize::MAX`).
+fn packed_len(count: usize, bits: u32) -> Result<usize, Error> {
+    let len = codes::packed_len(count, bits).ok_or(Error::BitWidth)?;
+    if count > isize::MAX as usize {
+        return Err(Error::Shape);
     }
+    Ok(len)
 }
 
-/// Validates and runs per-group calibration: a scale and an offset per
-/// group, written to `scale` and `offset`. Weights must be finite
-/// ([`Error::NonFinite`], checked last, nothing written).
+/// Validates and packs `count` codes of `bits` bits into `packed`: the
+/// width, the lengths, the boundary's checks, then every code's fit
+/// ([`Error::Code`]).
 ///
 /// # Safety
-/// Each pointer that passes `B`'s checks must be valid for its count:
-/// `numel` weights, one scale and one offset per group.
-pub(crate) unsafe fn asymmetric_per_group_calibrate<B: Boundary>(
-    build: Build,
-    weight: *const u16,
-    scale: *mut u16,
-    offset: *mut u16,
-    numel: usize,
-    params: &AsymmetricPerGroup,
-    mode: Calibration,
-) -> Result<(), Error> {
-    fpenv::with_default(|| {
-        let groups = params.groups(numel)?;
-        let quant = B::check(
-            || {
-                [
-                    input(weight, numel),
-                    output(scale, groups),
-                    output(offset, groups),
-                ]
-            },
-            || params.validate(),
-        )?;
-        let args = CalibrateArgs {
-            weight,
-            scale,
-            offset,
-            units: groups,
-            len: params.group_size,
-            quant,
-            mode,
-        };
-        // SAFETY: valid and not overlapping (caller, checked); the build's
-        // ISA runs here, and the weights are finite before anything is
-        // written.
+/// Each pointer that passes `B`'s checks must be valid for its count.
+pub(crate) unsafe fn pack<B: Boundary, C: Packable>(
+    codes: impl Into<In<C>>,
+    count: usize,
+    bits: u32,
+    packed: impl Into<Out<u8>>,
+) -> B::Status {
+    let (codes, packed) = (codes.into(), packed.into());
+    B::status((|| {
+        let len = packed_len(count, bits)?;
+        B::check(|| [input(codes, count), output(packed, len)], || Ok(()))?;
+        // SAFETY: valid and not overlapping (caller, checked); the codes fit
+        // before anything is written. Signed codes pack as their bytes' low
+        // bits, their two's complement fields.
         unsafe {
-            all_weights_finite(build, weight, numel)?;
-            build.run::<kernels::AsymmetricCalibrate>(&args);
+            codes::codes_fit(codes.ptr, count, bits)?;
+            codes::pack(codes.ptr.cast(), count, bits, packed.ptr);
         }
         Ok(())
-    })
+    })())
 }
 
-/// Validates and runs symmetric calibration, a scale per row (per tensor:
-/// one row).
+/// Validates and unpacks `count` codes of `bits` bits from `packed`: the
+/// width, the lengths, the boundary's checks.
 ///
 /// # Safety
-/// As [`asymmetric_per_group_calibrate`]: `rows * cols` weights, `rows`
-/// scales.
-pub(crate) unsafe fn symmetric_calibrate<B: Boundary>(
-    build: Build,
-    weight: *const u16,
-    scale: *mut u16,
-    rows: usize,
-    cols: usize,
-    params: &Symmetric,
-    mode: Calibration,
-) -> Result<(), Error> {
-    fpenv::with_default(|| {
-        let numel = matrix_numel(rows, cols)?;
-        let quant = B::check(
-            || [input(weight, numel), output(scale, rows)],
-            || params.validate(),
-        )?;
-        let args = CalibrateArgs {
-            weight,
-            scale,
-            offset: core::ptr::null_mut(),
-            units: rows,
-            len: cols,
-            quant,
-            mode,
-        };
-        // SAFETY: as in `asymmetric_per_group_calibrate`.
-        unsafe {
-            all_weights_finite(build, weight, numel)?;
-            build.run::<kernels::SymmetricCalibrate>(&args);
-        }
+/// Each pointer that passes `B`'s checks must be valid for its count.
+pub(crate) unsafe fn unpack<B: Boundary, C: Packable>(
+    packed: impl Into<In<u8>>,
+    bits: u32,
+    codes: impl Into<Out<C>>,
+    count: usize,
+) -> B::Status {
+    let (packed, codes) = (packed.into(), codes.into());
+    B::status((|| {
+        let len = packed_len(count, bits)?;
+        B::check(|| [input(packed, len), output(codes, count)], || Ok(()))?;
+        // SAFETY: valid and not overlapping (caller, checked).
+        unsafe { codes::unpack(packed.ptr, count, bits, codes.ptr) };
         Ok(())
-    })
+    })())
 }

@@ -1,14 +1,12 @@
-//! Integer codes beyond the kernels: the checks export and import make
-//! before anything is written (a weight with no code, a code off its grid),
-//! and the dense packing of codes of 1, 2, 4 or 8 bits into bytes.
+//! Integer codes beyond the kernels: the scans behind the checks export and
+//! import make before anything is written (each quantizer's
+//! `Quantizer::codes_exist` and `codes_on_grid`), and the dense packing of
+//! codes of 1, 2, 4 or 8 bits into bytes.
 
 use core::slice;
 
 use crate::arch::Build;
-use crate::bf16_bits::widen;
-use crate::kernels::{
-    self, asymmetric_per_group, symmetric, AsymmetricPerGroupArgs, SymmetricArgs,
-};
+use crate::kernels;
 use crate::Error;
 
 /// `len` elements at `p` as a slice (`p` may be null or dangling when `len`
@@ -39,118 +37,9 @@ pub(crate) unsafe fn all_finite(build: Build, values: &[u16]) -> bool {
 ///
 /// # Safety
 /// The CPU runs `build`'s ISA (its contract).
-unsafe fn no_nan(build: Build, values: &[u16]) -> bool {
+pub(crate) unsafe fn no_nan(build: Build, values: &[u16]) -> bool {
     // SAFETY: the caller's.
     unsafe { build.run::<kernels::LargestMagnitude>(values) <= 0x7F80 }
-}
-
-/// `Ok` if every weight has a code, which is when its forward value is
-/// finite: then `dequantize(quantize(w))` gives that value's bits. A NaN
-/// weight, scale or offset, an `alpha` or a level past bf16's range, or
-/// infinities meeting in `(x - o) / alpha`, all give a value that is not.
-///
-/// # Safety
-/// The buffers are valid for their lengths, and the CPU runs `build`'s
-/// ISA.
-pub(crate) unsafe fn asymmetric_codes_exist(
-    build: Build,
-    args: &AsymmetricPerGroupArgs<u16, u8>,
-) -> Result<(), Error> {
-    let size = args.group_size;
-    // SAFETY: the caller's; `numel` cannot overflow, the call checked it.
-    let (weights, scales, offsets) = unsafe {
-        (
-            elements(args.input, args.groups * size),
-            elements(args.scale, args.groups),
-            elements(args.offset, args.groups),
-        )
-    };
-    // SAFETY: the build is the call's (its ISA runs here).
-    let no_nan = unsafe { no_nan(build, weights) };
-    // `chunks_exact` of an empty slice is empty, and a size of 0 has no
-    // groups (the call checked it); `max(1)` only keeps it from panicking.
-    let groups = weights.chunks_exact(size.max(1));
-    for ((&scale, &offset), group) in scales.iter().zip(offsets).zip(groups) {
-        let (scale, offset) = (widen(scale), widen(offset));
-        if !asymmetric_per_group::values_finite(&args.quant, scale, offset, group, no_nan) {
-            return Err(Error::NonFinite);
-        }
-    }
-    Ok(())
-}
-
-/// `Ok` if every weight has a code, which is when its forward value is
-/// finite (see [`asymmetric_codes_exist`]).
-///
-/// # Safety
-/// The buffers are valid for their lengths, and the CPU runs `build`'s
-/// ISA.
-pub(crate) unsafe fn symmetric_codes_exist(
-    build: Build,
-    args: &SymmetricArgs<u16, i8>,
-) -> Result<(), Error> {
-    let cols = args.cols;
-    // SAFETY: the caller's.
-    let (weights, scales) = unsafe {
-        (
-            elements(args.input, args.rows * cols),
-            elements(args.scale, args.rows),
-        )
-    };
-    // SAFETY: the build is the call's (its ISA runs here).
-    let no_nan = unsafe { no_nan(build, weights) };
-    for (row, &scale) in scales.iter().enumerate() {
-        // SAFETY: the row is one of `rows` in the weights (caller); with no
-        // columns it is empty.
-        let weights = unsafe { elements(args.input.add(row * cols), cols) };
-        if !symmetric::values_finite(&args.quant, widen(scale), weights, no_nan) {
-            return Err(Error::NonFinite);
-        }
-    }
-    Ok(())
-}
-
-/// `Ok` if every code is below `2^bit`.
-///
-/// # Safety
-/// The buffers are valid for their lengths, and the CPU runs `build`'s
-/// ISA.
-pub(crate) unsafe fn asymmetric_codes_on_grid(
-    build: Build,
-    args: &AsymmetricPerGroupArgs<u8, u16>,
-) -> Result<(), Error> {
-    // SAFETY: the caller's; the build is the call's (its ISA runs here).
-    let largest = unsafe {
-        build.run::<kernels::LargestCode>(elements(args.input, args.groups * args.group_size))
-    };
-    // `levels` is `2^(bit - 1)` with bit <= 8: the grid is `0..2 * levels`.
-    if f32::from(largest) < 2.0 * args.quant.levels {
-        Ok(())
-    } else {
-        Err(Error::Code)
-    }
-}
-
-/// `Ok` if every code is in `[min_v, max_v]`.
-///
-/// # Safety
-/// The buffers are valid for their lengths, and the CPU runs `build`'s
-/// ISA.
-pub(crate) unsafe fn symmetric_codes_on_grid(
-    build: Build,
-    args: &SymmetricArgs<i8, u16>,
-) -> Result<(), Error> {
-    // SAFETY: the caller's.
-    let codes = unsafe { elements(args.input, args.rows * args.cols) };
-    // SAFETY: the build is the call's (its ISA runs here).
-    let (low, high) = unsafe { build.run::<kernels::CodeRange>(codes) };
-    if codes.is_empty()
-        || (f32::from(low) >= args.quant.min_v && f32::from(high) <= args.quant.max_v)
-    {
-        Ok(())
-    } else {
-        Err(Error::Code)
-    }
 }
 
 /// `log2(bits)` for a packing width of 1, 2, 4 or 8 bits, else `None`.

@@ -12,7 +12,7 @@
 
 use core::ffi::c_char;
 
-use crate::call::{self, Blocks, Boundary, Buffer, Dequantize, Forward, Gradients, Quantize};
+use crate::call::{self, Boundary, Buffer, Call, Shape};
 use crate::{dispatch, set_isa, AsymmetricPerGroup, Calibration, Error, Isa, Symmetric};
 
 /// A bfloat16 value as its 16-bit pattern (the top half of an IEEE f32).
@@ -40,6 +40,11 @@ impl Buffer {
 }
 
 impl Boundary for Raw {
+    type Status = i32;
+    #[inline(always)]
+    fn status(result: Result<(), Error>) -> i32 {
+        status(result)
+    }
     /// Never inlined, and the list of buffers made here: it then lives in this
     /// frame, gone before the kernel's begins (a microcontroller's stack is
     /// small). The loops themselves are written once, outside the generics.
@@ -55,6 +60,30 @@ impl Boundary for Raw {
         check_overlaps(&buffers)?;
         Ok(quant)
     }
+}
+
+/// A per-group call from C, on the active path.
+fn per_group(
+    numel: usize,
+    group_size: usize,
+    bit: u32,
+    eps: f32,
+    clip_val: f32,
+) -> Call<Raw, AsymmetricPerGroup> {
+    let params = AsymmetricPerGroup {
+        group_size,
+        bit,
+        eps,
+        clip_val,
+    };
+    Call::new(dispatch::active(), Shape::groups(numel, group_size), params)
+}
+
+/// A symmetric call from C on `rows` rows of `cols` (per tensor: one row),
+/// on the active path.
+fn per_channel(rows: usize, cols: usize, eps: f32, min_v: f32, max_v: f32) -> Call<Raw, Symmetric> {
+    let params = Symmetric { eps, min_v, max_v };
+    Call::new(dispatch::active(), Shape::rows(rows, cols), params)
 }
 
 /// `Shape` for a buffer larger than any object can be (`PTRDIFF_MAX`
@@ -118,25 +147,11 @@ pub unsafe extern "C" fn qat_asymmetric_per_group(
     eps: f32,
     clip_val: f32,
 ) -> i32 {
-    let params = AsymmetricPerGroup {
-        group_size,
-        bit,
-        eps,
-        clip_val,
-    };
-    // SAFETY: the caller's pointers are valid for their counts; the call
-    // checks everything else.
-    status(unsafe {
-        call::asymmetric_per_group::<Raw, Forward>(
-            dispatch::active(),
-            weight,
-            scale,
-            offset,
-            out,
-            numel,
-            &params,
-        )
-    })
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe {
+        per_group(numel, group_size, bit, eps, clip_val).forward(weight, (scale, offset), out)
+    }
 }
 
 /// Backward of qat_asymmetric_per_group: writes grad_weight (numel values),
@@ -161,26 +176,17 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_backward(
     eps: f32,
     clip_val: f32,
 ) -> i32 {
-    let params = AsymmetricPerGroup {
-        group_size,
-        bit,
-        eps,
-        clip_val,
-    };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::asymmetric_per_group_backward::<Raw, _>(
-            dispatch::active(),
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe {
+        per_group(numel, group_size, bit, eps, clip_val).backward(
             grad_output,
             weight,
-            scale,
-            offset,
+            (scale, offset),
             grad_weight,
-            Gradients(grad_scale, grad_offset),
-            numel,
-            &params,
+            (grad_scale, grad_offset),
         )
-    })
+    }
 }
 
 /// Symmetric per-channel fake quantization (LSQ forward) of a row-major
@@ -198,11 +204,9 @@ pub unsafe extern "C" fn qat_symmetric_per_channel(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    let params = Symmetric { eps, min_v, max_v };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::symmetric::<Raw, Forward>(dispatch::active(), weight, scale, out, rows, cols, &params)
-    })
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe { per_channel(rows, cols, eps, min_v, max_v).forward(weight, scale, out) }
 }
 
 /// Backward of qat_symmetric_per_channel: writes grad_weight (rows x cols) and
@@ -222,21 +226,17 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_backward(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    let params = Symmetric { eps, min_v, max_v };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::symmetric_backward::<Raw, _>(
-            dispatch::active(),
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe {
+        per_channel(rows, cols, eps, min_v, max_v).backward(
             grad_output,
             weight,
             scale,
             grad_weight,
-            Gradients(grad_scale, core::ptr::null_mut()),
-            rows,
-            cols,
-            &params,
+            grad_scale,
         )
-    })
+    }
 }
 
 /// Symmetric per-tensor fake quantization: one scale (scale[0]) for all
@@ -254,11 +254,9 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    let params = Symmetric { eps, min_v, max_v };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::symmetric::<Raw, Forward>(dispatch::active(), weight, scale, out, 1, numel, &params)
-    })
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe { per_channel(1, numel, eps, min_v, max_v).forward(weight, scale, out) }
 }
 
 /// Backward of qat_symmetric_per_tensor: writes grad_weight (numel values) and
@@ -279,21 +277,17 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_backward(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    let params = Symmetric { eps, min_v, max_v };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::symmetric_backward::<Raw, _>(
-            dispatch::active(),
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe {
+        per_channel(1, numel, eps, min_v, max_v).backward(
             grad_output,
             weight,
             scale,
             grad_weight,
-            Gradients(grad_scale, core::ptr::null_mut()),
-            1,
-            numel,
-            &params,
+            grad_scale,
         )
-    })
+    }
 }
 
 /// Export: the integer code of each weight, q = r + n in 0..2^bit (bit at
@@ -318,24 +312,11 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_quantize(
     eps: f32,
     clip_val: f32,
 ) -> i32 {
-    let params = AsymmetricPerGroup {
-        group_size,
-        bit,
-        eps,
-        clip_val,
-    };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::asymmetric_per_group::<Raw, Quantize>(
-            dispatch::active(),
-            weight,
-            scale,
-            offset,
-            codes,
-            numel,
-            &params,
-        )
-    })
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe {
+        per_group(numel, group_size, bit, eps, clip_val).quantize(weight, (scale, offset), codes)
+    }
 }
 
 /// The values of codes (numel bytes) from qat_asymmetric_per_group_quantize:
@@ -356,24 +337,11 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_dequantize(
     eps: f32,
     clip_val: f32,
 ) -> i32 {
-    let params = AsymmetricPerGroup {
-        group_size,
-        bit,
-        eps,
-        clip_val,
-    };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::asymmetric_per_group::<Raw, Dequantize>(
-            dispatch::active(),
-            codes,
-            scale,
-            offset,
-            out,
-            numel,
-            &params,
-        )
-    })
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe {
+        per_group(numel, group_size, bit, eps, clip_val).dequantize(codes, (scale, offset), out)
+    }
 }
 
 /// Export: the integer code c = clip(round(x / ps), min_v, max_v) of each
@@ -395,19 +363,9 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_quantize(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    let params = Symmetric { eps, min_v, max_v };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::symmetric::<Raw, Quantize>(
-            dispatch::active(),
-            weight,
-            scale,
-            codes,
-            rows,
-            cols,
-            &params,
-        )
-    })
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe { per_channel(rows, cols, eps, min_v, max_v).quantize(weight, scale, codes) }
 }
 
 /// The values of codes from qat_symmetric_per_channel_quantize: out[i] =
@@ -426,19 +384,9 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_dequantize(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    let params = Symmetric { eps, min_v, max_v };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::symmetric::<Raw, Dequantize>(
-            dispatch::active(),
-            codes,
-            scale,
-            out,
-            rows,
-            cols,
-            &params,
-        )
-    })
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe { per_channel(rows, cols, eps, min_v, max_v).dequantize(codes, scale, out) }
 }
 
 /// qat_symmetric_per_channel_quantize with one scale (scale[0], read even
@@ -455,19 +403,9 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_quantize(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    let params = Symmetric { eps, min_v, max_v };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::symmetric::<Raw, Quantize>(
-            dispatch::active(),
-            weight,
-            scale,
-            codes,
-            1,
-            numel,
-            &params,
-        )
-    })
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe { per_channel(1, numel, eps, min_v, max_v).quantize(weight, scale, codes) }
 }
 
 /// qat_symmetric_per_channel_dequantize with one scale (scale[0], read even
@@ -484,11 +422,9 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_dequantize(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    let params = Symmetric { eps, min_v, max_v };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::symmetric::<Raw, Dequantize>(dispatch::active(), codes, scale, out, 1, numel, &params)
-    })
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe { per_channel(1, numel, eps, min_v, max_v).dequantize(codes, scale, out) }
 }
 
 /// Blocks in the reduction of len terms: len / 4096 rounded up. The block
@@ -520,26 +456,17 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_backward_blocks(
     eps: f32,
     clip_val: f32,
 ) -> i32 {
-    let params = AsymmetricPerGroup {
-        group_size,
-        bit,
-        eps,
-        clip_val,
-    };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::asymmetric_per_group_backward::<Raw, _>(
-            dispatch::active(),
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe {
+        per_group(numel, group_size, bit, eps, clip_val).backward_blocks(
             grad_output,
             weight,
-            scale,
-            offset,
+            (scale, offset),
             grad_weight,
-            Blocks(block_sums),
-            numel,
-            &params,
+            block_sums,
         )
-    })
+    }
 }
 
 /// qat_symmetric_per_channel_backward for one shard: each row's two sums
@@ -560,21 +487,17 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_backward_blocks(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    let params = Symmetric { eps, min_v, max_v };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::symmetric_backward::<Raw, _>(
-            dispatch::active(),
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe {
+        per_channel(rows, cols, eps, min_v, max_v).backward_blocks(
             grad_output,
             weight,
             scale,
             grad_weight,
-            Blocks(block_sums),
-            rows,
-            cols,
-            &params,
+            block_sums,
         )
-    })
+    }
 }
 
 /// qat_symmetric_per_tensor_backward for one shard: the two sums as block
@@ -594,19 +517,15 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_backward_blocks(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    // SAFETY: the same call with one row.
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
     unsafe {
-        qat_symmetric_per_channel_backward_blocks(
+        per_channel(1, numel, eps, min_v, max_v).backward_blocks(
             grad_output,
             weight,
             scale,
             grad_weight,
             block_sums,
-            1,
-            numel,
-            eps,
-            min_v,
-            max_v,
         )
     }
 }
@@ -629,23 +548,15 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_finish(
     eps: f32,
     clip_val: f32,
 ) -> i32 {
-    let params = AsymmetricPerGroup {
-        group_size,
-        bit,
-        eps,
-        clip_val,
-    };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::asymmetric_per_group_finish::<Raw>(
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe {
+        per_group(numel, group_size, bit, eps, clip_val).finish(
             block_sums,
             scale,
-            grad_scale,
-            grad_offset,
-            numel,
-            &params,
+            (grad_scale, grad_offset),
         )
-    })
+    }
 }
 
 /// The scale gradients that one qat_symmetric_per_channel_backward call
@@ -663,11 +574,9 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_finish(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    let params = Symmetric { eps, min_v, max_v };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::symmetric_finish::<Raw>(block_sums, scale, grad_scale, rows, cols, &params)
-    })
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe { per_channel(rows, cols, eps, min_v, max_v).finish(block_sums, scale, grad_scale) }
 }
 
 /// The scale gradient that one qat_symmetric_per_tensor_backward call over
@@ -684,11 +593,9 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_finish(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    let params = Symmetric { eps, min_v, max_v };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::symmetric_finish::<Raw>(block_sums, scale, grad_scale, 1, numel, &params)
-    })
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe { per_channel(1, numel, eps, min_v, max_v).finish(block_sums, scale, grad_scale) }
 }
 
 /// Calibration per group: writes each group's scale and offset, those whose
@@ -711,27 +618,15 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_calibrate(
     clip_val: f32,
     mode: i32,
 ) -> i32 {
-    let params = AsymmetricPerGroup {
-        group_size,
-        bit,
-        eps,
-        clip_val,
-    };
-    let Some(mode) = Calibration::from_code(mode) else {
-        return Error::Mode.code();
-    };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::asymmetric_per_group_calibrate::<Raw>(
-            dispatch::active(),
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe {
+        per_group(numel, group_size, bit, eps, clip_val).calibrate(
             weight,
-            scale,
-            offset,
-            numel,
-            &params,
-            mode,
+            (scale, offset),
+            Calibration::from_code(mode),
         )
-    })
+    }
 }
 
 /// Calibration per channel: writes each row's scale, as
@@ -750,22 +645,15 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_calibrate(
     max_v: f32,
     mode: i32,
 ) -> i32 {
-    let params = Symmetric { eps, min_v, max_v };
-    let Some(mode) = Calibration::from_code(mode) else {
-        return Error::Mode.code();
-    };
-    // SAFETY: as in qat_asymmetric_per_group.
-    status(unsafe {
-        call::symmetric_calibrate::<Raw>(
-            dispatch::active(),
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe {
+        per_channel(rows, cols, eps, min_v, max_v).calibrate(
             weight,
             scale,
-            rows,
-            cols,
-            &params,
-            mode,
+            Calibration::from_code(mode),
         )
-    })
+    }
 }
 
 /// Calibration per tensor: writes scale[0].
@@ -781,8 +669,15 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_calibrate(
     max_v: f32,
     mode: i32,
 ) -> i32 {
-    // SAFETY: the same call with one row.
-    unsafe { qat_symmetric_per_channel_calibrate(weight, scale, 1, numel, eps, min_v, max_v, mode) }
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe {
+        per_channel(1, numel, eps, min_v, max_v).calibrate(
+            weight,
+            scale,
+            Calibration::from_code(mode),
+        )
+    }
 }
 
 /// Bytes that count codes of bits bits take packed: (count * bits + 7) / 8
@@ -805,10 +700,9 @@ pub unsafe extern "C" fn qat_pack_codes(
     bits: u32,
     packed: *mut u8,
 ) -> i32 {
-    let len = qat_packed_size(count, bits);
-    // SAFETY: the caller's pointers are valid for their counts; the call
-    // checks everything else.
-    status(unsafe { call::pack::<Raw, u8>(codes, count, bits, packed, len) })
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe { call::pack::<Raw, u8>(codes, count, bits, packed) }
 }
 
 /// Unpacks count codes of bits bits from qat_packed_size(count, bits) bytes,
@@ -822,9 +716,9 @@ pub unsafe extern "C" fn qat_unpack_codes(
     bits: u32,
     codes: *mut u8,
 ) -> i32 {
-    let len = qat_packed_size(count, bits);
-    // SAFETY: as in qat_pack_codes.
-    status(unsafe { call::unpack::<Raw, u8>(packed, len, bits, codes, count) })
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe { call::unpack::<Raw, u8>(packed, bits, codes, count) }
 }
 
 /// qat_pack_codes for signed codes (the symmetric quantizers'), each stored
@@ -839,9 +733,9 @@ pub unsafe extern "C" fn qat_pack_signed_codes(
     bits: u32,
     packed: *mut u8,
 ) -> i32 {
-    let len = qat_packed_size(count, bits);
-    // SAFETY: as in qat_pack_codes.
-    status(unsafe { call::pack::<Raw, i8>(codes, count, bits, packed, len) })
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe { call::pack::<Raw, i8>(codes, count, bits, packed) }
 }
 
 /// Unpacks signed codes packed by qat_pack_signed_codes, sign-extended.
@@ -854,9 +748,9 @@ pub unsafe extern "C" fn qat_unpack_signed_codes(
     bits: u32,
     codes: *mut i8,
 ) -> i32 {
-    let len = qat_packed_size(count, bits);
-    // SAFETY: as in qat_pack_codes.
-    status(unsafe { call::unpack::<Raw, i8>(packed, len, bits, codes, count) })
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe { call::unpack::<Raw, i8>(packed, bits, codes, count) }
 }
 
 /// Selects the instruction set every later call takes, process-wide and

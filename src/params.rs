@@ -2,7 +2,20 @@
 //! into the constants the kernels use.
 
 use crate::arch::scalar::round_half_even;
+use crate::kernels::Quantizer;
 use crate::Error;
+
+/// A quantizer's parameters as callers give them: their validation into
+/// its constants, for the kernels ([`Params::validate`]) and for codes
+/// ([`Params::validate_for_codes`]).
+pub(crate) trait Params: Copy {
+    /// The validated constants, which name the quantizer's kernels.
+    type Quant: Quantizer;
+    /// The validation every kernel makes.
+    fn validate(&self) -> Result<Self::Quant, Error>;
+    /// [`Params::validate`], and codes that fit in a byte.
+    fn validate_for_codes(&self) -> Result<Self::Quant, Error>;
+}
 
 /// Parameters of asymmetric per-group fake quantization (LSQ+).
 ///
@@ -82,25 +95,6 @@ pub(crate) struct AsymmetricConstants {
     pub clip_val: f32,
 }
 
-/// The largest element count whose bf16 buffer fits in `isize::MAX` bytes.
-const MAX_ELEMENTS: usize = isize::MAX as usize / 2;
-
-/// `Shape` unless `numel` bf16 values fit in `isize::MAX` bytes.
-pub(crate) fn check_numel(numel: usize) -> Result<usize, Error> {
-    if numel <= MAX_ELEMENTS {
-        Ok(numel)
-    } else {
-        Err(Error::Shape)
-    }
-}
-
-/// `rows * cols`, or `Shape` if it overflows or exceeds `isize::MAX` bytes.
-/// (`rows` is checked on its own too: it is the length of the scale buffer.)
-pub(crate) fn matrix_numel(rows: usize, cols: usize) -> Result<usize, Error> {
-    check_numel(rows)?;
-    check_numel(rows.checked_mul(cols).ok_or(Error::Shape)?)
-}
-
 fn check_eps(eps: f32) -> Result<(), Error> {
     if eps.is_finite() && eps > 0.0 {
         Ok(())
@@ -109,20 +103,10 @@ fn check_eps(eps: f32) -> Result<(), Error> {
     }
 }
 
-impl AsymmetricPerGroup {
-    /// The number of groups of `numel` weights.
-    pub(crate) fn groups(&self, numel: usize) -> Result<usize, Error> {
-        check_numel(numel)?;
-        match (
-            numel.checked_rem(self.group_size),
-            numel.checked_div(self.group_size),
-        ) {
-            (Some(0), Some(groups)) => Ok(groups),
-            _ => Err(Error::Shape),
-        }
-    }
+impl Params for AsymmetricPerGroup {
+    type Quant = AsymmetricConstants;
 
-    pub(crate) fn validate(&self) -> Result<AsymmetricConstants, Error> {
+    fn validate(&self) -> Result<AsymmetricConstants, Error> {
         if !(1..=16).contains(&self.bit) {
             return Err(Error::BitWidth);
         }
@@ -147,12 +131,9 @@ impl AsymmetricPerGroup {
             clip_val: self.clip_val,
         })
     }
-}
 
-impl AsymmetricPerGroup {
-    /// [`AsymmetricPerGroup::validate`], and codes that fit in a byte:
-    /// `bit <= 8`.
-    pub(crate) fn validate_for_codes(&self) -> Result<AsymmetricConstants, Error> {
+    /// `bit <= 8`, checked first.
+    fn validate_for_codes(&self) -> Result<AsymmetricConstants, Error> {
         // The width first, as for every kernel: codes hold at most 8 bits.
         if self.bit > 8 {
             return Err(Error::BitWidth);
@@ -161,10 +142,11 @@ impl AsymmetricPerGroup {
     }
 }
 
-impl Symmetric {
-    /// [`Symmetric::validate`], and codes that fit in a signed byte:
-    /// `-128 <= min_v` and `max_v <= 127`.
-    pub(crate) fn validate_for_codes(&self) -> Result<Symmetric, Error> {
+impl Params for Symmetric {
+    type Quant = Symmetric;
+
+    /// `-128 <= min_v` and `max_v <= 127`, checked last.
+    fn validate_for_codes(&self) -> Result<Symmetric, Error> {
         let quant = self.validate()?;
         if self.min_v < -128.0 || self.max_v > 127.0 {
             return Err(Error::Range);
@@ -172,7 +154,7 @@ impl Symmetric {
         Ok(quant)
     }
 
-    pub(crate) fn validate(&self) -> Result<Symmetric, Error> {
+    fn validate(&self) -> Result<Symmetric, Error> {
         check_eps(self.eps)?;
         // Within +-2^24 (so finite), and integral: it survives a round trip
         // through i32 (`as` saturates, so this cannot panic).

@@ -20,9 +20,12 @@ use super::batched_backward::backward_in_batches;
 use super::reduction::{block_count, BLOCK, TERM_SCALE};
 use super::rows::{backward_rows, map_rows, BlockValues, Codes, Forward, Totals, Values};
 use super::tails::read;
-use super::{gate, protect, AsymmetricPerGroupArgs, AsymmetricPerGroupBackwardArgs};
-use crate::bf16_bits::narrow;
+use super::{gate, protect, BackwardArgs, MapArgs, Quantizer};
+use crate::arch::Build;
+use crate::bf16_bits::{narrow, widen};
+use crate::codes::{elements, no_nan};
 use crate::params::AsymmetricConstants;
+use crate::Error;
 use core::marker::PhantomData;
 
 use crate::vector::{Elementwise, Lanes, Lanewise, Pair, Vector};
@@ -175,7 +178,7 @@ impl Lanewise for Group {
 #[inline(always)]
 unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise>(
     token: P::Token,
-    args: &AsymmetricPerGroupArgs<F::In, F::Out>,
+    args: &MapArgs<AsymmetricConstants, F::In, F::Out>,
     map_of: impl Fn(Group) -> F,
 ) {
     let group_of = |k| {
@@ -183,9 +186,9 @@ unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise>(
         let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
         map_of(Group::new(&args.quant, scale, offset))
     };
-    let (buffers, size) = ((args.input, args.output), args.group_size);
+    let (buffers, size) = ((args.input, args.output), args.len);
     // SAFETY: the buffers hold `groups` groups (caller).
-    unsafe { map_rows::<V, P, F>(token, buffers, args.groups, size, group_of) }
+    unsafe { map_rows::<V, P, F>(token, buffers, args.units, size, group_of) }
 }
 
 /// The forward pass.
@@ -195,7 +198,7 @@ unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise>(
 #[inline(always)]
 pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(
     token: P::Token,
-    args: &AsymmetricPerGroupArgs,
+    args: &MapArgs<AsymmetricConstants>,
 ) {
     // SAFETY: the caller's.
     unsafe { map::<V, P, _>(token, args, Forward) }
@@ -208,7 +211,7 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(
 #[inline(always)]
 pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>>(
     token: P::Token,
-    args: &AsymmetricPerGroupArgs<u16, u8>,
+    args: &MapArgs<AsymmetricConstants, u16, u8>,
 ) {
     // SAFETY: the caller's.
     unsafe { map::<V, P, _>(token, args, |group| Codes(group, PhantomData)) }
@@ -221,7 +224,7 @@ pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>>(
 #[inline(always)]
 pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>>(
     token: P::Token,
-    args: &AsymmetricPerGroupArgs<u8, u16>,
+    args: &MapArgs<AsymmetricConstants, u8, u16>,
 ) {
     // SAFETY: the caller's.
     unsafe { map::<V, P, _>(token, args, |group| Values(group, PhantomData)) }
@@ -232,13 +235,13 @@ pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>>(
 #[inline(always)]
 pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
     token: P::Token,
-    args: &AsymmetricPerGroupBackwardArgs,
+    args: &BackwardArgs<AsymmetricConstants>,
 ) {
     let (quant, buffers) = (
         &args.quant,
         (args.grad_output, args.weight, args.grad_weight),
     );
-    let (groups, size) = (args.groups, args.group_size);
+    let (groups, size) = (args.units, args.len);
     let group_of = |k| {
         // SAFETY: k < groups. Both are read before grad_scale[k] and
         // grad_offset[k], which may be the same buffers, are written.
@@ -250,7 +253,7 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
         return unsafe { backward_in_batches::<V, P>(token, args) };
     }
     let finish = |k: usize, scale: f32, totals: Totals| {
-        let (grad_scale, grad_offset) = finish_group(quant, scale, totals.values());
+        let (grad_scale, grad_offset) = quant.finish(scale, totals.values());
         // SAFETY: k < groups.
         unsafe {
             args.grad_scale.add(k).write(grad_scale);
@@ -280,14 +283,14 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
 #[inline(always)]
 pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>>(
     token: P::Token,
-    args: &AsymmetricPerGroupBackwardArgs,
+    args: &BackwardArgs<AsymmetricConstants>,
 ) {
     let Some(out) = args.block_sums else { return };
     let (quant, buffers) = (
         &args.quant,
         (args.grad_output, args.weight, args.grad_weight),
     );
-    let (groups, size) = (args.groups, args.group_size);
+    let (groups, size) = (args.units, args.len);
     let group_of = |k| {
         // SAFETY: k < groups.
         let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
@@ -313,14 +316,61 @@ pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>>(
     }
 }
 
-/// A group's scale and offset gradients, as bf16, from its two sums rounded
-/// to f32: `grad_offset = offset_sum`, `grad_scale = alpha_sum * n * gate`.
-#[inline(always)]
-pub(crate) fn finish_group(
-    quant: &AsymmetricConstants,
-    scale: f32,
-    [offset_sum, alpha_sum]: [f32; 2],
-) -> (u16, u16) {
-    let grad_scale = alpha_sum * quant.levels * gate(scale, quant.eps);
-    (narrow(grad_scale), narrow(offset_sum))
+impl Quantizer for AsymmetricConstants {
+    type Code = u8;
+    const OFFSETS: bool = true;
+    type Forward = super::AsymmetricForward;
+    type Quantize = super::AsymmetricQuantize;
+    type Dequantize = super::AsymmetricDequantize;
+    type Backward = super::AsymmetricBackward;
+    type BackwardBlocks = super::AsymmetricBackwardBlocks;
+    type Calibrate = super::AsymmetricCalibrate;
+
+    /// A NaN weight, scale or offset, an `alpha` or a level past bf16's
+    /// range, or infinities meeting in `(x - o) / alpha`, all give a value
+    /// that is not finite.
+    unsafe fn codes_exist(build: Build, args: &MapArgs<Self, u16, u8>) -> Result<(), Error> {
+        let size = args.len;
+        // SAFETY: the caller's; `units * len` cannot overflow, the call
+        // checked it.
+        let (weights, scales, offsets) = unsafe {
+            (
+                elements(args.input, args.units * size),
+                elements(args.scale, args.units),
+                elements(args.offset, args.units),
+            )
+        };
+        // SAFETY: the build is the call's (its ISA runs here).
+        let no_nan = unsafe { no_nan(build, weights) };
+        // `chunks_exact` of an empty slice is empty, and a size of 0 has no
+        // groups (the call checked it); `max(1)` only keeps it from panicking.
+        let groups = weights.chunks_exact(size.max(1));
+        for ((&scale, &offset), group) in scales.iter().zip(offsets).zip(groups) {
+            let (scale, offset) = (widen(scale), widen(offset));
+            if !values_finite(&args.quant, scale, offset, group, no_nan) {
+                return Err(Error::NonFinite);
+            }
+        }
+        Ok(())
+    }
+
+    /// Every code below `2^bit`.
+    unsafe fn codes_on_grid(build: Build, args: &MapArgs<Self, u8, u16>) -> Result<(), Error> {
+        // SAFETY: the caller's; the build is the call's (its ISA runs here).
+        let largest =
+            unsafe { build.run::<super::LargestCode>(elements(args.input, args.units * args.len)) };
+        // `levels` is `2^(bit - 1)` with bit <= 8: the grid is `0..2 * levels`.
+        if f32::from(largest) < 2.0 * args.quant.levels {
+            Ok(())
+        } else {
+            Err(Error::Code)
+        }
+    }
+
+    /// `grad_offset = offset_sum`, `grad_scale = alpha_sum * n * gate`.
+    #[inline(always)]
+    fn finish(&self, scale: f32, [offset_sum, alpha_sum]: [f32; 2]) -> (u16, u16) {
+        let grad_scale = alpha_sum * self.levels * gate(scale, self.eps);
+        (narrow(grad_scale), narrow(offset_sum))
+    }
 }

@@ -14,7 +14,7 @@ use super::asymmetric_per_group::Group;
 use super::reduction::block_value_pairs_of_8;
 use super::rows::{backward_short_row, backward_whole_quads, normalize_quad};
 use super::tails::{load_tail, store_tail};
-use super::AsymmetricPerGroupBackwardArgs;
+use super::BackwardArgs;
 use crate::params::AsymmetricConstants;
 use crate::vector::{Pair, Vector, LANES};
 
@@ -32,11 +32,11 @@ use crate::vector::{Pair, Vector, LANES};
 #[inline(always)]
 pub(super) unsafe fn backward_in_batches<V: Vector, P: Pair<V>>(
     token: P::Token,
-    args: &AsymmetricPerGroupBackwardArgs,
+    args: &BackwardArgs<AsymmetricConstants>,
 ) {
     // SAFETY: this function's contract; each size has the quads it names.
     unsafe {
-        match args.group_size {
+        match args.len {
             32 => batches::<V, P, 1, 2>(token, args),
             64 => batches::<V, P, 2, 1>(token, args),
             128 => batches::<V, P, 4, 1>(token, args),
@@ -60,12 +60,12 @@ pub(super) unsafe fn backward_in_batches<V: Vector, P: Pair<V>>(
 #[inline(always)]
 unsafe fn batches<V: Vector, P: Pair<V>, const QUADS: usize, const PAIRS: usize>(
     token: P::Token,
-    args: &AsymmetricPerGroupBackwardArgs,
+    args: &BackwardArgs<AsymmetricConstants>,
 ) {
-    if args.groups == 0 {
+    if args.units == 0 {
         return;
     }
-    let (quant, size) = (&args.quant, args.group_size);
+    let (quant, size) = (&args.quant, args.len);
     // Set once: a partial last batch leaves earlier groups' values in its
     // unused lanes, which are computed and never stored.
     let zero = P::sum_zero(token);
@@ -83,7 +83,7 @@ unsafe fn batches<V: Vector, P: Pair<V>, const QUADS: usize, const PAIRS: usize>
             let k = batch.first + j;
             let following = if j + 1 < batch.count {
                 Some(batch.group(quant, j + 1))
-            } else if k + 1 < args.groups {
+            } else if k + 1 < args.units {
                 // The next batch's scales and offsets are read here, before
                 // this batch's gradients, which may be the same buffers, are
                 // written.
@@ -161,13 +161,13 @@ impl<P: Copy> Batch<P> {
     #[inline(always)]
     unsafe fn at<V: Vector, const PAIRS: usize>(
         token: P::Token,
-        args: &AsymmetricPerGroupBackwardArgs,
+        args: &BackwardArgs<AsymmetricConstants>,
         first: usize,
     ) -> Self
     where
         P: Pair<V>,
     {
-        let count = (args.groups - first).min(PAIRS * 2 * LANES);
+        let count = (args.units - first).min(PAIRS * 2 * LANES);
         let mut batch = Batch {
             first,
             count,
@@ -234,7 +234,7 @@ fn lanes_of<V: Vector, P: Pair<V>>(pair: P) -> [f32; 2 * LANES] {
 #[inline(always)]
 unsafe fn finish_batch<V: Vector, P: Pair<V>, const PAIRS: usize>(
     token: P::Token,
-    args: &AsymmetricPerGroupBackwardArgs,
+    args: &BackwardArgs<AsymmetricConstants>,
     batch: &Batch<P>,
     sums: &[[P::SumPair; LANES]; 2 * MOST_PAIRS],
 ) {

@@ -27,32 +27,27 @@ pub(crate) mod scan;
 pub(crate) mod symmetric;
 mod tails;
 
+use crate::arch::{Build, Kernel};
 use crate::bf16_bits::{finite, narrow, widen};
 use crate::params::{AsymmetricConstants, Symmetric};
 use crate::vector::Lanewise;
+use crate::Error;
 use calibrate::CalibrateArgs;
 
-// Every kernel, as the unit a call picks a build for (`arch::Build::run`).
+// Every kernel, as the unit a call picks a build for (`arch::Build::run`);
+// what each requires beyond valid buffers is in [`Quantizer`].
 crate::arch::kernels! {
-    AsymmetricForward: asymmetric_per_group::forward(AsymmetricPerGroupArgs) -> ();
-    AsymmetricBackward: asymmetric_per_group::backward(AsymmetricPerGroupBackwardArgs) -> ();
-    /// Requires `block_sums` set.
-    AsymmetricBackwardBlocks: asymmetric_per_group::backward_blocks(AsymmetricPerGroupBackwardArgs) -> ();
-    /// Also requires that every weight has a code (checked by `call`).
-    AsymmetricQuantize: asymmetric_per_group::quantize(AsymmetricPerGroupArgs<u16, u8>) -> ();
-    /// Also requires every code in `0..2^bit`.
-    AsymmetricDequantize: asymmetric_per_group::dequantize(AsymmetricPerGroupArgs<u8, u16>) -> ();
-    SymmetricForward: symmetric::forward(SymmetricArgs) -> ();
-    SymmetricBackward: symmetric::backward(SymmetricBackwardArgs) -> ();
-    /// Requires `block_sums` set.
-    SymmetricBackwardBlocks: symmetric::backward_blocks(SymmetricBackwardArgs) -> ();
-    /// Also requires that every weight has a code.
-    SymmetricQuantize: symmetric::quantize(SymmetricArgs<u16, i8>) -> ();
-    /// Also requires every code in `[min_v, max_v]`.
-    SymmetricDequantize: symmetric::dequantize(SymmetricArgs<i8, u16>) -> ();
-    /// Also requires every weight finite.
+    AsymmetricForward: asymmetric_per_group::forward(MapArgs<AsymmetricConstants>) -> ();
+    AsymmetricBackward: asymmetric_per_group::backward(BackwardArgs<AsymmetricConstants>) -> ();
+    AsymmetricBackwardBlocks: asymmetric_per_group::backward_blocks(BackwardArgs<AsymmetricConstants>) -> ();
+    AsymmetricQuantize: asymmetric_per_group::quantize(MapArgs<AsymmetricConstants, u16, u8>) -> ();
+    AsymmetricDequantize: asymmetric_per_group::dequantize(MapArgs<AsymmetricConstants, u8, u16>) -> ();
+    SymmetricForward: symmetric::forward(MapArgs<Symmetric>) -> ();
+    SymmetricBackward: symmetric::backward(BackwardArgs<Symmetric>) -> ();
+    SymmetricBackwardBlocks: symmetric::backward_blocks(BackwardArgs<Symmetric>) -> ();
+    SymmetricQuantize: symmetric::quantize(MapArgs<Symmetric, u16, i8>) -> ();
+    SymmetricDequantize: symmetric::dequantize(MapArgs<Symmetric, i8, u16>) -> ();
     AsymmetricCalibrate: calibrate::asymmetric(CalibrateArgs<AsymmetricConstants>) -> ();
-    /// Also requires every weight finite.
     SymmetricCalibrate: calibrate::symmetric(CalibrateArgs<Symmetric>) -> ();
     /// The largest `bits & 0x7FFF` of bf16 values.
     LargestMagnitude: scan::largest_magnitude([u16]) -> u16;
@@ -62,61 +57,84 @@ crate::arch::kernels! {
     CodeRange: scan::code_range([i8]) -> (i8, i8);
 }
 
-/// Arguments of the asymmetric per-group elementwise kernels: forward (bf16
-/// weights to bf16, the defaults), quantize (bf16 weights to `u8` codes),
-/// dequantize (`u8` codes to bf16).
-pub(crate) struct AsymmetricPerGroupArgs<In = u16, Out = u16> {
+/// Arguments of a quantizer's elementwise kernels on `units` units (groups
+/// or rows; per tensor, one row) of `len` elements, `Q` its constants:
+/// forward (bf16 to bf16, the defaults), quantize (bf16 to codes),
+/// dequantize (codes to bf16).
+pub(crate) struct MapArgs<Q, In = u16, Out = u16> {
     pub input: *const In,
     pub scale: *const u16,
+    /// One per unit where the quantizer has offsets, else null and unused.
     pub offset: *const u16,
     pub output: *mut Out,
-    pub groups: usize,
-    pub group_size: usize,
-    pub quant: AsymmetricConstants,
+    pub units: usize,
+    pub len: usize,
+    pub quant: Q,
 }
 
-/// Arguments of the asymmetric per-group backward kernel.
-pub(crate) struct AsymmetricPerGroupBackwardArgs {
+/// Arguments of a quantizer's backward kernels.
+pub(crate) struct BackwardArgs<Q> {
     pub grad_output: *const u16,
     pub weight: *const u16,
     pub scale: *const u16,
+    /// As in [`MapArgs`].
     pub offset: *const u16,
     pub grad_weight: *mut u16,
     pub grad_scale: *mut u16,
+    /// Where the quantizer has offsets, else null and unused.
     pub grad_offset: *mut u16,
-    /// Instead of `grad_scale` and `grad_offset` (then unused): each group's
-    /// two sums as block values, `2 * block_count(group_size)` per group.
+    /// Instead of `grad_scale` and `grad_offset` (then unused): each unit's
+    /// two sums as block values, `2 * block_count(len)` per unit.
     pub block_sums: Option<*mut f64>,
-    pub groups: usize,
-    pub group_size: usize,
-    pub quant: AsymmetricConstants,
+    pub units: usize,
+    pub len: usize,
+    pub quant: Q,
 }
 
-/// Arguments of the symmetric elementwise kernels, one scale per row (per
-/// tensor is one row): forward (bf16 to bf16, the defaults), quantize (bf16
-/// to `i8` codes), dequantize (`i8` codes to bf16).
-pub(crate) struct SymmetricArgs<In = u16, Out = u16> {
-    pub input: *const In,
-    pub scale: *const u16,
-    pub output: *mut Out,
-    pub rows: usize,
-    pub cols: usize,
-    pub quant: Symmetric,
-}
+/// A quantizer as a call sees it, with `Self` its validated constants:
+/// whether it has offsets, its kernels, the checks its export and import
+/// make, and the finish of one unit's sums. Each quantizer's module
+/// implements it; the interface layers (`call`, `api`, `ffi`) are written
+/// once over it.
+pub(crate) trait Quantizer: Copy {
+    /// Its codes: `u8` (offset grids) or `i8` (symmetric grids).
+    type Code: Copy;
+    /// Whether each unit has an offset beside its scale.
+    const OFFSETS: bool;
+    /// The forward pass.
+    type Forward: Kernel<Args = MapArgs<Self>, Output = ()>;
+    /// Export to codes; requires [`Quantizer::codes_exist`].
+    type Quantize: Kernel<Args = MapArgs<Self, u16, Self::Code>, Output = ()>;
+    /// The values of codes; requires [`Quantizer::codes_on_grid`].
+    type Dequantize: Kernel<Args = MapArgs<Self, Self::Code, u16>, Output = ()>;
+    /// The backward pass, finished into gradients.
+    type Backward: Kernel<Args = BackwardArgs<Self>, Output = ()>;
+    /// The backward pass into block values (`block_sums` set).
+    type BackwardBlocks: Kernel<Args = BackwardArgs<Self>, Output = ()>;
+    /// Calibration; requires every weight finite.
+    type Calibrate: Kernel<Args = CalibrateArgs<Self>, Output = ()>;
 
-/// Arguments of the symmetric backward kernel.
-pub(crate) struct SymmetricBackwardArgs {
-    pub grad_output: *const u16,
-    pub weight: *const u16,
-    pub scale: *const u16,
-    pub grad_weight: *mut u16,
-    pub grad_scale: *mut u16,
-    /// Instead of `grad_scale` (then unused): each row's two sums as block
-    /// values, `2 * block_count(cols)` per row.
-    pub block_sums: Option<*mut f64>,
-    pub rows: usize,
-    pub cols: usize,
-    pub quant: Symmetric,
+    /// `NonFinite` unless every weight's forward value is finite (then it
+    /// has a code).
+    ///
+    /// # Safety
+    /// The buffers are valid for their lengths, and the CPU runs `build`'s
+    /// ISA.
+    unsafe fn codes_exist(build: Build, args: &MapArgs<Self, u16, Self::Code>)
+        -> Result<(), Error>;
+
+    /// `Code` unless every code is on the grid.
+    ///
+    /// # Safety
+    /// As [`Quantizer::codes_exist`].
+    unsafe fn codes_on_grid(
+        build: Build,
+        args: &MapArgs<Self, Self::Code, u16>,
+    ) -> Result<(), Error>;
+
+    /// One unit's scale gradient and offset gradient (`0` without offsets),
+    /// as bf16, from its scale and its two sums rounded to f32.
+    fn finish(&self, scale: f32, sums: [f32; 2]) -> (u16, u16);
 }
 
 /// Whether `quantizer`'s forward pass writes a finite bf16 value for every

@@ -13,9 +13,12 @@
 use super::reduction::{block_count, TERM_SCALE};
 use super::rows::{backward_rows, map_rows, BlockValues, Codes, Forward, Totals, Values};
 use super::tails::read;
-use super::{gate, protect, SymmetricArgs, SymmetricBackwardArgs};
-use crate::bf16_bits::narrow;
+use super::{gate, protect, BackwardArgs, MapArgs, Quantizer};
+use crate::arch::Build;
+use crate::bf16_bits::{narrow, widen};
+use crate::codes::{elements, no_nan};
 use crate::params::Symmetric;
+use crate::Error;
 use core::marker::PhantomData;
 
 use crate::vector::{Elementwise, Lanes, Lanewise, Pair, Vector};
@@ -119,14 +122,14 @@ impl Lanewise for Row {
 #[inline(always)]
 unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise>(
     token: P::Token,
-    args: &SymmetricArgs<F::In, F::Out>,
+    args: &MapArgs<Symmetric, F::In, F::Out>,
     map_of: impl Fn(Row) -> F,
 ) {
     // SAFETY: row < rows.
     let row_of = |row| map_of(Row::new(&args.quant, unsafe { read(args.scale, row) }));
     let buffers = (args.input, args.output);
     // SAFETY: the buffers hold `rows` rows (caller).
-    unsafe { map_rows::<V, P, F>(token, buffers, args.rows, args.cols, row_of) }
+    unsafe { map_rows::<V, P, F>(token, buffers, args.units, args.len, row_of) }
 }
 
 /// The forward pass.
@@ -134,7 +137,7 @@ unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise>(
 /// # Safety
 /// As for [`map`].
 #[inline(always)]
-pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(token: P::Token, args: &SymmetricArgs) {
+pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(token: P::Token, args: &MapArgs<Symmetric>) {
     // SAFETY: the caller's.
     unsafe { map::<V, P, _>(token, args, Forward) }
 }
@@ -146,7 +149,7 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(token: P::Token, args: &Symm
 #[inline(always)]
 pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>>(
     token: P::Token,
-    args: &SymmetricArgs<u16, i8>,
+    args: &MapArgs<Symmetric, u16, i8>,
 ) {
     // SAFETY: the caller's.
     unsafe { map::<V, P, _>(token, args, |row| Codes(row, PhantomData)) }
@@ -159,7 +162,7 @@ pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>>(
 #[inline(always)]
 pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>>(
     token: P::Token,
-    args: &SymmetricArgs<i8, u16>,
+    args: &MapArgs<Symmetric, i8, u16>,
 ) {
     // SAFETY: the caller's.
     unsafe { map::<V, P, _>(token, args, |row| Values(row, PhantomData)) }
@@ -170,7 +173,7 @@ pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>>(
 #[inline(always)]
 pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
     token: P::Token,
-    args: &SymmetricBackwardArgs,
+    args: &BackwardArgs<Symmetric>,
 ) {
     let (quant, buffers) = (
         &args.quant,
@@ -181,13 +184,13 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
         let scale = unsafe { read(args.scale, row) };
         (Row::new(quant, scale), scale)
     };
-    let (rows, cols) = (args.rows, args.cols);
+    let (rows, cols) = (args.units, args.len);
     let finish = |row: usize, scale: f32, totals: Totals| {
         // SAFETY: row < rows.
         unsafe {
             args.grad_scale
                 .add(row)
-                .write(finish_row(quant, scale, totals.values()))
+                .write(quant.finish(scale, totals.values()).0)
         };
     };
     // SAFETY: the buffers hold `rows` rows (caller).
@@ -205,7 +208,7 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
 #[inline(always)]
 pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>>(
     token: P::Token,
-    args: &SymmetricBackwardArgs,
+    args: &BackwardArgs<Symmetric>,
 ) {
     let Some(out) = args.block_sums else { return };
     let (quant, buffers) = (
@@ -214,7 +217,7 @@ pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>>(
     );
     // SAFETY: row < rows.
     let row_of = |row| (Row::new(quant, unsafe { read(args.scale, row) }), ());
-    let (rows, cols) = (args.rows, args.cols);
+    let (rows, cols) = (args.units, args.len);
     let blocks = block_count(cols);
     let sums_of = |row: usize| BlockValues {
         // SAFETY: `out` holds `2 * blocks` values per row (caller).
@@ -227,9 +230,58 @@ pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>>(
     }
 }
 
-/// A row's scale gradient, as bf16, from its two sums rounded to f32:
-/// `(level_sum + weight_sum) * gate`.
-#[inline(always)]
-pub(crate) fn finish_row(quant: &Symmetric, scale: f32, [level_sum, weight_sum]: [f32; 2]) -> u16 {
-    narrow((level_sum + weight_sum) * gate(scale, quant.eps))
+impl Quantizer for Symmetric {
+    type Code = i8;
+    const OFFSETS: bool = false;
+    type Forward = super::SymmetricForward;
+    type Quantize = super::SymmetricQuantize;
+    type Dequantize = super::SymmetricDequantize;
+    type Backward = super::SymmetricBackward;
+    type BackwardBlocks = super::SymmetricBackwardBlocks;
+    type Calibrate = super::SymmetricCalibrate;
+
+    /// A NaN weight or scale, an infinite scale, or `c * ps` past bf16's
+    /// range give a value that is not finite.
+    unsafe fn codes_exist(build: Build, args: &MapArgs<Self, u16, i8>) -> Result<(), Error> {
+        let cols = args.len;
+        // SAFETY: the caller's.
+        let (weights, scales) = unsafe {
+            (
+                elements(args.input, args.units * cols),
+                elements(args.scale, args.units),
+            )
+        };
+        // SAFETY: the build is the call's (its ISA runs here).
+        let no_nan = unsafe { no_nan(build, weights) };
+        for (row, &scale) in scales.iter().enumerate() {
+            // SAFETY: the row is one of `units` in the weights (caller); with
+            // no columns it is empty.
+            let weights = unsafe { elements(args.input.add(row * cols), cols) };
+            if !values_finite(&args.quant, widen(scale), weights, no_nan) {
+                return Err(Error::NonFinite);
+            }
+        }
+        Ok(())
+    }
+
+    /// Every code in `[min_v, max_v]`.
+    unsafe fn codes_on_grid(build: Build, args: &MapArgs<Self, i8, u16>) -> Result<(), Error> {
+        // SAFETY: the caller's.
+        let codes = unsafe { elements(args.input, args.units * args.len) };
+        // SAFETY: the build is the call's (its ISA runs here).
+        let (low, high) = unsafe { build.run::<super::CodeRange>(codes) };
+        if codes.is_empty()
+            || (f32::from(low) >= args.quant.min_v && f32::from(high) <= args.quant.max_v)
+        {
+            Ok(())
+        } else {
+            Err(Error::Code)
+        }
+    }
+
+    /// `grad_scale = (level_sum + weight_sum) * gate`.
+    #[inline(always)]
+    fn finish(&self, scale: f32, [level_sum, weight_sum]: [f32; 2]) -> (u16, u16) {
+        (narrow((level_sum + weight_sum) * gate(scale, self.eps)), 0)
+    }
 }
