@@ -1,38 +1,56 @@
-/* Several threads call all six kernels at once while another switches the
- * ISA with qat_set_isa; every result must equal the single-threaded one
- * (all paths give the same bits). */
+/* Several threads call every entry point (entry_points.h, the registry) at
+ * once while another switches the ISA with qat_set_isa; every output must
+ * equal the single-threaded one (all paths give the same bits). */
 #include <pthread.h>
 
 #include "reference.h"
+#include "registry.h"
 
-enum { WORKERS = 4, NUMEL = 4096, GROUPS = 32, ROWS = 16 };
+enum { WORKERS = 4 };
 
-static qat_bf16 g[NUMEL], x[NUMEL], s[GROUPS], o[GROUPS];
-/* Expected outputs, computed single-threaded on the scalar path. */
-static qat_bf16 e_out[3][NUMEL], e_gw[3][NUMEL], e_gs[3][GROUPS], e_go[GROUPS];
+typedef struct {
+    void *p[EP_MAX_BUFFERS];
+    size_t bytes[EP_MAX_BUFFERS];
+} buffers;
+
+static ep_args args[ENTRY_POINTS_LEN];
+/* The inputs, shared by every thread (only read), with the expected
+   outputs, computed single-threaded on the scalar path. */
+static buffers shared[ENTRY_POINTS_LEN];
 static volatile int stop = 0;
 static int iterations = 300;
 
-static void run_all(qat_bf16 out[3][NUMEL], qat_bf16 gw[3][NUMEL], qat_bf16 gs[3][GROUPS], qat_bf16 *go) {
-    int ok = 1;
-    ok &= qat_asymmetric_per_group(x, s, o, out[0], NUMEL, NUMEL / GROUPS, 4, 1e-4f, 0.99f) == QAT_OK;
-    ok &= qat_asymmetric_per_group_backward(g, x, s, o, gw[0], gs[0], go, NUMEL, NUMEL / GROUPS, 4, 1e-4f, 0.99f) == QAT_OK;
-    ok &= qat_symmetric_per_channel(x, s, out[1], ROWS, NUMEL / ROWS, 1e-4f, -8, 7) == QAT_OK;
-    ok &= qat_symmetric_per_channel_backward(g, x, s, gw[1], gs[1], ROWS, NUMEL / ROWS, 1e-4f, -8, 7) == QAT_OK;
-    ok &= qat_symmetric_per_tensor(x, s, out[2], NUMEL, 1e-4f, -128, 127) == QAT_OK;
-    ok &= qat_symmetric_per_tensor_backward(g, x, s, gw[2], gs[2], NUMEL, 1e-4f, -128, 127) == QAT_OK;
-    CHECK(ok, "a call failed");
+/* Buffers for entry point e: the shared inputs, and outputs of its own. */
+static buffers outputs_of(int e) {
+    const entry_point *ep = &ENTRY_POINTS[e];
+    buffers b = shared[e];
+    int i;
+    for (i = 0; i < ep->buffers_len; i++)
+        if (ep->buffers[i].output) b.p[i] = calloc(1, b.bytes[i] + 1);
+    return b;
+}
+
+/* Calls every entry point into b; the number of outputs unlike the expected. */
+static int call_all(buffers *b) {
+    int e, i, mismatches = 0;
+    for (e = 0; e < ENTRY_POINTS_LEN; e++) {
+        const entry_point *ep = &ENTRY_POINTS[e];
+        CHECK(ep->call(b[e].p, &args[e]) == QAT_OK, "%s", ep->name);
+        for (i = 0; i < ep->buffers_len; i++)
+            if (ep->buffers[i].output) mismatches += memcmp(b[e].p[i], shared[e].p[i], b[e].bytes[i]) != 0;
+    }
+    return mismatches;
 }
 
 static void *worker(void *arg) {
-    static qat_bf16 out[WORKERS][3][NUMEL], gw[WORKERS][3][NUMEL], gs[WORKERS][3][GROUPS], go[WORKERS][GROUPS];
-    int id = (int)(size_t)arg, it, mismatches = 0;
-    for (it = 0; it < iterations; it++) {
-        run_all(out[id], gw[id], gs[id], go[id]);
-        mismatches += memcmp(out[id], e_out, sizeof e_out) != 0 || memcmp(gw[id], e_gw, sizeof e_gw) != 0 ||
-                      memcmp(go[id], e_go, sizeof e_go) != 0 || memcmp(gs[id][0], e_gs[0], sizeof e_gs[0]) != 0 ||
-                      memcmp(gs[id][1], e_gs[1], ROWS * sizeof(qat_bf16)) != 0 || gs[id][2][0] != e_gs[2][0];
-    }
+    buffers b[ENTRY_POINTS_LEN];
+    int e, i, it, mismatches = 0;
+    (void)arg;
+    for (e = 0; e < ENTRY_POINTS_LEN; e++) b[e] = outputs_of(e);
+    for (it = 0; it < iterations; it++) mismatches += call_all(b);
+    for (e = 0; e < ENTRY_POINTS_LEN; e++)
+        for (i = 0; i < ENTRY_POINTS[e].buffers_len; i++)
+            if (ENTRY_POINTS[e].buffers[i].output) free(b[e].p[i]);
     return (void *)(size_t)mismatches;
 }
 
@@ -50,25 +68,38 @@ static void *switcher(void *arg) {
 
 int main(void) {
     pthread_t threads[WORKERS], sw;
-    size_t i;
+    uint64_t state = 7;
+    size_t counts[EP_MAX_BUFFERS];
+    int e, i;
     const char *env = getenv("QAT_THREAD_ITERATIONS");
     if (env) iterations = atoi(env);
-    for (i = 0; i < NUMEL; i++) { x[i] = rng_bf16(-0.1, 0.1); g[i] = rng_bf16(-1, 1); }
-    for (i = 0; i < GROUPS; i++) { s[i] = rng_bf16(1e-3, 2e-2); o[i] = rng_bf16(-0.01, 0.01); }
     qat_set_isa(QAT_ISA_SCALAR);
-    run_all(e_out, e_gw, e_gs, e_go);
+    for (e = 0; e < ENTRY_POINTS_LEN; e++) {
+        const entry_point *ep = &ENTRY_POINTS[e];
+        args[e] = ep_typical_args(ep);
+        ep_counts(ep, &args[e], counts);
+        for (i = 0; i < ep->buffers_len; i++) {
+            shared[e].bytes[i] = counts[i] * ep_elem_size(ep->buffers[i].elem);
+            shared[e].p[i] = calloc(1, shared[e].bytes[i] + 1);
+            if (!ep->buffers[i].output) ep_fill_valid(ep->buffers[i].elem, shared[e].p[i], counts[i], &state);
+        }
+        CHECK(ep->call(shared[e].p, &args[e]) == QAT_OK, "%s", ep->name);
+    }
 
     if (pthread_create(&sw, NULL, switcher, NULL)) return 2;
     for (i = 0; i < WORKERS; i++)
-        if (pthread_create(&threads[i], NULL, worker, (void *)i)) return 2;
+        if (pthread_create(&threads[i], NULL, worker, NULL)) return 2;
     for (i = 0; i < WORKERS; i++) {
         void *mismatches;
         pthread_join(threads[i], &mismatches);
-        CHECK(mismatches == NULL, "worker %zu: %zu mismatching iterations", i, (size_t)mismatches);
+        CHECK(mismatches == NULL, "worker %d: %zu mismatching outputs", i, (size_t)mismatches);
     }
     stop = 1;
     pthread_join(sw, NULL);
     qat_set_isa(QAT_ISA_AUTO);
-    printf("test_threads (%d workers x %d iterations, ISA switching): %s\n", WORKERS, iterations, failures ? "FAILED" : "ok");
+    for (e = 0; e < ENTRY_POINTS_LEN; e++)
+        for (i = 0; i < ENTRY_POINTS[e].buffers_len; i++) free(shared[e].p[i]);
+    printf("test_threads (%d entry points, %d workers x %d iterations, ISA switching): %s\n", ENTRY_POINTS_LEN,
+           WORKERS, iterations, failures ? "FAILED" : "ok");
     return failures != 0;
 }

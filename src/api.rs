@@ -44,41 +44,41 @@ impl fmt::Debug for Backend {
 }
 
 /// bf16 slices as the calls see them: their bits.
-impl From<&[bf16]> for In<u16> {
+impl From<&[bf16]> for In<u16, usize> {
     fn from(s: &[bf16]) -> Self {
         In {
             ptr: s.as_ptr().cast(),
-            given: Some(s.len()),
+            len: s.len(),
         }
     }
 }
 
-impl From<&mut [bf16]> for Out<u16> {
+impl From<&mut [bf16]> for Out<u16, usize> {
     fn from(s: &mut [bf16]) -> Self {
         Out {
             ptr: s.as_mut_ptr().cast(),
-            given: Some(s.len()),
+            len: s.len(),
         }
     }
 }
 
 /// The scales of a quantizer without offsets.
-impl From<&[bf16]> for PerUnit<In<u16>> {
+impl From<&[bf16]> for PerUnit<In<u16, usize>> {
     fn from(scale: &[bf16]) -> Self {
         PerUnit {
             scale: scale.into(),
-            offset: In::NONE,
+            offset: In::none(),
         }
     }
 }
 
 /// The scale gradients (or calibrated scales) of a quantizer without
 /// offsets.
-impl From<&mut [bf16]> for PerUnit<Out<u16>> {
+impl From<&mut [bf16]> for PerUnit<Out<u16, usize>> {
     fn from(scale: &mut [bf16]) -> Self {
         PerUnit {
             scale: scale.into(),
-            offset: Out::NONE,
+            offset: Out::none(),
         }
     }
 }

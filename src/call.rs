@@ -91,77 +91,102 @@ impl Shape {
     }
 }
 
-/// A buffer a call reads: its address, and the length of the slice it
-/// came from (none from C, where the shape gives every length).
+/// The length a buffer comes with: none from C (`()`, taking no room in
+/// the call's frame), where the shape gives every length; a slice's length
+/// from the safe API, which the call checks against the shape.
+pub(crate) trait Len: Copy + Default {
+    /// The length, if one was given.
+    fn given(self) -> Option<usize>;
+}
+
+impl Len for () {
+    #[inline(always)]
+    fn given(self) -> Option<usize> {
+        None
+    }
+}
+
+impl Len for usize {
+    #[inline(always)]
+    fn given(self) -> Option<usize> {
+        Some(self)
+    }
+}
+
+/// A buffer a call reads: its address, with the length it came with.
 #[derive(Clone, Copy)]
-pub(crate) struct In<T> {
+pub(crate) struct In<T, L> {
     pub ptr: *const T,
-    pub given: Option<usize>,
+    pub len: L,
 }
 
 /// A buffer a call writes, as [`In`].
 #[derive(Clone, Copy)]
-pub(crate) struct Out<T> {
+pub(crate) struct Out<T, L> {
     pub ptr: *mut T,
-    pub given: Option<usize>,
+    pub len: L,
 }
 
-impl<T> In<T> {
+impl<T, L: Len> In<T, L> {
     /// No buffer: the offsets of a quantizer without them.
-    pub const NONE: In<T> = In {
-        ptr: core::ptr::null(),
-        given: None,
-    };
-}
-
-impl<T> Out<T> {
-    /// No buffer, as [`In::NONE`].
-    pub const NONE: Out<T> = Out {
-        ptr: core::ptr::null_mut(),
-        given: None,
-    };
-
-    /// The same buffer read, for the in-place forms.
-    pub fn reading(self) -> In<T> {
+    pub fn none() -> Self {
         In {
-            ptr: self.ptr,
-            given: self.given,
+            ptr: core::ptr::null(),
+            len: L::default(),
         }
     }
 }
 
-impl<T> From<*const T> for In<T> {
+impl<T, L: Len> Out<T, L> {
+    /// No buffer, as [`In::none`].
+    pub fn none() -> Self {
+        Out {
+            ptr: core::ptr::null_mut(),
+            len: L::default(),
+        }
+    }
+
+    /// The same buffer read, for the in-place forms.
+    pub fn reading(self) -> In<T, L> {
+        In {
+            ptr: self.ptr,
+            len: self.len,
+        }
+    }
+}
+
+impl<T> From<*const T> for In<T, ()> {
     fn from(ptr: *const T) -> Self {
-        In { ptr, given: None }
+        In { ptr, len: () }
     }
 }
 
-impl<T> From<*mut T> for Out<T> {
+impl<T> From<*mut T> for Out<T, ()> {
     fn from(ptr: *mut T) -> Self {
-        Out { ptr, given: None }
+        Out { ptr, len: () }
     }
 }
 
-impl<T> From<&[T]> for In<T> {
+impl<T> From<&[T]> for In<T, usize> {
     fn from(s: &[T]) -> Self {
         In {
             ptr: s.as_ptr(),
-            given: Some(s.len()),
+            len: s.len(),
         }
     }
 }
 
-impl<T> From<&mut [T]> for Out<T> {
+impl<T> From<&mut [T]> for Out<T, usize> {
     fn from(s: &mut [T]) -> Self {
         Out {
             ptr: s.as_mut_ptr(),
-            given: Some(s.len()),
+            len: s.len(),
         }
     }
 }
 
 /// A unit's parameter buffers: its scale, and its offset where the
-/// quantizer has offsets (else [`In::NONE`], never looked at). Made from
+/// quantizer has offsets (else [`In::none`], never looked at). Made from
 /// one buffer (the scales) or a pair (scales, offsets).
 #[derive(Clone, Copy)]
 pub(crate) struct PerUnit<B> {
@@ -169,7 +194,7 @@ pub(crate) struct PerUnit<B> {
     pub offset: B,
 }
 
-impl<X: Into<In<u16>>> From<(X, X)> for PerUnit<In<u16>> {
+impl<L: Len, X: Into<In<u16, L>>> From<(X, X)> for PerUnit<In<u16, L>> {
     fn from((scale, offset): (X, X)) -> Self {
         PerUnit {
             scale: scale.into(),
@@ -178,7 +203,7 @@ impl<X: Into<In<u16>>> From<(X, X)> for PerUnit<In<u16>> {
     }
 }
 
-impl<X: Into<Out<u16>>> From<(X, X)> for PerUnit<Out<u16>> {
+impl<L: Len, X: Into<Out<u16, L>>> From<(X, X)> for PerUnit<Out<u16, L>> {
     fn from((scale, offset): (X, X)) -> Self {
         PerUnit {
             scale: scale.into(),
@@ -187,20 +212,20 @@ impl<X: Into<Out<u16>>> From<(X, X)> for PerUnit<Out<u16>> {
     }
 }
 
-impl From<*const u16> for PerUnit<In<u16>> {
+impl From<*const u16> for PerUnit<In<u16, ()>> {
     fn from(scale: *const u16) -> Self {
         PerUnit {
             scale: scale.into(),
-            offset: In::NONE,
+            offset: In::none(),
         }
     }
 }
 
-impl From<*mut u16> for PerUnit<Out<u16>> {
+impl From<*mut u16> for PerUnit<Out<u16, ()>> {
     fn from(scale: *mut u16) -> Self {
         PerUnit {
             scale: scale.into(),
-            offset: Out::NONE,
+            offset: Out::none(),
         }
     }
 }
@@ -230,23 +255,23 @@ impl Buffer {
     }
 }
 
-fn input<T>(b: In<T>, len: usize) -> Buffer {
+fn input<T, L: Len>(b: In<T, L>, len: usize) -> Buffer {
     Buffer {
         start: b.ptr as usize,
         len,
         size: size_of::<T>(),
         output: false,
-        given: b.given,
+        given: b.len.given(),
     }
 }
 
-fn output<T>(b: Out<T>, len: usize) -> Buffer {
+fn output<T, L: Len>(b: Out<T, L>, len: usize) -> Buffer {
     Buffer {
         start: b.ptr as usize,
         len,
         size: size_of::<T>(),
         output: true,
-        given: b.given,
+        given: b.len.given(),
     }
 }
 
@@ -262,6 +287,8 @@ fn check_lengths(buffers: &[Buffer]) -> Result<(), Error> {
 /// Where a call comes from, and so which checks its buffers need and how
 /// it reports its result.
 pub(crate) trait Boundary {
+    /// The length its buffers come with.
+    type Len: Len;
     /// A call's result as this boundary reports it.
     type Status;
     /// Reports `result`.
@@ -280,6 +307,7 @@ pub(crate) trait Boundary {
 pub(crate) enum Slices {}
 
 impl Boundary for Slices {
+    type Len = usize;
     type Status = Result<(), Error>;
     #[inline(always)]
     fn status(result: Result<(), Error>) -> Self::Status {
@@ -363,7 +391,7 @@ impl<Q: Quantizer> Map<Q> for Dequantize {
 
 /// Where a backward call puts its sums: finished into bf16 gradients
 /// ([`PerUnit`] of outputs), or left as f64 block values for shards to
-/// combine (`Out<f64>`, `2 * block_count(len)` per unit). The choice is a
+/// combine (`Out<f64, _>`, `2 * block_count(len)` per unit). The choice is a
 /// type, and picks the kernel: an entry point links only the one it runs.
 trait BackwardSums<Q: Quantizer>: Copy {
     /// The backward kernel that fills these sums.
@@ -375,7 +403,7 @@ trait BackwardSums<Q: Quantizer>: Copy {
     fn place(self, args: &mut BackwardArgs<Q>);
 }
 
-impl<Q: Quantizer> BackwardSums<Q> for PerUnit<Out<u16>> {
+impl<Q: Quantizer, L: Len> BackwardSums<Q> for PerUnit<Out<u16, L>> {
     type Kernel = Q::Backward;
     fn buffers(self, shape: Shape) -> [Buffer; 2] {
         [
@@ -388,12 +416,12 @@ impl<Q: Quantizer> BackwardSums<Q> for PerUnit<Out<u16>> {
     }
 }
 
-impl<Q: Quantizer> BackwardSums<Q> for Out<f64> {
+impl<Q: Quantizer, L: Len> BackwardSums<Q> for Out<f64, L> {
     type Kernel = Q::BackwardBlocks;
     fn buffers(self, shape: Shape) -> [Buffer; 2] {
         [
             output(self, shape.block_values()),
-            output(Out::<u16>::NONE, 0),
+            output(Out::<u16, L>::none(), 0),
         ]
     }
     fn place(self, args: &mut BackwardArgs<Q>) {
@@ -439,9 +467,9 @@ impl<B: Boundary, P: Params> Call<B, P> {
     /// those checks skip. So for every method.
     pub unsafe fn forward(
         self,
-        weight: impl Into<In<u16>>,
-        scales: impl Into<PerUnit<In<u16>>>,
-        out: impl Into<Out<u16>>,
+        weight: impl Into<In<u16, B::Len>>,
+        scales: impl Into<PerUnit<In<u16, B::Len>>>,
+        out: impl Into<Out<u16, B::Len>>,
     ) -> B::Status {
         // SAFETY: the caller's.
         B::status(unsafe { self.map::<Forward>(weight.into(), scales.into(), out.into()) })
@@ -453,9 +481,9 @@ impl<B: Boundary, P: Params> Call<B, P> {
     /// As [`Call::forward`].
     pub unsafe fn quantize(
         self,
-        weight: impl Into<In<u16>>,
-        scales: impl Into<PerUnit<In<u16>>>,
-        codes: impl Into<Out<<P::Quant as Quantizer>::Code>>,
+        weight: impl Into<In<u16, B::Len>>,
+        scales: impl Into<PerUnit<In<u16, B::Len>>>,
+        codes: impl Into<Out<<P::Quant as Quantizer>::Code, B::Len>>,
     ) -> B::Status {
         // SAFETY: the caller's.
         B::status(unsafe { self.map::<Quantize>(weight.into(), scales.into(), codes.into()) })
@@ -467,9 +495,9 @@ impl<B: Boundary, P: Params> Call<B, P> {
     /// As [`Call::forward`].
     pub unsafe fn dequantize(
         self,
-        codes: impl Into<In<<P::Quant as Quantizer>::Code>>,
-        scales: impl Into<PerUnit<In<u16>>>,
-        out: impl Into<Out<u16>>,
+        codes: impl Into<In<<P::Quant as Quantizer>::Code, B::Len>>,
+        scales: impl Into<PerUnit<In<u16, B::Len>>>,
+        out: impl Into<Out<u16, B::Len>>,
     ) -> B::Status {
         // SAFETY: the caller's.
         B::status(unsafe { self.map::<Dequantize>(codes.into(), scales.into(), out.into()) })
@@ -479,9 +507,9 @@ impl<B: Boundary, P: Params> Call<B, P> {
     /// As [`Call::forward`].
     unsafe fn map<M: Map<P::Quant>>(
         self,
-        input_: In<M::In>,
-        scales: PerUnit<In<u16>>,
-        output_: Out<M::Out>,
+        input_: In<M::In, B::Len>,
+        scales: PerUnit<In<u16, B::Len>>,
+        output_: Out<M::Out, B::Len>,
     ) -> Result<(), Error> {
         fpenv::with_default(|| {
             let shape = self.shape?;
@@ -523,11 +551,11 @@ impl<B: Boundary, P: Params> Call<B, P> {
     /// As [`Call::forward`].
     pub unsafe fn backward(
         self,
-        grad_output: impl Into<In<u16>>,
-        weight: impl Into<In<u16>>,
-        scales: impl Into<PerUnit<In<u16>>>,
-        grad_weight: impl Into<Out<u16>>,
-        grad_scales: impl Into<PerUnit<Out<u16>>>,
+        grad_output: impl Into<In<u16, B::Len>>,
+        weight: impl Into<In<u16, B::Len>>,
+        scales: impl Into<PerUnit<In<u16, B::Len>>>,
+        grad_weight: impl Into<Out<u16, B::Len>>,
+        grad_scales: impl Into<PerUnit<Out<u16, B::Len>>>,
     ) -> B::Status {
         let (g, w, s, gw) = (
             grad_output.into(),
@@ -546,11 +574,11 @@ impl<B: Boundary, P: Params> Call<B, P> {
     /// As [`Call::forward`].
     pub unsafe fn backward_blocks(
         self,
-        grad_output: impl Into<In<u16>>,
-        weight: impl Into<In<u16>>,
-        scales: impl Into<PerUnit<In<u16>>>,
-        grad_weight: impl Into<Out<u16>>,
-        block_sums: impl Into<Out<f64>>,
+        grad_output: impl Into<In<u16, B::Len>>,
+        weight: impl Into<In<u16, B::Len>>,
+        scales: impl Into<PerUnit<In<u16, B::Len>>>,
+        grad_weight: impl Into<Out<u16, B::Len>>,
+        block_sums: impl Into<Out<f64, B::Len>>,
     ) -> B::Status {
         let (g, w, s, gw) = (
             grad_output.into(),
@@ -566,10 +594,10 @@ impl<B: Boundary, P: Params> Call<B, P> {
     /// As [`Call::forward`].
     unsafe fn backward_into<S: BackwardSums<P::Quant>>(
         self,
-        grad_output: In<u16>,
-        weight: In<u16>,
-        scales: PerUnit<In<u16>>,
-        grad_weight: Out<u16>,
+        grad_output: In<u16, B::Len>,
+        weight: In<u16, B::Len>,
+        scales: PerUnit<In<u16, B::Len>>,
+        grad_weight: Out<u16, B::Len>,
         sums: S,
     ) -> Result<(), Error> {
         fpenv::with_default(|| {
@@ -616,9 +644,9 @@ impl<B: Boundary, P: Params> Call<B, P> {
     /// As [`Call::forward`].
     pub unsafe fn finish(
         self,
-        block_sums: impl Into<In<f64>>,
-        scale: impl Into<In<u16>>,
-        grad_scales: impl Into<PerUnit<Out<u16>>>,
+        block_sums: impl Into<In<f64, B::Len>>,
+        scale: impl Into<In<u16, B::Len>>,
+        grad_scales: impl Into<PerUnit<Out<u16, B::Len>>>,
     ) -> B::Status {
         let (block_sums, scale, grads) = (block_sums.into(), scale.into(), grad_scales.into());
         B::status(fpenv::with_default(|| {
@@ -661,8 +689,8 @@ impl<B: Boundary, P: Params> Call<B, P> {
     /// As [`Call::forward`].
     pub unsafe fn calibrate(
         self,
-        weight: impl Into<In<u16>>,
-        scales: impl Into<PerUnit<Out<u16>>>,
+        weight: impl Into<In<u16, B::Len>>,
+        scales: impl Into<PerUnit<Out<u16, B::Len>>>,
         mode: Option<Calibration>,
     ) -> B::Status {
         let (weight, scales) = (weight.into(), scales.into());
@@ -735,10 +763,10 @@ fn packed_len(count: usize, bits: u32) -> Result<usize, Error> {
 /// # Safety
 /// Each pointer that passes `B`'s checks must be valid for its count.
 pub(crate) unsafe fn pack<B: Boundary, C: Packable>(
-    codes: impl Into<In<C>>,
+    codes: impl Into<In<C, B::Len>>,
     count: usize,
     bits: u32,
-    packed: impl Into<Out<u8>>,
+    packed: impl Into<Out<u8, B::Len>>,
 ) -> B::Status {
     let (codes, packed) = (codes.into(), packed.into());
     B::status((|| {
@@ -761,9 +789,9 @@ pub(crate) unsafe fn pack<B: Boundary, C: Packable>(
 /// # Safety
 /// Each pointer that passes `B`'s checks must be valid for its count.
 pub(crate) unsafe fn unpack<B: Boundary, C: Packable>(
-    packed: impl Into<In<u8>>,
+    packed: impl Into<In<u8, B::Len>>,
     bits: u32,
-    codes: impl Into<Out<C>>,
+    codes: impl Into<Out<C, B::Len>>,
     count: usize,
 ) -> B::Status {
     let (packed, codes) = (packed.into(), codes.into());

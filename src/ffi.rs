@@ -40,6 +40,7 @@ impl Buffer {
 }
 
 impl Boundary for Raw {
+    type Len = ();
     type Status = i32;
     #[inline(always)]
     fn status(result: Result<(), Error>) -> i32 {
