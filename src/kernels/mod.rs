@@ -5,7 +5,9 @@
 //! - `reduction`: the order of every sum, which is part of the contract;
 //! - `rows`: the forward and backward loops over one row or group;
 //! - `tails`: loads and stores of the last few elements of a buffer;
-//! - `asymmetric_per_group` and `symmetric`: the quantizers and their kernels;
+//! - `asymmetric_per_group` and `symmetric`: the quantizers, their kernels
+//!   and their [`Quantizer`] implementations;
+//! - `calibrate`: each quantizer's calibration;
 //! - `scan`: the whole-buffer scans of the export checks;
 //! - `batched_backward`: the asymmetric backward for small groups in
 //!   batches, for backends with wide pairs (AVX-512).
@@ -17,6 +19,13 @@
 //! length, and two buffers that overlap are one and the same buffer, with the
 //! same length. Every loop reads an element's inputs before it writes that
 //! element's outputs and never returns to an element, so such aliasing is safe.
+//!
+//! A quantizer is added in seven places: its module here (the math, its
+//! kernels, its `Quantizer` implementation), its kernels in the list below,
+//! its calibration in `calibrate`, its parameters and their `Params`
+//! implementation in `params`, its methods in `api`, its C functions in
+//! `ffi` (each one line over `call::Call`), and its parameters' export in
+//! `lib.rs`.
 
 pub(crate) mod asymmetric_per_group;
 mod batched_backward;

@@ -42,21 +42,38 @@ void check_status(const char *op, int32_t status) {
     TORCH_CHECK(status == QAT_OK, op, ": ", qat_status_message(status), " (status ", status, ")");
 }
 
-int64_t groups_of(const char *op, const Tensor &weight, int64_t group_size) {
+// A call's shape as the C ABI takes it: units (groups; rows; per tensor, one
+// row) of len elements.
+struct Shape {
+    int64_t units, len;
+};
+
+Shape groups_of(const char *op, const Tensor &weight, int64_t group_size) {
     TORCH_CHECK(group_size >= 1 && weight.numel() % group_size == 0, op, ": group_size ", group_size,
                 " must be positive and divide weight's ", weight.numel(), " elements");
-    return weight.numel() / group_size;
+    return {weight.numel() / group_size, group_size};
 }
 
 // The library checks the width (and reports it); a value no uint32_t holds
 // is passed as 0, which it rejects the same way.
 uint32_t bits(int64_t bit) { return bit >= 0 && bit <= INT32_MAX ? static_cast<uint32_t>(bit) : 0; }
 
-// Rows and columns of a per-channel weight: its first dimension and the rest.
-std::pair<int64_t, int64_t> matrix(const char *op, const Tensor &weight, const Tensor &scale) {
+// The symmetric quantizers: per channel, one row per entry of the weight's
+// first dimension; per tensor, one row. Both run the per-channel entry
+// points.
+enum Granularity { PerChannel, PerTensor };
+
+template <Granularity G>
+std::string op_name(const char *suffix) {
+    return std::string(G == PerChannel ? "qat_kernels.symmetric_per_channel" : "qat_kernels.symmetric_per_tensor") +
+           suffix;
+}
+
+template <Granularity G>
+Shape rows_of(const char *op, const Tensor &weight) {
+    if (G == PerTensor) return {1, weight.numel()};
     TORCH_CHECK(weight.dim() >= 1, op, ": weight must have at least one dimension (rows first)");
     int64_t rows = weight.size(0);
-    check_numel(op, "scale", scale, rows);
     return {rows, rows == 0 ? 0 : weight.numel() / rows};
 }
 
@@ -67,9 +84,9 @@ void asymmetric_checks(const char *op, const Tensor &weight, const Tensor &scale
     check_tensor(op, "weight", weight);
     check_tensor(op, "scale", scale);
     check_tensor(op, "offset", offset);
-    int64_t groups = groups_of(op, weight, group_size);
-    check_numel(op, "scale", scale, groups);
-    check_numel(op, "offset", offset, groups);
+    Shape shape = groups_of(op, weight, group_size);
+    check_numel(op, "scale", scale, shape.units);
+    check_numel(op, "offset", offset, shape.units);
 }
 
 Tensor &asymmetric_per_group_out(const Tensor &weight, const Tensor &scale, const Tensor &offset, int64_t group_size,
@@ -121,138 +138,84 @@ std::tuple<Tensor, Tensor, Tensor> asymmetric_per_group_backward(const Tensor &g
     return {gw, gs, go};
 }
 
-// --- symmetric per channel and per tensor -----------------------------------
+// --- symmetric per channel and per tensor ---------------------------------
 
-Tensor &symmetric_per_channel_out(const Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v,
-                                  Tensor &result) {
-    const char *op = "qat_kernels.symmetric_per_channel";
+// The checks of a symmetric call: weight and scale readable, one scale per
+// row.
+template <Granularity G>
+Shape symmetric_checks(const char *op, const Tensor &weight, const Tensor &scale) {
     check_tensor(op, "weight", weight);
     check_tensor(op, "scale", scale);
-    auto [rows, cols] = matrix(op, weight, scale);
-    check_out(op, "out", result, weight.sizes());
-    check_status(op, qat_symmetric_per_channel(in(weight), in(scale), out(result), rows, cols, eps, min_v, max_v));
+    Shape shape = rows_of<G>(op, weight);
+    check_numel(op, "scale", scale, shape.units);
+    return shape;
+}
+
+template <Granularity G>
+Tensor &symmetric_out(const Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v,
+                      Tensor &result) {
+    std::string op = op_name<G>("");
+    Shape shape = symmetric_checks<G>(op.c_str(), weight, scale);
+    check_out(op.c_str(), "out", result, weight.sizes());
+    check_status(op.c_str(), qat_symmetric_per_channel(in(weight), in(scale), out(result), shape.units, shape.len, eps,
+                                                       min_v, max_v));
     return result;
 }
 
-Tensor symmetric_per_channel(const Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v) {
-    check_tensor("qat_kernels.symmetric_per_channel", "weight", weight);
+template <Granularity G>
+Tensor symmetric(const Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v) {
+    check_tensor(op_name<G>("").c_str(), "weight", weight);
     Tensor result = at::empty_like(weight, at::MemoryFormat::Contiguous);
-    return symmetric_per_channel_out(weight, scale, eps, min_v, max_v, result);
+    return symmetric_out<G>(weight, scale, eps, min_v, max_v, result);
 }
 
-Tensor &symmetric_per_channel_(Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v) {
-    return symmetric_per_channel_out(weight, scale, eps, min_v, max_v, weight);
+template <Granularity G>
+Tensor &symmetric_(Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v) {
+    return symmetric_out<G>(weight, scale, eps, min_v, max_v, weight);
 }
 
-std::tuple<Tensor &, Tensor &> symmetric_per_channel_backward_out(const Tensor &grad_output, const Tensor &weight,
-                                                                  const Tensor &scale, double eps, double min_v,
-                                                                  double max_v, Tensor &grad_weight,
-                                                                  Tensor &grad_scale) {
-    const char *op = "qat_kernels.symmetric_per_channel_backward";
-    check_tensor(op, "weight", weight);
-    check_tensor(op, "scale", scale);
-    auto [rows, cols] = matrix(op, weight, scale);
-    check_out(op, "grad_output", grad_output, weight.sizes());
-    check_out(op, "grad_weight", grad_weight, weight.sizes());
-    check_out(op, "grad_scale", grad_scale, scale.sizes());
-    check_status(op, qat_symmetric_per_channel_backward(in(grad_output), in(weight), in(scale), out(grad_weight),
-                                                        out(grad_scale), rows, cols, eps, min_v, max_v));
+template <Granularity G>
+std::tuple<Tensor &, Tensor &> symmetric_backward_out(const Tensor &grad_output, const Tensor &weight,
+                                                      const Tensor &scale, double eps, double min_v, double max_v,
+                                                      Tensor &grad_weight, Tensor &grad_scale) {
+    std::string op = op_name<G>("_backward");
+    Shape shape = symmetric_checks<G>(op.c_str(), weight, scale);
+    check_out(op.c_str(), "grad_output", grad_output, weight.sizes());
+    check_out(op.c_str(), "grad_weight", grad_weight, weight.sizes());
+    check_out(op.c_str(), "grad_scale", grad_scale, scale.sizes());
+    check_status(op.c_str(), qat_symmetric_per_channel_backward(in(grad_output), in(weight), in(scale), out(grad_weight),
+                                                                out(grad_scale), shape.units, shape.len, eps, min_v,
+                                                                max_v));
     return {grad_weight, grad_scale};
 }
 
-std::tuple<Tensor, Tensor> symmetric_per_channel_backward(const Tensor &grad_output, const Tensor &weight,
-                                                          const Tensor &scale, double eps, double min_v,
-                                                          double max_v) {
-    check_tensor("qat_kernels.symmetric_per_channel_backward", "weight", weight);
-    check_tensor("qat_kernels.symmetric_per_channel_backward", "scale", scale);
+template <Granularity G>
+std::tuple<Tensor, Tensor> symmetric_backward(const Tensor &grad_output, const Tensor &weight, const Tensor &scale,
+                                              double eps, double min_v, double max_v) {
+    symmetric_checks<G>(op_name<G>("_backward").c_str(), weight, scale);
     Tensor gw = at::empty_like(weight, at::MemoryFormat::Contiguous);
     Tensor gs = at::empty_like(scale, at::MemoryFormat::Contiguous);
-    symmetric_per_channel_backward_out(grad_output, weight, scale, eps, min_v, max_v, gw, gs);
-    return {gw, gs};
-}
-
-Tensor &symmetric_per_tensor_out(const Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v,
-                                 Tensor &result) {
-    const char *op = "qat_kernels.symmetric_per_tensor";
-    check_tensor(op, "weight", weight);
-    check_tensor(op, "scale", scale);
-    check_numel(op, "scale", scale, 1);
-    check_out(op, "out", result, weight.sizes());
-    check_status(op, qat_symmetric_per_tensor(in(weight), in(scale), out(result), weight.numel(), eps, min_v, max_v));
-    return result;
-}
-
-Tensor symmetric_per_tensor(const Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v) {
-    check_tensor("qat_kernels.symmetric_per_tensor", "weight", weight);
-    Tensor result = at::empty_like(weight, at::MemoryFormat::Contiguous);
-    return symmetric_per_tensor_out(weight, scale, eps, min_v, max_v, result);
-}
-
-Tensor &symmetric_per_tensor_(Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v) {
-    return symmetric_per_tensor_out(weight, scale, eps, min_v, max_v, weight);
-}
-
-std::tuple<Tensor &, Tensor &> symmetric_per_tensor_backward_out(const Tensor &grad_output, const Tensor &weight,
-                                                                 const Tensor &scale, double eps, double min_v,
-                                                                 double max_v, Tensor &grad_weight,
-                                                                 Tensor &grad_scale) {
-    const char *op = "qat_kernels.symmetric_per_tensor_backward";
-    check_tensor(op, "weight", weight);
-    check_tensor(op, "scale", scale);
-    check_numel(op, "scale", scale, 1);
-    check_out(op, "grad_output", grad_output, weight.sizes());
-    check_out(op, "grad_weight", grad_weight, weight.sizes());
-    check_out(op, "grad_scale", grad_scale, scale.sizes());
-    check_status(op, qat_symmetric_per_tensor_backward(in(grad_output), in(weight), in(scale), out(grad_weight),
-                                                       out(grad_scale), weight.numel(), eps, min_v, max_v));
-    return {grad_weight, grad_scale};
-}
-
-std::tuple<Tensor, Tensor> symmetric_per_tensor_backward(const Tensor &grad_output, const Tensor &weight,
-                                                         const Tensor &scale, double eps, double min_v,
-                                                         double max_v) {
-    check_tensor("qat_kernels.symmetric_per_tensor_backward", "weight", weight);
-    check_tensor("qat_kernels.symmetric_per_tensor_backward", "scale", scale);
-    Tensor gw = at::empty_like(weight, at::MemoryFormat::Contiguous);
-    Tensor gs = at::empty_like(scale, at::MemoryFormat::Contiguous);
-    symmetric_per_tensor_backward_out(grad_output, weight, scale, eps, min_v, max_v, gw, gs);
+    symmetric_backward_out<G>(grad_output, weight, scale, eps, min_v, max_v, gw, gs);
     return {gw, gs};
 }
 
 // --- scale gradients across shards ------------------------------------------
 
-// Per tensor (rows = 1) or per channel: the weight gradient, and each row's
-// two sums as f64 block values, 2 * qat_block_count(cols) per row.
-std::tuple<Tensor, Tensor> symmetric_backward_blocks(const char *op, const Tensor &grad_output, const Tensor &weight,
-                                                     const Tensor &scale, int64_t rows, double eps, double min_v,
-                                                     double max_v) {
-    check_tensor(op, "grad_output", grad_output);
-    check_tensor(op, "weight", weight);
-    check_tensor(op, "scale", scale);
-    check_numel(op, "scale", scale, rows);
-    check_out(op, "grad_output", grad_output, weight.sizes());
-    int64_t cols = rows == 0 ? 0 : weight.numel() / rows;
+// The weight gradient, and each row's two sums as f64 block values,
+// 2 * qat_block_count(cols) per row.
+template <Granularity G>
+std::tuple<Tensor, Tensor> symmetric_backward_blocks(const Tensor &grad_output, const Tensor &weight,
+                                                     const Tensor &scale, double eps, double min_v, double max_v) {
+    std::string op = op_name<G>("_backward_blocks");
+    Shape shape = symmetric_checks<G>(op.c_str(), weight, scale);
+    check_tensor(op.c_str(), "grad_output", grad_output);
+    check_out(op.c_str(), "grad_output", grad_output, weight.sizes());
     Tensor gw = at::empty_like(weight, at::MemoryFormat::Contiguous);
-    Tensor sums = at::zeros({rows, 2 * static_cast<int64_t>(qat_block_count(cols))}, at::kDouble);
-    check_status(op, qat_symmetric_per_channel_backward_blocks(in(grad_output), in(weight), in(scale), out(gw),
-                                                               sums.mutable_data_ptr<double>(), rows, cols, eps,
-                                                               min_v, max_v));
+    Tensor sums = at::zeros({shape.units, 2 * static_cast<int64_t>(qat_block_count(shape.len))}, at::kDouble);
+    check_status(op.c_str(), qat_symmetric_per_channel_backward_blocks(in(grad_output), in(weight), in(scale), out(gw),
+                                                                       sums.mutable_data_ptr<double>(), shape.units,
+                                                                       shape.len, eps, min_v, max_v));
     return {gw, sums};
-}
-
-std::tuple<Tensor, Tensor> symmetric_per_tensor_backward_blocks(const Tensor &grad_output, const Tensor &weight,
-                                                                const Tensor &scale, double eps, double min_v,
-                                                                double max_v) {
-    return symmetric_backward_blocks("qat_kernels.symmetric_per_tensor_backward_blocks", grad_output, weight, scale,
-                                     1, eps, min_v, max_v);
-}
-
-std::tuple<Tensor, Tensor> symmetric_per_channel_backward_blocks(const Tensor &grad_output, const Tensor &weight,
-                                                                 const Tensor &scale, double eps, double min_v,
-                                                                 double max_v) {
-    TORCH_CHECK(weight.dim() >= 1, "qat_kernels.symmetric_per_channel_backward_blocks: weight needs rows");
-    return symmetric_backward_blocks("qat_kernels.symmetric_per_channel_backward_blocks", grad_output, weight, scale,
-                                     weight.size(0), eps, min_v, max_v);
 }
 
 // The scale gradients one call over rows x cols weights gives, from the
@@ -264,11 +227,11 @@ Tensor symmetric_finish(const Tensor &block_sums, const Tensor &scale, int64_t c
     TORCH_CHECK(block_sums.device().is_cpu() && block_sums.scalar_type() == at::kDouble && block_sums.is_contiguous(),
                 op, ": block_sums must be a contiguous float64 CPU tensor");
     TORCH_CHECK(cols >= 0, op, ": cols must not be negative");
-    int64_t rows = scale.numel();
-    check_numel(op, "block_sums", block_sums, rows * 2 * static_cast<int64_t>(qat_block_count(cols)));
+    Shape shape{scale.numel(), cols};
+    check_numel(op, "block_sums", block_sums, shape.units * 2 * static_cast<int64_t>(qat_block_count(shape.len)));
     Tensor gs = at::empty_like(scale, at::MemoryFormat::Contiguous);
-    check_status(op, qat_symmetric_per_channel_finish(block_sums.const_data_ptr<double>(), in(scale), out(gs), rows,
-                                                      cols, eps, min_v, max_v));
+    check_status(op, qat_symmetric_per_channel_finish(block_sums.const_data_ptr<double>(), in(scale), out(gs),
+                                                      shape.units, shape.len, eps, min_v, max_v));
     return gs;
 }
 
@@ -280,32 +243,23 @@ std::tuple<Tensor, Tensor> asymmetric_per_group_calibrate(const Tensor &weight, 
                                                           double eps, double clip_val, int64_t mode) {
     const char *op = "qat_kernels.asymmetric_per_group_calibrate";
     check_tensor(op, "weight", weight);
-    int64_t groups = groups_of(op, weight, group_size);
-    Tensor scale = at::empty({groups}, weight.options());
-    Tensor offset = at::empty({groups}, weight.options());
+    Shape shape = groups_of(op, weight, group_size);
+    Tensor scale = at::empty({shape.units}, weight.options());
+    Tensor offset = at::empty({shape.units}, weight.options());
     check_status(op, qat_asymmetric_per_group_calibrate(in(weight), out(scale), out(offset), weight.numel(),
                                                         group_size, bits(bit), eps, clip_val, mode_of(mode)));
     return {scale, offset};
 }
 
-Tensor symmetric_calibrate(const char *op, const Tensor &weight, int64_t rows, double eps, double min_v,
-                           double max_v, int64_t mode) {
-    check_tensor(op, "weight", weight);
-    Tensor scale = at::empty({rows}, weight.options());
-    int64_t cols = rows == 0 ? 0 : weight.numel() / rows;
-    check_status(op, qat_symmetric_per_channel_calibrate(in(weight), out(scale), rows, cols, eps, min_v, max_v,
-                                                         mode_of(mode)));
+template <Granularity G>
+Tensor symmetric_calibrate(const Tensor &weight, double eps, double min_v, double max_v, int64_t mode) {
+    std::string op = op_name<G>("_calibrate");
+    check_tensor(op.c_str(), "weight", weight);
+    Shape shape = rows_of<G>(op.c_str(), weight);
+    Tensor scale = at::empty({shape.units}, weight.options());
+    check_status(op.c_str(), qat_symmetric_per_channel_calibrate(in(weight), out(scale), shape.units, shape.len, eps,
+                                                                 min_v, max_v, mode_of(mode)));
     return scale;
-}
-
-Tensor symmetric_per_channel_calibrate(const Tensor &weight, double eps, double min_v, double max_v, int64_t mode) {
-    TORCH_CHECK(weight.dim() >= 1, "qat_kernels.symmetric_per_channel_calibrate: weight needs rows");
-    return symmetric_calibrate("qat_kernels.symmetric_per_channel_calibrate", weight, weight.size(0), eps, min_v,
-                               max_v, mode);
-}
-
-Tensor symmetric_per_tensor_calibrate(const Tensor &weight, double eps, double min_v, double max_v, int64_t mode) {
-    return symmetric_calibrate("qat_kernels.symmetric_per_tensor_calibrate", weight, 1, eps, min_v, max_v, mode);
 }
 
 int64_t block_count(int64_t len) { return len < 0 ? 0 : static_cast<int64_t>(qat_block_count(len)); }
@@ -351,28 +305,27 @@ TORCH_LIBRARY(qat_kernels, m) {
 #define QAT_KERNELS_IMPL(key)                                                                 \
     TORCH_LIBRARY_IMPL(qat_kernels, key, m) { register_kernels(m); }
 
+template <Granularity G>
+void register_symmetric(torch::Library &m, const std::string &name) {
+    m.impl((name).c_str(), &symmetric<G>);
+    m.impl((name + ".out").c_str(), &symmetric_out<G>);
+    m.impl((name + "_").c_str(), &symmetric_<G>);
+    m.impl((name + "_backward").c_str(), &symmetric_backward<G>);
+    m.impl((name + "_backward.out").c_str(), &symmetric_backward_out<G>);
+    m.impl((name + "_backward_blocks").c_str(), &symmetric_backward_blocks<G>);
+    m.impl((name + "_calibrate").c_str(), &symmetric_calibrate<G>);
+}
+
 static void register_kernels(torch::Library &m) {
     m.impl("asymmetric_per_group", &asymmetric_per_group);
     m.impl("asymmetric_per_group.out", &asymmetric_per_group_out);
     m.impl("asymmetric_per_group_", &asymmetric_per_group_);
     m.impl("asymmetric_per_group_backward", &asymmetric_per_group_backward);
     m.impl("asymmetric_per_group_backward.out", &asymmetric_per_group_backward_out);
-    m.impl("symmetric_per_channel", &symmetric_per_channel);
-    m.impl("symmetric_per_channel.out", &symmetric_per_channel_out);
-    m.impl("symmetric_per_channel_", &symmetric_per_channel_);
-    m.impl("symmetric_per_channel_backward", &symmetric_per_channel_backward);
-    m.impl("symmetric_per_channel_backward.out", &symmetric_per_channel_backward_out);
-    m.impl("symmetric_per_tensor", &symmetric_per_tensor);
-    m.impl("symmetric_per_tensor.out", &symmetric_per_tensor_out);
-    m.impl("symmetric_per_tensor_", &symmetric_per_tensor_);
-    m.impl("symmetric_per_tensor_backward", &symmetric_per_tensor_backward);
-    m.impl("symmetric_per_tensor_backward.out", &symmetric_per_tensor_backward_out);
-    m.impl("symmetric_per_tensor_backward_blocks", &symmetric_per_tensor_backward_blocks);
-    m.impl("symmetric_per_channel_backward_blocks", &symmetric_per_channel_backward_blocks);
+    register_symmetric<PerChannel>(m, "symmetric_per_channel");
+    register_symmetric<PerTensor>(m, "symmetric_per_tensor");
     m.impl("symmetric_finish", &symmetric_finish);
     m.impl("asymmetric_per_group_calibrate", &asymmetric_per_group_calibrate);
-    m.impl("symmetric_per_channel_calibrate", &symmetric_per_channel_calibrate);
-    m.impl("symmetric_per_tensor_calibrate", &symmetric_per_tensor_calibrate);
 }
 
 QAT_KERNELS_IMPL(CPU)
