@@ -16,7 +16,7 @@ typedef enum { EP_GROUP, EP_MATRIX, EP_TENSOR, EP_PACK } ep_shape;
 /* A buffer's count: every weight, one per unit (group or row; per tensor
  * one), 2 * qat_block_count(len) per unit, the codes, the packed bytes. */
 typedef enum { EP_ALL, EP_UNIT, EP_BLOCKS, EP_CODES, EP_PACKED } ep_count;
-typedef enum { EP_BF16, EP_U8, EP_I8, EP_F64 } ep_elem;
+typedef enum { EP_BF16, EP_U8, EP_I8, EP_F64, EP_F32, EP_I32 } ep_elem;
 typedef struct {
     const char *name;
     ep_elem elem;
@@ -166,6 +166,21 @@ static int32_t ep_qat_unpack_signed_codes(void *const *p, const ep_args *a) {
     return qat_unpack_signed_codes(p[0], a->a, (uint32_t)a->b, p[1]);
 }
 
+static int32_t ep_qat_per_token_asymmetric(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_per_token_asymmetric(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps);
+}
+
+static int32_t ep_qat_per_token_symmetric(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_per_token_symmetric(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps);
+}
+
+static int32_t ep_qat_per_token_backward(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_per_token_backward(p[0], p[1], p[2], p[3], p[4], a->a, a->b, a->bit);
+}
+
 static const entry_point ENTRY_POINTS[] = {
     {"qat_asymmetric_per_group", EP_GROUP, 0, 4, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_asymmetric_per_group},
     {"qat_asymmetric_per_group_backward", EP_GROUP, 0, 7, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"grad_scale", EP_BF16, 1, EP_UNIT}, {"grad_offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_backward},
@@ -192,7 +207,10 @@ static const entry_point ENTRY_POINTS[] = {
     {"qat_unpack_codes", EP_PACK, 0, 2, {{"packed", EP_U8, 0, EP_PACKED}, {"codes", EP_U8, 1, EP_CODES}}, ep_qat_unpack_codes},
     {"qat_pack_signed_codes", EP_PACK, 0, 2, {{"codes", EP_I8, 0, EP_CODES}, {"packed", EP_U8, 1, EP_PACKED}}, ep_qat_pack_signed_codes},
     {"qat_unpack_signed_codes", EP_PACK, 0, 2, {{"packed", EP_U8, 0, EP_PACKED}, {"codes", EP_I8, 1, EP_CODES}}, ep_qat_unpack_signed_codes},
+    {"qat_per_token_asymmetric", EP_MATRIX, 0, 4, {{"input", EP_BF16, 0, EP_ALL}, {"out", EP_BF16, 1, EP_ALL}, {"scale", EP_F32, 1, EP_UNIT}, {"zero_point", EP_I32, 1, EP_UNIT}}, ep_qat_per_token_asymmetric},
+    {"qat_per_token_symmetric", EP_MATRIX, 0, 4, {{"input", EP_BF16, 0, EP_ALL}, {"out", EP_BF16, 1, EP_ALL}, {"scale", EP_F32, 1, EP_UNIT}, {"zero_point", EP_I32, 1, EP_UNIT}}, ep_qat_per_token_symmetric},
+    {"qat_per_token_backward", EP_MATRIX, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"input", EP_BF16, 0, EP_ALL}, {"scale", EP_F32, 0, EP_UNIT}, {"zero_point", EP_I32, 0, EP_UNIT}, {"grad_input", EP_BF16, 1, EP_ALL}}, ep_qat_per_token_backward},
 };
-enum { ENTRY_POINTS_LEN = 25 };
+enum { ENTRY_POINTS_LEN = 28 };
 
 #endif

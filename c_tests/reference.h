@@ -107,6 +107,46 @@ static inline void ref_symmetric(const qat_bf16 *g, const qat_bf16 *x, const qat
     }
 }
 
+/* Dynamic per token (docs/kernels.md, "Per-token activations"): each row's
+ * scale and zero point from its extremes, its values, and the
+ * straight-through gradient. */
+static inline void ref_per_token(const qat_bf16 *g, const qat_bf16 *x, size_t rows, size_t cols, unsigned bit,
+                                 float eps, int symmetric, qat_bf16 *out, float *scale, int32_t *zero_point,
+                                 qat_bf16 *gx) {
+    float qmin = -ldexpf(1.0f, (int)bit - 1), qmax = ldexpf(1.0f, (int)bit - 1) - 1.0f;
+    size_t row, i;
+    for (row = 0; row < rows; row++) {
+        float lo = 0.0f, hi = 0.0f, min_neg, max_pos, s, zp;
+        int nan = 0;
+        for (i = row * cols; i < (row + 1) * cols; i++) {
+            float v = widen(x[i]);
+            if (isnan(v)) nan = 1;
+            if (i == row * cols || v < lo) lo = v;
+            if (i == row * cols || v > hi) hi = v;
+        }
+        if (nan) lo = hi = NAN;
+        min_neg = lo > 0.0f ? 0.0f : lo;
+        max_pos = hi < 0.0f ? 0.0f : hi;
+        if (symmetric) {
+            float largest = -min_neg < max_pos ? max_pos : -min_neg;
+            s = ref_max(largest / ((qmax - qmin) / 2.0f), eps);
+            zp = 0.0f;
+        } else {
+            s = ref_max((max_pos - min_neg) / (qmax - qmin), eps);
+            zp = ref_clip(qmin - ref_round(min_neg / s), qmin, qmax);
+        }
+        if (isnan(s)) s = NAN; /* one NaN, positive */
+        scale[row] = s;
+        zero_point[row] = isnan(zp) ? 0 : (int32_t)zp;
+        for (i = row * cols; i < (row + 1) * cols; i++) {
+            float r = ref_round(widen(x[i]) / s) + zp;
+            float mask = isnan(r) ? NAN : (qmin <= r && r <= qmax) ? 1.0f : 0.0f;
+            out[i] = narrow((ref_clip(r, qmin, qmax) - zp) * s);
+            gx[i] = narrow(widen(g[i]) * mask);
+        }
+    }
+}
+
 /* xorshift64*: deterministic test data. */
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static inline double rng_unit(void) {

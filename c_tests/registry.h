@@ -15,6 +15,7 @@ static inline size_t ep_elem_size(ep_elem e) {
     switch (e) {
     case EP_BF16: return 2;
     case EP_F64: return 8;
+    case EP_F32: case EP_I32: return 4;
     default: return 1;
     }
 }
@@ -70,7 +71,7 @@ static inline void ep_counts(const entry_point *ep, const ep_args *a, size_t *co
 
 /* Contents that pass every check: bf16 values between 2^-7 and 2^-5 of
  * either sign, one in five subnormal; codes 0 and 1 (signed: 0 and -1);
- * block values of moderate size. */
+ * block values of moderate size; small scales and zero points. */
 static inline void ep_fill_valid(ep_elem elem, void *p, size_t n, uint64_t *state) {
     size_t i;
     for (i = 0; i < n; i++) {
@@ -88,6 +89,16 @@ static inline void ep_fill_valid(ep_elem elem, void *p, size_t n, uint64_t *stat
         case EP_F64: {
             double v = (double)(r % 1000) / 997.0 - 0.5;
             memcpy((unsigned char *)p + 8 * i, &v, 8);
+            break;
+        }
+        case EP_F32: { /* per-token scales */
+            float v = (float)(r % 1000) / 64000.0f + 1e-4f;
+            memcpy((unsigned char *)p + 4 * i, &v, 4);
+            break;
+        }
+        case EP_I32: { /* per-token zero points */
+            int32_t v = (int32_t)(r % 16) - 8;
+            memcpy((unsigned char *)p + 4 * i, &v, 4);
             break;
         }
         }

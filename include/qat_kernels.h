@@ -538,6 +538,61 @@ int32_t qat_symmetric_per_tensor_calibrate(const qat_bf16 *weight,
                                            int32_t mode);
 
 /**
+ * Dynamic per-token fake quantization of a row-major rows x cols
+ * activation (one row per token), asymmetric: on the grid qmin..qmax =
+ * -2^(bit-1)..2^(bit-1)-1 (bit 2..8), each row's
+ * scale = max((max(max(x), 0) - min(min(x), 0)) / (qmax - qmin), eps) and
+ * zero point zp = clip(qmin - round(min(min(x), 0) / scale), qmin, qmax),
+ * written to scale and zero_point (one per row); then
+ * out = (clip(round(x / scale) + zp, qmin, qmax) - zp) * scale, in f32, one
+ * operation at a time, narrowed to bf16. A row with a NaN gets a NaN scale,
+ * zero point 0 and NaN values. out may be input.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_per_token_asymmetric(const qat_bf16 *input,
+                                 qat_bf16 *out,
+                                 float *scale,
+                                 int32_t *zero_point,
+                                 size_t rows,
+                                 size_t cols,
+                                 uint32_t bit,
+                                 float eps);
+
+/**
+ * qat_per_token_asymmetric, symmetric: each row's
+ * scale = max(max(-min(min(x), 0), max(max(x), 0)) / ((qmax - qmin) / 2), eps)
+ * and zero point 0 (written).
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_per_token_symmetric(const qat_bf16 *input,
+                                qat_bf16 *out,
+                                float *scale,
+                                int32_t *zero_point,
+                                size_t rows,
+                                size_t cols,
+                                uint32_t bit,
+                                float eps);
+
+/**
+ * Backward of qat_per_token_asymmetric and qat_per_token_symmetric, from
+ * the scales and zero points they wrote: the straight-through estimator,
+ * grad_input = grad_output where qmin <= round(x / scale) + zp <= qmax,
+ * else 0 (NaN where x is NaN). grad_input may be grad_output or input.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_per_token_backward(const qat_bf16 *grad_output,
+                               const qat_bf16 *input,
+                               const float *scale,
+                               const int32_t *zero_point,
+                               qat_bf16 *grad_input,
+                               size_t rows,
+                               size_t cols,
+                               uint32_t bit);
+
+/**
  * Bytes that count codes of bits bits take packed: (count * bits + 7) / 8
  * without overflow; 0 unless bits is 1, 2, 4 or 8.
  */

@@ -10,7 +10,7 @@ use half::bf16;
 
 use crate::arch::Build;
 use crate::call::{self, Call, In, Out, PerUnit, Shape, Slices};
-use crate::{codes, dispatch, AsymmetricPerGroup, Calibration, Error, Isa, Symmetric};
+use crate::{codes, dispatch, AsymmetricPerGroup, Calibration, Error, Isa, PerToken, Symmetric};
 
 /// One backend (the scalar path or a SIMD path), with the six kernels as
 /// methods. [`Backend::new`] returns one only if this CPU supports its ISA, so
@@ -130,7 +130,12 @@ impl Backend {
 
     /// A per-channel call on `numel` weights, one row per scale.
     fn per_channel(self, numel: usize, rows: usize, params: &Symmetric) -> Call<Slices, Symmetric> {
-        Call::new(self.build, Shape::channels(numel, rows), *params)
+        self.per_rows_of(numel, rows, *params)
+    }
+
+    /// A call on `numel` elements in `rows` rows.
+    fn per_rows_of<P>(self, numel: usize, rows: usize, params: P) -> Call<Slices, P> {
+        Call::new(self.build, Shape::channels(numel, rows), params)
     }
 
     /// A symmetric call on `rows` rows of `cols`.
@@ -634,6 +639,68 @@ impl Backend {
             )
         }
     }
+
+    /// Dynamic per-token fake quantization of activations, asymmetric: one
+    /// row per token (`input.len() / scale.len()` columns), each with the
+    /// scale and zero point of its own values, written to `scale` and
+    /// `zero_point` (see `docs/kernels.md`, "Per-token activations").
+    ///
+    /// ```
+    /// use half::bf16;
+    /// use qat_kernels::{per_token_asymmetric, PerToken};
+    ///
+    /// let x = [-1.0, 0.0, 0.5, 3.0].map(bf16::from_f32);
+    /// let (mut out, mut scale, mut zero_point) = ([bf16::ZERO; 4], [0.0], [0]);
+    /// per_token_asymmetric(&x, &mut out, &mut scale, &mut zero_point, &PerToken::default()).unwrap();
+    /// assert_eq!(scale[0], 4.0 / 255.0); // (3 - (-1)) / (127 - (-128))
+    /// assert_eq!(zero_point[0], -64); // -128 - round(-1 / scale)
+    /// ```
+    pub fn per_token_asymmetric(
+        self,
+        input: &[bf16],
+        out: &mut [bf16],
+        scale: &mut [f32],
+        zero_point: &mut [i32],
+        params: &PerToken,
+    ) -> Result<(), Error> {
+        let call = self.per_rows_of(input.len(), scale.len(), *params);
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
+        unsafe { call.tokens(false, input, out, scale, zero_point) }
+    }
+
+    /// [`Self::per_token_asymmetric`], symmetric: zero points 0.
+    pub fn per_token_symmetric(
+        self,
+        input: &[bf16],
+        out: &mut [bf16],
+        scale: &mut [f32],
+        zero_point: &mut [i32],
+        params: &PerToken,
+    ) -> Result<(), Error> {
+        let call = self.per_rows_of(input.len(), scale.len(), *params);
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
+        unsafe { call.tokens(true, input, out, scale, zero_point) }
+    }
+
+    /// The gradient of either per-token forward pass, from the scales and
+    /// zero points it wrote: `grad_output` where the value was not clipped,
+    /// else 0 (the straight-through estimator). Only `params.bit` is used.
+    pub fn per_token_backward(
+        self,
+        grad_output: &[bf16],
+        input: &[bf16],
+        scale: &[f32],
+        zero_point: &[i32],
+        grad_input: &mut [bf16],
+        params: &PerToken,
+    ) -> Result<(), Error> {
+        let call = self.per_rows_of(input.len(), scale.len(), *params);
+        // SAFETY: slices, valid for their lengths, which the call checks
+        // against its shape.
+        unsafe { call.tokens_backward(grad_output, input, scale, zero_point, grad_input) }
+    }
 }
 
 /// The free functions: each a [`Backend`] method on [`Backend::active`].
@@ -703,6 +770,16 @@ on_the_active_backend! {
     );
     fn symmetric_per_channel_calibrate(weight: &[bf16], scale: &mut [bf16], params: &Symmetric, mode: Calibration);
     fn symmetric_per_tensor_calibrate(weight: &[bf16], scale: &mut bf16, params: &Symmetric, mode: Calibration);
+    fn per_token_asymmetric(
+        input: &[bf16], out: &mut [bf16], scale: &mut [f32], zero_point: &mut [i32], params: &PerToken,
+    );
+    fn per_token_symmetric(
+        input: &[bf16], out: &mut [bf16], scale: &mut [f32], zero_point: &mut [i32], params: &PerToken,
+    );
+    fn per_token_backward(
+        grad_output: &[bf16], input: &[bf16], scale: &[f32], zero_point: &[i32], grad_input: &mut [bf16],
+        params: &PerToken,
+    );
 }
 
 /// Bytes that `count` codes of `bits` bits take packed ([`pack_codes`]):

@@ -21,8 +21,8 @@ use crate::fpenv;
 use crate::kernels::calibrate::{CalibrateArgs, Calibration};
 use crate::kernels::reduction::block_count;
 use crate::kernels::rows::{BlockSums, Totals};
-use crate::kernels::{BackwardArgs, MapArgs, Quantizer};
-use crate::params::Params;
+use crate::kernels::{self, BackwardArgs, MapArgs, PerTokenArgs, PerTokenBackwardArgs, Quantizer};
+use crate::params::{Params, PerToken};
 use crate::Error;
 
 /// The largest element count whose bf16 buffer fits in `isize::MAX` bytes.
@@ -439,7 +439,7 @@ pub(crate) struct Call<B, P> {
     pub boundary: PhantomData<B>,
 }
 
-impl<B: Boundary, P: Params> Call<B, P> {
+impl<B: Boundary, P> Call<B, P> {
     /// A call on `build` with this shape and these parameters.
     pub fn new(build: Build, shape: Result<Shape, Error>, params: P) -> Self {
         Call {
@@ -449,7 +449,9 @@ impl<B: Boundary, P: Params> Call<B, P> {
             boundary: PhantomData,
         }
     }
+}
 
+impl<B: Boundary, P: Params> Call<B, P> {
     /// The count of offsets: one per unit where the quantizer has them.
     fn offsets(shape: Shape) -> usize {
         if P::Quant::OFFSETS {
@@ -726,6 +728,98 @@ impl<B: Boundary, P: Params> Call<B, P> {
                 }
                 self.build.run::<<P::Quant as Quantizer>::Calibrate>(&args);
             }
+            Ok(())
+        }))
+    }
+}
+
+/// Dynamic per-token fake quantization: `units` rows (tokens) of `len`
+/// activations.
+impl<B: Boundary> Call<B, PerToken> {
+    /// The forward pass, symmetric or asymmetric: each row's scale and
+    /// zero point, and the fake-quantized row.
+    ///
+    /// # Safety
+    /// As [`Call::forward`].
+    pub unsafe fn tokens(
+        self,
+        symmetric: bool,
+        activation: impl Into<In<u16, B::Len>>,
+        out: impl Into<Out<u16, B::Len>>,
+        scale: impl Into<Out<f32, B::Len>>,
+        zero_point: impl Into<Out<i32, B::Len>>,
+    ) -> B::Status {
+        let (input_, output_) = (activation.into(), out.into());
+        let (scale, zero_point) = (scale.into(), zero_point.into());
+        B::status(fpenv::with_default(|| {
+            let shape = self.shape?;
+            let quant = B::check(
+                || {
+                    [
+                        input(input_, shape.numel()),
+                        output(output_, shape.numel()),
+                        output(scale, shape.units),
+                        output(zero_point, shape.units),
+                    ]
+                },
+                || self.params.validate(),
+            )?;
+            let args = PerTokenArgs {
+                input: input_.ptr,
+                output: output_.ptr,
+                scale: scale.ptr,
+                zero_point: zero_point.ptr,
+                units: shape.units,
+                len: shape.len,
+                quant,
+                symmetric,
+            };
+            // SAFETY: as in `map`.
+            unsafe { self.build.run::<kernels::PerTokenForward>(&args) };
+            Ok(())
+        }))
+    }
+
+    /// The backward pass, from the scales and zero points of the forward.
+    ///
+    /// # Safety
+    /// As [`Call::forward`].
+    pub unsafe fn tokens_backward(
+        self,
+        grad_output: impl Into<In<u16, B::Len>>,
+        input_: impl Into<In<u16, B::Len>>,
+        scale: impl Into<In<f32, B::Len>>,
+        zero_point: impl Into<In<i32, B::Len>>,
+        grad_input: impl Into<Out<u16, B::Len>>,
+    ) -> B::Status {
+        let (g, x, gx) = (grad_output.into(), input_.into(), grad_input.into());
+        let (scale, zero_point) = (scale.into(), zero_point.into());
+        B::status(fpenv::with_default(|| {
+            let shape = self.shape?;
+            let quant = B::check(
+                || {
+                    [
+                        input(g, shape.numel()),
+                        input(x, shape.numel()),
+                        input(scale, shape.units),
+                        input(zero_point, shape.units),
+                        output(gx, shape.numel()),
+                    ]
+                },
+                || self.params.grid(),
+            )?;
+            let args = PerTokenBackwardArgs {
+                grad_output: g.ptr,
+                input: x.ptr,
+                scale: scale.ptr,
+                zero_point: zero_point.ptr,
+                grad_input: gx.ptr,
+                units: shape.units,
+                len: shape.len,
+                quant,
+            };
+            // SAFETY: as in `map`.
+            unsafe { self.build.run::<kernels::PerTokenBackward>(&args) };
             Ok(())
         }))
     }

@@ -13,7 +13,7 @@
 use core::ffi::c_char;
 
 use crate::call::{self, Boundary, Buffer, Call, Shape};
-use crate::{dispatch, set_isa, AsymmetricPerGroup, Calibration, Error, Isa, Symmetric};
+use crate::{dispatch, set_isa, AsymmetricPerGroup, Calibration, Error, Isa, PerToken, Symmetric};
 
 /// A bfloat16 value as its 16-bit pattern (the top half of an IEEE f32).
 pub type qat_bf16 = u16;
@@ -87,9 +87,20 @@ fn per_channel(rows: usize, cols: usize, eps: f32, min_v: f32, max_v: f32) -> Ca
     Call::new(dispatch::active(), Shape::rows(rows, cols), params)
 }
 
+/// A per-token call from C on `rows` tokens of `cols`, on the active path.
+fn per_token(rows: usize, cols: usize, bit: u32, eps: f32) -> Call<Raw, PerToken> {
+    Call::new(
+        dispatch::active(),
+        Shape::rows(rows, cols),
+        PerToken { bit, eps },
+    )
+}
+
 /// `Shape` for a buffer larger than any object can be (`PTRDIFF_MAX`
 /// bytes), its count however large or wrapped: the shape's last check,
-/// before any pointer is looked at.
+/// before any pointer is looked at. (Each of these loops is one function for
+/// every entry point, not inlined into each: a firmware's code is small.)
+#[inline(never)]
 fn check_extents(buffers: &[Buffer]) -> Result<(), Error> {
     if buffers.iter().all(|b| b.bytes().is_some()) {
         Ok(())
@@ -100,18 +111,26 @@ fn check_extents(buffers: &[Buffer]) -> Result<(), Error> {
 
 /// `Pointer` for a buffer that is null with a nonzero count, misaligned, or
 /// wrapping around the address space.
+#[inline(never)]
 fn check_pointers(buffers: &[Buffer]) -> Result<(), Error> {
     for &b in buffers {
-        if (b.start == 0 && b.len != 0) || b.start % b.size != 0 || b.end().is_none() {
+        if (b.start == 0 && b.len != 0) || !aligned(b) || b.end().is_none() {
             return Err(Error::Pointer);
         }
     }
     Ok(())
 }
 
+/// Whether the buffer starts on a multiple of its element size (a power of
+/// two: a mask, not a division, which a Cortex-M0 does in software).
+fn aligned(b: Buffer) -> bool {
+    b.size.is_power_of_two() && b.start & (b.size - 1) == 0
+}
+
 /// `Overlap` for an output that overlaps another buffer other than as
 /// exactly the same buffer as an input (in place). The ends exist: checked
 /// by [`check_pointers`].
+#[inline(never)]
 fn check_overlaps(buffers: &[Buffer]) -> Result<(), Error> {
     for (i, a) in buffers.iter().enumerate() {
         for b in buffers.iter().skip(i + 1) {
@@ -677,6 +696,84 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_calibrate(
             weight,
             scale,
             Calibration::from_code(mode),
+        )
+    }
+}
+
+/// Dynamic per-token fake quantization of a row-major rows x cols
+/// activation (one row per token), asymmetric: on the grid qmin..qmax =
+/// -2^(bit-1)..2^(bit-1)-1 (bit 2..8), each row's
+/// scale = max((max(max(x), 0) - min(min(x), 0)) / (qmax - qmin), eps) and
+/// zero point zp = clip(qmin - round(min(min(x), 0) / scale), qmin, qmax),
+/// written to scale and zero_point (one per row); then
+/// out = (clip(round(x / scale) + zp, qmin, qmax) - zp) * scale, in f32, one
+/// operation at a time, narrowed to bf16. A row with a NaN gets a NaN scale,
+/// zero point 0 and NaN values. out may be input.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_per_token_asymmetric(
+    input: *const qat_bf16,
+    out: *mut qat_bf16,
+    scale: *mut f32,
+    zero_point: *mut i32,
+    rows: usize,
+    cols: usize,
+    bit: u32,
+    eps: f32,
+) -> i32 {
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe { per_token(rows, cols, bit, eps).tokens(false, input, out, scale, zero_point) }
+}
+
+/// qat_per_token_asymmetric, symmetric: each row's
+/// scale = max(max(-min(min(x), 0), max(max(x), 0)) / ((qmax - qmin) / 2), eps)
+/// and zero point 0 (written).
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_per_token_symmetric(
+    input: *const qat_bf16,
+    out: *mut qat_bf16,
+    scale: *mut f32,
+    zero_point: *mut i32,
+    rows: usize,
+    cols: usize,
+    bit: u32,
+    eps: f32,
+) -> i32 {
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe { per_token(rows, cols, bit, eps).tokens(true, input, out, scale, zero_point) }
+}
+
+/// Backward of qat_per_token_asymmetric and qat_per_token_symmetric, from
+/// the scales and zero points they wrote: the straight-through estimator,
+/// grad_input = grad_output where qmin <= round(x / scale) + zp <= qmax,
+/// else 0 (NaN where x is NaN). grad_input may be grad_output or input.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_per_token_backward(
+    grad_output: *const qat_bf16,
+    input: *const qat_bf16,
+    scale: *const f32,
+    zero_point: *const i32,
+    grad_input: *mut qat_bf16,
+    rows: usize,
+    cols: usize,
+    bit: u32,
+) -> i32 {
+    // SAFETY: the caller's pointers are valid for their counts (this
+    // function's contract); the call checks everything else.
+    unsafe {
+        per_token(rows, cols, bit, 1.0).tokens_backward(
+            grad_output,
+            input,
+            scale,
+            zero_point,
+            grad_input,
         )
     }
 }

@@ -126,7 +126,7 @@ pub use api::*;
 pub use error::Error;
 pub use isa::{active_isa, set_isa, Isa};
 pub use kernels::calibrate::Calibration;
-pub use params::{AsymmetricPerGroup, Symmetric};
+pub use params::{AsymmetricPerGroup, PerToken, Symmetric};
 
 /// The README's Rust examples run as doctests.
 #[cfg(doctest)]

@@ -2,6 +2,7 @@
 //! into the constants the kernels use.
 
 use crate::arch::scalar::round_half_even;
+use crate::kernels::per_token::TokenGrid;
 use crate::kernels::Quantizer;
 use crate::Error;
 
@@ -165,5 +166,50 @@ impl Params for Symmetric {
         } else {
             Err(Error::Range)
         }
+    }
+}
+
+/// Parameters of dynamic per-token fake quantization of activations: each
+/// row's scale and zero point come from the row itself.
+///
+/// `Default` is the common int8 activation setting: 8 bits, `eps` = f32's
+/// machine epsilon (`2^-23`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PerToken {
+    /// Bit width, 2..=8: the grid is `-2^(bit-1)..=2^(bit-1) - 1`.
+    pub bit: u32,
+    /// Lower bound of each row's scale; finite and positive.
+    pub eps: f32,
+}
+
+impl Default for PerToken {
+    fn default() -> Self {
+        PerToken {
+            bit: 8,
+            eps: f32::EPSILON,
+        }
+    }
+}
+
+impl PerToken {
+    /// The grid of `bit`: `BitWidth` outside 2..=8. The backward pass
+    /// checks only this (it reads the scales the forward pass wrote).
+    pub(crate) fn grid(&self) -> Result<TokenGrid, Error> {
+        if !(2..=8).contains(&self.bit) {
+            return Err(Error::BitWidth);
+        }
+        let half = (1u32 << (self.bit - 1)) as f32;
+        Ok(TokenGrid {
+            qmin: -half,
+            qmax: half - 1.0,
+            eps: self.eps,
+        })
+    }
+
+    /// The grid, then `eps`.
+    pub(crate) fn validate(&self) -> Result<TokenGrid, Error> {
+        let grid = self.grid()?;
+        check_eps(self.eps)?;
+        Ok(grid)
     }
 }

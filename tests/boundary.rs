@@ -617,6 +617,27 @@ fn every_isa_agrees_and_the_invariants_hold_on_nasty_values() {
                     Elem::U8 | Elem::I8 => (0..n)
                         .map(|_| rng.next_u64() as u8 >> rng.below(8))
                         .collect(),
+                    Elem::F32 => (0..n)
+                        .flat_map(|_| {
+                            let v = match rng.below(6) {
+                                0 => f32::from_bits(0xFFC0_1000),
+                                1 => f32::INFINITY,
+                                2 => 0.0,
+                                _ => (rng.unit() * 0.1) as f32,
+                            };
+                            v.to_le_bytes()
+                        })
+                        .collect(),
+                    Elem::I32 => (0..n)
+                        .flat_map(|_| {
+                            let v = match rng.below(6) {
+                                0 => i32::MIN,
+                                1 => i32::MAX,
+                                _ => rng.below(300) as i32 - 150,
+                            };
+                            v.to_le_bytes()
+                        })
+                        .collect(),
                     Elem::F64 => (0..n)
                         .flat_map(|_| {
                             let v = match rng.below(6) {

@@ -66,7 +66,7 @@ typedef enum { EP_GROUP, EP_MATRIX, EP_TENSOR, EP_PACK } ep_shape;
 /* A buffer's count: every weight, one per unit (group or row; per tensor
  * one), 2 * qat_block_count(len) per unit, the codes, the packed bytes. */
 typedef enum { EP_ALL, EP_UNIT, EP_BLOCKS, EP_CODES, EP_PACKED } ep_count;
-typedef enum { EP_BF16, EP_U8, EP_I8, EP_F64 } ep_elem;
+typedef enum { EP_BF16, EP_U8, EP_I8, EP_F64, EP_F32, EP_I32 } ep_elem;
 typedef struct {
     const char *name;
     ep_elem elem;
@@ -141,6 +141,8 @@ typedef struct {
                     Elem::U8 => "EP_U8",
                     Elem::I8 => "EP_I8",
                     Elem::F64 => "EP_F64",
+                    Elem::F32 => "EP_F32",
+                    Elem::I32 => "EP_I32",
                 };
                 let count = match b.count {
                     Count::All => "EP_ALL",

@@ -23,6 +23,18 @@ static void emit_bytes(const char *type, const char *name, const void *bytes, si
     printf("%s};\n", n ? "\n" : "0");
 }
 
+/* 32-bit words (f32 scales as their bits, i32 zero points). */
+static void emit_words(const char *type, const char *name, const void *words, size_t n) {
+    size_t i;
+    uint32_t w;
+    printf("static const %s %s[%zu] = {", type, name, n ? n : 1);
+    for (i = 0; i < n; i++) {
+        memcpy(&w, (const unsigned char *)words + 4 * i, 4);
+        printf("%s0x%08xu", i == 0 ? "\n    " : i % 6 ? ", " : ",\n    ", (unsigned)w);
+    }
+    printf("%s};\n", n ? "\n" : "0");
+}
+
 static qat_bf16 value(size_t i) {
     static const float specials[] = {0.0f, -0.0f, 1e-40f, -2.5f, 1e30f, INFINITY, -INFINITY, NAN};
     return i % 11 == 5 ? narrow(specials[(i / 11) % 8]) : rng_bf16(-0.2, 0.2);
@@ -116,6 +128,28 @@ int main(void) {
             emit("cal_scale", cs, AG); emit("cal_offset", co, AG);
             emit("lsq_scale", ls, AG); emit("lsq_offset", lo, AG);
             emit("cal_chan", chs, CR); emit("cal_tens", ts, 1);
+        }
+    }
+
+    /* Per-token activations: x as AG tokens of AS values (some rows with a
+     * NaN or an infinity), 8-bit asymmetric and 4-bit symmetric. */
+    {
+        static qat_bf16 rgx[AN], gx[AN];
+        static float ps[AG], rps[AG];
+        static int32_t pz[AG], rpz[AG];
+        int sym;
+        for (sym = 0; sym < 2; sym++) {
+            unsigned bit = sym ? 4 : 8;
+            ref_per_token(g, x, AG, AS, bit, 1e-6f, sym, rout, rps, rpz, rgx);
+            bad |= (sym ? qat_per_token_symmetric : qat_per_token_asymmetric)(x, out, ps, pz, AG, AS, bit, 1e-6f) !=
+                   QAT_OK;
+            bad |= qat_per_token_backward(g, x, ps, pz, gx, AG, AS, bit) != QAT_OK;
+            bad |= memcmp(out, rout, sizeof out) != 0 || memcmp(gx, rgx, sizeof gx) != 0 ||
+                   memcmp(ps, rps, sizeof ps) != 0 || memcmp(pz, rpz, sizeof pz) != 0;
+            emit(sym ? "tok_sym_out" : "tok_asym_out", out, AN);
+            emit(sym ? "tok_sym_gx" : "tok_asym_gx", gx, AN);
+            emit_words("uint32_t", sym ? "tok_sym_scale" : "tok_asym_scale", ps, AG);
+            emit_words("uint32_t", sym ? "tok_sym_zp" : "tok_asym_zp", pz, AG);
         }
     }
 

@@ -1,7 +1,8 @@
 /* Firmware test, run on an emulated Cortex-M4F (and, built for ARMv6-M with
  * soft-float, on the Cortex-M3 of mps2-an385, which runs every v6-M
- * instruction): all six kernels, and the
- * export to integer codes with their packing, on golden
+ * instruction): all six kernels, the
+ * export to integer codes with their packing, and the per-token activation
+ * kernels, on golden
  * vectors computed on the host (vectors.h), checked bit for bit; bad inputs
  * with their status codes and untouched outputs; and the stack high-water
  * mark of every kernel call (paint the stack, call, scan). */
@@ -209,6 +210,37 @@ int main(void) {
         check(qat_symmetric_per_tensor_calibrate(x + (AN - TN), ts, TN, 1e-4f, -128, 127, QAT_CALIBRATE_SEARCH) ==
                   QAT_ERR_NON_FINITE && same(ts, cal_tens, 1),
               "calibration refuses a NaN weight");
+    }
+
+    /* Per-token activations, both mappings, forward and backward. */
+    {
+        static const struct {
+            int symmetric;
+            unsigned bit;
+            const qat_bf16 *out, *gx;
+            const uint32_t *scale, *zp;
+        } tok[2] = {{0, 8, tok_asym_out, tok_asym_gx, tok_asym_scale, tok_asym_zp},
+                    {1, 4, tok_sym_out, tok_sym_gx, tok_sym_scale, tok_sym_zp}};
+        float ps[AG];
+        int32_t pz[AG];
+        int k;
+        for (k = 0; k < 2; k++) {
+            PAINT_STACK();
+            st = (tok[k].symmetric ? qat_per_token_symmetric : qat_per_token_asymmetric)(x, out, ps, pz, AG, AS,
+                                                                                        tok[k].bit, 1e-6f);
+            measure(tok[k].symmetric ? "qat_per_token_symmetric: " : "qat_per_token_asymmetric: ");
+            check(st == QAT_OK && same(out, tok[k].out, AN) && same_bytes(ps, tok[k].scale, sizeof ps) &&
+                      same_bytes(pz, tok[k].zp, sizeof pz),
+                  "per-token forward");
+            PAINT_STACK();
+            st = qat_per_token_backward(g, x, ps, pz, gw, AG, AS, tok[k].bit);
+            measure("qat_per_token_backward: ");
+            check(st == QAT_OK && same(gw, tok[k].gx, AN), "per-token backward");
+        }
+        check(qat_per_token_asymmetric(x, out, ps, pz, AG, AS, 1, 1e-6f) == QAT_ERR_BIT_WIDTH &&
+                  qat_per_token_symmetric(x, out, ps, pz, AG, AS, 8, 0.0f) == QAT_ERR_EPS &&
+                  same(out, tok[1].out, AN),
+              "per-token statuses, output untouched");
     }
 
     /* Any floating-point environment the caller left: flush-to-zero (bit 24),

@@ -103,29 +103,33 @@ pub(crate) fn sqrt_of_integer(k: u32) -> f64 {
         }
         y = next;
     }
-    // y = Y * 2^(e - 52) with 2^52 <= Y < 2^53; the root lies between the
-    // midpoints (2Y - 1) and (2Y + 1) * 2^(e - 53) below and above y, which
-    // squared compare with k * 2^(106 - 2e) exactly in u128 (at most 2^108).
-    let below_mid = |y: f64| -> bool {
-        let bits = y.to_bits();
-        let e = ((bits >> 52) & 0x7FF) as i64 - 1023;
-        let big = (bits & ((1 << 52) - 1)) | (1 << 52);
-        let mid = u128::from(2 * big + 1);
-        mid * mid > u128::from(k) << (106 - 2 * e)
-    };
     // Step down while the root is below y's lower midpoint, up while above
     // its upper one (one step at most from the Newton estimate).
     for _ in 0..4 {
         let lower = f64::from_bits(y.to_bits() - 1);
-        if below_mid(lower) {
+        if root_below_upper_midpoint(lower, k) {
             y = lower;
-        } else if !below_mid(y) {
+        } else if !root_below_upper_midpoint(y, k) {
             y = f64::from_bits(y.to_bits() + 1);
         } else {
             break;
         }
     }
     y
+}
+
+/// Whether `sqrt(k)` lies below the midpoint between `y` and the next f64.
+/// With `y = Y * 2^(e - 52)`, `2^52 <= Y < 2^53`, that midpoint is
+/// `(2Y + 1) * 2^(e - 53)`, and the squares compare with `k * 2^(106 - 2e)`
+/// exactly in u128 (at most 2^108). Not inlined: the 128-bit arithmetic is
+/// long on a 32-bit core, and runs a few times per calibration.
+#[inline(never)]
+fn root_below_upper_midpoint(y: f64, k: u32) -> bool {
+    let bits = y.to_bits();
+    let e = ((bits >> 52) & 0x7FF) as i64 - 1023;
+    let big = (bits & ((1 << 52) - 1)) | (1 << 52);
+    let mid = u128::from(2 * big + 1);
+    mid * mid > u128::from(k) << (106 - 2 * e)
 }
 
 /// The squared error of a unit's forward pass: per element `d = w - q` and

@@ -8,6 +8,7 @@
 //! - `asymmetric_per_group` and `symmetric`: the quantizers, their kernels
 //!   and their [`Quantizer`] implementations;
 //! - `calibrate`: each quantizer's calibration;
+//! - `per_token`: dynamic per-token fake quantization of activations;
 //! - `scan`: the whole-buffer scans of the export checks;
 //! - `batched_backward`: the asymmetric backward for small groups in
 //!   batches, for backends with wide pairs (AVX-512).
@@ -30,6 +31,7 @@
 pub(crate) mod asymmetric_per_group;
 mod batched_backward;
 pub(crate) mod calibrate;
+pub(crate) mod per_token;
 pub(crate) mod reduction;
 pub(crate) mod rows;
 pub(crate) mod scan;
@@ -42,6 +44,7 @@ use crate::params::{AsymmetricConstants, Symmetric};
 use crate::vector::Lanewise;
 use crate::Error;
 use calibrate::CalibrateArgs;
+use per_token::TokenGrid;
 
 // Every kernel, as the unit a call picks a build for (`arch::Build::run`);
 // what each requires beyond valid buffers is in [`Quantizer`].
@@ -58,6 +61,8 @@ crate::arch::kernels! {
     SymmetricDequantize: symmetric::dequantize(MapArgs<Symmetric, i8, u16>) -> ();
     AsymmetricCalibrate: calibrate::asymmetric(CalibrateArgs<AsymmetricConstants>) -> ();
     SymmetricCalibrate: calibrate::symmetric(CalibrateArgs<Symmetric>) -> ();
+    PerTokenForward: per_token::forward(PerTokenArgs) -> ();
+    PerTokenBackward: per_token::backward(PerTokenBackwardArgs) -> ();
     /// The largest `bits & 0x7FFF` of bf16 values.
     LargestMagnitude: scan::largest_magnitude([u16]) -> u16;
     /// The largest code.
@@ -98,6 +103,33 @@ pub(crate) struct BackwardArgs<Q> {
     pub units: usize,
     pub len: usize,
     pub quant: Q,
+}
+
+/// Arguments of the per-token forward kernels: `units` rows of `len`
+/// activations, and each row's scale and zero point written.
+pub(crate) struct PerTokenArgs {
+    pub input: *const u16,
+    pub output: *mut u16,
+    pub scale: *mut f32,
+    pub zero_point: *mut i32,
+    pub units: usize,
+    pub len: usize,
+    pub quant: TokenGrid,
+    /// The symmetric mapping, else the asymmetric one.
+    pub symmetric: bool,
+}
+
+/// Arguments of the per-token backward kernel: the scales and zero points
+/// the forward pass wrote.
+pub(crate) struct PerTokenBackwardArgs {
+    pub grad_output: *const u16,
+    pub input: *const u16,
+    pub scale: *const f32,
+    pub zero_point: *const i32,
+    pub grad_input: *mut u16,
+    pub units: usize,
+    pub len: usize,
+    pub quant: TokenGrid,
 }
 
 /// A quantizer as a call sees it, with `Self` its validated constants:

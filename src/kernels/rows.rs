@@ -169,6 +169,15 @@ impl BlockSums for Totals {
     }
 }
 
+/// No sums: for a backward pass without learned parameters, whose terms are
+/// zero (the compiler drops their sums).
+pub(super) struct NoSums;
+
+impl BlockSums for NoSums {
+    #[inline(always)]
+    fn block(&mut self, _: usize, _: f64, _: f64) {}
+}
+
 /// A row's block values written out: the first sum's `blocks` values, then
 /// the second's.
 pub(super) struct BlockValues {

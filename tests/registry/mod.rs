@@ -43,6 +43,8 @@ pub enum Elem {
     U8,
     I8,
     F64,
+    F32,
+    I32,
 }
 
 impl Elem {
@@ -51,6 +53,7 @@ impl Elem {
             Elem::Bf16 => 2,
             Elem::U8 | Elem::I8 => 1,
             Elem::F64 => 8,
+            Elem::F32 | Elem::I32 => 4,
         }
     }
 }
@@ -68,6 +71,10 @@ pub enum Params {
     SymmetricCodes,
     /// Packing: the width is checked before the shape.
     Width,
+    /// Per token: `bit` in 2..=8, then `eps`.
+    Token,
+    /// Per token, backward: `bit` only.
+    TokenBits,
 }
 
 /// What an entry point checks in its buffers' contents, last.
@@ -706,6 +713,82 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
         buffers: &[buf("packed", U8, IN, Packed), buf("codes", I8, OUT, Codes)],
         call: |p, a| unsafe { qat_unpack_signed_codes(p!(p, 0), a.a, a.b as u32, p!(p, 1)) },
     },
+    EntryPoint {
+        name: "qat_per_token_asymmetric",
+        shape: Shape::Matrix,
+        params: Params::Token,
+        contents: Contents::None,
+        calibration: false,
+        buffers: &[
+            buf("input", Bf16, IN, All),
+            buf("out", Bf16, OUT, All),
+            buf("scale", F32, OUT, Unit),
+            buf("zero_point", I32, OUT, Unit),
+        ],
+        call: |p, a| unsafe {
+            qat_per_token_asymmetric(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                p!(p, 3),
+                a.a,
+                a.b,
+                a.bit,
+                a.eps,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_per_token_symmetric",
+        shape: Shape::Matrix,
+        params: Params::Token,
+        contents: Contents::None,
+        calibration: false,
+        buffers: &[
+            buf("input", Bf16, IN, All),
+            buf("out", Bf16, OUT, All),
+            buf("scale", F32, OUT, Unit),
+            buf("zero_point", I32, OUT, Unit),
+        ],
+        call: |p, a| unsafe {
+            qat_per_token_symmetric(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                p!(p, 3),
+                a.a,
+                a.b,
+                a.bit,
+                a.eps,
+            )
+        },
+    },
+    EntryPoint {
+        name: "qat_per_token_backward",
+        shape: Shape::Matrix,
+        params: Params::TokenBits,
+        contents: Contents::None,
+        calibration: false,
+        buffers: &[
+            buf("grad_output", Bf16, IN, All),
+            buf("input", Bf16, IN, All),
+            buf("scale", F32, IN, Unit),
+            buf("zero_point", I32, IN, Unit),
+            buf("grad_input", Bf16, OUT, All),
+        ],
+        call: |p, a| unsafe {
+            qat_per_token_backward(
+                p!(p, 0),
+                p!(p, 1),
+                p!(p, 2),
+                p!(p, 3),
+                p!(p, 4),
+                a.a,
+                a.b,
+                a.bit,
+            )
+        },
+    },
 ];
 
 pub const OK: i32 = 0;
@@ -822,6 +905,15 @@ impl EntryPoint {
         let eps_ok = a.eps.is_finite() && a.eps > 0.0;
         match self.params {
             Params::Width => None,
+            Params::Token | Params::TokenBits => {
+                if !(2..=8).contains(&a.bit) {
+                    Some(BIT_WIDTH)
+                } else if self.params == Params::Token && !eps_ok {
+                    Some(EPS)
+                } else {
+                    None
+                }
+            }
             Params::Asymmetric | Params::AsymmetricCodes => {
                 let widest = if self.params == Params::AsymmetricCodes {
                     8
@@ -928,6 +1020,13 @@ pub fn valid_buffers(ep: &EntryPoint, args: &Args, seed: u64) -> Vec<Vec<u64>> {
                 Elem::I8 => (0..n).map(|_| (next() & 1) as u8 * 0xFF).collect(),
                 Elem::F64 => (0..n)
                     .flat_map(|_| ((next() % 1000) as f64 / 997.0 - 0.5).to_le_bytes())
+                    .collect(),
+                // Per-token scales and zero points.
+                Elem::F32 => (0..n)
+                    .flat_map(|_| ((next() % 1000) as f32 / 64_000.0 + 1e-4).to_le_bytes())
+                    .collect(),
+                Elem::I32 => (0..n)
+                    .flat_map(|_| ((next() % 16) as i32 - 8).to_le_bytes())
                     .collect(),
             };
             let mut words = vec![0u64; bytes.len().div_ceil(8).max(1)];

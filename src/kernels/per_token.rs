@@ -1,0 +1,233 @@
+//! Dynamic per-token fake quantization of activations: each row (a token)
+//! of a `rows x cols` activation takes its scale and zero point from its own
+//! values, then is fake-quantized on the signed grid `qmin..=qmax`, `qmin =
+//! -2^(bit-1)`, `qmax = 2^(bit-1) - 1`. In f32, one operation at a time:
+//!
+//! ```text
+//! lo, hi  = min(x), max(x)             (exact; both NaN if any x is NaN;
+//!                                       both 0 for an empty row)
+//! min_neg = min(lo, 0);  max_pos = max(hi, 0)
+//! asymmetric: s  = max((max_pos - min_neg) / (qmax - qmin), eps)
+//!             zp = clip(qmin - round(min_neg / s), qmin, qmax)
+//! symmetric:  s  = max(max(-min_neg, max_pos) / ((qmax - qmin) / 2), eps)
+//!             zp = 0
+//! r   = round(x / s) + zp
+//! out = (clip(r, qmin, qmax) - zp) * s
+//! ```
+//! and backward, the straight-through estimator: `grad_input = g * mask`,
+//! `mask = 1` where `qmin <= r <= qmax` (NaN where `x` is NaN, which
+//! propagates as everywhere else). The scale is written as f32, the zero
+//! point as i32 (0 for a row with a NaN), so that a runtime can check or
+//! reuse them; backward reads them back.
+
+use super::rows::{backward_rows, map_rows, Forward, NoSums};
+use super::{protect, PerTokenArgs, PerTokenBackwardArgs};
+use crate::arch::scalar::round_half_even;
+use crate::bf16_bits::widen;
+use crate::codes::elements;
+use crate::vector::{Lanes, Lanewise, Pair, Vector};
+
+/// The grid and the scale's lower bound, validated.
+#[derive(Clone, Copy)]
+pub(crate) struct TokenGrid {
+    pub qmin: f32,
+    pub qmax: f32,
+    pub eps: f32,
+}
+
+/// A bf16 value's key in the order of values: keys compare as the values
+/// do (`-0` just below `+0`), with NaNs beyond the infinity of their sign.
+#[inline(always)]
+fn key(bits: u16) -> u16 {
+    if bits & 0x8000 != 0 {
+        !bits
+    } else {
+        bits | 0x8000
+    }
+}
+
+/// The value whose key this is.
+#[inline(always)]
+fn value_of(key: u16) -> f32 {
+    widen(if key & 0x8000 != 0 {
+        key & 0x7FFF
+    } else {
+        !key
+    })
+}
+
+/// A row's least and greatest values, exactly: an integer reduction over
+/// the values' keys, so the same on every path and in any order (a plain
+/// loop, which each build's compiler vectorizes). Both NaN if a value is
+/// NaN; both 0 for an empty row.
+#[inline(always)]
+fn extremes(row: &[u16]) -> (f32, f32) {
+    if row.is_empty() {
+        return (0.0, 0.0);
+    }
+    let (low, high) = row.iter().fold((u16::MAX, 0), |(low, high), &bits| {
+        let k = key(bits);
+        (low.min(k), high.max(k))
+    });
+    // Keys past those of the infinities belong to NaNs.
+    if low < key(0xFF80) || high > key(0x7F80) {
+        return (f32::NAN, f32::NAN);
+    }
+    (value_of(low), value_of(high))
+}
+
+/// One row's scale and zero point.
+#[derive(Clone, Copy)]
+pub(crate) struct Token {
+    pub scale: f32,
+    pub zero_point: f32,
+    qmin: f32,
+    qmax: f32,
+}
+
+impl Token {
+    /// The row's parameters, asymmetric or symmetric, from its extremes.
+    #[inline(always)]
+    fn of_row(grid: &TokenGrid, row: &[u16], symmetric: bool) -> Token {
+        let (lo, hi) = extremes(row);
+        // NaN-propagating, as every clip here: `lo < 0 ? lo : 0`.
+        let min_neg = if lo > 0.0 { 0.0 } else { lo };
+        let max_pos = if hi < 0.0 { 0.0 } else { hi };
+        let steps = grid.qmax - grid.qmin;
+        let (scale, zero_point) = if symmetric {
+            let largest = if -min_neg < max_pos {
+                max_pos
+            } else {
+                -min_neg
+            };
+            (protect(largest / (steps / 2.0), grid.eps), 0.0)
+        } else {
+            let scale = protect((max_pos - min_neg) / steps, grid.eps);
+            let zp = grid.qmin - round_half_even(min_neg / scale);
+            (scale, clip(zp, grid.qmin, grid.qmax))
+        };
+        // One NaN for every row that has one (negating `min_neg` would
+        // otherwise set its sign).
+        let scale = if scale.is_nan() { f32::NAN } else { scale };
+        Token::new(grid, scale, zero_point)
+    }
+
+    #[inline(always)]
+    fn new(grid: &TokenGrid, scale: f32, zero_point: f32) -> Token {
+        Token {
+            scale,
+            zero_point,
+            qmin: grid.qmin,
+            qmax: grid.qmax,
+        }
+    }
+
+    /// `(r, clip(r))` for `q = x / s`.
+    #[inline(always)]
+    fn level<V: Lanes>(&self, q: V) -> (V, V) {
+        let r = q.round().add(q.splat_as(self.zero_point));
+        (r, r.max(r.splat_as(self.qmin)).min(r.splat_as(self.qmax)))
+    }
+}
+
+/// `x < lo ? lo : (x > hi ? hi : x)` for a scalar, NaN-propagating as the
+/// lanes' `max` and `min`.
+#[inline(always)]
+fn clip(x: f32, lo: f32, hi: f32) -> f32 {
+    let x = if x < lo { lo } else { x };
+    if x > hi {
+        hi
+    } else {
+        x
+    }
+}
+
+impl Lanewise for Token {
+    #[inline(always)]
+    fn forward<L: Lanes>(&self, x: L) -> L {
+        self.value(self.code(x))
+    }
+
+    /// `clip(r)`, the level on the grid.
+    #[inline(always)]
+    fn code<L: Lanes>(&self, x: L) -> L {
+        self.level(self.normalize(x)).1
+    }
+
+    #[inline(always)]
+    fn value<L: Lanes>(&self, code: L) -> L {
+        code.sub(code.splat_as(self.zero_point))
+            .mul(code.splat_as(self.scale))
+    }
+
+    #[inline(always)]
+    fn normalize<L: Lanes>(&self, x: L) -> L {
+        x.div(x.splat_as(self.scale))
+    }
+
+    /// The weight gradient only: no sums (the parameters are not learned).
+    #[inline(always)]
+    fn backward_normalized<L: Lanes>(&self, g: L, q: L) -> [L; 3] {
+        let (r, c) = self.level(q);
+        let zero = g.splat_as(0.0);
+        [g.mul(r.one_where_equal(c)), zero, zero]
+    }
+}
+
+/// The forward pass, asymmetric or symmetric (`args.symmetric`, one kernel
+/// for both: the mappings differ in a few scalar operations per row): each
+/// row's parameters, then the row, which is read twice (from the cache the
+/// second time, for rows that fit).
+///
+/// # Safety
+/// The buffers hold `units` rows of `len` values, and `units` scales and
+/// zero points; input and output are one buffer or do not overlap.
+#[inline(always)]
+pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(token: P::Token, args: &PerTokenArgs) {
+    let row_of = |k: usize| {
+        // SAFETY: row k is in the input (caller; with no columns the slice
+        // is empty, whatever the pointer); nothing writes it while this
+        // slice lives (the output row is written after).
+        let row = unsafe { elements(args.input.add(k * args.len), args.len) };
+        let t = Token::of_row(&args.quant, row, args.symmetric);
+        // SAFETY: k < units (caller).
+        unsafe {
+            args.scale.add(k).write(t.scale);
+            args.zero_point.add(k).write(t.zero_point as i32);
+        }
+        Forward(t)
+    };
+    let buffers = (args.input, args.output);
+    // SAFETY: the buffers hold `units` rows (caller).
+    unsafe { map_rows::<V, P, _>(token, buffers, args.units, args.len, row_of) }
+}
+
+/// The backward pass, from the scales and zero points the forward pass
+/// wrote.
+///
+/// # Safety
+/// The buffers hold `units` rows of `len` values and `units` scales and
+/// zero points; the input gradient is one of the inputs or overlaps
+/// neither.
+#[inline(always)]
+pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(token: P::Token, args: &PerTokenBackwardArgs) {
+    let row_of = |k: usize| {
+        // SAFETY: k < units (caller).
+        let (scale, zero_point) =
+            unsafe { (args.scale.add(k).read(), args.zero_point.add(k).read()) };
+        (Token::new(&args.quant, scale, zero_point as f32), ())
+    };
+    let buffers = (args.grad_output, args.input, args.grad_input);
+    // SAFETY: the buffers hold `units` rows (caller).
+    unsafe {
+        backward_rows::<V, P, _, _, _>(
+            token,
+            buffers,
+            args.units,
+            args.len,
+            row_of,
+            |_| NoSums,
+            |_, _, _| {},
+        )
+    }
+}
