@@ -2,14 +2,26 @@
 // bf16, contiguous tensors; functional, out= and in-place forms. Every check
 // runs before anything is written, and a failure raises a RuntimeError that
 // names the argument or carries the library's status message.
+//
+// Every quantizer has one shape, units (groups; rows; per tensor, one row)
+// of len elements, and the training operators split their units across
+// PyTorch's intra-op threads: each part is a call of its own on its units,
+// which gives the same bits as one call (units are independent), for every
+// thread count. The per-tensor backward splits its one row into whole
+// blocks of the reduction and finishes their block values once.
 #include <torch/library.h>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
+#include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "qat_kernels.h"
 
@@ -20,11 +32,25 @@ using at::Tensor;
 const qat_bf16 *in(const Tensor &t) { return reinterpret_cast<const qat_bf16 *>(t.const_data_ptr<at::BFloat16>()); }
 qat_bf16 *out(Tensor &t) { return reinterpret_cast<qat_bf16 *>(t.mutable_data_ptr<at::BFloat16>()); }
 
-// A tensor the kernels can read or write: CPU, strided, contiguous, bf16.
-void check_tensor(const char *op, const char *name, const Tensor &t) {
+// The name Python gives a dtype.
+const char *dtype_name(at::ScalarType dtype) {
+    switch (dtype) {
+    case at::kBFloat16: return "bfloat16";
+    case at::kFloat: return "float32";
+    case at::kDouble: return "float64";
+    case at::kByte: return "uint8";
+    case at::kChar: return "int8";
+    case at::kInt: return "int32";
+    default: return c10::toString(dtype);
+    }
+}
+
+// A tensor the kernels can read or write: CPU, strided, contiguous, of `dtype`.
+void check_tensor(const char *op, const char *name, const Tensor &t, at::ScalarType dtype = at::kBFloat16) {
     TORCH_CHECK(t.device().is_cpu(), op, ": ", name, " must be on the CPU, not ", t.device());
     TORCH_CHECK(t.layout() == at::kStrided, op, ": ", name, " must be a strided (dense) tensor");
-    TORCH_CHECK(t.scalar_type() == at::kBFloat16, op, ": ", name, " must be bfloat16, not ", t.scalar_type());
+    TORCH_CHECK(t.scalar_type() == dtype, op, ": ", name, " must be ", dtype_name(dtype), ", not ",
+                dtype_name(t.scalar_type()));
     TORCH_CHECK(t.is_contiguous(), op, ": ", name, " must be contiguous");
 }
 
@@ -32,9 +58,16 @@ void check_numel(const char *op, const char *name, const Tensor &t, int64_t nume
     TORCH_CHECK(t.numel() == numel, op, ": ", name, " must have ", numel, " elements, not ", t.numel());
 }
 
+// One parameter per unit: a 1-D tensor of `units` elements.
+void check_per_unit(const char *op, const char *name, const Tensor &t, int64_t units) {
+    TORCH_CHECK(t.dim() == 1 && t.numel() == units, op, ": ", name, " must have shape (", units, "), not ",
+                t.sizes());
+}
+
 // An output given by the caller: checked like an input, and of its shape.
-void check_out(const char *op, const char *name, const Tensor &t, at::IntArrayRef sizes) {
-    check_tensor(op, name, t);
+void check_out(const char *op, const char *name, const Tensor &t, at::IntArrayRef sizes,
+               at::ScalarType dtype = at::kBFloat16) {
+    check_tensor(op, name, t, dtype);
     TORCH_CHECK(t.sizes() == sizes, op, ": ", name, " must have shape ", sizes, ", not ", t.sizes());
 }
 
@@ -58,44 +91,76 @@ Shape groups_of(const char *op, const Tensor &weight, int64_t group_size) {
 // is passed as 0, which it rejects the same way.
 uint32_t bits(int64_t bit) { return bit >= 0 && bit <= INT32_MAX ? static_cast<uint32_t>(bit) : 0; }
 
-// The symmetric quantizers: per channel, one row per entry of the weight's
-// first dimension; per tensor, one row. Both run the per-channel entry
-// points.
-enum Granularity { PerChannel, PerTensor };
+// --- splitting across threads ------------------------------------------------
 
-template <Granularity G>
-std::string op_name(const char *suffix) {
-    return std::string(G == PerChannel ? "qat_kernels.symmetric_per_channel" : "qat_kernels.symmetric_per_tensor") +
-           suffix;
+// Whether the outputs may be split: each output either shares no byte with
+// any other tensor of the call or is exactly one of the inputs (in place).
+// Otherwise the call runs whole, and the library reports the overlap.
+bool separable(std::initializer_list<const Tensor *> inputs, std::initializer_list<const Tensor *> outputs) {
+    auto range = [](const Tensor *t) {
+        auto *p = static_cast<const char *>(t->const_data_ptr());
+        return std::make_pair(p, p + t->nbytes());
+    };
+    for (const Tensor *o : outputs) {
+        auto [ob, oe] = range(o);
+        for (auto list : {inputs, outputs}) {
+            for (const Tensor *t : list) {
+                if (t == o || t->nbytes() == 0 || o->nbytes() == 0) continue;
+                auto [tb, te] = range(t);
+                bool disjoint = oe <= tb || te <= ob;
+                bool same = tb == ob && te == oe && t->element_size() == o->element_size();
+                if (!disjoint && !(same && std::find(inputs.begin(), inputs.end(), t) != inputs.end())) return false;
+            }
+        }
+    }
+    return true;
 }
 
-template <Granularity G>
-Shape rows_of(const char *op, const Tensor &weight) {
-    if (G == PerTensor) return {1, weight.numel()};
-    TORCH_CHECK(weight.dim() >= 1, op, ": weight must have at least one dimension (rows first)");
-    int64_t rows = weight.size(0);
-    return {rows, rows == 0 ? 0 : weight.numel() / rows};
+// Runs call(first, count) over units [0, units), split across the intra-op
+// threads when `split` (about 64 Ki elements a part), or once; the first
+// failing status, or QAT_OK. Every part has the same parameters, so a
+// refused call is refused by every part and nothing is written.
+template <class Call>
+int32_t over_units(int64_t units, int64_t len, bool split, Call call) {
+    if (!split || units < 2 || at::get_num_threads() < 2 || at::in_parallel_region()) return call(0, units);
+    int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(len, 1));
+    std::atomic<int32_t> status{QAT_OK};
+    at::parallel_for(0, units, grain, [&](int64_t begin, int64_t end) {
+        int32_t s = call(begin, end - begin);
+        if (s != QAT_OK) status.store(s);
+    });
+    return status.load();
 }
+
+// The elements of a reduction block (docs/numerics.md).
+constexpr int64_t BLOCK = 4096;
 
 // --- asymmetric per group ---------------------------------------------------
 
-void asymmetric_checks(const char *op, const Tensor &weight, const Tensor &scale, const Tensor &offset,
-                       int64_t group_size) {
+Shape asymmetric_checks(const char *op, const Tensor &weight, const Tensor &scale, const Tensor &offset,
+                        int64_t group_size) {
     check_tensor(op, "weight", weight);
     check_tensor(op, "scale", scale);
     check_tensor(op, "offset", offset);
     Shape shape = groups_of(op, weight, group_size);
-    check_numel(op, "scale", scale, shape.units);
-    check_numel(op, "offset", offset, shape.units);
+    check_per_unit(op, "scale", scale, shape.units);
+    check_per_unit(op, "offset", offset, shape.units);
+    return shape;
 }
 
 Tensor &asymmetric_per_group_out(const Tensor &weight, const Tensor &scale, const Tensor &offset, int64_t group_size,
                                  int64_t bit, double eps, double clip_val, Tensor &result) {
     const char *op = "qat_kernels.asymmetric_per_group";
-    asymmetric_checks(op, weight, scale, offset, group_size);
+    Shape shape = asymmetric_checks(op, weight, scale, offset, group_size);
     check_out(op, "out", result, weight.sizes());
-    check_status(op, qat_asymmetric_per_group(in(weight), in(scale), in(offset), out(result), weight.numel(),
-                                              group_size, bits(bit), eps, clip_val));
+    const qat_bf16 *w = in(weight), *s = in(scale), *o = in(offset);
+    qat_bf16 *r = out(result);
+    bool split = separable({&weight, &scale, &offset}, {&result});
+    check_status(op, over_units(shape.units, shape.len, split, [&](int64_t k, int64_t n) {
+                     int64_t at = k * shape.len;
+                     return qat_asymmetric_per_group(w + at, s + k, o + k, r + at, n * shape.len, shape.len,
+                                                     bits(bit), eps, clip_val);
+                 }));
     return result;
 }
 
@@ -115,14 +180,19 @@ std::tuple<Tensor &, Tensor &, Tensor &> asymmetric_per_group_backward_out(
     const Tensor &grad_output, const Tensor &weight, const Tensor &scale, const Tensor &offset, int64_t group_size,
     int64_t bit, double eps, double clip_val, Tensor &grad_weight, Tensor &grad_scale, Tensor &grad_offset) {
     const char *op = "qat_kernels.asymmetric_per_group_backward";
-    asymmetric_checks(op, weight, scale, offset, group_size);
+    Shape shape = asymmetric_checks(op, weight, scale, offset, group_size);
     check_out(op, "grad_output", grad_output, weight.sizes());
     check_out(op, "grad_weight", grad_weight, weight.sizes());
     check_out(op, "grad_scale", grad_scale, scale.sizes());
     check_out(op, "grad_offset", grad_offset, offset.sizes());
-    check_status(op, qat_asymmetric_per_group_backward(in(grad_output), in(weight), in(scale), in(offset),
-                                                       out(grad_weight), out(grad_scale), out(grad_offset),
-                                                       weight.numel(), group_size, bits(bit), eps, clip_val));
+    const qat_bf16 *g = in(grad_output), *w = in(weight), *s = in(scale), *o = in(offset);
+    qat_bf16 *gw = out(grad_weight), *gs = out(grad_scale), *go = out(grad_offset);
+    bool split = separable({&grad_output, &weight, &scale, &offset}, {&grad_weight, &grad_scale, &grad_offset});
+    check_status(op, over_units(shape.units, shape.len, split, [&](int64_t k, int64_t n) {
+                     int64_t at = k * shape.len;
+                     return qat_asymmetric_per_group_backward(g + at, w + at, s + k, o + k, gw + at, gs + k, go + k,
+                                                              n * shape.len, shape.len, bits(bit), eps, clip_val);
+                 }));
     return {grad_weight, grad_scale, grad_offset};
 }
 
@@ -138,7 +208,26 @@ std::tuple<Tensor, Tensor, Tensor> asymmetric_per_group_backward(const Tensor &g
     return {gw, gs, go};
 }
 
-// --- symmetric per channel and per tensor ---------------------------------
+// --- symmetric per channel and per tensor -----------------------------------
+
+// The symmetric quantizers: per channel, one row per entry of the weight's
+// first dimension; per tensor, one row. Both run the per-channel entry
+// points, per tensor with its row split into pieces of its own.
+enum Granularity { PerChannel, PerTensor };
+
+template <Granularity G>
+std::string op_name(const char *suffix) {
+    return std::string(G == PerChannel ? "qat_kernels.symmetric_per_channel" : "qat_kernels.symmetric_per_tensor") +
+           suffix;
+}
+
+template <Granularity G>
+Shape rows_of(const char *op, const Tensor &weight) {
+    if (G == PerTensor) return {1, weight.numel()};
+    TORCH_CHECK(weight.dim() >= 1, op, ": weight must have at least one dimension (rows first)");
+    int64_t rows = weight.size(0);
+    return {rows, rows == 0 ? 0 : weight.numel() / rows};
+}
 
 // The checks of a symmetric call: weight and scale readable, one scale per
 // row.
@@ -147,18 +236,34 @@ Shape symmetric_checks(const char *op, const Tensor &weight, const Tensor &scale
     check_tensor(op, "weight", weight);
     check_tensor(op, "scale", scale);
     Shape shape = rows_of<G>(op, weight);
-    check_numel(op, "scale", scale, shape.units);
+    check_per_unit(op, "scale", scale, shape.units);
     return shape;
 }
 
 template <Granularity G>
 Tensor &symmetric_out(const Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v,
                       Tensor &result) {
-    std::string op = op_name<G>("");
-    Shape shape = symmetric_checks<G>(op.c_str(), weight, scale);
-    check_out(op.c_str(), "out", result, weight.sizes());
-    check_status(op.c_str(), qat_symmetric_per_channel(in(weight), in(scale), out(result), shape.units, shape.len, eps,
-                                                       min_v, max_v));
+    std::string name = op_name<G>("");
+    const char *op = name.c_str();
+    Shape shape = symmetric_checks<G>(op, weight, scale);
+    check_out(op, "out", result, weight.sizes());
+    const qat_bf16 *w = in(weight), *s = in(scale);
+    qat_bf16 *r = out(result);
+    bool split = separable({&weight, &scale}, {&result});
+    int32_t status;
+    if (G == PerTensor) {
+        // One scale: any piece of the row is a call of its own.
+        status = over_units((shape.len + BLOCK - 1) / BLOCK, BLOCK, split, [&](int64_t b, int64_t n) {
+            int64_t at = b * BLOCK, len = std::min(shape.len, (b + n) * BLOCK) - at;
+            return qat_symmetric_per_channel(w + at, s, r + at, 1, len, eps, min_v, max_v);
+        });
+    } else {
+        status = over_units(shape.units, shape.len, split, [&](int64_t k, int64_t n) {
+            int64_t at = k * shape.len;
+            return qat_symmetric_per_channel(w + at, s + k, r + at, n, shape.len, eps, min_v, max_v);
+        });
+    }
+    check_status(op, status);
     return result;
 }
 
@@ -174,18 +279,51 @@ Tensor &symmetric_(Tensor &weight, const Tensor &scale, double eps, double min_v
     return symmetric_out<G>(weight, scale, eps, min_v, max_v, weight);
 }
 
+// The per-tensor backward in pieces of whole blocks: each piece's two sums as
+// block values, placed at its blocks, then one finish, which gives one
+// call's bits (docs/kernels.md, "Gradients across shards").
+int32_t per_tensor_backward_in_blocks(const qat_bf16 *g, const qat_bf16 *w, const qat_bf16 *s, qat_bf16 *gw,
+                                      qat_bf16 *gs, int64_t numel, double eps, double min_v, double max_v) {
+    int64_t blocks = static_cast<int64_t>(qat_block_count(numel));
+    std::vector<double> sums(2 * blocks);
+    int32_t status = over_units(blocks, BLOCK, true, [&](int64_t b, int64_t n) {
+        int64_t at = b * BLOCK, len = std::min(numel, (b + n) * BLOCK) - at;
+        std::vector<double> part(2 * n);
+        int32_t st = qat_symmetric_per_channel_backward_blocks(g + at, w + at, s, gw + at, part.data(), 1, len, eps,
+                                                               min_v, max_v);
+        std::copy(part.begin(), part.begin() + n, sums.begin() + b);
+        std::copy(part.begin() + n, part.end(), sums.begin() + blocks + b);
+        return st;
+    });
+    if (status != QAT_OK) return status;
+    return qat_symmetric_per_channel_finish(sums.data(), s, gs, 1, numel, eps, min_v, max_v);
+}
+
 template <Granularity G>
 std::tuple<Tensor &, Tensor &> symmetric_backward_out(const Tensor &grad_output, const Tensor &weight,
                                                       const Tensor &scale, double eps, double min_v, double max_v,
                                                       Tensor &grad_weight, Tensor &grad_scale) {
-    std::string op = op_name<G>("_backward");
-    Shape shape = symmetric_checks<G>(op.c_str(), weight, scale);
-    check_out(op.c_str(), "grad_output", grad_output, weight.sizes());
-    check_out(op.c_str(), "grad_weight", grad_weight, weight.sizes());
-    check_out(op.c_str(), "grad_scale", grad_scale, scale.sizes());
-    check_status(op.c_str(), qat_symmetric_per_channel_backward(in(grad_output), in(weight), in(scale), out(grad_weight),
-                                                                out(grad_scale), shape.units, shape.len, eps, min_v,
-                                                                max_v));
+    std::string name = op_name<G>("_backward");
+    const char *op = name.c_str();
+    Shape shape = symmetric_checks<G>(op, weight, scale);
+    check_out(op, "grad_output", grad_output, weight.sizes());
+    check_out(op, "grad_weight", grad_weight, weight.sizes());
+    check_out(op, "grad_scale", grad_scale, scale.sizes());
+    const qat_bf16 *g = in(grad_output), *w = in(weight), *s = in(scale);
+    qat_bf16 *gw = out(grad_weight), *gs = out(grad_scale);
+    bool split = separable({&grad_output, &weight, &scale}, {&grad_weight, &grad_scale}) &&
+                 at::get_num_threads() > 1 && !at::in_parallel_region();
+    int32_t status;
+    if (G == PerTensor && split && shape.len > BLOCK) {
+        status = per_tensor_backward_in_blocks(g, w, s, gw, gs, shape.len, eps, min_v, max_v);
+    } else {
+        status = over_units(shape.units, shape.len, split, [&](int64_t k, int64_t n) {
+            int64_t at = k * shape.len;
+            return qat_symmetric_per_channel_backward(g + at, w + at, s + k, gw + at, gs + k, n, shape.len, eps,
+                                                      min_v, max_v);
+        });
+    }
+    check_status(op, status);
     return {grad_weight, grad_scale};
 }
 
@@ -206,15 +344,16 @@ std::tuple<Tensor, Tensor> symmetric_backward(const Tensor &grad_output, const T
 template <Granularity G>
 std::tuple<Tensor, Tensor> symmetric_backward_blocks(const Tensor &grad_output, const Tensor &weight,
                                                      const Tensor &scale, double eps, double min_v, double max_v) {
-    std::string op = op_name<G>("_backward_blocks");
-    Shape shape = symmetric_checks<G>(op.c_str(), weight, scale);
-    check_tensor(op.c_str(), "grad_output", grad_output);
-    check_out(op.c_str(), "grad_output", grad_output, weight.sizes());
+    std::string name = op_name<G>("_backward_blocks");
+    const char *op = name.c_str();
+    Shape shape = symmetric_checks<G>(op, weight, scale);
+    check_tensor(op, "grad_output", grad_output);
+    check_out(op, "grad_output", grad_output, weight.sizes());
     Tensor gw = at::empty_like(weight, at::MemoryFormat::Contiguous);
     Tensor sums = at::zeros({shape.units, 2 * static_cast<int64_t>(qat_block_count(shape.len))}, at::kDouble);
-    check_status(op.c_str(), qat_symmetric_per_channel_backward_blocks(in(grad_output), in(weight), in(scale), out(gw),
-                                                                       sums.mutable_data_ptr<double>(), shape.units,
-                                                                       shape.len, eps, min_v, max_v));
+    check_status(op, qat_symmetric_per_channel_backward_blocks(in(grad_output), in(weight), in(scale), out(gw),
+                                                               sums.mutable_data_ptr<double>(), shape.units,
+                                                               shape.len, eps, min_v, max_v));
     return {gw, sums};
 }
 
@@ -224,8 +363,7 @@ Tensor symmetric_finish(const Tensor &block_sums, const Tensor &scale, int64_t c
                         double max_v) {
     const char *op = "qat_kernels.symmetric_finish";
     check_tensor(op, "scale", scale);
-    TORCH_CHECK(block_sums.device().is_cpu() && block_sums.scalar_type() == at::kDouble && block_sums.is_contiguous(),
-                op, ": block_sums must be a contiguous float64 CPU tensor");
+    check_tensor(op, "block_sums", block_sums, at::kDouble);
     TORCH_CHECK(cols >= 0, op, ": cols must not be negative");
     Shape shape{scale.numel(), cols};
     check_numel(op, "block_sums", block_sums, shape.units * 2 * static_cast<int64_t>(qat_block_count(shape.len)));
@@ -233,6 +371,93 @@ Tensor symmetric_finish(const Tensor &block_sums, const Tensor &scale, int64_t c
     check_status(op, qat_symmetric_per_channel_finish(block_sums.const_data_ptr<double>(), in(scale), out(gs),
                                                       shape.units, shape.len, eps, min_v, max_v));
     return gs;
+}
+
+// --- export: integer codes, their values, packing ------------------------------
+
+Tensor asymmetric_per_group_quantize(const Tensor &weight, const Tensor &scale, const Tensor &offset,
+                                     int64_t group_size, int64_t bit, double eps, double clip_val) {
+    const char *op = "qat_kernels.asymmetric_per_group_quantize";
+    asymmetric_checks(op, weight, scale, offset, group_size);
+    Tensor codes = at::empty(weight.sizes(), weight.options().dtype(at::kByte));
+    check_status(op, qat_asymmetric_per_group_quantize(in(weight), in(scale), in(offset),
+                                                       codes.mutable_data_ptr<uint8_t>(), weight.numel(),
+                                                       group_size, bits(bit), eps, clip_val));
+    return codes;
+}
+
+Tensor asymmetric_per_group_dequantize(const Tensor &codes, const Tensor &scale, const Tensor &offset,
+                                       int64_t group_size, int64_t bit, double eps, double clip_val) {
+    const char *op = "qat_kernels.asymmetric_per_group_dequantize";
+    check_tensor(op, "codes", codes, at::kByte);
+    check_tensor(op, "scale", scale);
+    check_tensor(op, "offset", offset);
+    Shape shape = groups_of(op, codes, group_size);
+    check_numel(op, "scale", scale, shape.units);
+    check_numel(op, "offset", offset, shape.units);
+    Tensor result = at::empty(codes.sizes(), codes.options().dtype(at::kBFloat16));
+    check_status(op, qat_asymmetric_per_group_dequantize(codes.const_data_ptr<uint8_t>(), in(scale), in(offset),
+                                                         out(result), codes.numel(), group_size, bits(bit), eps,
+                                                         clip_val));
+    return result;
+}
+
+template <Granularity G>
+Tensor symmetric_quantize(const Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v) {
+    std::string name = op_name<G>("_quantize");
+    const char *op = name.c_str();
+    Shape shape = symmetric_checks<G>(op, weight, scale);
+    Tensor codes = at::empty(weight.sizes(), weight.options().dtype(at::kChar));
+    check_status(op, qat_symmetric_per_channel_quantize(in(weight), in(scale), codes.mutable_data_ptr<int8_t>(),
+                                                        shape.units, shape.len, eps, min_v, max_v));
+    return codes;
+}
+
+template <Granularity G>
+Tensor symmetric_dequantize(const Tensor &codes, const Tensor &scale, double eps, double min_v, double max_v) {
+    std::string name = op_name<G>("_dequantize");
+    const char *op = name.c_str();
+    check_tensor(op, "codes", codes, at::kChar);
+    check_tensor(op, "scale", scale);
+    Shape shape = rows_of<G>(op, codes);
+    check_numel(op, "scale", scale, shape.units);
+    Tensor result = at::empty(codes.sizes(), codes.options().dtype(at::kBFloat16));
+    check_status(op, qat_symmetric_per_channel_dequantize(codes.const_data_ptr<int8_t>(), in(scale), out(result),
+                                                          shape.units, shape.len, eps, min_v, max_v));
+    return result;
+}
+
+// Codes (uint8, or int8 for the symmetric quantizers' signed codes) packed
+// densely at 1, 2, 4 or 8 bits into a 1-D uint8 tensor.
+Tensor pack_codes(const Tensor &codes, int64_t bit) {
+    const char *op = "qat_kernels.pack_codes";
+    TORCH_CHECK(codes.scalar_type() == at::kByte || codes.scalar_type() == at::kChar, op,
+                ": codes must be uint8 or int8, not ", codes.scalar_type());
+    check_tensor(op, "codes", codes, codes.scalar_type());
+    size_t count = static_cast<size_t>(codes.numel());
+    size_t size = qat_packed_size(count, bits(bit));
+    TORCH_CHECK(size > 0 || count == 0, op, ": bit ", bit, " must be 1, 2, 4 or 8");
+    Tensor packed = at::empty({static_cast<int64_t>(size)}, codes.options().dtype(at::kByte));
+    uint8_t *p = packed.mutable_data_ptr<uint8_t>();
+    check_status(op, codes.scalar_type() == at::kByte
+                         ? qat_pack_codes(codes.const_data_ptr<uint8_t>(), count, bits(bit), p)
+                         : qat_pack_signed_codes(codes.const_data_ptr<int8_t>(), count, bits(bit), p));
+    return packed;
+}
+
+// The codes pack_codes packed: `count` of them, signed (int8) or not (uint8).
+Tensor unpack_codes(const Tensor &packed, int64_t count, int64_t bit, bool is_signed) {
+    const char *op = "qat_kernels.unpack_codes";
+    check_tensor(op, "packed", packed, at::kByte);
+    TORCH_CHECK(count >= 0, op, ": count must not be negative");
+    size_t size = qat_packed_size(static_cast<size_t>(count), bits(bit));
+    TORCH_CHECK(size > 0 || count == 0, op, ": bit ", bit, " must be 1, 2, 4 or 8");
+    check_numel(op, "packed", packed, static_cast<int64_t>(size));
+    Tensor codes = at::empty({count}, packed.options().dtype(is_signed ? at::kChar : at::kByte));
+    const uint8_t *p = packed.const_data_ptr<uint8_t>();
+    check_status(op, is_signed ? qat_unpack_signed_codes(p, count, bits(bit), codes.mutable_data_ptr<int8_t>())
+                               : qat_unpack_codes(p, count, bits(bit), codes.mutable_data_ptr<uint8_t>()));
+    return codes;
 }
 
 // --- calibration ---------------------------------------------------------------
@@ -253,13 +478,67 @@ std::tuple<Tensor, Tensor> asymmetric_per_group_calibrate(const Tensor &weight, 
 
 template <Granularity G>
 Tensor symmetric_calibrate(const Tensor &weight, double eps, double min_v, double max_v, int64_t mode) {
-    std::string op = op_name<G>("_calibrate");
-    check_tensor(op.c_str(), "weight", weight);
-    Shape shape = rows_of<G>(op.c_str(), weight);
+    std::string name = op_name<G>("_calibrate");
+    const char *op = name.c_str();
+    check_tensor(op, "weight", weight);
+    Shape shape = rows_of<G>(op, weight);
     Tensor scale = at::empty({shape.units}, weight.options());
-    check_status(op.c_str(), qat_symmetric_per_channel_calibrate(in(weight), out(scale), shape.units, shape.len, eps,
-                                                                 min_v, max_v, mode_of(mode)));
+    check_status(op, qat_symmetric_per_channel_calibrate(in(weight), out(scale), shape.units, shape.len, eps, min_v,
+                                                         max_v, mode_of(mode)));
     return scale;
+}
+
+// --- per-token activations -----------------------------------------------------
+
+// Tokens: every dimension but the last; a token's values: the last.
+Shape tokens_of(const char *op, const Tensor &input) {
+    TORCH_CHECK(input.dim() >= 1, op, ": input must have at least one dimension (a token's values last)");
+    return {c10::multiply_integers(input.sizes().slice(0, input.dim() - 1)), input.size(-1)};
+}
+
+// Dynamic per-token fake quantization: the values, and each token's f32
+// scale and int32 zero point (shaped as the input without its last
+// dimension).
+std::tuple<Tensor, Tensor, Tensor> per_token(const Tensor &input, int64_t bit, double eps, bool symmetric) {
+    const char *op = "qat_kernels.per_token";
+    check_tensor(op, "input", input);
+    Shape shape = tokens_of(op, input);
+    auto token_sizes = input.sizes().slice(0, input.dim() - 1);
+    Tensor result = at::empty_like(input, at::MemoryFormat::Contiguous);
+    Tensor scale = at::empty(token_sizes, input.options().dtype(at::kFloat));
+    Tensor zero_point = at::empty(token_sizes, input.options().dtype(at::kInt));
+    const qat_bf16 *x = in(input);
+    qat_bf16 *r = out(result);
+    float *s = scale.mutable_data_ptr<float>();
+    int32_t *z = zero_point.mutable_data_ptr<int32_t>();
+    auto call = symmetric ? qat_per_token_symmetric : qat_per_token_asymmetric;
+    check_status(op, over_units(shape.units, shape.len, true, [&](int64_t k, int64_t n) {
+                     int64_t at = k * shape.len;
+                     return call(x + at, r + at, s + k, z + k, n, shape.len, bits(bit), static_cast<float>(eps));
+                 }));
+    return {result, scale, zero_point};
+}
+
+Tensor per_token_backward(const Tensor &grad_output, const Tensor &input, const Tensor &scale,
+                          const Tensor &zero_point, int64_t bit) {
+    const char *op = "qat_kernels.per_token_backward";
+    check_tensor(op, "input", input);
+    check_out(op, "grad_output", grad_output, input.sizes());
+    Shape shape = tokens_of(op, input);
+    check_tensor(op, "scale", scale, at::kFloat);
+    check_tensor(op, "zero_point", zero_point, at::kInt);
+    check_numel(op, "scale", scale, shape.units);
+    check_numel(op, "zero_point", zero_point, shape.units);
+    Tensor grad_input = at::empty_like(input, at::MemoryFormat::Contiguous);
+    const qat_bf16 *g = in(grad_output), *x = in(input);
+    const float *s = scale.const_data_ptr<float>();
+    const int32_t *z = zero_point.const_data_ptr<int32_t>();
+    qat_bf16 *gx = out(grad_input);
+    check_status(op, over_units(shape.units, shape.len, true, [&](int64_t k, int64_t n) {
+                     int64_t at = k * shape.len;
+                     return qat_per_token_backward(g + at, x + at, s + k, z + k, gx + at, n, shape.len, bits(bit));
+                 }));
+    return grad_input;
 }
 
 int64_t block_count(int64_t len) { return len < 0 ? 0 : static_cast<int64_t>(qat_block_count(len)); }
@@ -280,6 +559,9 @@ TORCH_LIBRARY(qat_kernels, m) {
     def(std::string("asymmetric_per_group_backward.out(Tensor grad_output, ") + asym +
         ", *, Tensor(a!) grad_weight, Tensor(b!) grad_scale, Tensor(c!) grad_offset) -> "
         "(Tensor(a!), Tensor(b!), Tensor(c!))");
+    def(std::string("asymmetric_per_group_quantize(") + asym + ") -> Tensor");
+    def("asymmetric_per_group_dequantize(Tensor codes, Tensor scale, Tensor offset, int group_size, int bit, "
+        "float eps, float clip_val) -> Tensor");
     for (const char *name : {"symmetric_per_channel", "symmetric_per_tensor"}) {
         std::string n(name);
         def(n + "(" + sym + ") -> Tensor");
@@ -288,45 +570,54 @@ TORCH_LIBRARY(qat_kernels, m) {
         def(n + "_backward(Tensor grad_output, " + sym + ") -> (Tensor, Tensor)");
         def(n + "_backward.out(Tensor grad_output, " + sym +
             ", *, Tensor(a!) grad_weight, Tensor(b!) grad_scale) -> (Tensor(a!), Tensor(b!))");
+        def(n + "_backward_blocks(Tensor grad_output, " + sym + ") -> (Tensor, Tensor)");
+        def(n + "_calibrate(Tensor weight, float eps, float min_v, float max_v, int mode) -> Tensor");
+        def(n + "_quantize(" + sym + ") -> Tensor");
+        def(n + "_dequantize(Tensor codes, Tensor scale, float eps, float min_v, float max_v) -> Tensor");
     }
-    def("symmetric_per_tensor_backward_blocks(Tensor grad_output, " + std::string(sym) + ") -> (Tensor, Tensor)");
-    def("symmetric_per_channel_backward_blocks(Tensor grad_output, " + std::string(sym) + ") -> (Tensor, Tensor)");
     def("symmetric_finish(Tensor block_sums, Tensor scale, int cols, float eps, float min_v, float max_v) -> Tensor");
     def("asymmetric_per_group_calibrate(Tensor weight, int group_size, int bit, float eps, float clip_val, "
         "int mode) -> (Tensor, Tensor)");
-    def("symmetric_per_channel_calibrate(Tensor weight, float eps, float min_v, float max_v, int mode) -> Tensor");
-    def("symmetric_per_tensor_calibrate(Tensor weight, float eps, float min_v, float max_v, int mode) -> Tensor");
+    def("per_token(Tensor input, int bit, float eps, bool symmetric) -> (Tensor, Tensor, Tensor)");
+    def("per_token_backward(Tensor grad_output, Tensor input, Tensor scale, Tensor zero_point, int bit) -> Tensor");
+    def("pack_codes(Tensor codes, int bit) -> Tensor");
+    def("unpack_codes(Tensor packed, int count, int bit, bool signed) -> Tensor");
     m.def("block_count(int len) -> int", &block_count);
     m.def("version() -> str", &version);
 }
 
-// The kernels for CPU tensors; sparse CPU tensors reach the same functions,
-// whose checks then name the argument that is not dense.
-#define QAT_KERNELS_IMPL(key)                                                                 \
-    TORCH_LIBRARY_IMPL(qat_kernels, key, m) { register_kernels(m); }
-
 template <Granularity G>
 void register_symmetric(torch::Library &m, const std::string &name) {
-    m.impl((name).c_str(), &symmetric<G>);
+    m.impl(name.c_str(), &symmetric<G>);
     m.impl((name + ".out").c_str(), &symmetric_out<G>);
     m.impl((name + "_").c_str(), &symmetric_<G>);
     m.impl((name + "_backward").c_str(), &symmetric_backward<G>);
     m.impl((name + "_backward.out").c_str(), &symmetric_backward_out<G>);
     m.impl((name + "_backward_blocks").c_str(), &symmetric_backward_blocks<G>);
     m.impl((name + "_calibrate").c_str(), &symmetric_calibrate<G>);
+    m.impl((name + "_quantize").c_str(), &symmetric_quantize<G>);
+    m.impl((name + "_dequantize").c_str(), &symmetric_dequantize<G>);
 }
 
+// The kernels for CPU tensors; sparse CPU tensors reach the same functions,
+// whose checks then name the argument that is not dense.
 static void register_kernels(torch::Library &m) {
     m.impl("asymmetric_per_group", &asymmetric_per_group);
     m.impl("asymmetric_per_group.out", &asymmetric_per_group_out);
     m.impl("asymmetric_per_group_", &asymmetric_per_group_);
     m.impl("asymmetric_per_group_backward", &asymmetric_per_group_backward);
     m.impl("asymmetric_per_group_backward.out", &asymmetric_per_group_backward_out);
+    m.impl("asymmetric_per_group_quantize", &asymmetric_per_group_quantize);
+    m.impl("asymmetric_per_group_dequantize", &asymmetric_per_group_dequantize);
+    m.impl("asymmetric_per_group_calibrate", &asymmetric_per_group_calibrate);
     register_symmetric<PerChannel>(m, "symmetric_per_channel");
     register_symmetric<PerTensor>(m, "symmetric_per_tensor");
     m.impl("symmetric_finish", &symmetric_finish);
-    m.impl("asymmetric_per_group_calibrate", &asymmetric_per_group_calibrate);
+    m.impl("per_token", &per_token);
+    m.impl("per_token_backward", &per_token_backward);
+    m.impl("pack_codes", &pack_codes);
+    m.impl("unpack_codes", &unpack_codes);
 }
 
-QAT_KERNELS_IMPL(CPU)
-QAT_KERNELS_IMPL(SparseCPU)
+TORCH_LIBRARY_IMPL(qat_kernels, CPU, m) { register_kernels(m); }
+TORCH_LIBRARY_IMPL(qat_kernels, SparseCPU, m) { register_kernels(m); }

@@ -1,0 +1,304 @@
+"""The operators' Python side: fake implementations (shapes and dtypes, for
+tracing), autograd for the functional, in-place and out= forms, and the
+functional wrappers."""
+import torch
+
+_ops = torch.ops.qat_kernels
+_bf16 = torch.bfloat16
+
+
+def version():
+    """The version of the qat-kernels library the operators were built with."""
+    return _ops.version()
+
+
+# --- fake implementations: shapes and dtypes only, for tracing ----------------
+
+def _check_like(op, names, tensors, dtype=_bf16):
+    """The checks a trace can make: the dtype, and one device."""
+    device = tensors[0].device
+    for name, t in zip(names, tensors):
+        torch._check(t.dtype == dtype, lambda: f"qat_kernels.{op}: {name} must be {dtype}, not {t.dtype}")
+        torch._check(t.device == device, lambda: f"qat_kernels.{op}: {name} must be on the device of {names[0]}")
+
+
+def _empty_like(*tensors):
+    return tuple(torch.empty_like(t, memory_format=torch.contiguous_format) for t in tensors)
+
+
+@torch.library.register_fake("qat_kernels::asymmetric_per_group")
+def _(weight, scale, offset, group_size, bit, eps, clip_val):
+    _check_like("asymmetric_per_group", ("weight", "scale", "offset"), (weight, scale, offset))
+    return _empty_like(weight)[0]
+
+
+@torch.library.register_fake("qat_kernels::asymmetric_per_group_backward")
+def _(grad_output, weight, scale, offset, group_size, bit, eps, clip_val):
+    names = ("grad_output", "weight", "scale", "offset")
+    _check_like("asymmetric_per_group_backward", names, (grad_output, weight, scale, offset))
+    return _empty_like(weight, scale, offset)
+
+
+@torch.library.register_fake("qat_kernels::asymmetric_per_group_quantize")
+def _(weight, scale, offset, group_size, bit, eps, clip_val):
+    _check_like("asymmetric_per_group_quantize", ("weight", "scale", "offset"), (weight, scale, offset))
+    return weight.new_empty(weight.shape, dtype=torch.uint8)
+
+
+@torch.library.register_fake("qat_kernels::asymmetric_per_group_dequantize")
+def _(codes, scale, offset, group_size, bit, eps, clip_val):
+    _check_like("asymmetric_per_group_dequantize", ("scale", "offset"), (scale, offset))
+    return codes.new_empty(codes.shape, dtype=_bf16)
+
+
+def _register_symmetric_fakes(name, rows_of):
+    @torch.library.register_fake(f"qat_kernels::{name}")
+    def _(weight, scale, eps, min_v, max_v):
+        _check_like(name, ("weight", "scale"), (weight, scale))
+        return _empty_like(weight)[0]
+
+    @torch.library.register_fake(f"qat_kernels::{name}_backward")
+    def _(grad_output, weight, scale, eps, min_v, max_v):
+        _check_like(name + "_backward", ("grad_output", "weight", "scale"), (grad_output, weight, scale))
+        return _empty_like(weight, scale)
+
+    @torch.library.register_fake(f"qat_kernels::{name}_backward_blocks")
+    def _(grad_output, weight, scale, eps, min_v, max_v):
+        _check_like(name + "_backward_blocks", ("grad_output", "weight", "scale"), (grad_output, weight, scale))
+        rows = rows_of(weight)
+        cols = weight.numel() // rows if rows else 0
+        return _empty_like(weight)[0], weight.new_empty((rows, 2 * _ops.block_count(cols)), dtype=torch.float64)
+
+    @torch.library.register_fake(f"qat_kernels::{name}_quantize")
+    def _(weight, scale, eps, min_v, max_v):
+        _check_like(name + "_quantize", ("weight", "scale"), (weight, scale))
+        return weight.new_empty(weight.shape, dtype=torch.int8)
+
+    @torch.library.register_fake(f"qat_kernels::{name}_dequantize")
+    def _(codes, scale, eps, min_v, max_v):
+        return codes.new_empty(codes.shape, dtype=_bf16)
+
+
+_register_symmetric_fakes("symmetric_per_channel", lambda weight: weight.shape[0])
+_register_symmetric_fakes("symmetric_per_tensor", lambda weight: 1)
+
+
+@torch.library.register_fake("qat_kernels::symmetric_finish")
+def _(block_sums, scale, cols, eps, min_v, max_v):
+    return torch.empty_like(scale)
+
+
+@torch.library.register_fake("qat_kernels::per_token")
+def _(input, bit, eps, symmetric):
+    _check_like("per_token", ("input",), (input,))
+    tokens = input.shape[:-1]
+    return (_empty_like(input)[0], input.new_empty(tokens, dtype=torch.float32),
+            input.new_empty(tokens, dtype=torch.int32))
+
+
+@torch.library.register_fake("qat_kernels::per_token_backward")
+def _(grad_output, input, scale, zero_point, bit):
+    _check_like("per_token_backward", ("grad_output", "input"), (grad_output, input))
+    return _empty_like(input)[0]
+
+
+@torch.library.register_fake("qat_kernels::pack_codes")
+def _(codes, bit):
+    return codes.new_empty(((codes.numel() * bit + 7) // 8,), dtype=torch.uint8)
+
+
+@torch.library.register_fake("qat_kernels::unpack_codes")
+def _(packed, count, bit, signed):
+    return packed.new_empty((count,), dtype=torch.int8 if signed else torch.uint8)
+
+
+# --- autograd: functional forms ---------------------------------------------------
+
+def _asymmetric_setup(ctx, inputs, output):
+    weight, scale, offset, group_size, bit, eps, clip_val = inputs
+    ctx.save_for_backward(weight, scale, offset)
+    ctx.params = (group_size, bit, eps, clip_val)
+
+
+def _asymmetric_backward(ctx, grad):
+    weight, scale, offset = ctx.saved_tensors
+    grad_weight, grad_scale, grad_offset = _ops.asymmetric_per_group_backward(
+        grad.contiguous(), weight, scale, offset, *ctx.params)
+    return grad_weight, grad_scale, grad_offset, None, None, None, None
+
+
+torch.library.register_autograd(
+    "qat_kernels::asymmetric_per_group", _asymmetric_backward, setup_context=_asymmetric_setup)
+
+
+def _symmetric_setup(ctx, inputs, output):
+    weight, scale, eps, min_v, max_v = inputs
+    ctx.save_for_backward(weight, scale)
+    ctx.params = (eps, min_v, max_v)
+
+
+def _symmetric_backward_of(backward_op):
+    def backward(ctx, grad):
+        weight, scale = ctx.saved_tensors
+        grad_weight, grad_scale = backward_op(grad.contiguous(), weight, scale, *ctx.params)
+        return grad_weight, grad_scale, None, None, None
+
+    return backward
+
+
+for _name in ("symmetric_per_channel", "symmetric_per_tensor"):
+    torch.library.register_autograd(
+        f"qat_kernels::{_name}", _symmetric_backward_of(getattr(_ops, _name + "_backward")),
+        setup_context=_symmetric_setup)
+
+
+def _per_token_setup(ctx, inputs, output):
+    x, bit, eps, symmetric = inputs
+    _, scale, zero_point = output
+    ctx.mark_non_differentiable(scale, zero_point)
+    ctx.save_for_backward(x, scale, zero_point)
+    ctx.bit = bit
+
+
+def _per_token_backward(ctx, grad, _grad_scale, _grad_zero_point):
+    x, scale, zero_point = ctx.saved_tensors
+    return _ops.per_token_backward(grad.contiguous(), x, scale, zero_point, ctx.bit), None, None, None
+
+
+torch.library.register_autograd("qat_kernels::per_token", _per_token_backward, setup_context=_per_token_setup)
+
+
+# --- autograd: in-place and out= forms, as PyTorch's own ops behave ---------------
+#
+# An in-place form records the same gradient as the functional form (then
+# copies it in, so that autograd rebases the tensor's history), refuses a
+# leaf that requires grad, and bumps the version counter, so that backward
+# refuses a saved tensor overwritten later. An out= form refuses arguments
+# that require grad, as every out= op does, and bumps the outputs' versions.
+
+_lib = torch.library.Library("qat_kernels", "IMPL")
+
+
+def _needs_grad(tensors):
+    return torch.is_grad_enabled() and any(isinstance(t, torch.Tensor) and t.requires_grad for t in tensors)
+
+
+def _in_place(name, functional):
+    op = getattr(_ops, name + "_").default
+
+    def kernel(weight, *rest):
+        if _needs_grad((weight,) + rest):
+            if weight.is_leaf and weight.requires_grad:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            return weight.copy_(functional(weight, *rest))
+        with torch._C._AutoDispatchBelowAutograd():
+            op(weight, *rest)
+        torch.autograd.graph.increment_version(weight)
+        return weight
+
+    _lib.impl(name + "_", kernel, "Autograd")
+
+
+def _out_form(name):
+    op = getattr(_ops, name).out
+
+    def kernel(*args, **outs):
+        if _needs_grad(args + tuple(outs.values())):
+            raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                               "differentiation, but one of the arguments requires grad.")
+        with torch._C._AutoDispatchBelowAutograd():
+            result = op(*args, **outs)
+        for t in outs.values():
+            torch.autograd.graph.increment_version(t)
+        return result
+
+    _lib.impl(name + ".out", kernel, "Autograd")
+
+
+for _name in ("asymmetric_per_group", "symmetric_per_channel", "symmetric_per_tensor"):
+    _in_place(_name, getattr(_ops, _name).default)
+    _out_form(_name)
+    _out_form(_name + "_backward")
+
+
+# --- functional forms ---------------------------------------------------------
+
+def asymmetric_per_group(weight, scale, offset, group_size=128, bit=4, eps=1e-4, clip_val=0.99):
+    """Asymmetric per-group fake quantization (learnable scale and offset),
+    differentiable in all three tensors. bfloat16 in, bfloat16 out."""
+    return _ops.asymmetric_per_group(weight, scale, offset, group_size, bit, eps, clip_val)
+
+
+def symmetric_per_channel(weight, scale, eps=1e-4, min_v=-128.0, max_v=127.0):
+    """Symmetric fake quantization with one learnable scale per row (the
+    weight's first dimension), differentiable in weight and scale."""
+    return _ops.symmetric_per_channel(weight, scale, eps, min_v, max_v)
+
+
+def symmetric_per_group(weight, scale, group_size=32, eps=1e-4, min_v=-8.0, max_v=7.0):
+    """Symmetric fake quantization with one learnable scale per
+    ``group_size`` consecutive weights: per channel over the weight viewed
+    as ``(numel / group_size, group_size)`` (groups run over the flattened
+    weight)."""
+    rows = weight.reshape(-1, group_size)
+    return _ops.symmetric_per_channel(rows, scale, eps, min_v, max_v).reshape(weight.shape)
+
+
+def symmetric_per_tensor(weight, scale, eps=1e-4, min_v=-128.0, max_v=127.0):
+    """Symmetric fake quantization with one learnable scale (a one-element
+    tensor), differentiable in weight and scale."""
+    return _ops.symmetric_per_tensor(weight, scale, eps, min_v, max_v)
+
+
+def per_token(input, bit=8, symmetric=False, eps=2.0 ** -23, return_params=False):
+    """Dynamic per-token fake quantization of activations: each token (every
+    dimension but the last) with the scale and zero point of its own values
+    (torchao's ``choose_qparams_affine``, in f32), differentiable in
+    ``input`` (the straight-through estimator). With ``return_params``,
+    also each token's float32 scale and int32 zero point."""
+    out, scale, zero_point = _ops.per_token(input, bit, eps, symmetric)
+    return (out, scale, zero_point) if return_params else out
+
+
+def pack_codes(codes, bit):
+    """Integer codes (uint8, or int8 for the symmetric quantizers) packed
+    densely at 1, 2, 4 or 8 bits into a 1-D uint8 tensor."""
+    return _ops.pack_codes(codes.contiguous(), bit)
+
+
+def unpack_codes(packed, count, bit, signed):
+    """The ``count`` codes ``pack_codes`` packed, int8 if ``signed``."""
+    return _ops.unpack_codes(packed, count, bit, signed)
+
+
+# --- scale gradients across shards ---------------------------------------------
+
+
+def sharded_per_tensor_scale_grad(grad_output, weight, scale, start, numel, group=None,
+                                  eps=1e-4, min_v=-128.0, max_v=127.0):
+    """The per-tensor scale gradient of a weight sharded across a process
+    group, as one call over the whole weight gives it.
+
+    Each process holds `weight`, the slice `[start, start + len)` of a
+    flattened weight of `numel` elements, and its `grad_output`. Every process
+    computes its slice's sums as f64 block values, places them at the blocks
+    its slice starts in, and one all-reduce adds them; the finish rounds once.
+    With every `start` a multiple of 4096 (whole blocks), the result is one
+    call's, bit for bit; otherwise it is within the documented bound.
+    Returns `(grad_weight of the slice, grad_scale)`.
+    """
+    import torch.distributed as dist
+
+    grad_weight, sums = _ops.symmetric_per_tensor_backward_blocks(
+        grad_output.contiguous(), weight.contiguous(), scale, eps, min_v, max_v)
+    total = _ops.block_count(numel)
+    local = sums.shape[1] // 2
+    combined = torch.zeros(2, total, dtype=torch.float64)
+    first = start // 4096
+    for k in range(local):
+        slot = min(first + k, total - 1)
+        combined[0, slot] += sums[0, k]
+        combined[1, slot] += sums[0, local + k]
+    dist.all_reduce(combined, group=group)
+    grad_scale = _ops.symmetric_finish(combined.view(-1), scale, numel, eps, min_v, max_v)
+    return grad_weight, grad_scale

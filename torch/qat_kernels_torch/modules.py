@@ -1,0 +1,427 @@
+"""Fake-quantization modules: learnable weight quantizers (scales, and per
+group offsets, kept in float32) and the per-token activation quantizer.
+
+A weight quantizer is initialised before it is used, never inside
+``forward`` on a data-dependent condition, so that a model that uses it
+compiles with ``fullgraph=True`` and exports: from a weight at construction
+(``weight=``), with ``initialize(weight)`` (LSQ's rule) or with
+``calibrate(weight)`` (the library's calibration). Used uninitialised in
+eager mode, it initialises itself from the first weight it sees.
+"""
+import math
+import numbers
+
+import torch
+
+from .functional import _ops, per_token
+
+_bf16 = torch.bfloat16
+_MODES = {"search": 0, "lsq": 1}
+
+
+def lsq_grad_factor(weights_per_scale, positive_levels):
+    """LSQ's gradient scale, 1 / sqrt(N * Qp): N weights share a scale whose
+    grid has Qp positive levels."""
+    return 1.0 / math.sqrt(weights_per_scale * positive_levels)
+
+
+class _GradScale(torch.autograd.Function):
+    """The identity, with its gradient multiplied by a constant: LSQ's
+    gradient scale on a quantizer's parameters."""
+
+    @staticmethod
+    def forward(ctx, x, factor):
+        ctx.factor = factor
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.factor, None
+
+
+def _check_int(cls, name, value, low, high=None):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low or (
+            high is not None and value > high):
+        bounds = f"{low}..{high}" if high is not None else f"at least {low}"
+        raise ValueError(f"{cls}: {name} must be an integer {bounds}, not {value!r}")
+    return int(value)
+
+
+def _check_eps(cls, eps):
+    if not isinstance(eps, numbers.Real) or not math.isfinite(eps) or eps <= 0:
+        raise ValueError(f"{cls}: eps must be a finite positive number, not {eps!r}")
+    return float(eps)
+
+
+def _sync_ready(module, incompatible_keys):
+    module._ready = bool(module.initialized)
+
+
+class _FakeQuantizer(torch.nn.Module):
+    """Shared parts: initialisation, the on/off switch, the gradient factor,
+    the checks of a weight, and the float32 <-> bfloat16 casts."""
+
+    def __init__(self, grad_factor):
+        super().__init__()
+        cls = type(self).__name__
+        if not (grad_factor is None or grad_factor == "lsq" or (
+                isinstance(grad_factor, numbers.Real) and not isinstance(grad_factor, bool)
+                and math.isfinite(grad_factor) and grad_factor > 0)):
+            raise ValueError(f"{cls}: grad_factor must be None, 'lsq' or a positive number, not {grad_factor!r}")
+        self.grad_factor = grad_factor
+        self.fake_quant_enabled = True
+        self.register_buffer("initialized", torch.tensor(False))
+        self._ready = False
+        self.register_load_state_dict_post_hook(_sync_ready)
+
+    # -- switches and set-up --
+
+    def enable_fake_quant(self, enabled=True):
+        """Turns fake quantization on (or off: ``forward`` returns the weight
+        as it is)."""
+        self.fake_quant_enabled = bool(enabled)
+        return self
+
+    def initialize(self, weight):
+        """LSQ's initialisation from ``weight``."""
+        self._check_weight(weight)
+        with torch.no_grad():
+            self._initialize(weight.detach().float())
+            self.initialized.fill_(True)
+        self._ready = True
+        return self
+
+    def calibrate(self, weight, mode="search"):
+        """Sets the parameters from ``weight`` with the library's calibration:
+        ``"search"`` (those whose forward pass is closest to the weights) or
+        ``"lsq"`` (LSQ's rule, as the library computes it)."""
+        if mode not in _MODES:
+            raise ValueError(f"{type(self).__name__}.calibrate: mode must be 'search' or 'lsq', not {mode!r}")
+        self._check_weight(weight)
+        with torch.no_grad():
+            self._calibrate(weight.detach().to(_bf16).contiguous(), _MODES[mode])
+            self.initialized.fill_(True)
+        self._ready = True
+        return self
+
+    def _factor(self, weights_per_scale, positive_levels):
+        if self.grad_factor is None:
+            return None
+        if self.grad_factor == "lsq":
+            return lsq_grad_factor(weights_per_scale, positive_levels)
+        return float(self.grad_factor)
+
+    @staticmethod
+    def _bf16(parameter, factor):
+        if factor is not None:
+            parameter = _GradScale.apply(parameter, factor)
+        return parameter.to(_bf16)
+
+    def _check_weight(self, weight):
+        cls = type(self).__name__
+        if not isinstance(weight, torch.Tensor) or not weight.is_floating_point():
+            raise TypeError(f"{cls}: the weight must be a floating-point tensor, not "
+                            f"{getattr(weight, 'dtype', type(weight).__name__)}")
+        if weight.dim() == 0:
+            raise ValueError(f"{cls}: the weight must have at least one dimension")
+        self._check_shape(weight)
+
+    # -- the forward pass --
+
+    def forward(self, weight):
+        if not self.fake_quant_enabled:
+            return weight
+        if not self._ready:
+            if torch.compiler.is_compiling():
+                raise RuntimeError(f"{type(self).__name__}: not initialised; call initialize(weight) or "
+                                   "calibrate(weight), or pass weight=, before compiling or exporting")
+            self.initialize(weight)
+        self._check_weight(weight)
+        return self._fake_quantize(weight.to(_bf16).contiguous()).to(weight.dtype)
+
+    # -- export --
+
+    def quantize(self, weight):
+        """The integer codes of ``weight`` (uint8 per group asymmetric, int8
+        symmetric), whose values (``dequantize``) are the forward pass's."""
+        self._check_weight(weight)
+        return self._quantize(weight.detach().to(_bf16).contiguous())
+
+    def extra_repr(self):
+        state = "" if self.fake_quant_enabled else ", fake_quant=off"
+        return self._describe() + (f", grad_factor={self.grad_factor!r}" if self.grad_factor else "") + state
+
+
+class AsymmetricPerGroup(_FakeQuantizer):
+    """Asymmetric per-group fake quantizer: a learnable scale and offset per
+    ``group_size`` consecutive weights (groups run over the flattened
+    weight), ``2**bit`` half-integer levels ``offset + scale * (k + 0.5)``.
+
+    LSQ's initialisation: each group's offset is its mean, its scale
+    ``2 * mean|w - offset| / sqrt(Qp)`` with ``Qp = 2**(bit - 1)``.
+    ``grad_factor``: ``None`` (the plain gradient), ``"lsq"`` (``1 /
+    sqrt(group_size * Qp)``) or a number.
+    """
+
+    def __init__(self, num_groups, group_size=128, bit=4, eps=1e-4, clip_val=0.99, grad_factor=None, weight=None):
+        super().__init__(grad_factor)
+        cls = type(self).__name__
+        self.num_groups = _check_int(cls, "num_groups", num_groups, 1)
+        self.group_size = _check_int(cls, "group_size", group_size, 1)
+        self.bit = _check_int(cls, "bit", bit, 1, 16)
+        self.eps = _check_eps(cls, eps)
+        if not isinstance(clip_val, numbers.Real) or not 0 < clip_val < 1:
+            raise ValueError(f"{cls}: clip_val must lie strictly between 0 and 1, not {clip_val!r}")
+        self.clip_val = float(clip_val)
+        self.scale = torch.nn.Parameter(torch.ones(self.num_groups))
+        self.offset = torch.nn.Parameter(torch.zeros(self.num_groups))
+        if weight is not None:
+            self.initialize(weight)
+
+    def _describe(self):
+        return f"num_groups={self.num_groups}, group_size={self.group_size}, bit={self.bit}, eps={self.eps}, " \
+               f"clip_val={self.clip_val}"
+
+    def _check_shape(self, weight):
+        if weight.numel() != self.num_groups * self.group_size:
+            raise ValueError(f"AsymmetricPerGroup: the weight has {weight.numel()} elements; {self.num_groups} "
+                             f"groups of {self.group_size} need {self.num_groups * self.group_size}")
+
+    def _initialize(self, weight):
+        groups = weight.reshape(-1, self.group_size)
+        offset = groups.mean(dim=1)
+        spread = (groups - offset[:, None]).abs().mean(dim=1)
+        self.offset.copy_(offset)
+        self.scale.copy_((2 * spread / math.sqrt(2 ** (self.bit - 1))).clamp_min(self.eps))
+
+    def _calibrate(self, weight, mode):
+        scale, offset = _ops.asymmetric_per_group_calibrate(
+            weight, self.group_size, self.bit, self.eps, self.clip_val, mode)
+        self.scale.copy_(scale.float())
+        self.offset.copy_(offset.float())
+
+    def _params(self):
+        return (self.group_size, self.bit, self.eps, self.clip_val)
+
+    def _fake_quantize(self, weight):
+        factor = self._factor(self.group_size, 2 ** (self.bit - 1))
+        return _ops.asymmetric_per_group(
+            weight, self._bf16(self.scale, factor), self._bf16(self.offset, None), *self._params())
+
+    def _quantize(self, weight):
+        scale, offset = self.scale.detach().to(_bf16), self.offset.detach().to(_bf16)
+        return _ops.asymmetric_per_group_quantize(weight, scale, offset, *self._params())
+
+    def dequantize(self, codes, scale=None, offset=None):
+        """The values of codes from ``quantize`` (bfloat16), with these
+        parameters or, by default, the quantizer's."""
+        scale = self.scale.detach() if scale is None else scale
+        offset = self.offset.detach() if offset is None else offset
+        return _ops.asymmetric_per_group_dequantize(
+            codes.contiguous(), scale.to(_bf16), offset.to(_bf16), *self._params())
+
+
+class _Symmetric(_FakeQuantizer):
+    def __init__(self, scales, bit, min_v, max_v, eps, grad_factor):
+        super().__init__(grad_factor)
+        cls = type(self).__name__
+        if min_v is None and max_v is None:
+            self.bit = _check_int(cls, "bit", bit, 1, 24)
+            min_v, max_v = -(2 ** (self.bit - 1)), 2 ** (self.bit - 1) - 1
+        else:
+            self.bit = None
+        level = lambda v: isinstance(v, numbers.Real) and math.isfinite(v) and float(v).is_integer() and abs(v) <= 2 ** 24  # noqa: E731
+        if not (level(min_v) and level(max_v) and min_v <= max_v):
+            raise ValueError(f"{cls}: min_v and max_v must be integers with min_v <= max_v and magnitudes at most "
+                             f"2**24, not {min_v!r} and {max_v!r}")
+        self.min_v, self.max_v, self.eps = float(min_v), float(max_v), _check_eps(cls, eps)
+        self.scale = torch.nn.Parameter(torch.ones(scales))
+
+    def _lsq_scale(self, rows):
+        positive = max(self.max_v, 1.0)
+        return (2 * rows.abs().mean(dim=1) / math.sqrt(positive)).clamp_min(self.eps)
+
+    def _params(self):
+        return (self.eps, self.min_v, self.max_v)
+
+    def _scale(self, scale):
+        return (self.scale.detach() if scale is None else scale).to(_bf16)
+
+    def _grid(self):
+        return f"bit={self.bit}" if self.bit is not None else f"min_v={self.min_v}, max_v={self.max_v}"
+
+
+class SymmetricPerChannel(_Symmetric):
+    """Symmetric per-channel fake quantizer: one learnable scale per row (the
+    weight's first dimension), integer levels ``min_v..max_v`` (by default
+    the signed ``bit``-bit range). LSQ's initialisation: ``2 * mean|w| /
+    sqrt(Qp)`` per row, ``Qp = max_v``."""
+
+    def __init__(self, channels, bit=8, min_v=None, max_v=None, eps=1e-4, grad_factor=None, weight=None):
+        super().__init__(_check_int(type(self).__name__, "channels", channels, 1), bit, min_v, max_v, eps,
+                         grad_factor)
+        self.channels = int(channels)
+        if weight is not None:
+            self.initialize(weight)
+
+    def _describe(self):
+        return f"channels={self.channels}, {self._grid()}, eps={self.eps}"
+
+    def _check_shape(self, weight):
+        if weight.shape[0] != self.channels:
+            raise ValueError(f"SymmetricPerChannel: the weight has {weight.shape[0]} rows (its first dimension); "
+                             f"the quantizer has {self.channels} channels")
+
+    def _initialize(self, weight):
+        self.scale.copy_(self._lsq_scale(weight.reshape(weight.shape[0], -1)))
+
+    def _calibrate(self, weight, mode):
+        self.scale.copy_(_ops.symmetric_per_channel_calibrate(weight, *self._params(), mode).float())
+
+    def _fake_quantize(self, weight):
+        factor = self._factor(weight.numel() // weight.shape[0], max(self.max_v, 1.0))
+        return _ops.symmetric_per_channel(weight, self._bf16(self.scale, factor), *self._params())
+
+    def _quantize(self, weight):
+        return _ops.symmetric_per_channel_quantize(weight, self.scale.detach().to(_bf16), *self._params())
+
+    def dequantize(self, codes, scale=None, offset=None):
+        """The values of codes from ``quantize`` (bfloat16), with this scale
+        or, by default, the quantizer's."""
+        return _ops.symmetric_per_channel_dequantize(codes.contiguous(), self._scale(scale), *self._params())
+
+
+class SymmetricPerGroup(_Symmetric):
+    """Symmetric per-group fake quantizer: one learnable scale per
+    ``group_size`` consecutive weights (groups run over the flattened
+    weight), integer levels ``min_v..max_v`` (by default the signed
+    ``bit``-bit range: int4 weights for ``bit=4``). It is the per-channel
+    quantizer on the weight viewed as ``(numel / group_size, group_size)``;
+    LSQ's initialisation per group."""
+
+    def __init__(self, num_groups, group_size=32, bit=4, min_v=None, max_v=None, eps=1e-4, grad_factor=None,
+                 weight=None):
+        cls = type(self).__name__
+        super().__init__(_check_int(cls, "num_groups", num_groups, 1), bit, min_v, max_v, eps, grad_factor)
+        self.num_groups = int(num_groups)
+        self.group_size = _check_int(cls, "group_size", group_size, 1)
+        if weight is not None:
+            self.initialize(weight)
+
+    def _describe(self):
+        return f"num_groups={self.num_groups}, group_size={self.group_size}, {self._grid()}, eps={self.eps}"
+
+    def _check_shape(self, weight):
+        if weight.numel() != self.num_groups * self.group_size:
+            raise ValueError(f"SymmetricPerGroup: the weight has {weight.numel()} elements; {self.num_groups} "
+                             f"groups of {self.group_size} need {self.num_groups * self.group_size}")
+
+    def _rows(self, weight):
+        return weight.reshape(self.num_groups, self.group_size)
+
+    def _initialize(self, weight):
+        self.scale.copy_(self._lsq_scale(self._rows(weight)))
+
+    def _calibrate(self, weight, mode):
+        self.scale.copy_(_ops.symmetric_per_channel_calibrate(self._rows(weight), *self._params(), mode).float())
+
+    def _fake_quantize(self, weight):
+        factor = self._factor(self.group_size, max(self.max_v, 1.0))
+        rows = _ops.symmetric_per_channel(self._rows(weight), self._bf16(self.scale, factor), *self._params())
+        return rows.reshape(weight.shape)
+
+    def _quantize(self, weight):
+        codes = _ops.symmetric_per_channel_quantize(self._rows(weight), self.scale.detach().to(_bf16), *self._params())
+        return codes.reshape(weight.shape)
+
+    def dequantize(self, codes, scale=None, offset=None):
+        """The values of codes from ``quantize`` (bfloat16), with this scale
+        or, by default, the quantizer's."""
+        values = _ops.symmetric_per_channel_dequantize(self._rows(codes.contiguous()), self._scale(scale),
+                                                        *self._params())
+        return values.reshape(codes.shape)
+
+
+class SymmetricPerTensor(_Symmetric):
+    """Symmetric per-tensor fake quantizer: one learnable scale. LSQ's
+    initialisation: ``2 * mean|w| / sqrt(Qp)``, ``Qp = max_v``."""
+
+    def __init__(self, bit=8, min_v=None, max_v=None, eps=1e-4, grad_factor=None, weight=None):
+        super().__init__(1, bit, min_v, max_v, eps, grad_factor)
+        if weight is not None:
+            self.initialize(weight)
+
+    def _describe(self):
+        return f"{self._grid()}, eps={self.eps}"
+
+    def _check_shape(self, weight):
+        pass
+
+    def _initialize(self, weight):
+        self.scale.copy_(self._lsq_scale(weight.reshape(1, -1)))
+
+    def _calibrate(self, weight, mode):
+        self.scale.copy_(_ops.symmetric_per_tensor_calibrate(weight, *self._params(), mode).float())
+
+    def _fake_quantize(self, weight):
+        factor = self._factor(weight.numel(), max(self.max_v, 1.0))
+        return _ops.symmetric_per_tensor(weight, self._bf16(self.scale, factor), *self._params())
+
+    def _quantize(self, weight):
+        return _ops.symmetric_per_tensor_quantize(weight, self.scale.detach().to(_bf16), *self._params())
+
+    def dequantize(self, codes, scale=None, offset=None):
+        """The values of codes from ``quantize`` (bfloat16), with this scale
+        or, by default, the quantizer's."""
+        return _ops.symmetric_per_tensor_dequantize(codes.contiguous(), self._scale(scale), *self._params())
+
+
+class PerToken(torch.nn.Module):
+    """Dynamic per-token fake quantizer of activations: each token (every
+    dimension but the last) on a ``bit``-bit grid with the scale and zero
+    point of its own values (asymmetric, or symmetric), recomputed at every
+    call; nothing is learned. The gradient is the straight-through
+    estimator's. Takes activations of any floating dtype (computed in
+    bfloat16, returned in the input's dtype)."""
+
+    def __init__(self, bit=8, symmetric=False, eps=2.0 ** -23):
+        super().__init__()
+        self.bit = _check_int("PerToken", "bit", bit, 2, 8)
+        self.symmetric = bool(symmetric)
+        self.eps = _check_eps("PerToken", eps)
+        self.fake_quant_enabled = True
+
+    def enable_fake_quant(self, enabled=True):
+        """Turns fake quantization on (or off: ``forward`` returns its input)."""
+        self.fake_quant_enabled = bool(enabled)
+        return self
+
+    def forward(self, x):
+        if not self.fake_quant_enabled:
+            return x
+        if not x.is_floating_point():
+            raise TypeError(f"PerToken: the activation must be a floating-point tensor, not {x.dtype}")
+        if x.dim() == 0:
+            raise ValueError("PerToken: the activation must have at least one dimension (a token's values last)")
+        return per_token(x.to(_bf16).contiguous(), self.bit, self.symmetric, self.eps).to(x.dtype)
+
+    def extra_repr(self):
+        mapping = "symmetric" if self.symmetric else "asymmetric"
+        return f"bit={self.bit}, {mapping}, eps={self.eps}" + ("" if self.fake_quant_enabled else ", fake_quant=off")
+
+
+def _set_fake_quant(model, enabled):
+    for m in model.modules():
+        if isinstance(m, (_FakeQuantizer, PerToken)):
+            m.enable_fake_quant(enabled)
+    return model
+
+
+def enable_fake_quant(model):
+    """Turns every fake quantizer in ``model`` on."""
+    return _set_fake_quant(model, True)
+
+
+def disable_fake_quant(model):
+    """Turns every fake quantizer in ``model`` off (the float model)."""
+    return _set_fake_quant(model, False)
