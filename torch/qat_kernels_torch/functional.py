@@ -170,9 +170,8 @@ torch.library.register_autograd("qat_kernels::per_token", _per_token_backward, s
 
 # --- autograd: in-place and out= forms, as PyTorch's own ops behave ---------------
 #
-# An in-place form records the same gradient as the functional form (then
-# copies it in, so that autograd rebases the tensor's history), refuses a
-# leaf that requires grad, and bumps the version counter, so that backward
+# An in-place form records the functional form's gradient, refuses a leaf
+# that requires grad, and bumps the version counter, so that backward
 # refuses a saved tensor overwritten later. An out= form refuses arguments
 # that require grad, as every out= op does, and bumps the outputs' versions.
 
@@ -183,6 +182,39 @@ def _needs_grad(tensors):
     return torch.is_grad_enabled() and any(isinstance(t, torch.Tensor) and t.requires_grad for t in tensors)
 
 
+class _InPlace(torch.autograd.Function):
+    """An in-place form under autograd: the kernel runs in place, the tensor
+    is marked dirty (autograd rebases its history and bumps its version),
+    and backward is the functional form's on a copy of the input saved
+    first."""
+
+    @staticmethod
+    def forward(ctx, in_place, functional, weight, *rest):
+        ctx.functional, ctx.rest = functional, rest
+        tensors = [r for r in rest if isinstance(r, torch.Tensor)]
+        ctx.save_for_backward(weight.clone(), *tensors)
+        in_place(weight, *rest)
+        ctx.mark_dirty(weight)
+        return weight
+
+    @staticmethod
+    def backward(ctx, grad):
+        weight, *tensors = ctx.saved_tensors
+        inputs = [weight.detach().requires_grad_(ctx.needs_input_grad[2])]
+        args, it = [], iter(tensors)
+        for r in ctx.rest:
+            if isinstance(r, torch.Tensor):
+                r = next(it).detach().requires_grad_(ctx.needs_input_grad[3 + len(args)])
+                inputs.append(r)
+            args.append(r)
+        wanted = [t for t in inputs if t.requires_grad]
+        with torch.enable_grad():
+            grads = iter(torch.autograd.grad(ctx.functional(inputs[0], *args), wanted, grad))
+        per_input = {id(t): next(grads) for t in wanted}
+        rest = [per_input.get(id(r)) if isinstance(r, torch.Tensor) else None for r in args]
+        return (None, None, per_input.get(id(inputs[0])), *rest)
+
+
 def _in_place(name, functional):
     op = getattr(_ops, name + "_").default
 
@@ -190,7 +222,7 @@ def _in_place(name, functional):
         if _needs_grad((weight,) + rest):
             if weight.is_leaf and weight.requires_grad:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-            return weight.copy_(functional(weight, *rest))
+            return _InPlace.apply(op, functional, weight, *rest)
         with torch._C._AutoDispatchBelowAutograd():
             op(weight, *rest)
         torch.autograd.graph.increment_version(weight)
