@@ -513,7 +513,7 @@ impl<B: Boundary, P: Params> Call<B, P> {
         scales: PerUnit<In<u16, B::Len>>,
         output_: Out<M::Out, B::Len>,
     ) -> Result<(), Error> {
-        fpenv::with_default(|| {
+        fpenv::with_default(move || {
             let shape = self.shape?;
             let quant = B::check(
                 || {
@@ -602,7 +602,7 @@ impl<B: Boundary, P: Params> Call<B, P> {
         grad_weight: Out<u16, B::Len>,
         sums: S,
     ) -> Result<(), Error> {
-        fpenv::with_default(|| {
+        fpenv::with_default(move || {
             let shape = self.shape?;
             let quant = B::check(
                 || {
@@ -651,7 +651,7 @@ impl<B: Boundary, P: Params> Call<B, P> {
         grad_scales: impl Into<PerUnit<Out<u16, B::Len>>>,
     ) -> B::Status {
         let (block_sums, scale, grads) = (block_sums.into(), scale.into(), grad_scales.into());
-        B::status(fpenv::with_default(|| {
+        B::status(fpenv::with_default(move || {
             let shape = self.shape?;
             let quant = B::check(
                 || {
@@ -696,7 +696,7 @@ impl<B: Boundary, P: Params> Call<B, P> {
         mode: Option<Calibration>,
     ) -> B::Status {
         let (weight, scales) = (weight.into(), scales.into());
-        B::status(fpenv::with_default(|| {
+        B::status(fpenv::with_default(move || {
             let mode = mode.ok_or(Error::Mode)?;
             let shape = self.shape?;
             let quant = B::check(
@@ -751,7 +751,7 @@ impl<B: Boundary> Call<B, PerToken> {
     ) -> B::Status {
         let (input_, output_) = (activation.into(), out.into());
         let (scale, zero_point) = (scale.into(), zero_point.into());
-        B::status(fpenv::with_default(|| {
+        B::status(fpenv::with_default(move || {
             let shape = self.shape?;
             let quant = B::check(
                 || {
@@ -794,7 +794,7 @@ impl<B: Boundary> Call<B, PerToken> {
     ) -> B::Status {
         let (g, x, gx) = (grad_output.into(), input_.into(), grad_input.into());
         let (scale, zero_point) = (scale.into(), zero_point.into());
-        B::status(fpenv::with_default(|| {
+        B::status(fpenv::with_default(move || {
             let shape = self.shape?;
             let quant = B::check(
                 || {
