@@ -135,11 +135,62 @@ int32_t over_units(int64_t units, int64_t len, bool split, Call call) {
 // The elements of a reduction block (docs/numerics.md).
 constexpr int64_t BLOCK = 4096;
 
+// --- float32 tensors ------------------------------------------------------------
+
+// The training operators take bfloat16 or float32 values (weights,
+// activations, their gradients; scales and offsets are always bfloat16). A
+// float32 tensor is narrowed part by part to bfloat16 (round to nearest
+// even, as .to(torch.bfloat16)) into a buffer of the part's own, and an
+// output widened back from one: one pass over the data where casting around
+// a bfloat16 operator takes three, and no float32-sized temporaries.
+bool is_values(const Tensor &t) { return t.scalar_type() == at::kBFloat16 || t.scalar_type() == at::kFloat; }
+
+void check_values(const char *op, const char *name, const Tensor &t) {
+    TORCH_CHECK(is_values(t), op, ": ", name, " must be bfloat16 or float32, not ", dtype_name(t.scalar_type()));
+    check_tensor(op, name, t, t.scalar_type());
+}
+
+// An output or second input of the values' dtype and shape.
+void check_like(const char *op, const char *name, const Tensor &t, const Tensor &like) {
+    check_out(op, name, t, like.sizes(), like.scalar_type());
+}
+
+// A part's `count` elements from `at` of a values tensor, as bfloat16.
+class Part {
+  public:
+    Part(const Tensor &t, int64_t at, int64_t count, bool read) : t_(t), at_(at), count_(count) {
+        if (t.scalar_type() == at::kBFloat16) {
+            bits_ = reinterpret_cast<qat_bf16 *>(const_cast<at::BFloat16 *>(t.const_data_ptr<at::BFloat16>())) + at;
+        } else {
+            staged_.resize(static_cast<size_t>(count));
+            if (read) {
+                const float *src = t.const_data_ptr<float>() + at;
+                for (int64_t i = 0; i < count; i++) staged_[i] = c10::BFloat16(src[i]).x;
+            }
+            bits_ = staged_.data();
+        }
+    }
+    const qat_bf16 *in() const { return bits_; }
+    qat_bf16 *out() { return bits_; }
+    // An output's values, widened into its tensor (bfloat16: already there).
+    void commit() {
+        if (staged_.empty()) return;
+        float *dst = const_cast<Tensor &>(t_).mutable_data_ptr<float>() + at_;
+        for (int64_t i = 0; i < count_; i++) dst[i] = static_cast<float>(c10::BFloat16(staged_[i], c10::BFloat16::from_bits()));
+    }
+
+  private:
+    const Tensor &t_;
+    int64_t at_, count_;
+    std::vector<qat_bf16> staged_;
+    qat_bf16 *bits_;
+};
+
 // --- asymmetric per group ---------------------------------------------------
 
 Shape asymmetric_checks(const char *op, const Tensor &weight, const Tensor &scale, const Tensor &offset,
                         int64_t group_size) {
-    check_tensor(op, "weight", weight);
+    check_values(op, "weight", weight);
     check_tensor(op, "scale", scale);
     check_tensor(op, "offset", offset);
     Shape shape = groups_of(op, weight, group_size);
@@ -152,21 +203,23 @@ Tensor &asymmetric_per_group_out(const Tensor &weight, const Tensor &scale, cons
                                  int64_t bit, double eps, double clip_val, Tensor &result) {
     const char *op = "qat_kernels.asymmetric_per_group";
     Shape shape = asymmetric_checks(op, weight, scale, offset, group_size);
-    check_out(op, "out", result, weight.sizes());
-    const qat_bf16 *w = in(weight), *s = in(scale), *o = in(offset);
-    qat_bf16 *r = out(result);
+    check_like(op, "out", result, weight);
+    const qat_bf16 *s = in(scale), *o = in(offset);
     bool split = separable({&weight, &scale, &offset}, {&result});
     check_status(op, over_units(shape.units, shape.len, split, [&](int64_t k, int64_t n) {
-                     int64_t at = k * shape.len;
-                     return qat_asymmetric_per_group(w + at, s + k, o + k, r + at, n * shape.len, shape.len,
-                                                     bits(bit), eps, clip_val);
+                     int64_t at = k * shape.len, count = n * shape.len;
+                     Part w(weight, at, count, true), r(result, at, count, false);
+                     int32_t st = qat_asymmetric_per_group(w.in(), s + k, o + k, r.out(), count, shape.len, bits(bit),
+                                                           eps, clip_val);
+                     if (st == QAT_OK) r.commit();
+                     return st;
                  }));
     return result;
 }
 
 Tensor asymmetric_per_group(const Tensor &weight, const Tensor &scale, const Tensor &offset, int64_t group_size,
                             int64_t bit, double eps, double clip_val) {
-    check_tensor("qat_kernels.asymmetric_per_group", "weight", weight);
+    check_values("qat_kernels.asymmetric_per_group", "weight", weight);
     Tensor result = at::empty_like(weight, at::MemoryFormat::Contiguous);
     return asymmetric_per_group_out(weight, scale, offset, group_size, bit, eps, clip_val, result);
 }
@@ -181,17 +234,20 @@ std::tuple<Tensor &, Tensor &, Tensor &> asymmetric_per_group_backward_out(
     int64_t bit, double eps, double clip_val, Tensor &grad_weight, Tensor &grad_scale, Tensor &grad_offset) {
     const char *op = "qat_kernels.asymmetric_per_group_backward";
     Shape shape = asymmetric_checks(op, weight, scale, offset, group_size);
-    check_out(op, "grad_output", grad_output, weight.sizes());
-    check_out(op, "grad_weight", grad_weight, weight.sizes());
+    check_like(op, "grad_output", grad_output, weight);
+    check_like(op, "grad_weight", grad_weight, weight);
     check_out(op, "grad_scale", grad_scale, scale.sizes());
     check_out(op, "grad_offset", grad_offset, offset.sizes());
-    const qat_bf16 *g = in(grad_output), *w = in(weight), *s = in(scale), *o = in(offset);
-    qat_bf16 *gw = out(grad_weight), *gs = out(grad_scale), *go = out(grad_offset);
+    const qat_bf16 *s = in(scale), *o = in(offset);
+    qat_bf16 *gs = out(grad_scale), *go = out(grad_offset);
     bool split = separable({&grad_output, &weight, &scale, &offset}, {&grad_weight, &grad_scale, &grad_offset});
     check_status(op, over_units(shape.units, shape.len, split, [&](int64_t k, int64_t n) {
-                     int64_t at = k * shape.len;
-                     return qat_asymmetric_per_group_backward(g + at, w + at, s + k, o + k, gw + at, gs + k, go + k,
-                                                              n * shape.len, shape.len, bits(bit), eps, clip_val);
+                     int64_t at = k * shape.len, count = n * shape.len;
+                     Part g(grad_output, at, count, true), w(weight, at, count, true), gw(grad_weight, at, count, false);
+                     int32_t st = qat_asymmetric_per_group_backward(g.in(), w.in(), s + k, o + k, gw.out(), gs + k,
+                                                                    go + k, count, shape.len, bits(bit), eps, clip_val);
+                     if (st == QAT_OK) gw.commit();
+                     return st;
                  }));
     return {grad_weight, grad_scale, grad_offset};
 }
@@ -233,7 +289,7 @@ Shape rows_of(const char *op, const Tensor &weight) {
 // row.
 template <Granularity G>
 Shape symmetric_checks(const char *op, const Tensor &weight, const Tensor &scale) {
-    check_tensor(op, "weight", weight);
+    check_values(op, "weight", weight);
     check_tensor(op, "scale", scale);
     Shape shape = rows_of<G>(op, weight);
     check_per_unit(op, "scale", scale, shape.units);
@@ -246,22 +302,26 @@ Tensor &symmetric_out(const Tensor &weight, const Tensor &scale, double eps, dou
     std::string name = op_name<G>("");
     const char *op = name.c_str();
     Shape shape = symmetric_checks<G>(op, weight, scale);
-    check_out(op, "out", result, weight.sizes());
-    const qat_bf16 *w = in(weight), *s = in(scale);
-    qat_bf16 *r = out(result);
+    check_like(op, "out", result, weight);
+    const qat_bf16 *s = in(scale);
     bool split = separable({&weight, &scale}, {&result});
+    // Rows [k, k + n) of `len` elements from element `at`, with their scales.
+    auto rows = [&](int64_t at, int64_t k, int64_t n, int64_t len) {
+        Part w(weight, at, n * len, true), r(result, at, n * len, false);
+        int32_t st = qat_symmetric_per_channel(w.in(), s + k, r.out(), n, len, eps, min_v, max_v);
+        if (st == QAT_OK) r.commit();
+        return st;
+    };
     int32_t status;
     if (G == PerTensor) {
         // One scale: any piece of the row is a call of its own.
         status = over_units((shape.len + BLOCK - 1) / BLOCK, BLOCK, split, [&](int64_t b, int64_t n) {
-            int64_t at = b * BLOCK, len = std::min(shape.len, (b + n) * BLOCK) - at;
-            return qat_symmetric_per_channel(w + at, s, r + at, 1, len, eps, min_v, max_v);
+            int64_t at = b * BLOCK;
+            return rows(at, 0, 1, std::min(shape.len, (b + n) * BLOCK) - at);
         });
     } else {
-        status = over_units(shape.units, shape.len, split, [&](int64_t k, int64_t n) {
-            int64_t at = k * shape.len;
-            return qat_symmetric_per_channel(w + at, s + k, r + at, n, shape.len, eps, min_v, max_v);
-        });
+        status = over_units(shape.units, shape.len, split,
+                            [&](int64_t k, int64_t n) { return rows(k * shape.len, k, n, shape.len); });
     }
     check_status(op, status);
     return result;
@@ -269,7 +329,7 @@ Tensor &symmetric_out(const Tensor &weight, const Tensor &scale, double eps, dou
 
 template <Granularity G>
 Tensor symmetric(const Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v) {
-    check_tensor(op_name<G>("").c_str(), "weight", weight);
+    check_values(op_name<G>("").c_str(), "weight", weight);
     Tensor result = at::empty_like(weight, at::MemoryFormat::Contiguous);
     return symmetric_out<G>(weight, scale, eps, min_v, max_v, result);
 }
@@ -282,15 +342,18 @@ Tensor &symmetric_(Tensor &weight, const Tensor &scale, double eps, double min_v
 // The per-tensor backward in pieces of whole blocks: each piece's two sums as
 // block values, placed at its blocks, then one finish, which gives one
 // call's bits (docs/kernels.md, "Gradients across shards").
-int32_t per_tensor_backward_in_blocks(const qat_bf16 *g, const qat_bf16 *w, const qat_bf16 *s, qat_bf16 *gw,
-                                      qat_bf16 *gs, int64_t numel, double eps, double min_v, double max_v) {
+int32_t per_tensor_backward_in_blocks(const Tensor &grad_output, const Tensor &weight, const qat_bf16 *s,
+                                      const Tensor &grad_weight, qat_bf16 *gs, int64_t numel, double eps,
+                                      double min_v, double max_v) {
     int64_t blocks = static_cast<int64_t>(qat_block_count(numel));
     std::vector<double> sums(2 * blocks);
     int32_t status = over_units(blocks, BLOCK, true, [&](int64_t b, int64_t n) {
         int64_t at = b * BLOCK, len = std::min(numel, (b + n) * BLOCK) - at;
         std::vector<double> part(2 * n);
-        int32_t st = qat_symmetric_per_channel_backward_blocks(g + at, w + at, s, gw + at, part.data(), 1, len, eps,
+        Part g(grad_output, at, len, true), w(weight, at, len, true), gw(grad_weight, at, len, false);
+        int32_t st = qat_symmetric_per_channel_backward_blocks(g.in(), w.in(), s, gw.out(), part.data(), 1, len, eps,
                                                                min_v, max_v);
+        if (st == QAT_OK) gw.commit();
         std::copy(part.begin(), part.begin() + n, sums.begin() + b);
         std::copy(part.begin() + n, part.end(), sums.begin() + blocks + b);
         return st;
@@ -306,21 +369,24 @@ std::tuple<Tensor &, Tensor &> symmetric_backward_out(const Tensor &grad_output,
     std::string name = op_name<G>("_backward");
     const char *op = name.c_str();
     Shape shape = symmetric_checks<G>(op, weight, scale);
-    check_out(op, "grad_output", grad_output, weight.sizes());
-    check_out(op, "grad_weight", grad_weight, weight.sizes());
+    check_like(op, "grad_output", grad_output, weight);
+    check_like(op, "grad_weight", grad_weight, weight);
     check_out(op, "grad_scale", grad_scale, scale.sizes());
-    const qat_bf16 *g = in(grad_output), *w = in(weight), *s = in(scale);
-    qat_bf16 *gw = out(grad_weight), *gs = out(grad_scale);
+    const qat_bf16 *s = in(scale);
+    qat_bf16 *gs = out(grad_scale);
     bool split = separable({&grad_output, &weight, &scale}, {&grad_weight, &grad_scale}) &&
                  at::get_num_threads() > 1 && !at::in_parallel_region();
     int32_t status;
     if (G == PerTensor && split && shape.len > BLOCK) {
-        status = per_tensor_backward_in_blocks(g, w, s, gw, gs, shape.len, eps, min_v, max_v);
+        status = per_tensor_backward_in_blocks(grad_output, weight, s, grad_weight, gs, shape.len, eps, min_v, max_v);
     } else {
         status = over_units(shape.units, shape.len, split, [&](int64_t k, int64_t n) {
-            int64_t at = k * shape.len;
-            return qat_symmetric_per_channel_backward(g + at, w + at, s + k, gw + at, gs + k, n, shape.len, eps,
-                                                      min_v, max_v);
+            int64_t at = k * shape.len, count = n * shape.len;
+            Part g(grad_output, at, count, true), w(weight, at, count, true), gw(grad_weight, at, count, false);
+            int32_t st = qat_symmetric_per_channel_backward(g.in(), w.in(), s + k, gw.out(), gs + k, n, shape.len,
+                                                            eps, min_v, max_v);
+            if (st == QAT_OK) gw.commit();
+            return st;
         });
     }
     check_status(op, status);
@@ -346,6 +412,7 @@ std::tuple<Tensor, Tensor> symmetric_backward_blocks(const Tensor &grad_output, 
                                                      const Tensor &scale, double eps, double min_v, double max_v) {
     std::string name = op_name<G>("_backward_blocks");
     const char *op = name.c_str();
+    check_tensor(op, "weight", weight);
     Shape shape = symmetric_checks<G>(op, weight, scale);
     check_tensor(op, "grad_output", grad_output);
     check_out(op, "grad_output", grad_output, weight.sizes());
@@ -378,6 +445,7 @@ Tensor symmetric_finish(const Tensor &block_sums, const Tensor &scale, int64_t c
 Tensor asymmetric_per_group_quantize(const Tensor &weight, const Tensor &scale, const Tensor &offset,
                                      int64_t group_size, int64_t bit, double eps, double clip_val) {
     const char *op = "qat_kernels.asymmetric_per_group_quantize";
+    check_tensor(op, "weight", weight);
     asymmetric_checks(op, weight, scale, offset, group_size);
     Tensor codes = at::empty(weight.sizes(), weight.options().dtype(at::kByte));
     check_status(op, qat_asymmetric_per_group_quantize(in(weight), in(scale), in(offset),
@@ -406,6 +474,7 @@ template <Granularity G>
 Tensor symmetric_quantize(const Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v) {
     std::string name = op_name<G>("_quantize");
     const char *op = name.c_str();
+    check_tensor(op, "weight", weight);
     Shape shape = symmetric_checks<G>(op, weight, scale);
     Tensor codes = at::empty(weight.sizes(), weight.options().dtype(at::kChar));
     check_status(op, qat_symmetric_per_channel_quantize(in(weight), in(scale), codes.mutable_data_ptr<int8_t>(),
@@ -501,20 +570,21 @@ Shape tokens_of(const char *op, const Tensor &input) {
 // dimension).
 std::tuple<Tensor, Tensor, Tensor> per_token(const Tensor &input, int64_t bit, double eps, bool symmetric) {
     const char *op = "qat_kernels.per_token";
-    check_tensor(op, "input", input);
+    check_values(op, "input", input);
     Shape shape = tokens_of(op, input);
     auto token_sizes = input.sizes().slice(0, input.dim() - 1);
     Tensor result = at::empty_like(input, at::MemoryFormat::Contiguous);
     Tensor scale = at::empty(token_sizes, input.options().dtype(at::kFloat));
     Tensor zero_point = at::empty(token_sizes, input.options().dtype(at::kInt));
-    const qat_bf16 *x = in(input);
-    qat_bf16 *r = out(result);
     float *s = scale.mutable_data_ptr<float>();
     int32_t *z = zero_point.mutable_data_ptr<int32_t>();
     auto call = symmetric ? qat_per_token_symmetric : qat_per_token_asymmetric;
     check_status(op, over_units(shape.units, shape.len, true, [&](int64_t k, int64_t n) {
-                     int64_t at = k * shape.len;
-                     return call(x + at, r + at, s + k, z + k, n, shape.len, bits(bit), static_cast<float>(eps));
+                     int64_t at = k * shape.len, count = n * shape.len;
+                     Part x(input, at, count, true), r(result, at, count, false);
+                     int32_t st = call(x.in(), r.out(), s + k, z + k, n, shape.len, bits(bit), static_cast<float>(eps));
+                     if (st == QAT_OK) r.commit();
+                     return st;
                  }));
     return {result, scale, zero_point};
 }
@@ -522,21 +592,22 @@ std::tuple<Tensor, Tensor, Tensor> per_token(const Tensor &input, int64_t bit, d
 Tensor per_token_backward(const Tensor &grad_output, const Tensor &input, const Tensor &scale,
                           const Tensor &zero_point, int64_t bit) {
     const char *op = "qat_kernels.per_token_backward";
-    check_tensor(op, "input", input);
-    check_out(op, "grad_output", grad_output, input.sizes());
+    check_values(op, "input", input);
+    check_like(op, "grad_output", grad_output, input);
     Shape shape = tokens_of(op, input);
     check_tensor(op, "scale", scale, at::kFloat);
     check_tensor(op, "zero_point", zero_point, at::kInt);
     check_numel(op, "scale", scale, shape.units);
     check_numel(op, "zero_point", zero_point, shape.units);
     Tensor grad_input = at::empty_like(input, at::MemoryFormat::Contiguous);
-    const qat_bf16 *g = in(grad_output), *x = in(input);
     const float *s = scale.const_data_ptr<float>();
     const int32_t *z = zero_point.const_data_ptr<int32_t>();
-    qat_bf16 *gx = out(grad_input);
     check_status(op, over_units(shape.units, shape.len, true, [&](int64_t k, int64_t n) {
-                     int64_t at = k * shape.len;
-                     return qat_per_token_backward(g + at, x + at, s + k, z + k, gx + at, n, shape.len, bits(bit));
+                     int64_t at = k * shape.len, count = n * shape.len;
+                     Part g(grad_output, at, count, true), x(input, at, count, true), gx(grad_input, at, count, false);
+                     int32_t st = qat_per_token_backward(g.in(), x.in(), s + k, z + k, gx.out(), n, shape.len, bits(bit));
+                     if (st == QAT_OK) gx.commit();
+                     return st;
                  }));
     return grad_input;
 }

@@ -14,12 +14,23 @@ def version():
 
 # --- fake implementations: shapes and dtypes only, for tracing ----------------
 
-def _check_like(op, names, tensors, dtype=_bf16):
-    """The checks a trace can make: the dtype, and one device."""
-    device = tensors[0].device
+def _check_like(op, names, tensors, dtype=_bf16, first=None):
+    """The checks a trace can make: the dtype, and one device (that of
+    ``first`` if given: the call's first tensor)."""
+    device = (first if first is not None else tensors[0]).device
     for name, t in zip(names, tensors):
         torch._check(t.dtype == dtype, lambda: f"qat_kernels.{op}: {name} must be {dtype}, not {t.dtype}")
-        torch._check(t.device == device, lambda: f"qat_kernels.{op}: {name} must be on the device of {names[0]}")
+        torch._check(t.device == device, lambda: f"qat_kernels.{op}: {name} must be on the device of the "
+                                                 "first tensor")
+
+
+def _check_values(op, names, tensors):
+    """Values (weights, activations, their gradients): bfloat16 or float32,
+    all of one dtype."""
+    dtype = tensors[0].dtype
+    torch._check(dtype in (_bf16, torch.float32),
+                 lambda: f"qat_kernels.{op}: {names[0]} must be bfloat16 or float32, not {dtype}")
+    _check_like(op, names, tensors, dtype)
 
 
 def _empty_like(*tensors):
@@ -28,14 +39,15 @@ def _empty_like(*tensors):
 
 @torch.library.register_fake("qat_kernels::asymmetric_per_group")
 def _(weight, scale, offset, group_size, bit, eps, clip_val):
-    _check_like("asymmetric_per_group", ("weight", "scale", "offset"), (weight, scale, offset))
+    _check_values("asymmetric_per_group", ("weight",), (weight,))
+    _check_like("asymmetric_per_group", ("scale", "offset"), (scale, offset), first=weight)
     return _empty_like(weight)[0]
 
 
 @torch.library.register_fake("qat_kernels::asymmetric_per_group_backward")
 def _(grad_output, weight, scale, offset, group_size, bit, eps, clip_val):
-    names = ("grad_output", "weight", "scale", "offset")
-    _check_like("asymmetric_per_group_backward", names, (grad_output, weight, scale, offset))
+    _check_values("asymmetric_per_group_backward", ("weight", "grad_output"), (weight, grad_output))
+    _check_like("asymmetric_per_group_backward", ("scale", "offset"), (scale, offset), first=weight)
     return _empty_like(weight, scale, offset)
 
 
@@ -54,12 +66,14 @@ def _(codes, scale, offset, group_size, bit, eps, clip_val):
 def _register_symmetric_fakes(name, rows_of):
     @torch.library.register_fake(f"qat_kernels::{name}")
     def _(weight, scale, eps, min_v, max_v):
-        _check_like(name, ("weight", "scale"), (weight, scale))
+        _check_values(name, ("weight",), (weight,))
+        _check_like(name, ("scale",), (scale,), first=weight)
         return _empty_like(weight)[0]
 
     @torch.library.register_fake(f"qat_kernels::{name}_backward")
     def _(grad_output, weight, scale, eps, min_v, max_v):
-        _check_like(name + "_backward", ("grad_output", "weight", "scale"), (grad_output, weight, scale))
+        _check_values(name + "_backward", ("weight", "grad_output"), (weight, grad_output))
+        _check_like(name + "_backward", ("scale",), (scale,), first=weight)
         return _empty_like(weight, scale)
 
     @torch.library.register_fake(f"qat_kernels::{name}_backward_blocks")
@@ -90,7 +104,7 @@ def _(block_sums, scale, cols, eps, min_v, max_v):
 
 @torch.library.register_fake("qat_kernels::per_token")
 def _(input, bit, eps, symmetric):
-    _check_like("per_token", ("input",), (input,))
+    _check_values("per_token", ("input",), (input,))
     tokens = input.shape[:-1]
     return (_empty_like(input)[0], input.new_empty(tokens, dtype=torch.float32),
             input.new_empty(tokens, dtype=torch.int32))
@@ -98,7 +112,7 @@ def _(input, bit, eps, symmetric):
 
 @torch.library.register_fake("qat_kernels::per_token_backward")
 def _(grad_output, input, scale, zero_point, bit):
-    _check_like("per_token_backward", ("grad_output", "input"), (grad_output, input))
+    _check_values("per_token_backward", ("input", "grad_output"), (input, grad_output))
     return _empty_like(input)[0]
 
 
@@ -283,11 +297,12 @@ def symmetric_per_tensor(weight, scale, eps=1e-4, min_v=-128.0, max_v=127.0):
 
 
 def per_token(input, bit=8, symmetric=False, eps=2.0 ** -23, return_params=False):
-    """Dynamic per-token fake quantization of activations: each token (every
-    dimension but the last) with the scale and zero point of its own values
-    (torchao's ``choose_qparams_affine``, in f32), differentiable in
-    ``input`` (the straight-through estimator). With ``return_params``,
-    also each token's float32 scale and int32 zero point."""
+    """Dynamic per-token fake quantization of activations (bfloat16 or
+    float32, rounded to bfloat16 first): each token (every dimension but the
+    last) with the scale and zero point of its own values (torchao's
+    ``choose_qparams_affine``, in f32), differentiable in ``input`` (the
+    straight-through estimator). With ``return_params``, also each token's
+    float32 scale and int32 zero point."""
     out, scale, zero_point = _ops.per_token(input, bit, eps, symmetric)
     return (out, scale, zero_point) if return_params else out
 

@@ -53,6 +53,14 @@ def _check_eps(cls, eps):
     return float(eps)
 
 
+def _values(x):
+    """``x`` as the operators take it: bfloat16 or float32 (which they round
+    to bfloat16 as they read it), contiguous."""
+    if x.dtype not in (_bf16, torch.float32):
+        x = x.float()
+    return x.contiguous()
+
+
 def _sync_ready(module, incompatible_keys):
     module._ready = bool(module.initialized)
 
@@ -137,7 +145,7 @@ class _FakeQuantizer(torch.nn.Module):
                                    "calibrate(weight), or pass weight=, before compiling or exporting")
             self.initialize(weight)
         self._check_weight(weight)
-        return self._fake_quantize(weight.to(_bf16).contiguous()).to(weight.dtype)
+        return self._fake_quantize(_values(weight)).to(weight.dtype)
 
     # -- export --
 
@@ -403,7 +411,7 @@ class PerToken(torch.nn.Module):
             raise TypeError(f"PerToken: the activation must be a floating-point tensor, not {x.dtype}")
         if x.dim() == 0:
             raise ValueError("PerToken: the activation must have at least one dimension (a token's values last)")
-        return per_token(x.to(_bf16).contiguous(), self.bit, self.symmetric, self.eps).to(x.dtype)
+        return per_token(_values(x), self.bit, self.symmetric, self.eps).to(x.dtype)
 
     def extra_repr(self):
         mapping = "symmetric" if self.symmetric else "asymmetric"

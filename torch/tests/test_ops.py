@@ -47,13 +47,14 @@ def test_out_and_in_place_forms_give_the_functional_bits():
 
 
 @pytest.mark.parametrize("case,pattern", [
-    (lambda w, s, o: ops.symmetric_per_channel(w.float(), s, 1e-4, -8, 7), "weight must be bfloat16"),
-    (lambda w, s, o: ops.symmetric_per_channel(w, s.to("meta"), 1e-4, -8, 7), "scale must be on the device"),
+    (lambda w, s, o: ops.symmetric_per_channel(w.double(), s, 1e-4, -8, 7), "weight must be bfloat16 or float32"),
+    (lambda w, s, o: ops.symmetric_per_channel(w, s.to("meta"), 1e-4, -8, 7), "scale must be on the device of the first tensor"),
     (lambda w, s, o: ops.symmetric_per_channel(w.t(), s, 1e-4, -8, 7), "weight must be contiguous"),
     (lambda w, s, o: ops.symmetric_per_channel(w.to_sparse(), s, 1e-4, -8, 7), "weight must be a strided"),
     (lambda w, s, o: ops.symmetric_per_channel(w, s[:3], 1e-4, -8, 7), r"scale must have shape \(8\)"),
     (lambda w, s, o: ops.symmetric_per_channel(w, s.view(2, 4), 1e-4, -8, 7), r"scale must have shape \(8\)"),
-    (lambda w, s, o: ops.symmetric_per_channel(w.view(torch.int16), s, 1e-4, -8, 7), "weight must be bfloat16"),
+    (lambda w, s, o: ops.symmetric_per_channel(w.view(torch.int16), s, 1e-4, -8, 7), "weight must be bfloat16 or"),
+    (lambda w, s, o: ops.symmetric_per_channel(w, s.float(), 1e-4, -8, 7), "scale must be bfloat16, not float32"),
     (lambda w, s, o: ops.symmetric_per_channel(w, s, 0.0, -8, 7), "eps is not finite and positive"),
     (lambda w, s, o: ops.symmetric_per_tensor(w, s[:1], 1e-4, 7, -8), "min_v and max_v"),
     (lambda w, s, o: ops.asymmetric_per_group(w, s[:4], o, 100, 4, 1e-4, 0.99), "group_size 100"),
@@ -187,3 +188,23 @@ def test_calibration_through_the_operators():
     w[0, 0] = float("nan")
     with pytest.raises(RuntimeError, match="NaN or infinite"):
         ops.symmetric_per_tensor_calibrate(w, 1e-4, -8.0, 7.0, 0)
+
+
+@pytest.mark.parametrize("name", ["asymmetric_per_group", "symmetric_per_channel", "symmetric_per_tensor"])
+def test_float32_values_are_rounded_to_bfloat16_as_they_are_read(name):
+    g = torch.Generator().manual_seed(3)
+    w32, g32 = torch.randn(8, 512, generator=g) * 0.05, torch.randn(8, 512, generator=g)
+    if name == "asymmetric_per_group":
+        params = (torch.full((32,), 0.01, dtype=bf16), torch.zeros(32, dtype=bf16), 128, 4, 1e-4, 0.99)
+    else:
+        params = (torch.full((8 if name.endswith("channel") else 1,), 0.01, dtype=bf16), 1e-4, -8.0, 7.0)
+    op, backward = getattr(ops, name), getattr(ops, name + "_backward")
+    out32 = op(w32, *params)
+    assert out32.dtype == torch.float32
+    assert torch.equal(out32, op(w32.to(bf16), *params).float())
+    for a, b in zip(backward(g32, w32, *params), backward(g32.to(bf16), w32.to(bf16), *params)):
+        assert torch.equal(a.float(), b.float())
+    x, s, z = ops.per_token(w32, 8, 2.0 ** -23, False)
+    assert torch.equal(x, ops.per_token(w32.to(bf16), 8, 2.0 ** -23, False)[0].float())
+    assert torch.equal(ops.per_token_backward(g32, w32, s, z, 8),
+                       ops.per_token_backward(g32.to(bf16), w32.to(bf16), s, z, 8).float())
