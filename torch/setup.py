@@ -33,8 +33,10 @@ setup(
             include_dirs=[os.path.join(ROOT, "include")],
             extra_objects=[LIBRARY],
             depends=[LIBRARY, os.path.join(ROOT, "include", "qat_kernels.h")],
-            extra_link_args=native,
-            extra_compile_args=["-O2"],
+            # ATen's parallel_for is OpenMP in PyTorch's builds: without the
+            # flag it would run every part on the calling thread.
+            extra_link_args=native + ["-fopenmp"],
+            extra_compile_args=["-O3", "-fopenmp"],
         )
     ],
     cmdclass={"build_ext": BuildExtension},

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <cstring>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -116,20 +117,37 @@ bool separable(std::initializer_list<const Tensor *> inputs, std::initializer_li
     return true;
 }
 
-// Runs call(first, count) over units [0, units), split across the intra-op
-// threads when `split` (about 64 Ki elements a part), or once; the first
-// failing status, or QAT_OK. Every part has the same parameters, so a
-// refused call is refused by every part and nothing is written.
+// Runs call(first, count) over units [0, units) in parts of about 64 Ki
+// elements, across the intra-op threads; the first failing status, or
+// QAT_OK. Every part has the same parameters, so a refused call is refused
+// by every part (the first, when they run in order) and nothing is written.
+// Not `split` (an output overlaps another tensor), the call runs whole, so
+// that the library sees, and reports, the overlap.
 template <class Call>
 int32_t over_units(int64_t units, int64_t len, bool split, Call call) {
-    if (!split || units < 2 || at::get_num_threads() < 2 || at::in_parallel_region()) return call(0, units);
+    if (!split) return call(0, units);
     int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(len, 1));
+    if (units <= grain || at::get_num_threads() < 2 || at::in_parallel_region()) {
+        for (int64_t k = 0;; k += grain) {
+            int32_t status = call(k, std::min(grain, units - k));
+            if (status != QAT_OK || k + grain >= units) return status;
+        }
+    }
     std::atomic<int32_t> status{QAT_OK};
     at::parallel_for(0, units, grain, [&](int64_t begin, int64_t end) {
-        int32_t s = call(begin, end - begin);
-        if (s != QAT_OK) status.store(s);
+        for (int64_t k = begin; k < end; k += grain) {
+            int32_t s = call(k, std::min(grain, end - k));
+            if (s != QAT_OK) status.store(s);
+        }
     });
     return status.load();
+}
+
+// A float32 call is staged part by part, so the library never sees its
+// tensors whole: an overlap between them is refused here.
+void check_no_overlap(const char *op, bool split, const Tensor &values) {
+    TORCH_CHECK(split || values.scalar_type() == at::kBFloat16, op,
+                ": an output overlaps another tensor other than as exactly that tensor (in place)");
 }
 
 // The elements of a reduction block (docs/numerics.md).
@@ -155,34 +173,47 @@ void check_like(const char *op, const char *name, const Tensor &t, const Tensor 
     check_out(op, name, t, like.sizes(), like.scalar_type());
 }
 
-// A part's `count` elements from `at` of a values tensor, as bfloat16.
+// float32 to bfloat16, rounding to nearest even, every NaN 0x7FC0: the bits
+// .to(torch.bfloat16) gives, in a loop without branches (which vectorizes).
+void narrow(const float *src, qat_bf16 *dst, int64_t count) {
+    const uint32_t *bits = reinterpret_cast<const uint32_t *>(src);
+    for (int64_t i = 0; i < count; i++) {
+        uint32_t u = bits[i];
+        uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+        dst[i] = static_cast<qat_bf16>((u & 0x7FFFFFFFu) > 0x7F800000u ? 0x7FC0u : rounded);
+    }
+}
+
+// A part's `count` elements from `at` of a values tensor, as bfloat16:
+// float32 staged in the calling thread's buffer `slot` (each of a call's
+// staged tensors has its own), which is kept between calls.
 class Part {
   public:
-    Part(const Tensor &t, int64_t at, int64_t count, bool read) : t_(t), at_(at), count_(count) {
+    Part(const Tensor &t, int64_t at, int64_t count, int slot, bool read) : t_(t), at_(at), count_(count) {
         if (t.scalar_type() == at::kBFloat16) {
             bits_ = reinterpret_cast<qat_bf16 *>(const_cast<at::BFloat16 *>(t.const_data_ptr<at::BFloat16>())) + at;
-        } else {
-            staged_.resize(static_cast<size_t>(count));
-            if (read) {
-                const float *src = t.const_data_ptr<float>() + at;
-                for (int64_t i = 0; i < count; i++) staged_[i] = c10::BFloat16(src[i]).x;
-            }
-            bits_ = staged_.data();
+            return;
         }
+        thread_local std::vector<qat_bf16> buffers[3];
+        std::vector<qat_bf16> &buffer = buffers[slot];
+        if (buffer.size() < static_cast<size_t>(count)) buffer.resize(static_cast<size_t>(count));
+        bits_ = buffer.data();
+        staged_ = true;
+        if (read) narrow(t.const_data_ptr<float>() + at, bits_, count);
     }
     const qat_bf16 *in() const { return bits_; }
     qat_bf16 *out() { return bits_; }
     // An output's values, widened into its tensor (bfloat16: already there).
     void commit() {
-        if (staged_.empty()) return;
-        float *dst = const_cast<Tensor &>(t_).mutable_data_ptr<float>() + at_;
-        for (int64_t i = 0; i < count_; i++) dst[i] = static_cast<float>(c10::BFloat16(staged_[i], c10::BFloat16::from_bits()));
+        if (!staged_) return;
+        uint32_t *dst = reinterpret_cast<uint32_t *>(const_cast<Tensor &>(t_).mutable_data_ptr<float>()) + at_;
+        for (int64_t i = 0; i < count_; i++) dst[i] = static_cast<uint32_t>(bits_[i]) << 16;
     }
 
   private:
     const Tensor &t_;
     int64_t at_, count_;
-    std::vector<qat_bf16> staged_;
+    bool staged_ = false;
     qat_bf16 *bits_;
 };
 
@@ -206,9 +237,10 @@ Tensor &asymmetric_per_group_out(const Tensor &weight, const Tensor &scale, cons
     check_like(op, "out", result, weight);
     const qat_bf16 *s = in(scale), *o = in(offset);
     bool split = separable({&weight, &scale, &offset}, {&result});
+    check_no_overlap(op, split, weight);
     check_status(op, over_units(shape.units, shape.len, split, [&](int64_t k, int64_t n) {
                      int64_t at = k * shape.len, count = n * shape.len;
-                     Part w(weight, at, count, true), r(result, at, count, false);
+                     Part w(weight, at, count, 0, true), r(result, at, count, 1, false);
                      int32_t st = qat_asymmetric_per_group(w.in(), s + k, o + k, r.out(), count, shape.len, bits(bit),
                                                            eps, clip_val);
                      if (st == QAT_OK) r.commit();
@@ -241,9 +273,10 @@ std::tuple<Tensor &, Tensor &, Tensor &> asymmetric_per_group_backward_out(
     const qat_bf16 *s = in(scale), *o = in(offset);
     qat_bf16 *gs = out(grad_scale), *go = out(grad_offset);
     bool split = separable({&grad_output, &weight, &scale, &offset}, {&grad_weight, &grad_scale, &grad_offset});
+    check_no_overlap(op, split, weight);
     check_status(op, over_units(shape.units, shape.len, split, [&](int64_t k, int64_t n) {
                      int64_t at = k * shape.len, count = n * shape.len;
-                     Part g(grad_output, at, count, true), w(weight, at, count, true), gw(grad_weight, at, count, false);
+                     Part g(grad_output, at, count, 0, true), w(weight, at, count, 1, true), gw(grad_weight, at, count, 2, false);
                      int32_t st = qat_asymmetric_per_group_backward(g.in(), w.in(), s + k, o + k, gw.out(), gs + k,
                                                                     go + k, count, shape.len, bits(bit), eps, clip_val);
                      if (st == QAT_OK) gw.commit();
@@ -305,9 +338,10 @@ Tensor &symmetric_out(const Tensor &weight, const Tensor &scale, double eps, dou
     check_like(op, "out", result, weight);
     const qat_bf16 *s = in(scale);
     bool split = separable({&weight, &scale}, {&result});
+    check_no_overlap(op, split, weight);
     // Rows [k, k + n) of `len` elements from element `at`, with their scales.
     auto rows = [&](int64_t at, int64_t k, int64_t n, int64_t len) {
-        Part w(weight, at, n * len, true), r(result, at, n * len, false);
+        Part w(weight, at, n * len, 0, true), r(result, at, n * len, 1, false);
         int32_t st = qat_symmetric_per_channel(w.in(), s + k, r.out(), n, len, eps, min_v, max_v);
         if (st == QAT_OK) r.commit();
         return st;
@@ -350,7 +384,7 @@ int32_t per_tensor_backward_in_blocks(const Tensor &grad_output, const Tensor &w
     int32_t status = over_units(blocks, BLOCK, true, [&](int64_t b, int64_t n) {
         int64_t at = b * BLOCK, len = std::min(numel, (b + n) * BLOCK) - at;
         std::vector<double> part(2 * n);
-        Part g(grad_output, at, len, true), w(weight, at, len, true), gw(grad_weight, at, len, false);
+        Part g(grad_output, at, len, 0, true), w(weight, at, len, 1, true), gw(grad_weight, at, len, 2, false);
         int32_t st = qat_symmetric_per_channel_backward_blocks(g.in(), w.in(), s, gw.out(), part.data(), 1, len, eps,
                                                                min_v, max_v);
         if (st == QAT_OK) gw.commit();
@@ -374,15 +408,18 @@ std::tuple<Tensor &, Tensor &> symmetric_backward_out(const Tensor &grad_output,
     check_out(op, "grad_scale", grad_scale, scale.sizes());
     const qat_bf16 *s = in(scale);
     qat_bf16 *gs = out(grad_scale);
-    bool split = separable({&grad_output, &weight, &scale}, {&grad_weight, &grad_scale}) &&
-                 at::get_num_threads() > 1 && !at::in_parallel_region();
+    bool split = separable({&grad_output, &weight, &scale}, {&grad_weight, &grad_scale});
+    check_no_overlap(op, split, weight);
+    bool pieces = at::get_num_threads() > 1 && !at::in_parallel_region();
     int32_t status;
-    if (G == PerTensor && split && shape.len > BLOCK) {
+    // Per tensor: the row in pieces of whole blocks, across threads (or, for
+    // float32, to stage it piece by piece).
+    if (G == PerTensor && split && (pieces || weight.scalar_type() == at::kFloat) && shape.len > BLOCK) {
         status = per_tensor_backward_in_blocks(grad_output, weight, s, grad_weight, gs, shape.len, eps, min_v, max_v);
     } else {
         status = over_units(shape.units, shape.len, split, [&](int64_t k, int64_t n) {
             int64_t at = k * shape.len, count = n * shape.len;
-            Part g(grad_output, at, count, true), w(weight, at, count, true), gw(grad_weight, at, count, false);
+            Part g(grad_output, at, count, 0, true), w(weight, at, count, 1, true), gw(grad_weight, at, count, 2, false);
             int32_t st = qat_symmetric_per_channel_backward(g.in(), w.in(), s + k, gw.out(), gs + k, n, shape.len,
                                                             eps, min_v, max_v);
             if (st == QAT_OK) gw.commit();
@@ -581,7 +618,7 @@ std::tuple<Tensor, Tensor, Tensor> per_token(const Tensor &input, int64_t bit, d
     auto call = symmetric ? qat_per_token_symmetric : qat_per_token_asymmetric;
     check_status(op, over_units(shape.units, shape.len, true, [&](int64_t k, int64_t n) {
                      int64_t at = k * shape.len, count = n * shape.len;
-                     Part x(input, at, count, true), r(result, at, count, false);
+                     Part x(input, at, count, 0, true), r(result, at, count, 1, false);
                      int32_t st = call(x.in(), r.out(), s + k, z + k, n, shape.len, bits(bit), static_cast<float>(eps));
                      if (st == QAT_OK) r.commit();
                      return st;
@@ -604,7 +641,7 @@ Tensor per_token_backward(const Tensor &grad_output, const Tensor &input, const 
     const int32_t *z = zero_point.const_data_ptr<int32_t>();
     check_status(op, over_units(shape.units, shape.len, true, [&](int64_t k, int64_t n) {
                      int64_t at = k * shape.len, count = n * shape.len;
-                     Part g(grad_output, at, count, true), x(input, at, count, true), gx(grad_input, at, count, false);
+                     Part g(grad_output, at, count, 0, true), x(input, at, count, 1, true), gx(grad_input, at, count, 2, false);
                      int32_t st = qat_per_token_backward(g.in(), x.in(), s + k, z + k, gx.out(), n, shape.len, bits(bit));
                      if (st == QAT_OK) gx.commit();
                      return st;
