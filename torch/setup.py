@@ -1,7 +1,8 @@
-"""Builds the PyTorch extension of qat-kernels against the C library.
+"""Builds the PyTorch extension of qat-kernels against the C library (the
+package's metadata is in pyproject.toml).
 
     make -C ../c_tests lib       # the static library (setup.py runs it when missing)
-    pip install --no-build-isolation .
+    pip install --no-build-isolation .            # or .[examples] for scikit-learn
 
 The extension links c_tests/build/lib/libqat_kernels.a, so the installed
 package needs no other file of the repository.
@@ -22,10 +23,6 @@ with open(os.path.join(ROOT, "c_tests", "build", "native-static-libs")) as f:
     native = f.read().split()
 
 setup(
-    name="qat_kernels_torch",
-    version="0.1.0",
-    description="qat-kernels as PyTorch operators, autograd functions and fake-quantization modules",
-    packages=["qat_kernels_torch"],
     ext_modules=[
         CppExtension(
             "qat_kernels_torch._ops",

@@ -1,20 +1,25 @@
 """Quantization-aware training on a real data set: scikit-learn's bundled
-handwritten digits (8 x 8 images, 10 classes), an MLP 64 -> 256 -> 256 -> 10
-with the three quantizers where each belongs:
+handwritten digits (8 x 8 images, 10 classes), an MLP 64 -> 256 -> 256 -> 10.
 
-- input layer: symmetric per tensor;
-- hidden layer: asymmetric per group (groups of 64 inputs, learnable scale
-  and offset);
-- output head: symmetric per channel.
+Two schemes, each attached with qat_kernels_torch.prepare (no hand-written
+forward) and deployed with convert (packed integer codes):
 
-It trains the fp32 model, quantizes it after training (PTQ) with min/max
-parameters and with the library's calibrated ones, then fine-tunes it from
-the calibrated parameters with fake quantization in the loop (QAT) through
-qat_kernels_torch, at 4 and at 2 bits; and runs the same QAT with PyTorch's
-learnable fake-quantization operators (per tensor and per channel; PyTorch
-has no per-group quantizer, so its per-channel affine one stands in for the
-hidden layer). Fixed seeds; the last line gives the accuracies.
+- per layer, at 4 and at 2 bits: symmetric per tensor on the input layer,
+  asymmetric per group (groups of 64, learnable scale and offset) on the
+  hidden layer, symmetric per channel on the output head;
+- 8da4w: int8 asymmetric per-token activations at every layer's input and
+  int4 symmetric per-group weights (groups of 32).
 
+It trains the fp32 model; quantizes it after training (PTQ) with min/max
+parameters and with the library's calibration; fine-tunes it with fake
+quantization in the loop (QAT) from the calibrated parameters; converts it
+and checks that the packed model classifies exactly as the QAT model, and
+reports its bytes. It also runs the same QAT with PyTorch's learnable
+fake-quantization operators (per tensor and per channel; PyTorch has no
+per-group quantizer, so its per-channel affine one stands in for the hidden
+layer). Fixed seeds; the last line gives the results.
+
+    pip install --no-build-isolation "./torch[examples]"
     python3 torch/examples/digits.py
 """
 import time
@@ -44,12 +49,14 @@ class MLP(torch.nn.Module):
         self.layers = torch.nn.ModuleList(
             [torch.nn.Linear(64, 256), torch.nn.Linear(256, 256), torch.nn.Linear(256, 10)]
         )
-        self.quantizers = None  # three callables on weights, or None for fp32
+        self.quantizers = None  # PyTorch's quantizers on the weights, or None
 
     def forward(self, x):
         for i, layer in enumerate(self.layers):
-            w = layer.weight if self.quantizers is None else self.quantizers[i](layer.weight)
-            x = torch.nn.functional.linear(x, w, layer.bias)
+            if self.quantizers is None:
+                x = layer(x)  # prepared and converted layers quantize themselves
+            else:
+                x = torch.nn.functional.linear(x, self.quantizers[i](layer.weight), layer.bias)
             if i < 2:
                 x = torch.relu(x)
         return x
@@ -71,34 +78,64 @@ def train(model, x, y, epochs, lr, params=None):
             opt.step()
 
 
-# --- the library's quantizers ------------------------------------------------------
+# --- the library's quantizers, through prepare and convert -----------------------
 
 
-def ours(model, bits):
-    """The three fake quantizers of qat_kernels_torch, LSQ-initialised on first use."""
-    return torch.nn.ModuleList(
-        [
-            qk.SymmetricPerTensor(bit=bits, grad_factor="lsq"),
-            qk.AsymmetricPerGroup(num_groups=256 * 256 // GROUP, group_size=GROUP, bit=bits, grad_factor="lsq"),
-            qk.SymmetricPerChannel(channels=10, bit=bits, grad_factor="lsq"),
-        ]
-    )
+def per_layer(bits):
+    """A quantizer per layer."""
+    return {
+        "layers.0": qk.QATConfig(weight="symmetric_per_tensor", weight_bit=bits),
+        "layers.1": qk.QATConfig(weight="asymmetric_per_group", weight_bit=bits, group_size=GROUP),
+        "layers.2": qk.QATConfig(weight="symmetric_per_channel", weight_bit=bits),
+    }
 
 
-def min_max(quantizers, model, bits):
-    """Post-training calibration the usual way: symmetric scales from the
+def quantizers(model):
+    return [layer.parametrizations.weight[0] for layer in model.layers]
+
+
+def min_max(model, bits):
+    """Post-training parameters the usual way: symmetric scales from the
     largest magnitude, groups from their min and max."""
-    qmax = 2 ** (bits - 1) - 1 if bits > 1 else 1
+    qmax = max(2 ** (bits - 1) - 1, 1)
     with torch.no_grad():
-        w = [layer.weight for layer in model.layers]
-        quantizers[0].scale.copy_((w[0].abs().max() / max(qmax, 1)).view(1))
-        groups = w[1].reshape(-1, GROUP)
-        lo, hi = groups.min(1).values, groups.max(1).values
-        quantizers[1].scale.copy_((hi - lo) / (2 ** bits - 1))
-        quantizers[1].offset.copy_((hi + lo) / 2)
-        quantizers[2].scale.copy_(w[2].abs().max(1).values / max(qmax, 1))
-        for q in quantizers:
-            q.initialized.fill_(True)
+        for layer, q in zip(model.layers, quantizers(model)):
+            w = layer.parametrizations.weight.original
+            if isinstance(q, qk.AsymmetricPerGroup):
+                groups = w.reshape(-1, q.group_size)
+                lo, hi = groups.min(1).values, groups.max(1).values
+                q.scale.copy_((hi - lo) / (2 ** bits - 1))
+                q.offset.copy_((hi + lo) / 2)
+            elif isinstance(q, qk.SymmetricPerGroup):
+                q.scale.copy_(w.reshape(-1, q.group_size).abs().max(1).values / qmax)
+            elif isinstance(q, qk.SymmetricPerChannel):
+                q.scale.copy_(w.abs().max(1).values / qmax)
+            else:
+                q.scale.copy_((w.abs().max() / qmax).view(1))
+
+
+def state_bytes(model):
+    return sum(t.numel() * t.element_size() for t in model.state_dict().values())
+
+
+def run_ours(fp32_state, config, bits, data):
+    """PTQ (min/max, calibrated), QAT, and the converted model: accuracies
+    and the converted model's bytes."""
+    x_train, x_test, y_train, y_test = data
+    model = MLP()
+    model.load_state_dict(fp32_state)
+    prepared = qk.prepare(model, config)
+    min_max(prepared, bits)
+    ptq = accuracy(prepared, x_test, y_test)
+    prepared = qk.prepare(model, config)  # calibrated by the library
+    calibrated = accuracy(prepared, x_test, y_test)
+    train(prepared, x_train, y_train, epochs=15, lr=1e-3)
+    qat = accuracy(prepared, x_test, y_test)
+    deployed = qk.convert(prepared)
+    with torch.no_grad():
+        same = bool(torch.equal(deployed(x_test), prepared(x_test)))
+    assert same, "the converted model's outputs are the QAT model's, bit for bit"
+    return ptq, calibrated, qat, accuracy(deployed, x_test, y_test), state_bytes(deployed)
 
 
 # --- PyTorch's learnable fake quantization -------------------------------------------
@@ -146,44 +183,39 @@ def torch_quantizers(model, bits):
 
 def main():
     start = time.time()
-    x_train, x_test, y_train, y_test = data()
+    data_split = data()
+    x_train, x_test, y_train, y_test = data_split
     model = MLP()
     train(model, x_train, y_train, epochs=40, lr=3e-3)
     fp32_state = {k: v.clone() for k, v in model.state_dict().items()}
     fp32 = accuracy(model, x_test, y_test)
-    print(f"fp32: test accuracy {fp32:.4f}")
-    results = {}
-    for bits in (4, 2):
-        model.quantizers = None
-        model.load_state_dict(fp32_state)
-        model.quantizers = ours(model, bits)
-        min_max(model.quantizers, model, bits)
-        ptq = accuracy(model, x_test, y_test)
-
-        model.quantizers = None
-        model.load_state_dict(fp32_state)
-        model.quantizers = ours(model, bits)
-        for q, layer in zip(model.quantizers, model.layers):
-            q.calibrate(layer.weight)  # the library's calibration, through its operators
-        calibrated = accuracy(model, x_test, y_test)
-        train(model, x_train, y_train, epochs=15, lr=1e-3)  # QAT from the calibrated parameters
-        qat = accuracy(model, x_test, y_test)
-
-        model.quantizers = None
-        model.load_state_dict(fp32_state)
-        model.quantizers = torch_quantizers(model, bits)
-        train(model, x_train, y_train, epochs=15, lr=1e-3)
-        torch_qat = accuracy(model, x_test, y_test)
-        model.quantizers = None
-        results[bits] = (ptq, calibrated, qat, torch_qat)
-        print(f"{bits}-bit: PTQ min/max {ptq:.4f}, PTQ calibrated {calibrated:.4f}, QAT {qat:.4f}, "
-              f"QAT with PyTorch's learnable ops {torch_qat:.4f}")
+    fp32_bytes = state_bytes(model)
+    print(f"fp32: test accuracy {fp32:.4f}, {fp32_bytes} bytes")
+    rows = []
+    for name, config, bits in (("4-bit per layer", per_layer(4), 4), ("2-bit per layer", per_layer(2), 2),
+                               ("8da4w", qk.QATConfig.int8_dynamic_activation_int4_weight(group_size=32), 4)):
+        ptq, calibrated, qat, deployed, size = run_ours(fp32_state, config, bits, data_split)
+        torch_qat = None
+        if name != "8da4w":
+            model.quantizers = None
+            model.load_state_dict(fp32_state)
+            model.quantizers = torch_quantizers(model, bits)
+            train(model, x_train, y_train, epochs=15, lr=1e-3)
+            torch_qat = accuracy(model, x_test, y_test)
+            model.quantizers = None
+        rows.append((name, ptq, calibrated, qat, deployed, size, torch_qat))
+        print(f"{name}: PTQ min/max {ptq:.4f}, PTQ calibrated {calibrated:.4f}, QAT {qat:.4f}, "
+              f"converted {deployed:.4f} in {size} bytes"
+              + (f", QAT with PyTorch's learnable ops {torch_qat:.4f}" if torch_qat is not None else ""))
     print(f"({time.time() - start:.1f} s)")
-    line = ", ".join(
-        f"{b}-bit PTQ {p:.4f} calibrated {c:.4f} QAT {q:.4f} torch QAT {t:.4f}"
-        for b, (p, c, q, t) in results.items()
-    )
-    print(f"digits: fp32 {fp32:.4f}, {line}")
+    print("| scheme | PTQ, min/max | PTQ, calibrated | QAT | converted | bytes | QAT (PyTorch's ops) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(f"| fp32 | | | | {fp32:.4f} | {fp32_bytes} | |")
+    for name, ptq, calibrated, qat, deployed, size, torch_qat in rows:
+        theirs = f"{torch_qat:.4f}" if torch_qat is not None else "-"
+        print(f"| {name} | {ptq:.4f} | {calibrated:.4f} | {qat:.4f} | {deployed:.4f} | {size} | {theirs} |")
+    line = ", ".join(f"{n} QAT {q:.4f} converted {d:.4f} ({b} bytes)" for n, _, _, q, d, b, _ in rows)
+    print(f"digits: fp32 {fp32:.4f} ({fp32_bytes} bytes), {line}")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from digits import MLP, data, ours  # noqa: E402
+from digits import GROUP, MLP, data  # noqa: E402
+
+import qat_kernels_torch as qk  # noqa: E402
 
 BITS, EPOCHS, BATCH, LR = 4, 8, 128, 2e-3
 # The distributed runs round each process's gradients to bf16 at the
@@ -36,13 +38,25 @@ BITS, EPOCHS, BATCH, LR = 4, 8, 128, 2e-3
 LOSS_TOLERANCE, ACCURACY_TOLERANCE = 0.10, 0.01
 
 
+def ours(model, bits):
+    """The three quantizers, LSQ-initialised from the model's weights, applied
+    in the model's forward (F.linear on the fake-quantized weight): a root
+    FSDP wraps whole."""
+    w = [layer.weight for layer in model.layers]
+    return torch.nn.ModuleList([
+        qk.SymmetricPerTensor(bit=bits, grad_factor="lsq", weight=w[0]),
+        qk.AsymmetricPerGroup(num_groups=w[1].numel() // GROUP, group_size=GROUP, bit=bits, grad_factor="lsq",
+                              weight=w[1]),
+        qk.SymmetricPerChannel(channels=w[2].shape[0], bit=bits, grad_factor="lsq", weight=w[2]),
+    ])
+
+
 def model_and_batches():
     """The same initial model and global batch order everywhere."""
     torch.manual_seed(0)
     model = MLP()
     model.quantizers = ours(model, BITS)
     x_train, x_test, y_train, y_test = data()
-    model(x_train[:1])  # LSQ initialisation of the quantizers, before any wrapping
     g = torch.Generator().manual_seed(1)
     batches = [torch.randperm(len(x_train), generator=g).split(BATCH) for _ in range(EPOCHS)]
     return model, batches, (x_train, x_test, y_train, y_test)

@@ -116,18 +116,29 @@ def prepare(model, config, inplace=False):
     fake-quantized weight, and the float weight
     ``layer.parametrizations.weight.original``), and for ``nn.Linear`` the
     activation quantizer as ``layer.activation_quantizer``, applied to the
-    input by a forward pre-hook. Returns the prepared model."""
-    if not isinstance(config, QATConfig):
-        raise TypeError(f"prepare: config must be a QATConfig, not {type(config).__name__}")
+    input by a forward pre-hook. ``config`` may also be a dict from layer
+    names (as ``named_modules`` gives them) to configs, for a quantizer per
+    layer. Returns the prepared model."""
+    per_layer = isinstance(config, dict)
+    configs = config.values() if per_layer else [config]
+    for c in configs:
+        if not isinstance(c, QATConfig):
+            raise TypeError(f"prepare: config must be a QATConfig (or a dict of them), not {type(c).__name__}")
+    names = dict(model.named_modules())
+    for name in config if per_layer else ():
+        if name not in names or not isinstance(names[name], _LAYERS):
+            raise ValueError(f"prepare: {name!r} is not a Linear, Conv2d or Embedding layer of the model")
     if not inplace:
         model = copy.deepcopy(model)
     for name, module in list(model.named_modules()):
-        if not isinstance(module, config.layers) or _prepared(module):
+        layer_config = config.get(name) if per_layer else config
+        if layer_config is None or not isinstance(module, layer_config.layers) or _prepared(module):
             continue
+        config_ = layer_config
         with torch.no_grad():
-            quantizer = config.weight_quantizer(module.weight.detach())
+            quantizer = config_.weight_quantizer(module.weight.detach())
         parametrize.register_parametrization(module, "weight", quantizer)
-        activation = config.activation_quantizer() if isinstance(module, torch.nn.Linear) else None
+        activation = config_.activation_quantizer() if isinstance(module, torch.nn.Linear) else None
         if activation is not None:
             module.activation_quantizer = activation
             module.register_forward_pre_hook(_quantize_input)
@@ -153,7 +164,9 @@ class _Quantized(torch.nn.Module):
         # buffers above, so it is kept out of the state_dict.
         object.__setattr__(self, "_decoder", copy.deepcopy(quantizer).requires_grad_(False))
 
+    @property
     def weight(self):
+        """The weight the codes stand for (the weight's dtype), decoded."""
         numel = 1
         for d in self.weight_shape:
             numel *= d
@@ -173,7 +186,7 @@ class QuantizedLinear(_Quantized):
     def forward(self, x):
         if self.activation_quantizer is not None:
             x = self.activation_quantizer(x)
-        return F.linear(x, self.weight(), self.bias)
+        return F.linear(x, self.weight, self.bias)
 
 
 class QuantizedConv2d(_Quantized):
@@ -189,7 +202,7 @@ class QuantizedConv2d(_Quantized):
             raise ValueError(f"convert: Conv2d with padding_mode={layer.padding_mode!r} is not supported")
 
     def forward(self, x):
-        return F.conv2d(x, self.weight(), self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class QuantizedEmbedding(_Quantized):
@@ -204,7 +217,7 @@ class QuantizedEmbedding(_Quantized):
             raise ValueError("convert: Embedding with max_norm (which rewrites its weight) is not supported")
 
     def forward(self, x):
-        return F.embedding(x, self.weight(), self.padding_idx, None, self.norm_type, self.scale_grad_by_freq,
+        return F.embedding(x, self.weight, self.padding_idx, None, self.norm_type, self.scale_grad_by_freq,
                            self.sparse)
 
 
