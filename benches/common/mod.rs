@@ -3,7 +3,7 @@
 //! closures.
 
 use half::bf16;
-use qat_kernels::{AsymmetricPerGroup, Backend, Calibration, Symmetric};
+use qat_kernels::{PerToken, AsymmetricPerGroup, Backend, Calibration, Symmetric};
 
 /// Deterministic weights ~ N(0, 0.02)-ish and gradients in [-1, 1].
 fn data(n: usize, seed: u32) -> Vec<bf16> {
@@ -157,6 +157,33 @@ pub fn kernels(n: usize, cols: usize) -> Vec<Kernel> {
     });
     all.extend(export_kernels(n, cols));
     all.extend(calibration_kernels(n, cols));
+    all.extend(per_token_kernels(n, cols));
+    all
+}
+
+/// Dynamic per-token activations, 8 bits: the forward (each row read twice,
+/// the second time from the cache) and the backward.
+fn per_token_kernels(n: usize, cols: usize) -> Vec<Kernel> {
+    let rows = n / cols;
+    let params = PerToken::default();
+    let (mut scale, mut zero_point) = (vec![0f32; rows], vec![0i32; rows]);
+    let mut all = vec![Kernel {
+        name: "per_token_asymmetric".into(),
+        bytes_per_weight: 4,
+        run: Box::new(move |path, t| {
+            path.per_token_asymmetric(&t.x, &mut t.out, &mut scale, &mut zero_point, &params)
+                .unwrap()
+        }),
+    }];
+    let (scale, zero_point) = (vec![0.01f32; rows], vec![3i32; rows]);
+    all.push(Kernel {
+        name: "per_token_backward".into(),
+        bytes_per_weight: 6,
+        run: Box::new(move |path, t| {
+            path.per_token_backward(&t.g, &t.x, &scale, &zero_point, &mut t.grad_weight, &params)
+                .unwrap()
+        }),
+    });
     all
 }
 
