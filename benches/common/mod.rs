@@ -3,7 +3,7 @@
 //! closures.
 
 use half::bf16;
-use qat_kernels::{PerToken, AsymmetricPerGroup, Backend, Calibration, Symmetric};
+use qat_kernels::{AsymmetricPerGroup, Backend, Calibration, PerToken, Symmetric};
 
 /// Deterministic weights ~ N(0, 0.02)-ish and gradients in [-1, 1].
 fn data(n: usize, seed: u32) -> Vec<bf16> {

@@ -100,13 +100,17 @@ def test_in_place_forms_behave_as_pytorchs_own():
     assert ours["saved tensor overwritten, backward"].startswith("error: one of the variables needed")
 
 
+def params_of(name, w):
+    """The operator's arguments after the weight, for a 4 x 64 weight."""
+    if name == "asymmetric_per_group":
+        return (torch.full((2,), 0.01, dtype=bf16), torch.zeros(2, dtype=bf16), 128, 4, 1e-4, 0.99)
+    return (SCALE[name](w), 1e-4, -8.0, 7.0)
+
+
 @pytest.mark.parametrize("name", ["asymmetric_per_group", "symmetric_per_channel", "symmetric_per_tensor"])
 def test_every_in_place_form_refuses_leaves_and_bumps_versions(name):
     w = weights(4, 64)
-    if name == "asymmetric_per_group":
-        params = (torch.full((2,), 0.01, dtype=bf16), torch.zeros(2, dtype=bf16), 128, 4, 1e-4, 0.99)
-    else:
-        params = (SCALE[name](w), 1e-4, -8.0, 7.0)
+    params = params_of(name, w)
     op, in_place = getattr(ops, name), getattr(ops, name + "_")
     leaf = w.clone().requires_grad_()
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
@@ -128,10 +132,7 @@ def test_every_in_place_form_refuses_leaves_and_bumps_versions(name):
 @pytest.mark.parametrize("name", ["asymmetric_per_group", "symmetric_per_channel", "symmetric_per_tensor"])
 def test_out_forms_refuse_grad_as_pytorchs_own(name):
     w = weights(4, 64)
-    if name == "asymmetric_per_group":
-        params = (torch.full((2,), 0.01, dtype=bf16), torch.zeros(2, dtype=bf16), 128, 4, 1e-4, 0.99)
-    else:
-        params = (SCALE[name](w), 1e-4, -8.0, 7.0)
+    params = params_of(name, w)
     out = torch.empty_like(w)
     with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
         torch.mul(w.clone().requires_grad_(), 2.0, out=out)
