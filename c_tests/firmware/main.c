@@ -80,8 +80,8 @@ static uint32_t get_fpscr(void) {
 }
 static void set_fpscr(uint32_t v) { __asm__ volatile("vmsr fpscr, %0" : : "r"(v) : "memory"); }
 
-/* The six kernels with FPSCR set to `fpscr` by the caller: the same golden
- * bits, and FPSCR exactly as it was after each call. */
+/* The six kernels and the per-token ones with FPSCR set to `fpscr` by the
+ * caller: the same golden bits, and FPSCR exactly as it was after each call. */
 static void golden_under(uint32_t fpscr, const char *what) {
     int ok = 1;
     set_fpscr(fpscr);
@@ -99,6 +99,14 @@ static void golden_under(uint32_t fpscr, const char *what) {
     ok &= qat_symmetric_per_tensor_backward(g, x, s + 2, gw, gs, TN, 1e-4f, -128, 127) == QAT_OK &&
           get_fpscr() == fpscr;
     ok &= same(gw, tens_gw, TN) && same(gs, tens_gs, 1);
+    {
+        float ps[AG];
+        int32_t pz[AG];
+        ok &= qat_per_token_asymmetric(x, out, ps, pz, AG, AS, 8, 1e-6f) == QAT_OK && get_fpscr() == fpscr;
+        ok &= same(out, tok_asym_out, AN) && same_bytes(ps, tok_asym_scale, sizeof ps);
+        ok &= qat_per_token_backward(g, x, ps, pz, gw, AG, AS, 8) == QAT_OK && get_fpscr() == fpscr;
+        ok &= same(gw, tok_asym_gx, AN);
+    }
     /* A rejected call restores it too. */
     ok &= qat_symmetric_per_tensor(x, s, out, TN, 0.0f, -8, 7) == QAT_ERR_EPS && get_fpscr() == fpscr;
     set_fpscr(0);
