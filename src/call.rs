@@ -787,12 +787,12 @@ impl<B: Boundary> Call<B, PerToken> {
     pub unsafe fn tokens_backward(
         self,
         grad_output: impl Into<In<u16, B::Len>>,
-        input_: impl Into<In<u16, B::Len>>,
+        activation: impl Into<In<u16, B::Len>>,
         scale: impl Into<In<f32, B::Len>>,
         zero_point: impl Into<In<i32, B::Len>>,
         grad_input: impl Into<Out<u16, B::Len>>,
     ) -> B::Status {
-        let (g, x, gx) = (grad_output.into(), input_.into(), grad_input.into());
+        let (g, x, gx) = (grad_output.into(), activation.into(), grad_input.into());
         let (scale, zero_point) = (scale.into(), zero_point.into());
         B::status(fpenv::with_default(move || {
             let shape = self.shape?;

@@ -89,6 +89,17 @@ impl Lanes for f32 {
 pub(crate) struct Scalar([f32; LANES]);
 
 impl Scalar {
+    /// `f` on every lane. A loop rather than `[T; N]::map`, which the
+    /// compiler may leave out of line in a kernel's innermost loop.
+    #[inline(always)]
+    fn each(self, f: impl Fn(f32) -> f32) -> Self {
+        let mut out = self.0;
+        for o in out.iter_mut() {
+            *o = f(*o);
+        }
+        Scalar(out)
+    }
+
     #[inline(always)]
     fn zip(self, rhs: Self, f: impl Fn(f32, f32) -> f32) -> Self {
         let mut out = self.0;
@@ -133,7 +144,7 @@ impl Lanes for Scalar {
     }
     #[inline(always)]
     fn round(self) -> Self {
-        Scalar(self.0.map(round_half_even))
+        self.each(round_half_even)
     }
     #[inline(always)]
     fn one_where_equal(self, clipped: Self) -> Self {
@@ -232,7 +243,7 @@ impl Vector for Scalar {
         fn lane(map: &impl Elementwise, x: f32) -> f32 {
             map.map(x)
         }
-        Scalar(x.0.map(|x| lane(map, x)))
+        x.each(|x| lane(map, x))
     }
 
     #[cfg(target_arch = "arm")]
