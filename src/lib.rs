@@ -2,13 +2,14 @@
 //! quantization and its gradients, for trainers that learn quantization
 //! scales (LSQ) and offsets (LSQ+).
 //!
-//! Six kernels, each on caller-provided buffers with no allocation:
+//! The kernels, each on caller-provided buffers with no allocation:
 //!
 //! | kernel | granularity | learnable | typical use |
 //! | --- | --- | --- | --- |
 //! | [`asymmetric_per_group`] (+ backward) | one scale and offset per `group_size` weights | scale, offset | linear layers, 2-4 bit |
-//! | [`symmetric_per_channel`] (+ backward) | one scale per row | scale | output heads, 4-8 bit |
+//! | [`symmetric_per_channel`] (+ backward) | one scale per row (per group: rows of `group_size`) | scale | output heads, 4-8 bit; int4 groups |
 //! | [`symmetric_per_tensor`] (+ backward) | one scale | scale | embeddings, 8 bit |
+//! | [`per_token_asymmetric`], [`per_token_symmetric`] (+ backward) | each row from its own values | nothing | activations, 8 bit |
 //!
 //! Beside them: export to integer codes and back
 //! ([`asymmetric_per_group_quantize`], [`pack_codes`], ...), whose values
