@@ -22,7 +22,6 @@
 
 use super::rows::{backward_rows, map_rows, Forward, NoSums};
 use super::{protect, PerTokenArgs, PerTokenBackwardArgs};
-use crate::arch::scalar::round_half_even;
 use crate::bf16_bits::widen;
 use crate::codes::elements;
 use crate::vector::{Lanes, Lanewise, Pair, Vector};
@@ -90,21 +89,17 @@ impl Token {
     #[inline(always)]
     fn of_row(grid: &TokenGrid, row: &[u16], symmetric: bool) -> Token {
         let (lo, hi) = extremes(row);
-        // NaN-propagating, as every clip here: `lo < 0 ? lo : 0`.
-        let min_neg = if lo > 0.0 { 0.0 } else { lo };
-        let max_pos = if hi < 0.0 { 0.0 } else { hi };
+        // The lanes' NaN-propagating `min`, `max` and `round`, on scalars.
+        let min_neg = Lanes::min(lo, 0.0);
+        let max_pos = Lanes::max(hi, 0.0);
         let steps = grid.qmax - grid.qmin;
         let (scale, zero_point) = if symmetric {
-            let largest = if -min_neg < max_pos {
-                max_pos
-            } else {
-                -min_neg
-            };
+            let largest = Lanes::max(-min_neg, max_pos);
             (protect(largest / (steps / 2.0), grid.eps), 0.0)
         } else {
             let scale = protect((max_pos - min_neg) / steps, grid.eps);
-            let zp = grid.qmin - round_half_even(min_neg / scale);
-            (scale, clip(zp, grid.qmin, grid.qmax))
+            let zp = grid.qmin - Lanes::round(min_neg / scale);
+            (scale, Lanes::min(Lanes::max(zp, grid.qmin), grid.qmax))
         };
         // One NaN for every row that has one (negating `min_neg` would
         // otherwise set its sign).
@@ -127,18 +122,6 @@ impl Token {
     fn level<V: Lanes>(&self, q: V) -> (V, V) {
         let r = q.round().add(q.splat_as(self.zero_point));
         (r, r.max(r.splat_as(self.qmin)).min(r.splat_as(self.qmax)))
-    }
-}
-
-/// `x < lo ? lo : (x > hi ? hi : x)` for a scalar, NaN-propagating as the
-/// lanes' `max` and `min`.
-#[inline(always)]
-fn clip(x: f32, lo: f32, hi: f32) -> f32 {
-    let x = if x < lo { lo } else { x };
-    if x > hi {
-        hi
-    } else {
-        x
     }
 }
 

@@ -61,6 +61,14 @@ def _values(x):
     return x.contiguous()
 
 
+def _check_groups(quantizer, weight):
+    """A per-group quantizer's weight: exactly its groups' elements."""
+    need = quantizer.num_groups * quantizer.group_size
+    if weight.numel() != need:
+        raise ValueError(f"{type(quantizer).__name__}: the weight has {weight.numel()} elements; "
+                         f"{quantizer.num_groups} groups of {quantizer.group_size} need {need}")
+
+
 def _sync_ready(module, incompatible_keys):
     module._ready = bool(module.initialized)
 
@@ -191,9 +199,7 @@ class AsymmetricPerGroup(_FakeQuantizer):
                f"clip_val={self.clip_val}"
 
     def _check_shape(self, weight):
-        if weight.numel() != self.num_groups * self.group_size:
-            raise ValueError(f"AsymmetricPerGroup: the weight has {weight.numel()} elements; {self.num_groups} "
-                             f"groups of {self.group_size} need {self.num_groups * self.group_size}")
+        _check_groups(self, weight)
 
     def _initialize(self, weight):
         groups = weight.reshape(-1, self.group_size)
@@ -320,9 +326,7 @@ class SymmetricPerGroup(_Symmetric):
         return f"num_groups={self.num_groups}, group_size={self.group_size}, {self._grid()}, eps={self.eps}"
 
     def _check_shape(self, weight):
-        if weight.numel() != self.num_groups * self.group_size:
-            raise ValueError(f"SymmetricPerGroup: the weight has {weight.numel()} elements; {self.num_groups} "
-                             f"groups of {self.group_size} need {self.num_groups * self.group_size}")
+        _check_groups(self, weight)
 
     def _rows(self, weight):
         return weight.reshape(self.num_groups, self.group_size)
