@@ -53,6 +53,10 @@ void check_tensor(const char *op, const char *name, const Tensor &t, at::ScalarT
     TORCH_CHECK(t.scalar_type() == dtype, op, ": ", name, " must be ", dtype_name(dtype), ", not ",
                 dtype_name(t.scalar_type()));
     TORCH_CHECK(t.is_contiguous(), op, ": ", name, " must be contiguous");
+    // The library refuses a misaligned buffer, but only once it is called:
+    // by then a split call may have written other parts.
+    TORCH_CHECK(t.numel() == 0 || reinterpret_cast<uintptr_t>(t.const_data_ptr()) % t.element_size() == 0, op, ": ",
+                name, " must be aligned to its element size (", t.element_size(), " bytes)");
 }
 
 void check_numel(const char *op, const char *name, const Tensor &t, int64_t numel) {
@@ -173,6 +177,14 @@ void check_like(const char *op, const char *name, const Tensor &t, const Tensor 
     check_out(op, name, t, like.sizes(), like.scalar_type());
 }
 
+// A values tensor as bfloat16, for the operators that read it whole (export,
+// calibration, the shard forms): float32 rounded as .to(torch.bfloat16)
+// rounds, which the training operators' staging matches bit for bit.
+Tensor as_bf16(const char *op, const char *name, const Tensor &t) {
+    check_values(op, name, t);
+    return t.scalar_type() == at::kBFloat16 ? t : t.to(at::kBFloat16);
+}
+
 // float32 to bfloat16, rounding to nearest even, every NaN 0x7FC0: the bits
 // .to(torch.bfloat16) gives, in a loop without branches (which vectorizes).
 void narrow(const float *src, qat_bf16 *dst, int64_t count) {
@@ -254,11 +266,6 @@ Tensor asymmetric_per_group(const Tensor &weight, const Tensor &scale, const Ten
     check_values("qat_kernels.asymmetric_per_group", "weight", weight);
     Tensor result = at::empty_like(weight, at::MemoryFormat::Contiguous);
     return asymmetric_per_group_out(weight, scale, offset, group_size, bit, eps, clip_val, result);
-}
-
-Tensor &asymmetric_per_group_(Tensor &weight, const Tensor &scale, const Tensor &offset, int64_t group_size,
-                              int64_t bit, double eps, double clip_val) {
-    return asymmetric_per_group_out(weight, scale, offset, group_size, bit, eps, clip_val, weight);
 }
 
 std::tuple<Tensor &, Tensor &, Tensor &> asymmetric_per_group_backward_out(
@@ -368,11 +375,6 @@ Tensor symmetric(const Tensor &weight, const Tensor &scale, double eps, double m
     return symmetric_out<G>(weight, scale, eps, min_v, max_v, result);
 }
 
-template <Granularity G>
-Tensor &symmetric_(Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v) {
-    return symmetric_out<G>(weight, scale, eps, min_v, max_v, weight);
-}
-
 // The per-tensor backward in pieces of whole blocks: each piece's two sums as
 // block values, placed at its blocks, then one finish, which gives one
 // call's bits (docs/kernels.md, "Gradients across shards").
@@ -449,15 +451,17 @@ std::tuple<Tensor, Tensor> symmetric_backward_blocks(const Tensor &grad_output, 
                                                      const Tensor &scale, double eps, double min_v, double max_v) {
     std::string name = op_name<G>("_backward_blocks");
     const char *op = name.c_str();
-    check_tensor(op, "weight", weight);
     Shape shape = symmetric_checks<G>(op, weight, scale);
-    check_tensor(op, "grad_output", grad_output);
-    check_out(op, "grad_output", grad_output, weight.sizes());
+    check_like(op, "grad_output", grad_output, weight);
     Tensor gw = at::empty_like(weight, at::MemoryFormat::Contiguous);
     Tensor sums = at::zeros({shape.units, 2 * static_cast<int64_t>(qat_block_count(shape.len))}, at::kDouble);
-    check_status(op, qat_symmetric_per_channel_backward_blocks(in(grad_output), in(weight), in(scale), out(gw),
+    int64_t numel = weight.numel();
+    Part g(grad_output, 0, numel, 0, true), w(weight, 0, numel, 1, true), gwp(gw, 0, numel, 2, false);
+    int32_t status = qat_symmetric_per_channel_backward_blocks(g.in(), w.in(), in(scale), gwp.out(),
                                                                sums.mutable_data_ptr<double>(), shape.units,
-                                                               shape.len, eps, min_v, max_v));
+                                                               shape.len, eps, min_v, max_v);
+    check_status(op, status);
+    gwp.commit();
     return {gw, sums};
 }
 
@@ -482,10 +486,10 @@ Tensor symmetric_finish(const Tensor &block_sums, const Tensor &scale, int64_t c
 Tensor asymmetric_per_group_quantize(const Tensor &weight, const Tensor &scale, const Tensor &offset,
                                      int64_t group_size, int64_t bit, double eps, double clip_val) {
     const char *op = "qat_kernels.asymmetric_per_group_quantize";
-    check_tensor(op, "weight", weight);
     asymmetric_checks(op, weight, scale, offset, group_size);
+    Tensor w = as_bf16(op, "weight", weight);
     Tensor codes = at::empty(weight.sizes(), weight.options().dtype(at::kByte));
-    check_status(op, qat_asymmetric_per_group_quantize(in(weight), in(scale), in(offset),
+    check_status(op, qat_asymmetric_per_group_quantize(in(w), in(scale), in(offset),
                                                        codes.mutable_data_ptr<uint8_t>(), weight.numel(),
                                                        group_size, bits(bit), eps, clip_val));
     return codes;
@@ -511,10 +515,10 @@ template <Granularity G>
 Tensor symmetric_quantize(const Tensor &weight, const Tensor &scale, double eps, double min_v, double max_v) {
     std::string name = op_name<G>("_quantize");
     const char *op = name.c_str();
-    check_tensor(op, "weight", weight);
     Shape shape = symmetric_checks<G>(op, weight, scale);
+    Tensor w = as_bf16(op, "weight", weight);
     Tensor codes = at::empty(weight.sizes(), weight.options().dtype(at::kChar));
-    check_status(op, qat_symmetric_per_channel_quantize(in(weight), in(scale), codes.mutable_data_ptr<int8_t>(),
+    check_status(op, qat_symmetric_per_channel_quantize(in(w), in(scale), codes.mutable_data_ptr<int8_t>(),
                                                         shape.units, shape.len, eps, min_v, max_v));
     return codes;
 }
@@ -573,11 +577,11 @@ int32_t mode_of(int64_t mode) { return mode >= 0 && mode <= INT32_MAX ? static_c
 std::tuple<Tensor, Tensor> asymmetric_per_group_calibrate(const Tensor &weight, int64_t group_size, int64_t bit,
                                                           double eps, double clip_val, int64_t mode) {
     const char *op = "qat_kernels.asymmetric_per_group_calibrate";
-    check_tensor(op, "weight", weight);
+    Tensor w = as_bf16(op, "weight", weight);
     Shape shape = groups_of(op, weight, group_size);
-    Tensor scale = at::empty({shape.units}, weight.options());
-    Tensor offset = at::empty({shape.units}, weight.options());
-    check_status(op, qat_asymmetric_per_group_calibrate(in(weight), out(scale), out(offset), weight.numel(),
+    Tensor scale = at::empty({shape.units}, w.options());
+    Tensor offset = at::empty({shape.units}, w.options());
+    check_status(op, qat_asymmetric_per_group_calibrate(in(w), out(scale), out(offset), weight.numel(),
                                                         group_size, bits(bit), eps, clip_val, mode_of(mode)));
     return {scale, offset};
 }
@@ -586,10 +590,10 @@ template <Granularity G>
 Tensor symmetric_calibrate(const Tensor &weight, double eps, double min_v, double max_v, int64_t mode) {
     std::string name = op_name<G>("_calibrate");
     const char *op = name.c_str();
-    check_tensor(op, "weight", weight);
+    Tensor w = as_bf16(op, "weight", weight);
     Shape shape = rows_of<G>(op, weight);
-    Tensor scale = at::empty({shape.units}, weight.options());
-    check_status(op, qat_symmetric_per_channel_calibrate(in(weight), out(scale), shape.units, shape.len, eps, min_v,
+    Tensor scale = at::empty({shape.units}, w.options());
+    check_status(op, qat_symmetric_per_channel_calibrate(in(w), out(scale), shape.units, shape.len, eps, min_v,
                                                          max_v, mode_of(mode)));
     return scale;
 }
@@ -660,24 +664,26 @@ TORCH_LIBRARY(qat_kernels, m) {
     const char *sym = "Tensor weight, Tensor scale, float eps, float min_v, float max_v";
     auto def = [&](const std::string &schema) { m.def(schema.c_str()); };
     def(std::string("asymmetric_per_group(") + asym + ") -> Tensor");
-    def(std::string("asymmetric_per_group.out(") + asym + ", *, Tensor(a!) out) -> Tensor(a!)");
+    // The out= and in-place forms return nothing: PyTorch functionalizes (so
+    // compiles and exports) only custom operators that return no alias of
+    // an argument.
+    def(std::string("asymmetric_per_group.out(") + asym + ", *, Tensor(a!) out) -> ()");
     def("asymmetric_per_group_(Tensor(a!) weight, Tensor scale, Tensor offset, int group_size, int bit, float eps, "
-        "float clip_val) -> Tensor(a!)");
+        "float clip_val) -> ()");
     def(std::string("asymmetric_per_group_backward(Tensor grad_output, ") + asym + ") -> (Tensor, Tensor, Tensor)");
     def(std::string("asymmetric_per_group_backward.out(Tensor grad_output, ") + asym +
-        ", *, Tensor(a!) grad_weight, Tensor(b!) grad_scale, Tensor(c!) grad_offset) -> "
-        "(Tensor(a!), Tensor(b!), Tensor(c!))");
+        ", *, Tensor(a!) grad_weight, Tensor(b!) grad_scale, Tensor(c!) grad_offset) -> ()");
     def(std::string("asymmetric_per_group_quantize(") + asym + ") -> Tensor");
     def("asymmetric_per_group_dequantize(Tensor codes, Tensor scale, Tensor offset, int group_size, int bit, "
         "float eps, float clip_val) -> Tensor");
     for (const char *name : {"symmetric_per_channel", "symmetric_per_tensor"}) {
         std::string n(name);
         def(n + "(" + sym + ") -> Tensor");
-        def(n + ".out(" + sym + ", *, Tensor(a!) out) -> Tensor(a!)");
-        def(n + "_(Tensor(a!) weight, Tensor scale, float eps, float min_v, float max_v) -> Tensor(a!)");
+        def(n + ".out(" + sym + ", *, Tensor(a!) out) -> ()");
+        def(n + "_(Tensor(a!) weight, Tensor scale, float eps, float min_v, float max_v) -> ()");
         def(n + "_backward(Tensor grad_output, " + sym + ") -> (Tensor, Tensor)");
         def(n + "_backward.out(Tensor grad_output, " + sym +
-            ", *, Tensor(a!) grad_weight, Tensor(b!) grad_scale) -> (Tensor(a!), Tensor(b!))");
+            ", *, Tensor(a!) grad_weight, Tensor(b!) grad_scale) -> ()");
         def(n + "_backward_blocks(Tensor grad_output, " + sym + ") -> (Tensor, Tensor)");
         def(n + "_calibrate(Tensor weight, float eps, float min_v, float max_v, int mode) -> Tensor");
         def(n + "_quantize(" + sym + ") -> Tensor");
@@ -697,10 +703,17 @@ TORCH_LIBRARY(qat_kernels, m) {
 template <Granularity G>
 void register_symmetric(torch::Library &m, const std::string &name) {
     m.impl(name.c_str(), &symmetric<G>);
-    m.impl((name + ".out").c_str(), &symmetric_out<G>);
-    m.impl((name + "_").c_str(), &symmetric_<G>);
+    m.impl((name + ".out").c_str(), [](const Tensor &w, const Tensor &s, double eps, double lo, double hi, Tensor &out) {
+        symmetric_out<G>(w, s, eps, lo, hi, out);
+    });
+    m.impl((name + "_").c_str(), [](Tensor &w, const Tensor &s, double eps, double lo, double hi) {
+        symmetric_out<G>(w, s, eps, lo, hi, w);
+    });
     m.impl((name + "_backward").c_str(), &symmetric_backward<G>);
-    m.impl((name + "_backward.out").c_str(), &symmetric_backward_out<G>);
+    m.impl((name + "_backward.out").c_str(), [](const Tensor &g, const Tensor &w, const Tensor &s, double eps, double lo,
+                                                double hi, Tensor &gw, Tensor &gs) {
+        symmetric_backward_out<G>(g, w, s, eps, lo, hi, gw, gs);
+    });
     m.impl((name + "_backward_blocks").c_str(), &symmetric_backward_blocks<G>);
     m.impl((name + "_calibrate").c_str(), &symmetric_calibrate<G>);
     m.impl((name + "_quantize").c_str(), &symmetric_quantize<G>);
@@ -711,10 +724,20 @@ void register_symmetric(torch::Library &m, const std::string &name) {
 // whose checks then name the argument that is not dense.
 static void register_kernels(torch::Library &m) {
     m.impl("asymmetric_per_group", &asymmetric_per_group);
-    m.impl("asymmetric_per_group.out", &asymmetric_per_group_out);
-    m.impl("asymmetric_per_group_", &asymmetric_per_group_);
+    m.impl("asymmetric_per_group.out", [](const Tensor &w, const Tensor &s, const Tensor &o, int64_t group_size,
+                                          int64_t bit, double eps, double clip_val, Tensor &out) {
+        asymmetric_per_group_out(w, s, o, group_size, bit, eps, clip_val, out);
+    });
+    m.impl("asymmetric_per_group_", [](Tensor &w, const Tensor &s, const Tensor &o, int64_t group_size, int64_t bit,
+                                       double eps, double clip_val) {
+        asymmetric_per_group_out(w, s, o, group_size, bit, eps, clip_val, w);
+    });
     m.impl("asymmetric_per_group_backward", &asymmetric_per_group_backward);
-    m.impl("asymmetric_per_group_backward.out", &asymmetric_per_group_backward_out);
+    m.impl("asymmetric_per_group_backward.out",
+           [](const Tensor &g, const Tensor &w, const Tensor &s, const Tensor &o, int64_t group_size, int64_t bit,
+              double eps, double clip_val, Tensor &gw, Tensor &gs, Tensor &go) {
+               asymmetric_per_group_backward_out(g, w, s, o, group_size, bit, eps, clip_val, gw, gs, go);
+           });
     m.impl("asymmetric_per_group_quantize", &asymmetric_per_group_quantize);
     m.impl("asymmetric_per_group_dequantize", &asymmetric_per_group_dequantize);
     m.impl("asymmetric_per_group_calibrate", &asymmetric_per_group_calibrate);

@@ -5,6 +5,8 @@ import torch
 
 _ops = torch.ops.qat_kernels
 _bf16 = torch.bfloat16
+# The elements of a reduction block (docs/numerics.md).
+_BLOCK = 4096
 
 
 def version():
@@ -33,62 +35,95 @@ def _check_values(op, names, tensors):
     _check_like(op, names, tensors, dtype)
 
 
+_FAKES = {}
+
+
+def _fake(name):
+    """Registers a fake implementation of ``qat_kernels::name`` and keeps it,
+    for the forms that reuse its checks."""
+    def register(fn):
+        _FAKES[name] = fn
+        return torch.library.register_fake(f"qat_kernels::{name}")(fn)
+
+    return register
+
+
 def _empty_like(*tensors):
     return tuple(torch.empty_like(t, memory_format=torch.contiguous_format) for t in tensors)
 
 
-@torch.library.register_fake("qat_kernels::asymmetric_per_group")
+@_fake("asymmetric_per_group")
 def _(weight, scale, offset, group_size, bit, eps, clip_val):
     _check_values("asymmetric_per_group", ("weight",), (weight,))
     _check_like("asymmetric_per_group", ("scale", "offset"), (scale, offset), first=weight)
     return _empty_like(weight)[0]
 
 
-@torch.library.register_fake("qat_kernels::asymmetric_per_group_backward")
+@_fake("asymmetric_per_group_backward")
 def _(grad_output, weight, scale, offset, group_size, bit, eps, clip_val):
     _check_values("asymmetric_per_group_backward", ("weight", "grad_output"), (weight, grad_output))
     _check_like("asymmetric_per_group_backward", ("scale", "offset"), (scale, offset), first=weight)
     return _empty_like(weight, scale, offset)
 
 
-@torch.library.register_fake("qat_kernels::asymmetric_per_group_quantize")
+@_fake("asymmetric_per_group_quantize")
 def _(weight, scale, offset, group_size, bit, eps, clip_val):
-    _check_like("asymmetric_per_group_quantize", ("weight", "scale", "offset"), (weight, scale, offset))
+    _check_values("asymmetric_per_group_quantize", ("weight",), (weight,))
+    _check_like("asymmetric_per_group_quantize", ("scale", "offset"), (scale, offset), first=weight)
     return weight.new_empty(weight.shape, dtype=torch.uint8)
 
 
-@torch.library.register_fake("qat_kernels::asymmetric_per_group_dequantize")
+@_fake("asymmetric_per_group_calibrate")
+def _(weight, group_size, bit, eps, clip_val, mode):
+    _check_values("asymmetric_per_group_calibrate", ("weight",), (weight,))
+    torch._check(group_size >= 1 and weight.numel() % group_size == 0,
+                 lambda: f"qat_kernels.asymmetric_per_group_calibrate: group_size {group_size} must be positive "
+                         f"and divide weight's {weight.numel()} elements")
+    groups = weight.numel() // group_size
+    return weight.new_empty((groups,), dtype=_bf16), weight.new_empty((groups,), dtype=_bf16)
+
+
+@_fake("asymmetric_per_group_dequantize")
 def _(codes, scale, offset, group_size, bit, eps, clip_val):
     _check_like("asymmetric_per_group_dequantize", ("scale", "offset"), (scale, offset))
     return codes.new_empty(codes.shape, dtype=_bf16)
 
 
 def _register_symmetric_fakes(name, rows_of):
-    @torch.library.register_fake(f"qat_kernels::{name}")
+    @_fake(f"{name}")
     def _(weight, scale, eps, min_v, max_v):
         _check_values(name, ("weight",), (weight,))
         _check_like(name, ("scale",), (scale,), first=weight)
         return _empty_like(weight)[0]
 
-    @torch.library.register_fake(f"qat_kernels::{name}_backward")
+    @_fake(f"{name}_backward")
     def _(grad_output, weight, scale, eps, min_v, max_v):
         _check_values(name + "_backward", ("weight", "grad_output"), (weight, grad_output))
         _check_like(name + "_backward", ("scale",), (scale,), first=weight)
         return _empty_like(weight, scale)
 
-    @torch.library.register_fake(f"qat_kernels::{name}_backward_blocks")
+    @_fake(f"{name}_backward_blocks")
     def _(grad_output, weight, scale, eps, min_v, max_v):
-        _check_like(name + "_backward_blocks", ("grad_output", "weight", "scale"), (grad_output, weight, scale))
+        _check_values(name + "_backward_blocks", ("weight", "grad_output"), (weight, grad_output))
+        _check_like(name + "_backward_blocks", ("scale",), (scale,), first=weight)
         rows = rows_of(weight)
         cols = weight.numel() // rows if rows else 0
-        return _empty_like(weight)[0], weight.new_empty((rows, 2 * _ops.block_count(cols)), dtype=torch.float64)
+        # qat_block_count, in Python so that a symbolic size traces.
+        blocks = (cols + _BLOCK - 1) // _BLOCK
+        return _empty_like(weight)[0], weight.new_empty((rows, 2 * blocks), dtype=torch.float64)
 
-    @torch.library.register_fake(f"qat_kernels::{name}_quantize")
+    @_fake(f"{name}_quantize")
     def _(weight, scale, eps, min_v, max_v):
-        _check_like(name + "_quantize", ("weight", "scale"), (weight, scale))
+        _check_values(name + "_quantize", ("weight",), (weight,))
+        _check_like(name + "_quantize", ("scale",), (scale,), first=weight)
         return weight.new_empty(weight.shape, dtype=torch.int8)
 
-    @torch.library.register_fake(f"qat_kernels::{name}_dequantize")
+    @_fake(f"{name}_calibrate")
+    def _(weight, eps, min_v, max_v, mode):
+        _check_values(name + "_calibrate", ("weight",), (weight,))
+        return weight.new_empty((rows_of(weight),), dtype=_bf16)
+
+    @_fake(f"{name}_dequantize")
     def _(codes, scale, eps, min_v, max_v):
         return codes.new_empty(codes.shape, dtype=_bf16)
 
@@ -97,12 +132,42 @@ _register_symmetric_fakes("symmetric_per_channel", lambda weight: weight.shape[0
 _register_symmetric_fakes("symmetric_per_tensor", lambda weight: 1)
 
 
-@torch.library.register_fake("qat_kernels::symmetric_finish")
+def _register_mutating_fakes(name):
+    """The fakes of a training operator's ``.out`` and in-place forms (and
+    of its backward's ``.out``): the functional fake's checks, then the
+    outputs given, checked against the shapes and dtypes it gives."""
+    functional, backward = _FAKES[name], _FAKES[name + "_backward"]
+
+    def check_outs(op, names, outs, wanted):
+        for n, o, w in zip(names, outs, wanted):
+            torch._check(o.shape == w.shape and o.dtype == w.dtype,
+                         lambda: f"qat_kernels.{op}: {n} must have shape {tuple(w.shape)} and dtype {w.dtype}, "
+                                 f"not {tuple(o.shape)} and {o.dtype}")
+
+    @_fake(f"{name}.out")
+    def _(*args, out):
+        check_outs(name, ("out",), (out,), (functional(*args),))
+
+    @_fake(f"{name}_")
+    def _(weight, *args):
+        check_outs(name + "_", ("weight",), (weight,), (functional(weight, *args),))
+
+    @_fake(f"{name}_backward.out")
+    def _(*args, **outs):
+        outs = tuple(outs.values())
+        check_outs(name + "_backward", ("grad_weight", "grad_scale", "grad_offset"), outs, backward(*args))
+
+
+for _name in ("asymmetric_per_group", "symmetric_per_channel", "symmetric_per_tensor"):
+    _register_mutating_fakes(_name)
+
+
+@_fake("symmetric_finish")
 def _(block_sums, scale, cols, eps, min_v, max_v):
     return torch.empty_like(scale)
 
 
-@torch.library.register_fake("qat_kernels::per_token")
+@_fake("per_token")
 def _(input, bit, eps, symmetric):
     _check_values("per_token", ("input",), (input,))
     tokens = input.shape[:-1]
@@ -110,18 +175,18 @@ def _(input, bit, eps, symmetric):
             input.new_empty(tokens, dtype=torch.int32))
 
 
-@torch.library.register_fake("qat_kernels::per_token_backward")
+@_fake("per_token_backward")
 def _(grad_output, input, scale, zero_point, bit):
     _check_values("per_token_backward", ("input", "grad_output"), (input, grad_output))
     return _empty_like(input)[0]
 
 
-@torch.library.register_fake("qat_kernels::pack_codes")
+@_fake("pack_codes")
 def _(codes, bit):
     return codes.new_empty(((codes.numel() * bit + 7) // 8,), dtype=torch.uint8)
 
 
-@torch.library.register_fake("qat_kernels::unpack_codes")
+@_fake("unpack_codes")
 def _(packed, count, bit, signed):
     return packed.new_empty((count,), dtype=torch.int8 if signed else torch.uint8)
 
@@ -236,11 +301,11 @@ def _in_place(name, functional):
         if _needs_grad((weight,) + rest):
             if weight.is_leaf and weight.requires_grad:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-            return _InPlace.apply(op, functional, weight, *rest)
+            _InPlace.apply(op, functional, weight, *rest)
+            return None
         with torch._C._AutoDispatchBelowAutograd():
             op(weight, *rest)
         torch.autograd.graph.increment_version(weight)
-        return weight
 
     _lib.impl(name + "_", kernel, "Autograd")
 
@@ -253,10 +318,9 @@ def _out_form(name):
             raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
                                "differentiation, but one of the arguments requires grad.")
         with torch._C._AutoDispatchBelowAutograd():
-            result = op(*args, **outs)
+            op(*args, **outs)
         for t in outs.values():
             torch.autograd.graph.increment_version(t)
-        return result
 
     _lib.impl(name + ".out", kernel, "Autograd")
 
@@ -341,7 +405,7 @@ def sharded_per_tensor_scale_grad(grad_output, weight, scale, start, numel, grou
     total = _ops.block_count(numel)
     local = sums.shape[1] // 2
     combined = torch.zeros(2, total, dtype=torch.float64)
-    first = start // 4096
+    first = start // _BLOCK
     for k in range(local):
         slot = min(first + k, total - 1)
         combined[0, slot] += sums[0, k]

@@ -17,7 +17,8 @@ def test_out_and_in_place_forms_give_the_functional_bits():
     w, s, o = weights(8, 64), torch.full((4,), 0.01, dtype=bf16), torch.zeros(4, dtype=bf16)
     want = ops.asymmetric_per_group(w, s, o, 128, 4, 1e-4, 0.99)
     out = torch.empty_like(w)
-    assert ops.asymmetric_per_group.out(w, s, o, 128, 4, 1e-4, 0.99, out=out) is out
+    # The out= and in-place forms return None (custom operators that return an alias do not functionalize).
+    assert ops.asymmetric_per_group.out(w, s, o, 128, 4, 1e-4, 0.99, out=out) is None
     assert torch.equal(out.view(torch.int16), want.view(torch.int16))
     w2 = w.clone()
     ops.asymmetric_per_group_(w2, s, o, 128, 4, 1e-4, 0.99)
