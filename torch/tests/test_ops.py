@@ -209,3 +209,54 @@ def test_float32_values_are_rounded_to_bfloat16_as_they_are_read(name):
     assert torch.equal(x, ops.per_token(w32.to(bf16), 8, 2.0 ** -23, False)[0].float())
     assert torch.equal(ops.per_token_backward(g32, w32, s, z, 8),
                        ops.per_token_backward(g32.to(bf16), w32.to(bf16), s, z, 8).float())
+
+
+def misaligned(n, dtype):
+    """A tensor of n elements whose data starts one byte past an aligned address."""
+    raw = bytearray(n * torch.empty((), dtype=dtype).element_size() + 1)
+    return torch.frombuffer(raw, dtype=dtype, offset=1, count=n)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("dtype", [bf16, torch.float32])
+def test_a_misaligned_output_is_refused_before_anything_is_written(dtype, threads):
+    # 3 blocks of 4096: the per-tensor backward runs in pieces, each committed before the finish.
+    w, g = weights(3, 4096).to(dtype), weights(3, 4096, seed=1).to(dtype)
+    s = torch.full((1,), 0.01, dtype=bf16)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for name in ("symmetric_per_tensor", "symmetric_per_channel"):
+            scale = s if name == "symmetric_per_tensor" else torch.full((3,), 0.01, dtype=bf16)
+            gw = torch.full_like(w, 3.0)
+            with pytest.raises(RuntimeError, match="grad_scale must be aligned to its element size"):
+                getattr(ops, name + "_backward").out(g, w, scale, 1e-4, -8, 7, grad_weight=gw,
+                                                     grad_scale=misaligned(scale.numel(), bf16))
+            assert bool((gw == 3.0).all())
+        with pytest.raises(RuntimeError, match="weight must be aligned"):
+            ops.symmetric_per_tensor(misaligned(w.numel(), dtype), s, 1e-4, -8, 7)
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dtype", [bf16, torch.float32])
+def test_every_operator_that_reads_weights_takes_float32(dtype):
+    # Export, calibration and the shard forms read a float32 weight as its bfloat16 rounding.
+    w = (weights(8, 64).float() * 1.2345).to(dtype)
+    r = w.to(bf16)
+    s, o = torch.full((8,), 0.01, dtype=bf16), torch.zeros(4, dtype=bf16)
+
+    def same(a, b):
+        for x, y in zip(a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,)):
+            assert x.dtype == y.dtype and torch.equal(x, y)
+
+    same(ops.asymmetric_per_group_quantize(w, s[:4], o, 128, 4, 1e-4, 0.99),
+         ops.asymmetric_per_group_quantize(r, s[:4], o, 128, 4, 1e-4, 0.99))
+    same(ops.asymmetric_per_group_calibrate(w, 128, 4, 1e-4, 0.99, 0),
+         ops.asymmetric_per_group_calibrate(r, 128, 4, 1e-4, 0.99, 0))
+    for name, scale in (("symmetric_per_channel", s), ("symmetric_per_tensor", s[:1])):
+        same(getattr(ops, name + "_quantize")(w, scale, 1e-4, -8, 7), getattr(ops, name + "_quantize")(r, scale, 1e-4, -8, 7))
+        same(getattr(ops, name + "_calibrate")(w, 1e-4, -8, 7, 0), getattr(ops, name + "_calibrate")(r, 1e-4, -8, 7, 0))
+        gw, sums = getattr(ops, name + "_backward_blocks")(w, w, scale, 1e-4, -8, 7)
+        gw_r, sums_r = getattr(ops, name + "_backward_blocks")(r, r, scale, 1e-4, -8, 7)
+        assert gw.dtype == dtype and torch.equal(gw.to(bf16), gw_r) and torch.equal(sums, sums_r)
