@@ -47,7 +47,17 @@ from .modules import (  # noqa: E402
     enable_fake_quant,
     lsq_grad_factor,
 )
-from .qat import QATConfig, QuantizedEmbedding, QuantizedLinear, QuantizedConv2d, convert, prepare  # noqa: E402
+from .attention import QATMultiheadAttention  # noqa: E402
+from .qat import (  # noqa: E402
+    PackedWeight,
+    QATConfig,
+    QuantizedConv2d,
+    QuantizedEmbedding,
+    QuantizedLinear,
+    QuantizedMultiheadAttention,
+    convert,
+    prepare,
+)
 
 __all__ = [
     "asymmetric_per_group",
@@ -72,5 +82,8 @@ __all__ = [
     "QuantizedLinear",
     "QuantizedConv2d",
     "QuantizedEmbedding",
+    "QuantizedMultiheadAttention",
+    "QATMultiheadAttention",
+    "PackedWeight",
     "version",
 ]

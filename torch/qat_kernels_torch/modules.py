@@ -47,10 +47,27 @@ def _check_int(cls, name, value, low, high=None):
     return int(value)
 
 
+def _f32(value):
+    """``value`` as the kernels take it: rounded to float32."""
+    return torch.tensor(float(value), dtype=torch.float32).item()
+
+
 def _check_eps(cls, eps):
-    if not isinstance(eps, numbers.Real) or not math.isfinite(eps) or eps <= 0:
-        raise ValueError(f"{cls}: eps must be a finite positive number, not {eps!r}")
+    # The kernels take eps in float32: 1e-50 passes as a Python float but is 0 there.
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not math.isfinite(eps) or eps <= 0 \
+            or not math.isfinite(_f32(eps)) or _f32(eps) <= 0:
+        raise ValueError(f"{cls}: eps must be a positive number, finite and nonzero in float32 "
+                         f"(the kernels' precision), not {eps!r}")
     return float(eps)
+
+
+def _check_clip(cls, clip_val):
+    # In float32, as the kernels take it: 1 - 1e-9 rounds to 1.0 there.
+    if isinstance(clip_val, bool) or not isinstance(clip_val, numbers.Real) or not 0 < clip_val < 1 \
+            or not 0 < _f32(clip_val) < 1:
+        raise ValueError(f"{cls}: clip_val must lie strictly between 0 and 1 in float32 (the kernels' "
+                         f"precision), not {clip_val!r}")
+    return float(clip_val)
 
 
 def _values(x):
@@ -121,7 +138,8 @@ class _FakeQuantizer(torch.nn.Module):
         return self
 
     def _factor(self, weights_per_scale, positive_levels):
-        if self.grad_factor is None:
+        # An empty weight gives its scales no gradient to scale.
+        if self.grad_factor is None or weights_per_scale == 0:
             return None
         if self.grad_factor == "lsq":
             return lsq_grad_factor(weights_per_scale, positive_levels)
@@ -182,13 +200,14 @@ class AsymmetricPerGroup(_FakeQuantizer):
     def __init__(self, num_groups, group_size=128, bit=4, eps=1e-4, clip_val=0.99, grad_factor=None, weight=None):
         super().__init__(grad_factor)
         cls = type(self).__name__
-        self.num_groups = _check_int(cls, "num_groups", num_groups, 1)
+        self.num_groups = _check_int(cls, "num_groups", num_groups, 0)
         self.group_size = _check_int(cls, "group_size", group_size, 1)
         self.bit = _check_int(cls, "bit", bit, 1, 16)
         self.eps = _check_eps(cls, eps)
-        if not isinstance(clip_val, numbers.Real) or not 0 < clip_val < 1:
-            raise ValueError(f"{cls}: clip_val must lie strictly between 0 and 1, not {clip_val!r}")
-        self.clip_val = float(clip_val)
+        self.clip_val = _check_clip(cls, clip_val)
+        # The library's own checks (the bit-1 rule of clip_val among them), now rather than at the first call.
+        empty = torch.empty(0, dtype=_bf16)
+        _ops.asymmetric_per_group(empty, empty, empty, *self._params())
         self.scale = torch.nn.Parameter(torch.ones(self.num_groups))
         self.offset = torch.nn.Parameter(torch.zeros(self.num_groups))
         if weight is not None:
@@ -249,9 +268,15 @@ class _Symmetric(_FakeQuantizer):
             raise ValueError(f"{cls}: min_v and max_v must be integers with min_v <= max_v and magnitudes at most "
                              f"2**24, not {min_v!r} and {max_v!r}")
         self.min_v, self.max_v, self.eps = float(min_v), float(max_v), _check_eps(cls, eps)
+        # The library's own checks, now rather than at the first call.
+        empty = torch.empty(0, dtype=_bf16)
+        _ops.symmetric_per_channel(empty, empty, *self._params())
         self.scale = torch.nn.Parameter(torch.ones(scales))
 
     def _lsq_scale(self, rows):
+        if rows.shape[1] == 0:
+            # Rows of no weights (an empty layer): the smallest scale, not the NaN of an empty mean.
+            return torch.full((rows.shape[0],), self.eps)
         positive = max(self.max_v, 1.0)
         return (2 * rows.abs().mean(dim=1) / math.sqrt(positive)).clamp_min(self.eps)
 
@@ -272,7 +297,7 @@ class SymmetricPerChannel(_Symmetric):
     sqrt(Qp)`` per row, ``Qp = max_v``."""
 
     def __init__(self, channels, bit=8, min_v=None, max_v=None, eps=1e-4, grad_factor=None, weight=None):
-        super().__init__(_check_int(type(self).__name__, "channels", channels, 1), bit, min_v, max_v, eps,
+        super().__init__(_check_int(type(self).__name__, "channels", channels, 0), bit, min_v, max_v, eps,
                          grad_factor)
         self.channels = int(channels)
         if weight is not None:
@@ -316,7 +341,7 @@ class SymmetricPerGroup(_Symmetric):
     def __init__(self, num_groups, group_size=32, bit=4, min_v=None, max_v=None, eps=1e-4, grad_factor=None,
                  weight=None):
         cls = type(self).__name__
-        super().__init__(_check_int(cls, "num_groups", num_groups, 1), bit, min_v, max_v, eps, grad_factor)
+        super().__init__(_check_int(cls, "num_groups", num_groups, 0), bit, min_v, max_v, eps, grad_factor)
         self.num_groups = int(num_groups)
         self.group_size = _check_int(cls, "group_size", group_size, 1)
         if weight is not None:
@@ -401,6 +426,7 @@ class PerToken(torch.nn.Module):
         self.bit = _check_int("PerToken", "bit", bit, 2, 8)
         self.symmetric = bool(symmetric)
         self.eps = _check_eps("PerToken", eps)
+        _ops.per_token(torch.empty(0, 1, dtype=_bf16), self.bit, self.eps, self.symmetric)
         self.fake_quant_enabled = True
 
     def enable_fake_quant(self, enabled=True):
