@@ -312,13 +312,13 @@ class SymmetricPerChannel(_Symmetric):
                              f"the quantizer has {self.channels} channels")
 
     def _initialize(self, weight):
-        self.scale.copy_(self._lsq_scale(weight.reshape(weight.shape[0], -1)))
+        self.scale.copy_(self._lsq_scale(weight.reshape(weight.shape[0], math.prod(weight.shape[1:]))))
 
     def _calibrate(self, weight, mode):
         self.scale.copy_(_ops.symmetric_per_channel_calibrate(weight, *self._params(), mode).float())
 
     def _fake_quantize(self, weight):
-        factor = self._factor(weight.numel() // weight.shape[0], max(self.max_v, 1.0))
+        factor = self._factor(math.prod(weight.shape[1:]), max(self.max_v, 1.0))
         return _ops.symmetric_per_channel(weight, self._bf16(self.scale, factor), *self._params())
 
     def _quantize(self, weight):
