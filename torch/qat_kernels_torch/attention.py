@@ -59,6 +59,14 @@ class QATMultiheadAttention(torch.nn.MultiheadAttention):
         return output, weights
 
     def _project(self, query, key, value):
+        # Contiguous (each once, so that "is" still holds): on a
+        # non-contiguous input F.linear picks its kernel, and so its
+        # roundings, by whether the weight requires grad, which differs
+        # between a prepared model in training and its converted form.
+        q = query.contiguous()
+        k = q if key is query else key.contiguous()
+        v = k if value is key else (q if value is query else value.contiguous())
+        query, key, value = q, k, v
         if self._qkv_same_embed_dim:
             return F._in_projection_packed(query, key, value, self.in_proj_weight, self.in_proj_bias)
         b_q = b_k = b_v = None

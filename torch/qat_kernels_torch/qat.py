@@ -155,17 +155,22 @@ def _float_layer(module):
 
 def _quantize_input(module, args, kwargs):
     """Forward pre-hook of a prepared ``nn.Linear``: its input, positional
-    or ``input=``, through its activation quantizer (if any). Every prepared
-    linear layer has it, quantizer or not: PyTorch's fused transformer path,
-    which would skip the layer's forward, is off wherever a layer has a
-    hook."""
+    or ``input=``, through its activation quantizer if it has one, made
+    contiguous if not. Every prepared linear layer has it:
+
+    - PyTorch's fused transformer path, which would skip the layer's
+      forward, is off wherever a layer has a hook;
+    - on a non-contiguous input, ``F.linear`` picks its kernel (one matrix
+      product, or one per batch entry, with other roundings) by whether the
+      weight requires grad, which a prepared layer's does in training and a
+      converted layer's never does. On a contiguous input it picks one
+      kernel in every case."""
     quantizer = module.activation_quantizer
-    if quantizer is None:
-        return None
+    prepare = quantizer if quantizer is not None else torch.Tensor.contiguous
     if args:
-        return (quantizer(args[0]),) + tuple(args[1:]), kwargs
+        return (prepare(args[0]),) + tuple(args[1:]), kwargs
     if "input" in kwargs:
-        return args, dict(kwargs, input=quantizer(kwargs["input"]))
+        return args, dict(kwargs, input=prepare(kwargs["input"]))
     return None
 
 
