@@ -9,8 +9,20 @@ package needs no other file of the repository.
 """
 import os
 import subprocess
+import sys
 
+import setuptools
 from setuptools import setup
+
+# pip builds a wheel: with --no-build-isolation, setuptools before 70.1 needs
+# the wheel package for that, and would otherwise stop later with "invalid
+# command 'bdist_wheel'".
+try:
+    import wheel  # noqa: F401
+except ImportError:
+    if tuple(int(p) for p in setuptools.__version__.split(".")[:2] if p.isdigit()) < (70, 1):
+        sys.exit(f"qat_kernels_torch: setuptools {setuptools.__version__} builds wheels only with the wheel "
+                 "package: pip install wheel (or pip install 'setuptools>=70.1'), then install again")
 from torch.utils.cpp_extension import BuildExtension, CppExtension
 
 HERE = os.path.dirname(os.path.abspath(__file__))
