@@ -35,6 +35,15 @@ torch.set_num_threads(2)
 GROUP = 64
 
 
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        import platform
+        return platform.processor() or platform.machine()
+
+
 def data():
     digits = load_digits()
     x = torch.tensor(digits.data, dtype=torch.float32) / 16.0
@@ -208,6 +217,9 @@ def main():
               f"converted {deployed:.4f} in {size} bytes"
               + (f", QAT with PyTorch's learnable ops {torch_qat:.4f}" if torch_qat is not None else ""))
     print(f"({time.time() - start:.1f} s)")
+    # The accuracies depend on the CPU through PyTorch's own kernels (docs/pytorch.md): say which.
+    print(f"on {cpu_model()}, ATen CPU capability {torch.backends.cpu.get_cpu_capability()}, "
+          f"{torch.get_num_threads()} threads, torch {torch.__version__}")
     print("| scheme | PTQ, min/max | PTQ, calibrated | QAT | converted | bytes | QAT (PyTorch's ops) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     print(f"| fp32 | | | | {fp32:.4f} | {fp32_bytes} | |")
