@@ -268,6 +268,9 @@ def prepare(model, config, inplace=False):
             raise TypeError(f"prepare: config must be a QATConfig (or a dict of them), not {type(c).__name__}")
     names = dict(model.named_modules())
     for name in config if per_layer else ():
+        if name in _attention_parts(model):
+            raise ValueError(f"prepare: {name!r} is an attention's out-projection, quantized with its attention: "
+                             f"name the attention instead")
         if name not in names or _kind(names[name]) is None:
             raise ValueError(f"prepare: {name!r} is not a Linear, Conv2d, Embedding or MultiheadAttention layer "
                              f"of the model that prepare can take (not prepared already, not a subclass with a "

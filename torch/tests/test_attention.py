@@ -224,3 +224,21 @@ def test_an_attention_config_without_attention_leaves_it_whole_in_float():
     attention = model.encoder.layers[0].self_attn
     assert type(attention) is nn.MultiheadAttention and type(attention.out_proj) is not qk.QuantizedLinear
     assert not hasattr(attention.out_proj, "parametrizations")
+
+
+def test_a_prepared_attention_takes_its_inputs_by_keyword_and_a_dict_names_the_attention():
+    config = qk.QATConfig.int8_dynamic_activation_int4_weight(group_size=8)
+    attention = qk.prepare(nn.MultiheadAttention(16, 2, batch_first=True), config)
+    x, kv = torch.randn(2, 3, 16), torch.randn(2, 5, 16)
+    for q, k, v in ((x, x, x), (x, kv, kv)):
+        positional = attention(q, k, v, need_weights=False)[0]
+        assert bits_equal(attention(query=q, key=k, value=v, need_weights=False)[0], positional)
+        assert bits_equal(attention(q, key=k, value=v, need_weights=False)[0], positional)
+        qk.disable_fake_quant(attention)
+        assert not bits_equal(attention(q, k, v, need_weights=False)[0], positional)
+        qk.enable_fake_quant(attention)
+    with pytest.raises(ValueError, match="'encoder.layers.0.self_attn.out_proj' is an attention's out-projection"):
+        qk.prepare(Tiny(), {"encoder.layers.0.self_attn.out_proj": config})
+    model = qk.prepare(Tiny(), {"encoder.layers.0.self_attn": config})
+    assert isinstance(model.encoder.layers[0].self_attn, qk.QATMultiheadAttention)
+    assert type(model.encoder.layers[1].self_attn) is nn.MultiheadAttention
