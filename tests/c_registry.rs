@@ -9,7 +9,7 @@
 
 mod registry;
 
-use registry::{Count, Elem, Shape, ENTRY_POINTS};
+use registry::{Count, Elem, Role, Shape, ENTRY_POINTS};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -191,4 +191,96 @@ fn c_entry_points_are_the_registry() {
         committed == fresh,
         "c_tests/entry_points.h is stale: run `QAT_BLESS=1 cargo test --test c_registry` and commit it"
     );
+}
+
+/// Every function of the header whose prototype takes a pointer.
+fn pointer_functions(header: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for (at, _) in header.match_indices(" qat_") {
+        let rest = &header[at + 1..];
+        let Some(open) = rest.find('(') else { continue };
+        let name = &rest[..open];
+        if !name
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+        {
+            continue;
+        }
+        let close = open + rest[open..].find(')').unwrap();
+        if rest[open..close].contains('*') {
+            names.push(name.to_string());
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The registry is complete by construction: it names exactly the header's
+/// functions that take a pointer, so an entry point added to the C ABI
+/// without an entry fails here before any cross-cutting test could miss it.
+#[test]
+fn the_registry_names_every_pointer_taking_function_of_the_header() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let header = std::fs::read_to_string(root.join("include/qat_kernels.h")).unwrap();
+    let mut registered: Vec<String> = ENTRY_POINTS.iter().map(|e| e.name.to_string()).collect();
+    registered.sort();
+    let declared = pointer_functions(&header);
+    let missing: Vec<_> = declared
+        .iter()
+        .filter(|n| !registered.contains(n))
+        .collect();
+    let unknown: Vec<_> = registered
+        .iter()
+        .filter(|n| !declared.contains(n))
+        .collect();
+    assert!(
+        missing.is_empty() && unknown.is_empty(),
+        "header functions missing from tests/registry: {missing:?}; registry entries the header lacks: {unknown:?}"
+    );
+}
+
+/// Each entry point's role is the one its name states, and the entry
+/// points it names exist: a quantize has its forward and dequantize, a
+/// shard form its backward and finish, a pack its unpack.
+#[test]
+fn every_role_is_the_names_and_its_partners_exist() {
+    let exists = |name: &str| ENTRY_POINTS.iter().any(|e| e.name == name);
+    for ep in ENTRY_POINTS {
+        let n = ep.name;
+        let by_name = if n.ends_with("_quantize") {
+            "quantize"
+        } else if n.ends_with("_dequantize") {
+            "dequantize"
+        } else if n.ends_with("_backward_blocks") {
+            "blocks"
+        } else if n.ends_with("_finish") {
+            "finish"
+        } else if n.ends_with("_calibrate") {
+            "calibrate"
+        } else if n.starts_with("qat_unpack") {
+            "unpack"
+        } else if n.starts_with("qat_pack") {
+            "pack"
+        } else {
+            "train"
+        };
+        let (role, partners): (&str, Vec<&str>) = match ep.role {
+            Role::Train => ("train", vec![]),
+            Role::Quantize {
+                forward,
+                dequantize,
+            } => ("quantize", vec![forward, dequantize]),
+            Role::Dequantize => ("dequantize", vec![]),
+            Role::Blocks { backward, finish } => ("blocks", vec![backward, finish]),
+            Role::Finish => ("finish", vec![]),
+            Role::Calibrate => ("calibrate", vec![]),
+            Role::Pack { unpack } => ("pack", vec![unpack]),
+            Role::Unpack => ("unpack", vec![]),
+        };
+        assert_eq!(role, by_name, "{n}: its role");
+        for p in partners {
+            assert!(exists(p), "{n}: {p} is not in the registry");
+        }
+    }
 }

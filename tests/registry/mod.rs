@@ -124,8 +124,38 @@ impl Args {
     };
 }
 
+/// What an entry point does, with the entry points it is checked against
+/// (the invariants of `tests/boundary.rs` follow these, for every entry
+/// point of the role: none can be left out of them).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Role {
+    /// Fake quantization, its gradients, per-token quantization.
+    Train,
+    /// Export: succeeds exactly when every value of `forward` is finite,
+    /// and `dequantize` of its codes gives those values.
+    Quantize {
+        forward: &'static str,
+        dequantize: &'static str,
+    },
+    Dequantize,
+    /// The shard form: the weight gradient of `backward`, and block values
+    /// whose `finish` gives `backward`'s scale (and offset) gradients.
+    Blocks {
+        backward: &'static str,
+        finish: &'static str,
+    },
+    Finish,
+    Calibrate,
+    /// Packing: `unpack` gives the codes back.
+    Pack {
+        unpack: &'static str,
+    },
+    Unpack,
+}
+
 pub struct EntryPoint {
     pub name: &'static str,
+    pub role: Role,
     pub shape: Shape,
     pub params: Params,
     pub contents: Contents,
@@ -159,6 +189,7 @@ macro_rules! p {
 pub static ENTRY_POINTS: &[EntryPoint] = &[
     EntryPoint {
         name: "qat_asymmetric_per_group",
+        role: Role::Train,
         shape: Shape::Group,
         params: Params::Asymmetric,
         contents: Contents::None,
@@ -185,6 +216,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_asymmetric_per_group_backward",
+        role: Role::Train,
         shape: Shape::Group,
         params: Params::Asymmetric,
         contents: Contents::None,
@@ -217,6 +249,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_symmetric_per_channel",
+        role: Role::Train,
         shape: Shape::Matrix,
         params: Params::Symmetric,
         contents: Contents::None,
@@ -241,6 +274,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_symmetric_per_channel_backward",
+        role: Role::Train,
         shape: Shape::Matrix,
         params: Params::Symmetric,
         contents: Contents::None,
@@ -269,6 +303,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_symmetric_per_tensor",
+        role: Role::Train,
         shape: Shape::Tensor,
         params: Params::Symmetric,
         contents: Contents::None,
@@ -284,6 +319,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_symmetric_per_tensor_backward",
+        role: Role::Train,
         shape: Shape::Tensor,
         params: Params::Symmetric,
         contents: Contents::None,
@@ -311,6 +347,10 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_asymmetric_per_group_quantize",
+        role: Role::Quantize {
+            forward: "qat_asymmetric_per_group",
+            dequantize: "qat_asymmetric_per_group_dequantize",
+        },
         shape: Shape::Group,
         params: Params::AsymmetricCodes,
         contents: Contents::Finite,
@@ -337,6 +377,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_asymmetric_per_group_dequantize",
+        role: Role::Dequantize,
         shape: Shape::Group,
         params: Params::AsymmetricCodes,
         contents: Contents::Codes,
@@ -363,6 +404,10 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_symmetric_per_channel_quantize",
+        role: Role::Quantize {
+            forward: "qat_symmetric_per_channel",
+            dequantize: "qat_symmetric_per_channel_dequantize",
+        },
         shape: Shape::Matrix,
         params: Params::SymmetricCodes,
         contents: Contents::Finite,
@@ -387,6 +432,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_symmetric_per_channel_dequantize",
+        role: Role::Dequantize,
         shape: Shape::Matrix,
         params: Params::SymmetricCodes,
         contents: Contents::Codes,
@@ -411,6 +457,10 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_symmetric_per_tensor_quantize",
+        role: Role::Quantize {
+            forward: "qat_symmetric_per_tensor",
+            dequantize: "qat_symmetric_per_tensor_dequantize",
+        },
         shape: Shape::Tensor,
         params: Params::SymmetricCodes,
         contents: Contents::Finite,
@@ -434,6 +484,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_symmetric_per_tensor_dequantize",
+        role: Role::Dequantize,
         shape: Shape::Tensor,
         params: Params::SymmetricCodes,
         contents: Contents::Codes,
@@ -457,6 +508,10 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_asymmetric_per_group_backward_blocks",
+        role: Role::Blocks {
+            backward: "qat_asymmetric_per_group_backward",
+            finish: "qat_asymmetric_per_group_finish",
+        },
         shape: Shape::Group,
         params: Params::Asymmetric,
         contents: Contents::None,
@@ -487,6 +542,10 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_symmetric_per_channel_backward_blocks",
+        role: Role::Blocks {
+            backward: "qat_symmetric_per_channel_backward",
+            finish: "qat_symmetric_per_channel_finish",
+        },
         shape: Shape::Matrix,
         params: Params::Symmetric,
         contents: Contents::None,
@@ -515,6 +574,10 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_symmetric_per_tensor_backward_blocks",
+        role: Role::Blocks {
+            backward: "qat_symmetric_per_tensor_backward",
+            finish: "qat_symmetric_per_tensor_finish",
+        },
         shape: Shape::Tensor,
         params: Params::Symmetric,
         contents: Contents::None,
@@ -542,6 +605,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_asymmetric_per_group_finish",
+        role: Role::Finish,
         shape: Shape::Group,
         params: Params::Asymmetric,
         contents: Contents::None,
@@ -568,6 +632,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_symmetric_per_channel_finish",
+        role: Role::Finish,
         shape: Shape::Matrix,
         params: Params::Symmetric,
         contents: Contents::None,
@@ -592,6 +657,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_symmetric_per_tensor_finish",
+        role: Role::Finish,
         shape: Shape::Tensor,
         params: Params::Symmetric,
         contents: Contents::None,
@@ -615,6 +681,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_asymmetric_per_group_calibrate",
+        role: Role::Calibrate,
         shape: Shape::Group,
         params: Params::Asymmetric,
         contents: Contents::Finite,
@@ -640,6 +707,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_symmetric_per_channel_calibrate",
+        role: Role::Calibrate,
         shape: Shape::Matrix,
         params: Params::Symmetric,
         contents: Contents::Finite,
@@ -660,6 +728,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_symmetric_per_tensor_calibrate",
+        role: Role::Calibrate,
         shape: Shape::Tensor,
         params: Params::Symmetric,
         contents: Contents::Finite,
@@ -679,6 +748,9 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_pack_codes",
+        role: Role::Pack {
+            unpack: "qat_unpack_codes",
+        },
         shape: Shape::Pack,
         params: Params::Width,
         contents: Contents::Codes,
@@ -688,6 +760,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_unpack_codes",
+        role: Role::Unpack,
         shape: Shape::Pack,
         params: Params::Width,
         contents: Contents::None,
@@ -697,6 +770,9 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_pack_signed_codes",
+        role: Role::Pack {
+            unpack: "qat_unpack_signed_codes",
+        },
         shape: Shape::Pack,
         params: Params::Width,
         contents: Contents::Codes,
@@ -706,6 +782,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_unpack_signed_codes",
+        role: Role::Unpack,
         shape: Shape::Pack,
         params: Params::Width,
         contents: Contents::None,
@@ -715,6 +792,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_per_token_asymmetric",
+        role: Role::Train,
         shape: Shape::Matrix,
         params: Params::Token,
         contents: Contents::None,
@@ -740,6 +818,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_per_token_symmetric",
+        role: Role::Train,
         shape: Shape::Matrix,
         params: Params::Token,
         contents: Contents::None,
@@ -765,6 +844,7 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
     },
     EntryPoint {
         name: "qat_per_token_backward",
+        role: Role::Train,
         shape: Shape::Matrix,
         params: Params::TokenBits,
         contents: Contents::None,
