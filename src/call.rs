@@ -21,6 +21,7 @@ use crate::fpenv;
 use crate::kernels::calibrate::{CalibrateArgs, Calibration};
 use crate::kernels::reduction::block_count;
 use crate::kernels::rows::{BlockSums, Totals};
+use crate::kernels::scan;
 use crate::kernels::{self, BackwardArgs, MapArgs, PerTokenArgs, PerTokenBackwardArgs, Quantizer};
 use crate::params::{Params, PerToken};
 use crate::Error;
@@ -722,8 +723,8 @@ impl<B: Boundary, P: Params> Call<B, P> {
             // build's ISA runs here, and the weights are finite before
             // anything is written.
             unsafe {
-                let weights = codes::elements(weight.ptr, shape.numel());
-                if !codes::all_finite(self.build, weights) {
+                let weights = scan::elements(weight.ptr, shape.numel());
+                if !scan::all_finite(self.build, weights) {
                     return Err(Error::NonFinite);
                 }
                 self.build.run::<<P::Quant as Quantizer>::Calibrate>(&args);

@@ -1,46 +1,7 @@
-//! Integer codes beyond the kernels: the scans behind the checks export and
-//! import make before anything is written (each quantizer's
-//! `Quantizer::codes_exist` and `codes_on_grid`), and the dense packing of
-//! codes of 1, 2, 4 or 8 bits into bytes.
+//! The dense packing of integer codes of 1, 2, 4 or 8 bits into bytes.
 
-use core::slice;
-
-use crate::arch::Build;
-use crate::kernels;
+use crate::kernels::scan::elements;
 use crate::Error;
-
-/// `len` elements at `p` as a slice (`p` may be null or dangling when `len`
-/// is 0).
-///
-/// # Safety
-/// `p` is valid for reading `len` elements, which nothing writes meanwhile.
-pub(crate) unsafe fn elements<'a, T>(p: *const T, len: usize) -> &'a [T] {
-    if len == 0 {
-        return &[];
-    }
-    // SAFETY: the caller's.
-    unsafe { slice::from_raw_parts(p, len) }
-}
-
-/// Whether every bf16 value is finite: the largest magnitude's bits below
-/// infinity's `0x7F80`, scanned with `build`'s ISA.
-///
-/// # Safety
-/// The CPU runs `build`'s ISA (its contract).
-pub(crate) unsafe fn all_finite(build: Build, values: &[u16]) -> bool {
-    // SAFETY: the caller's.
-    unsafe { build.run::<kernels::LargestMagnitude>(values) < 0x7F80 }
-}
-
-/// Whether no bf16 value is NaN: the largest magnitude's bits at most
-/// infinity's `0x7F80`, scanned with `build`'s ISA.
-///
-/// # Safety
-/// The CPU runs `build`'s ISA (its contract).
-pub(crate) unsafe fn no_nan(build: Build, values: &[u16]) -> bool {
-    // SAFETY: the caller's.
-    unsafe { build.run::<kernels::LargestMagnitude>(values) <= 0x7F80 }
-}
 
 /// `log2(bits)` for a packing width of 1, 2, 4 or 8 bits, else `None`.
 /// Shifts by it stand for divisions, so that no path divides by zero.

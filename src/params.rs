@@ -2,7 +2,9 @@
 //! into the constants the kernels use.
 
 use crate::arch::scalar::round_half_even;
+use crate::kernels::asymmetric_per_group::AsymmetricConstants;
 use crate::kernels::per_token::TokenGrid;
+use crate::kernels::symmetric::SymmetricConstants;
 use crate::kernels::Quantizer;
 use crate::Error;
 
@@ -87,15 +89,6 @@ impl Symmetric {
     }
 }
 
-/// Validated [`AsymmetricPerGroup`] parameters, in the form the kernels use.
-#[derive(Clone, Copy)]
-pub(crate) struct AsymmetricConstants {
-    /// `n = 2^(bit-1)`.
-    pub levels: f32,
-    pub eps: f32,
-    pub clip_val: f32,
-}
-
 fn check_eps(eps: f32) -> Result<(), Error> {
     if eps.is_finite() && eps > 0.0 {
         Ok(())
@@ -144,10 +137,10 @@ impl Params for AsymmetricPerGroup {
 }
 
 impl Params for Symmetric {
-    type Quant = Symmetric;
+    type Quant = SymmetricConstants;
 
     /// `-128 <= min_v` and `max_v <= 127`, checked last.
-    fn validate_for_codes(&self) -> Result<Symmetric, Error> {
+    fn validate_for_codes(&self) -> Result<SymmetricConstants, Error> {
         let quant = self.validate()?;
         if self.min_v < -128.0 || self.max_v > 127.0 {
             return Err(Error::Range);
@@ -155,14 +148,18 @@ impl Params for Symmetric {
         Ok(quant)
     }
 
-    fn validate(&self) -> Result<Symmetric, Error> {
+    fn validate(&self) -> Result<SymmetricConstants, Error> {
         check_eps(self.eps)?;
         // Within +-2^24 (so finite), and integral: it survives a round trip
         // through i32 (`as` saturates, so this cannot panic).
         const BOUND: f32 = 16_777_216.0;
         let level = |v: f32| (-BOUND..=BOUND).contains(&v) && (v as i32) as f32 == v;
         if level(self.min_v) && level(self.max_v) && self.min_v <= self.max_v {
-            Ok(*self)
+            Ok(SymmetricConstants {
+                eps: self.eps,
+                min_v: self.min_v,
+                max_v: self.max_v,
+            })
         } else {
             Err(Error::Range)
         }

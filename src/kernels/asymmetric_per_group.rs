@@ -23,12 +23,20 @@ use super::tails::read;
 use super::{gate, protect, BackwardArgs, MapArgs, Quantizer};
 use crate::arch::Build;
 use crate::bf16_bits::{narrow, widen};
-use crate::codes::{elements, no_nan};
-use crate::params::AsymmetricConstants;
+use crate::kernels::scan::{elements, no_nan};
 use crate::Error;
 use core::marker::PhantomData;
 
 use crate::vector::{Elementwise, Lanes, Lanewise, Pair, Vector};
+
+/// Validated asymmetric per-group parameters, in the form the kernels use.
+#[derive(Clone, Copy)]
+pub(crate) struct AsymmetricConstants {
+    /// `n = 2^(bit-1)`.
+    pub levels: f32,
+    pub eps: f32,
+    pub clip_val: f32,
+}
 
 /// One group's constants. Kept as scalars and broadcast where used: the
 /// compiler hoists the broadcasts out of the loops, and the portable backend

@@ -10,12 +10,12 @@
 //! block's, combined by the same tree, and each constant and gradient is the
 //! same f32 operations lane by lane.
 
+use super::asymmetric_per_group::AsymmetricConstants;
 use super::asymmetric_per_group::Group;
 use super::reduction::block_value_pairs_of_8;
 use super::rows::{backward_short_row, backward_whole_quads, normalize_quad};
 use super::tails::{load_tail, store_tail};
 use super::BackwardArgs;
-use crate::params::AsymmetricConstants;
 use crate::vector::{Pair, Vector, LANES};
 
 /// The asymmetric per-group backward of groups of at most one block.

@@ -20,12 +20,13 @@
 //! bf16 is that value, `0x7F7F`, and a range `hi - lo` past f32's largest
 //! is computed from the halves.
 
+use super::asymmetric_per_group::AsymmetricConstants;
 use super::asymmetric_per_group::Group;
 use super::rows::Forward;
 use super::symmetric::Row;
+use super::symmetric::SymmetricConstants;
 use super::tails::load_tail;
 use crate::bf16_bits::{narrow, widen};
-use crate::params::{AsymmetricConstants, Symmetric};
 use crate::vector::{Lanewise, Pair, Vector, LANES};
 
 /// Candidates per unit.
@@ -305,7 +306,7 @@ unsafe fn mean_deviation(x: *const u16, len: usize, center: f64) -> f64 {
 #[inline(always)]
 pub(crate) unsafe fn symmetric<V: Vector, P: Pair<V>>(
     token: P::Token,
-    args: &CalibrateArgs<Symmetric>,
+    args: &CalibrateArgs<SymmetricConstants>,
 ) {
     let q = &args.quant;
     let levels = if q.max_v >= 1.0 { q.max_v } else { -q.min_v };

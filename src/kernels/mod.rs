@@ -40,11 +40,12 @@ mod tails;
 
 use crate::arch::{Build, Kernel};
 use crate::bf16_bits::{finite, narrow, widen};
-use crate::params::{AsymmetricConstants, Symmetric};
 use crate::vector::Lanewise;
 use crate::Error;
+use asymmetric_per_group::AsymmetricConstants;
 use calibrate::CalibrateArgs;
 use per_token::TokenGrid;
+use symmetric::SymmetricConstants;
 
 // Every kernel, as the unit a call picks a build for (`arch::Build::run`);
 // what each requires beyond valid buffers is in [`Quantizer`].
@@ -54,13 +55,13 @@ crate::arch::kernels! {
     AsymmetricBackwardBlocks: asymmetric_per_group::backward_blocks(BackwardArgs<AsymmetricConstants>) -> ();
     AsymmetricQuantize: asymmetric_per_group::quantize(MapArgs<AsymmetricConstants, u16, u8>) -> ();
     AsymmetricDequantize: asymmetric_per_group::dequantize(MapArgs<AsymmetricConstants, u8, u16>) -> ();
-    SymmetricForward: symmetric::forward(MapArgs<Symmetric>) -> ();
-    SymmetricBackward: symmetric::backward(BackwardArgs<Symmetric>) -> ();
-    SymmetricBackwardBlocks: symmetric::backward_blocks(BackwardArgs<Symmetric>) -> ();
-    SymmetricQuantize: symmetric::quantize(MapArgs<Symmetric, u16, i8>) -> ();
-    SymmetricDequantize: symmetric::dequantize(MapArgs<Symmetric, i8, u16>) -> ();
+    SymmetricForward: symmetric::forward(MapArgs<SymmetricConstants>) -> ();
+    SymmetricBackward: symmetric::backward(BackwardArgs<SymmetricConstants>) -> ();
+    SymmetricBackwardBlocks: symmetric::backward_blocks(BackwardArgs<SymmetricConstants>) -> ();
+    SymmetricQuantize: symmetric::quantize(MapArgs<SymmetricConstants, u16, i8>) -> ();
+    SymmetricDequantize: symmetric::dequantize(MapArgs<SymmetricConstants, i8, u16>) -> ();
     AsymmetricCalibrate: calibrate::asymmetric(CalibrateArgs<AsymmetricConstants>) -> ();
-    SymmetricCalibrate: calibrate::symmetric(CalibrateArgs<Symmetric>) -> ();
+    SymmetricCalibrate: calibrate::symmetric(CalibrateArgs<SymmetricConstants>) -> ();
     PerTokenForward: per_token::forward(PerTokenArgs) -> ();
     PerTokenBackward: per_token::backward(PerTokenBackwardArgs) -> ();
     /// The largest `bits & 0x7FFF` of bf16 values.

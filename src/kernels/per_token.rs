@@ -23,7 +23,7 @@
 use super::rows::{backward_rows, map_rows, Forward, NoSums};
 use super::{protect, PerTokenArgs, PerTokenBackwardArgs};
 use crate::bf16_bits::widen;
-use crate::codes::elements;
+use crate::kernels::scan::elements;
 use crate::vector::{Lanes, Lanewise, Pair, Vector};
 
 /// The grid and the scale's lower bound, validated.

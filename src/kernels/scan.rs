@@ -1,9 +1,47 @@
 //! Whole-buffer scans that the export checks run before anything is
-//! written: plain loops, which each build compiles for its ISA (the
-//! compiler vectorizes them), so that a scan keeps up with memory. Generic
-//! over the lanes only to be kernels like the others (`arch::Kernel`).
+//! written (each quantizer's `Quantizer::codes_exist` and `codes_on_grid`,
+//! calibration's finiteness): plain loops, which each build compiles for its
+//! ISA (the compiler vectorizes them), so that a scan keeps up with memory.
+//! Generic over the lanes only to be kernels like the others
+//! (`arch::Kernel`).
 
+use core::slice;
+
+use crate::arch::Build;
 use crate::vector::{Pair, Vector};
+
+/// `len` elements at `p` as a slice (`p` may be null or dangling when `len`
+/// is 0).
+///
+/// # Safety
+/// `p` is valid for reading `len` elements, which nothing writes meanwhile.
+pub(crate) unsafe fn elements<'a, T>(p: *const T, len: usize) -> &'a [T] {
+    if len == 0 {
+        return &[];
+    }
+    // SAFETY: the caller's.
+    unsafe { slice::from_raw_parts(p, len) }
+}
+
+/// Whether every bf16 value is finite: the largest magnitude's bits below
+/// infinity's `0x7F80`, scanned with `build`'s ISA.
+///
+/// # Safety
+/// The CPU runs `build`'s ISA (its contract).
+pub(crate) unsafe fn all_finite(build: Build, values: &[u16]) -> bool {
+    // SAFETY: the caller's.
+    unsafe { build.run::<super::LargestMagnitude>(values) < 0x7F80 }
+}
+
+/// Whether no bf16 value is NaN: the largest magnitude's bits at most
+/// infinity's `0x7F80`, scanned with `build`'s ISA.
+///
+/// # Safety
+/// The CPU runs `build`'s ISA (its contract).
+pub(crate) unsafe fn no_nan(build: Build, values: &[u16]) -> bool {
+    // SAFETY: the caller's.
+    unsafe { build.run::<super::LargestMagnitude>(values) <= 0x7F80 }
+}
 
 /// The largest `bits & 0x7FFF` of bf16 values: below `0x7F80` exactly when
 /// every value is finite.

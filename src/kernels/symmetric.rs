@@ -1,4 +1,4 @@
-//! Symmetric fake quantization with a learnable scale (LSQ), one scale per row:
+//! SymmetricConstants fake quantization with a learnable scale (LSQ), one scale per row:
 //! per channel, or per tensor as a single row.
 //!
 //! ```text
@@ -16,12 +16,20 @@ use super::tails::read;
 use super::{gate, protect, BackwardArgs, MapArgs, Quantizer};
 use crate::arch::Build;
 use crate::bf16_bits::{narrow, widen};
-use crate::codes::{elements, no_nan};
-use crate::params::Symmetric;
+use crate::kernels::scan::{elements, no_nan};
 use crate::Error;
 use core::marker::PhantomData;
 
 use crate::vector::{Elementwise, Lanes, Lanewise, Pair, Vector};
+
+/// Validated symmetric parameters, in the form the kernels use: the
+/// scale's lower bound and the integer grid `min_v..=max_v`.
+#[derive(Clone, Copy)]
+pub(crate) struct SymmetricConstants {
+    pub eps: f32,
+    pub min_v: f32,
+    pub max_v: f32,
+}
 
 /// One row's constants, as scalars (see `asymmetric_per_group::Group`).
 pub(super) struct Row {
@@ -32,7 +40,7 @@ pub(super) struct Row {
 
 impl Row {
     #[inline(always)]
-    pub(super) fn new(quant: &Symmetric, scale: f32) -> Self {
+    pub(super) fn new(quant: &SymmetricConstants, scale: f32) -> Self {
         Row {
             scale: protect(scale, quant.eps),
             min: quant.min_v,
@@ -56,7 +64,12 @@ impl Row {
 /// a row with this scale (see [`super::values_finite`]), with
 /// `max(|min_v|, |max_v|) * ps` as the bound of every value `c * ps` where
 /// `ps` is finite (none where it is not: `0 * inf` is NaN).
-pub(crate) fn values_finite(quant: &Symmetric, scale: f32, weights: &[u16], no_nan: bool) -> bool {
+pub(crate) fn values_finite(
+    quant: &SymmetricConstants,
+    scale: f32,
+    weights: &[u16],
+    no_nan: bool,
+) -> bool {
     let row = Row::new(quant, scale);
     let largest = if -row.min > row.max {
         -row.min
@@ -122,7 +135,7 @@ impl Lanewise for Row {
 #[inline(always)]
 unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise>(
     token: P::Token,
-    args: &MapArgs<Symmetric, F::In, F::Out>,
+    args: &MapArgs<SymmetricConstants, F::In, F::Out>,
     map_of: impl Fn(Row) -> F,
 ) {
     // SAFETY: row < rows.
@@ -137,7 +150,10 @@ unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise>(
 /// # Safety
 /// As for [`map`].
 #[inline(always)]
-pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(token: P::Token, args: &MapArgs<Symmetric>) {
+pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(
+    token: P::Token,
+    args: &MapArgs<SymmetricConstants>,
+) {
     // SAFETY: the caller's.
     unsafe { map::<V, P, _>(token, args, Forward) }
 }
@@ -149,7 +165,7 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(token: P::Token, args: &MapA
 #[inline(always)]
 pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>>(
     token: P::Token,
-    args: &MapArgs<Symmetric, u16, i8>,
+    args: &MapArgs<SymmetricConstants, u16, i8>,
 ) {
     // SAFETY: the caller's.
     unsafe { map::<V, P, _>(token, args, |row| Codes(row, PhantomData)) }
@@ -162,7 +178,7 @@ pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>>(
 #[inline(always)]
 pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>>(
     token: P::Token,
-    args: &MapArgs<Symmetric, i8, u16>,
+    args: &MapArgs<SymmetricConstants, i8, u16>,
 ) {
     // SAFETY: the caller's.
     unsafe { map::<V, P, _>(token, args, |row| Values(row, PhantomData)) }
@@ -173,7 +189,7 @@ pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>>(
 #[inline(always)]
 pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
     token: P::Token,
-    args: &BackwardArgs<Symmetric>,
+    args: &BackwardArgs<SymmetricConstants>,
 ) {
     let (quant, buffers) = (
         &args.quant,
@@ -208,7 +224,7 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
 #[inline(always)]
 pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>>(
     token: P::Token,
-    args: &BackwardArgs<Symmetric>,
+    args: &BackwardArgs<SymmetricConstants>,
 ) {
     let Some(out) = args.block_sums else { return };
     let (quant, buffers) = (
@@ -230,7 +246,7 @@ pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>>(
     }
 }
 
-impl Quantizer for Symmetric {
+impl Quantizer for SymmetricConstants {
     type Code = i8;
     const OFFSETS: bool = false;
     type Forward = super::SymmetricForward;
