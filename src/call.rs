@@ -16,6 +16,7 @@ use core::marker::PhantomData;
 
 use crate::arch::{Build, Kernel};
 use crate::bf16_bits::widen;
+use crate::boundary::{input, output, Boundary, Buffer};
 use crate::codes::{self, Packable};
 use crate::fpenv;
 use crate::kernels::calibrate::{CalibrateArgs, Calibration};
@@ -23,7 +24,8 @@ use crate::kernels::reduction::block_count;
 use crate::kernels::rows::{BlockSums, Totals};
 use crate::kernels::scan;
 use crate::kernels::{self, BackwardArgs, MapArgs, PerTokenArgs, PerTokenBackwardArgs, Quantizer};
-use crate::params::{Params, PerToken};
+use crate::params::Params;
+use crate::quantizers::PerToken;
 use crate::Error;
 
 /// The largest element count whose bf16 buffer fits in `isize::MAX` bytes.
@@ -228,99 +230,6 @@ impl From<*mut u16> for PerUnit<Out<u16, ()>> {
             scale: scale.into(),
             offset: Out::none(),
         }
-    }
-}
-
-/// A buffer as the checks see it: address, element count and size,
-/// direction, and the slice's length where one was given.
-#[derive(Clone, Copy)]
-pub(crate) struct Buffer {
-    pub start: usize,
-    pub len: usize,
-    /// Bytes per element: 2 for bf16, 1 for codes, 8 for block values
-    /// (also the alignment).
-    pub size: usize,
-    pub output: bool,
-    pub given: Option<usize>,
-}
-
-impl Buffer {
-    /// The buffer's size in bytes, if it fits in the largest object Rust
-    /// and C allow (`isize::MAX`, `PTRDIFF_MAX`, bytes). The one place a
-    /// buffer's extent is computed: every count, however it was formed,
-    /// passes through this checked product before any pointer is looked at.
-    pub fn bytes(self) -> Option<usize> {
-        self.len
-            .checked_mul(self.size)
-            .filter(|&bytes| bytes <= isize::MAX as usize)
-    }
-}
-
-fn input<T, L: Len>(b: In<T, L>, len: usize) -> Buffer {
-    Buffer {
-        start: b.ptr as usize,
-        len,
-        size: size_of::<T>(),
-        output: false,
-        given: b.len.given(),
-    }
-}
-
-fn output<T, L: Len>(b: Out<T, L>, len: usize) -> Buffer {
-    Buffer {
-        start: b.ptr as usize,
-        len,
-        size: size_of::<T>(),
-        output: true,
-        given: b.len.given(),
-    }
-}
-
-/// `Shape` unless every slice has the length the shape gives it.
-fn check_lengths(buffers: &[Buffer]) -> Result<(), Error> {
-    if buffers.iter().all(|b| b.given.is_none_or(|n| n == b.len)) {
-        Ok(())
-    } else {
-        Err(Error::Shape)
-    }
-}
-
-/// Where a call comes from, and so which checks its buffers need and how
-/// it reports its result.
-pub(crate) trait Boundary {
-    /// The length its buffers come with.
-    type Len: Len;
-    /// A call's result as this boundary reports it.
-    type Status;
-    /// Reports `result`.
-    fn status(result: Result<(), Error>) -> Self::Status;
-    /// Runs `validate` (the parameters) between the boundary's checks of
-    /// `buffers`: pointers before, overlaps after.
-    fn check<Q, const N: usize>(
-        buffers: impl FnOnce() -> [Buffer; N],
-        validate: impl FnOnce() -> Result<Q, Error>,
-    ) -> Result<Q, Error>;
-}
-
-/// Buffers from slices: non-null, aligned, in bounds, and overlapping only
-/// where an in-place form passes one slice as input and output; only their
-/// lengths need checking.
-pub(crate) enum Slices {}
-
-impl Boundary for Slices {
-    type Len = usize;
-    type Status = Result<(), Error>;
-    #[inline(always)]
-    fn status(result: Result<(), Error>) -> Self::Status {
-        result
-    }
-    #[inline(always)]
-    fn check<Q, const N: usize>(
-        buffers: impl FnOnce() -> [Buffer; N],
-        validate: impl FnOnce() -> Result<Q, Error>,
-    ) -> Result<Q, Error> {
-        check_lengths(&buffers())?;
-        validate()
     }
 }
 

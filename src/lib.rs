@@ -109,9 +109,9 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
 #[no_mangle]
 extern "C" fn rust_eh_personality() {}
 
-mod api;
 mod arch;
 mod bf16_bits;
+mod boundary;
 mod call;
 mod codes;
 mod dispatch;
@@ -121,13 +121,12 @@ mod fpenv;
 mod isa;
 mod kernels;
 mod params;
+mod quantizers;
 mod vector;
 
-pub use api::*;
 pub use error::Error;
 pub use isa::{active_isa, set_isa, Isa};
-pub use kernels::calibrate::Calibration;
-pub use params::{AsymmetricPerGroup, PerToken, Symmetric};
+pub use quantizers::*;
 
 /// The README's Rust examples run as doctests.
 #[cfg(doctest)]

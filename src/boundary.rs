@@ -1,0 +1,197 @@
+//! Where a call comes from, and the checks its buffers need: from slices
+//! ([`Slices`], the safe API), only their lengths against the call's shape;
+//! from C ([`Raw`]), every buffer's extent, pointer and overlap. The one
+//! home of the boundary's checks; `call` runs them in their place in the
+//! documented order.
+
+use crate::call::{In, Len, Out};
+use crate::ffi::QAT_OK;
+use crate::Error;
+
+/// A buffer as the checks see it: address, element count and size,
+/// direction, and the slice's length where one was given.
+#[derive(Clone, Copy)]
+pub(crate) struct Buffer {
+    pub start: usize,
+    pub len: usize,
+    /// Bytes per element: 2 for bf16, 1 for codes, 8 for block values
+    /// (also the alignment).
+    pub size: usize,
+    pub output: bool,
+    pub given: Option<usize>,
+}
+
+impl Buffer {
+    /// The buffer's size in bytes, if it fits in the largest object Rust
+    /// and C allow (`isize::MAX`, `PTRDIFF_MAX`, bytes). The one place a
+    /// buffer's extent is computed: every count, however it was formed,
+    /// passes through this checked product before any pointer is looked at.
+    pub fn bytes(self) -> Option<usize> {
+        self.len
+            .checked_mul(self.size)
+            .filter(|&bytes| bytes <= isize::MAX as usize)
+    }
+}
+
+pub(crate) fn input<T, L: Len>(b: In<T, L>, len: usize) -> Buffer {
+    Buffer {
+        start: b.ptr as usize,
+        len,
+        size: size_of::<T>(),
+        output: false,
+        given: b.len.given(),
+    }
+}
+
+pub(crate) fn output<T, L: Len>(b: Out<T, L>, len: usize) -> Buffer {
+    Buffer {
+        start: b.ptr as usize,
+        len,
+        size: size_of::<T>(),
+        output: true,
+        given: b.len.given(),
+    }
+}
+
+/// `Shape` unless every slice has the length the shape gives it.
+fn check_lengths(buffers: &[Buffer]) -> Result<(), Error> {
+    if buffers.iter().all(|b| b.given.is_none_or(|n| n == b.len)) {
+        Ok(())
+    } else {
+        Err(Error::Shape)
+    }
+}
+
+/// Where a call comes from, and so which checks its buffers need and how
+/// it reports its result.
+pub(crate) trait Boundary {
+    /// The length its buffers come with.
+    type Len: Len;
+    /// A call's result as this boundary reports it.
+    type Status;
+    /// Reports `result`.
+    fn status(result: Result<(), Error>) -> Self::Status;
+    /// Runs `validate` (the parameters) between the boundary's checks of
+    /// `buffers`: pointers before, overlaps after.
+    fn check<Q, const N: usize>(
+        buffers: impl FnOnce() -> [Buffer; N],
+        validate: impl FnOnce() -> Result<Q, Error>,
+    ) -> Result<Q, Error>;
+}
+
+/// Buffers from slices: non-null, aligned, in bounds, and overlapping only
+/// where an in-place form passes one slice as input and output; only their
+/// lengths need checking.
+pub(crate) enum Slices {}
+
+impl Boundary for Slices {
+    type Len = usize;
+    type Status = Result<(), Error>;
+    #[inline(always)]
+    fn status(result: Result<(), Error>) -> Self::Status {
+        result
+    }
+    #[inline(always)]
+    fn check<Q, const N: usize>(
+        buffers: impl FnOnce() -> [Buffer; N],
+        validate: impl FnOnce() -> Result<Q, Error>,
+    ) -> Result<Q, Error> {
+        check_lengths(&buffers())?;
+        validate()
+    }
+}
+
+/// A call's result as C sees it: `QAT_OK` or the error's code.
+pub(crate) fn status(result: Result<(), Error>) -> i32 {
+    match result {
+        Ok(()) => QAT_OK,
+        Err(error) => error.code(),
+    }
+}
+
+/// Buffers from C: any pointer, length and overlap may come in.
+pub(crate) enum Raw {}
+
+impl Buffer {
+    /// One past the last byte; `None` if the extent is too large
+    /// ([`Buffer::bytes`]) or the buffer wraps around the address space.
+    fn end(self) -> Option<usize> {
+        self.start.checked_add(self.bytes()?)
+    }
+}
+
+impl Boundary for Raw {
+    type Len = ();
+    type Status = i32;
+    #[inline(always)]
+    fn status(result: Result<(), Error>) -> i32 {
+        status(result)
+    }
+    /// Never inlined, and the list of buffers made here: it then lives in this
+    /// frame, gone before the kernel's begins (a microcontroller's stack is
+    /// small). The loops themselves are written once, outside the generics.
+    #[inline(never)]
+    fn check<Q, const N: usize>(
+        buffers: impl FnOnce() -> [Buffer; N],
+        validate: impl FnOnce() -> Result<Q, Error>,
+    ) -> Result<Q, Error> {
+        let buffers = buffers();
+        check_extents(&buffers)?;
+        check_pointers(&buffers)?;
+        let quant = validate()?;
+        check_overlaps(&buffers)?;
+        Ok(quant)
+    }
+}
+
+/// `Shape` for a buffer larger than any object can be (`PTRDIFF_MAX`
+/// bytes), its count however large or wrapped: the shape's last check,
+/// before any pointer is looked at. (Each of these loops is one function for
+/// every entry point, not inlined into each: a firmware's code is small.)
+#[inline(never)]
+fn check_extents(buffers: &[Buffer]) -> Result<(), Error> {
+    if buffers.iter().all(|b| b.bytes().is_some()) {
+        Ok(())
+    } else {
+        Err(Error::Shape)
+    }
+}
+
+/// `Pointer` for a buffer that is null with a nonzero count, misaligned, or
+/// wrapping around the address space.
+#[inline(never)]
+fn check_pointers(buffers: &[Buffer]) -> Result<(), Error> {
+    for &b in buffers {
+        if (b.start == 0 && b.len != 0) || !aligned(b) || b.end().is_none() {
+            return Err(Error::Pointer);
+        }
+    }
+    Ok(())
+}
+
+/// Whether the buffer starts on a multiple of its element size (a power of
+/// two: a mask, not a division, which a Cortex-M0 does in software).
+fn aligned(b: Buffer) -> bool {
+    b.size.is_power_of_two() && b.start & (b.size - 1) == 0
+}
+
+/// `Overlap` for an output that overlaps another buffer other than as
+/// exactly the same buffer as an input (in place). The ends exist: checked
+/// by [`check_pointers`].
+#[inline(never)]
+fn check_overlaps(buffers: &[Buffer]) -> Result<(), Error> {
+    for (i, a) in buffers.iter().enumerate() {
+        for b in buffers.iter().skip(i + 1) {
+            if !(a.output || b.output) || a.len == 0 || b.len == 0 {
+                continue;
+            }
+            let disjoint = a.end() <= Some(b.start) || b.end() <= Some(a.start);
+            let in_place =
+                a.start == b.start && a.len == b.len && a.size == b.size && a.output != b.output;
+            if !disjoint && !in_place {
+                return Err(Error::Overlap);
+            }
+        }
+    }
+    Ok(())
+}

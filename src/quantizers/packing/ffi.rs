@@ -1,0 +1,70 @@
+//! Packing: the C entry points, each one call (see `crate::ffi`).
+#![allow(clippy::missing_safety_doc)]
+
+use crate::boundary::Raw;
+use crate::call;
+
+/// Bytes that count codes of bits bits take packed: (count * bits + 7) / 8
+/// without overflow; 0 unless bits is 1, 2, 4 or 8.
+#[no_mangle]
+pub extern "C" fn qat_packed_size(count: usize, bits: u32) -> usize {
+    crate::packed_len(count, bits).unwrap_or(0)
+}
+
+/// Packs count codes of bits bits (1, 2, 4 or 8, else QAT_ERR_BIT_WIDTH)
+/// densely into qat_packed_size(count, bits) bytes: the first code in the
+/// lowest bits of the first byte, the last byte's unused bits zero. A code
+/// of 2^bits or more gives QAT_ERR_CODE, writing nothing.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_pack_codes(
+    codes: *const u8,
+    count: usize,
+    bits: u32,
+    packed: *mut u8,
+) -> i32 {
+    raw!(call::pack::<Raw, u8>(codes, count, bits, packed))
+}
+
+/// Unpacks count codes of bits bits from qat_packed_size(count, bits) bytes,
+/// as qat_pack_codes wrote them.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_unpack_codes(
+    packed: *const u8,
+    count: usize,
+    bits: u32,
+    codes: *mut u8,
+) -> i32 {
+    raw!(call::unpack::<Raw, u8>(packed, bits, codes, count))
+}
+
+/// qat_pack_codes for signed codes (the symmetric quantizers'), each stored
+/// as its two's complement in bits bits: codes must lie in
+/// -2^(bits-1)..2^(bits-1)-1, else QAT_ERR_CODE.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_pack_signed_codes(
+    codes: *const i8,
+    count: usize,
+    bits: u32,
+    packed: *mut u8,
+) -> i32 {
+    raw!(call::pack::<Raw, i8>(codes, count, bits, packed))
+}
+
+/// Unpacks signed codes packed by qat_pack_signed_codes, sign-extended.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_unpack_signed_codes(
+    packed: *const u8,
+    count: usize,
+    bits: u32,
+    codes: *mut i8,
+) -> i32 {
+    raw!(call::unpack::<Raw, i8>(packed, bits, codes, count))
+}

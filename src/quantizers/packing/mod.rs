@@ -1,0 +1,76 @@
+//! Packing of integer codes at 1, 2, 4 or 8 bits: the functions on slices
+//! and, in `ffi`, the C entry points.
+
+use crate::boundary::Slices;
+use crate::call::{self, Out};
+use crate::{codes, Error};
+
+pub(crate) mod ffi;
+
+/// Bytes that `count` codes of `bits` bits take packed ([`pack_codes`]):
+/// `None` unless `bits` is 1, 2, 4 or 8.
+///
+/// ```
+/// assert_eq!(qat_kernels::packed_len(1001, 4), Some(501));
+/// assert_eq!(qat_kernels::packed_len(8, 3), None);
+/// ```
+pub fn packed_len(count: usize, bits: u32) -> Option<usize> {
+    codes::packed_len(count, bits)
+}
+
+/// Packs codes of `bits` bits (1, 2, 4 or 8) densely: the first code in the
+/// lowest bits of the first byte; the last byte's unused bits are zero.
+/// `packed` must hold [`packed_len`] bytes ([`Error::Shape`]); a code of
+/// `2^bits` or more gives [`Error::Code`], and a width other than 1, 2, 4 or
+/// 8 [`Error::BitWidth`], with nothing written.
+///
+/// ```
+/// let mut packed = [0u8; 2];
+/// qat_kernels::pack_codes(&[1, 2, 15], 4, &mut packed).unwrap();
+/// assert_eq!(packed, [0x21, 0x0F]);
+/// let mut codes = [0u8; 3];
+/// qat_kernels::unpack_codes(&packed, 4, &mut codes).unwrap();
+/// assert_eq!(codes, [1, 2, 15]);
+/// ```
+pub fn pack_codes(codes: &[u8], bits: u32, packed: &mut [u8]) -> Result<(), Error> {
+    slices!(call::pack::<Slices, u8>(codes, codes.len(), bits, packed))
+}
+
+/// The codes [`pack_codes`] packed: `codes.len()` of them from
+/// [`packed_len`] bytes.
+pub fn unpack_codes(packed: &[u8], bits: u32, codes: &mut [u8]) -> Result<(), Error> {
+    let count = codes.len();
+    slices!(call::unpack::<Slices, u8>(
+        packed,
+        bits,
+        Out::from(codes),
+        count
+    ))
+}
+
+/// [`pack_codes`] for signed codes (the symmetric quantizers'), each stored
+/// as its two's complement in `bits` bits: codes must lie in
+/// `-2^(bits-1)..2^(bits-1)`.
+///
+/// ```
+/// let mut packed = [0u8; 1];
+/// qat_kernels::pack_signed_codes(&[-8, 7], 4, &mut packed).unwrap();
+/// assert_eq!(packed, [0x78]);
+/// let mut codes = [0i8; 2];
+/// qat_kernels::unpack_signed_codes(&packed, 4, &mut codes).unwrap();
+/// assert_eq!(codes, [-8, 7]);
+/// ```
+pub fn pack_signed_codes(codes: &[i8], bits: u32, packed: &mut [u8]) -> Result<(), Error> {
+    slices!(call::pack::<Slices, i8>(codes, codes.len(), bits, packed))
+}
+
+/// The codes [`pack_signed_codes`] packed, sign-extended.
+pub fn unpack_signed_codes(packed: &[u8], bits: u32, codes: &mut [i8]) -> Result<(), Error> {
+    let count = codes.len();
+    slices!(call::unpack::<Slices, i8>(
+        packed,
+        bits,
+        Out::from(codes),
+        count
+    ))
+}
