@@ -17,7 +17,6 @@ use core::marker::PhantomData;
 use crate::arch::{Build, Kernel};
 use crate::bf16_bits::widen;
 use crate::boundary::{input, output, Boundary, Buffer};
-use crate::codes::{self, Packable};
 use crate::fpenv;
 use crate::kernels::calibrate::{CalibrateArgs, Calibration};
 use crate::kernels::reduction::block_count;
@@ -747,63 +746,4 @@ unsafe fn totals(values: *const f64, blocks: usize) -> [f32; 2] {
         unsafe { totals.block(i, values.add(i).read(), values.add(blocks + i).read()) };
     }
     totals.values()
-}
-
-/// The packed length of `count` codes of `bits` bits, after the width
-/// ([`Error::BitWidth`]) and then the count ([`Error::Shape`] beyond
-/// `isize::MAX`).
-fn packed_len(count: usize, bits: u32) -> Result<usize, Error> {
-    let len = codes::packed_len(count, bits).ok_or(Error::BitWidth)?;
-    if count > isize::MAX as usize {
-        return Err(Error::Shape);
-    }
-    Ok(len)
-}
-
-/// Validates and packs `count` codes of `bits` bits into `packed`: the
-/// width, the lengths, the boundary's checks, then every code's fit
-/// ([`Error::Code`]).
-///
-/// # Safety
-/// Each pointer that passes `B`'s checks must be valid for its count.
-pub(crate) unsafe fn pack<B: Boundary, C: Packable>(
-    codes: impl Into<In<C, B::Len>>,
-    count: usize,
-    bits: u32,
-    packed: impl Into<Out<u8, B::Len>>,
-) -> B::Status {
-    let (codes, packed) = (codes.into(), packed.into());
-    B::status((|| {
-        let len = packed_len(count, bits)?;
-        B::check(|| [input(codes, count), output(packed, len)], || Ok(()))?;
-        // SAFETY: valid and not overlapping (caller, checked); the codes fit
-        // before anything is written. Signed codes pack as their bytes' low
-        // bits, their two's complement fields.
-        unsafe {
-            codes::codes_fit(codes.ptr, count, bits)?;
-            codes::pack(codes.ptr.cast(), count, bits, packed.ptr);
-        }
-        Ok(())
-    })())
-}
-
-/// Validates and unpacks `count` codes of `bits` bits from `packed`: the
-/// width, the lengths, the boundary's checks.
-///
-/// # Safety
-/// Each pointer that passes `B`'s checks must be valid for its count.
-pub(crate) unsafe fn unpack<B: Boundary, C: Packable>(
-    packed: impl Into<In<u8, B::Len>>,
-    bits: u32,
-    codes: impl Into<Out<C, B::Len>>,
-    count: usize,
-) -> B::Status {
-    let (packed, codes) = (packed.into(), codes.into());
-    B::status((|| {
-        let len = packed_len(count, bits)?;
-        B::check(|| [input(packed, len), output(codes, count)], || Ok(()))?;
-        // SAFETY: valid and not overlapping (caller, checked).
-        unsafe { codes::unpack(packed.ptr, count, bits, codes.ptr) };
-        Ok(())
-    })())
 }

@@ -1,8 +1,8 @@
 //! Packing: the C entry points, each one call (see `crate::ffi`).
 #![allow(clippy::missing_safety_doc)]
 
+use super::{pack, unpack};
 use crate::boundary::Raw;
-use crate::call;
 
 /// Bytes that count codes of bits bits take packed: (count * bits + 7) / 8
 /// without overflow; 0 unless bits is 1, 2, 4 or 8.
@@ -24,7 +24,7 @@ pub unsafe extern "C" fn qat_pack_codes(
     bits: u32,
     packed: *mut u8,
 ) -> i32 {
-    raw!(call::pack::<Raw, u8>(codes, count, bits, packed))
+    raw!(pack::<Raw, u8>(codes, count, bits, packed))
 }
 
 /// Unpacks count codes of bits bits from qat_packed_size(count, bits) bytes,
@@ -38,7 +38,7 @@ pub unsafe extern "C" fn qat_unpack_codes(
     bits: u32,
     codes: *mut u8,
 ) -> i32 {
-    raw!(call::unpack::<Raw, u8>(packed, bits, codes, count))
+    raw!(unpack::<Raw, u8>(packed, bits, codes, count))
 }
 
 /// qat_pack_codes for signed codes (the symmetric quantizers'), each stored
@@ -53,7 +53,7 @@ pub unsafe extern "C" fn qat_pack_signed_codes(
     bits: u32,
     packed: *mut u8,
 ) -> i32 {
-    raw!(call::pack::<Raw, i8>(codes, count, bits, packed))
+    raw!(pack::<Raw, i8>(codes, count, bits, packed))
 }
 
 /// Unpacks signed codes packed by qat_pack_signed_codes, sign-extended.
@@ -66,5 +66,5 @@ pub unsafe extern "C" fn qat_unpack_signed_codes(
     bits: u32,
     codes: *mut i8,
 ) -> i32 {
-    raw!(call::unpack::<Raw, i8>(packed, bits, codes, count))
+    raw!(unpack::<Raw, i8>(packed, bits, codes, count))
 }

@@ -1,9 +1,10 @@
 //! Packing of integer codes at 1, 2, 4 or 8 bits: the functions on slices
 //! and, in `ffi`, the C entry points.
 
-use crate::boundary::Slices;
-use crate::call::{self, Out};
-use crate::{codes, Error};
+use crate::boundary::{input, output, Boundary, Slices};
+use crate::call::{In, Out};
+use crate::codes::{self, Packable};
+use crate::Error;
 
 pub(crate) mod ffi;
 
@@ -33,19 +34,14 @@ pub fn packed_len(count: usize, bits: u32) -> Option<usize> {
 /// assert_eq!(codes, [1, 2, 15]);
 /// ```
 pub fn pack_codes(codes: &[u8], bits: u32, packed: &mut [u8]) -> Result<(), Error> {
-    slices!(call::pack::<Slices, u8>(codes, codes.len(), bits, packed))
+    slices!(pack::<Slices, u8>(codes, codes.len(), bits, packed))
 }
 
 /// The codes [`pack_codes`] packed: `codes.len()` of them from
 /// [`packed_len`] bytes.
 pub fn unpack_codes(packed: &[u8], bits: u32, codes: &mut [u8]) -> Result<(), Error> {
     let count = codes.len();
-    slices!(call::unpack::<Slices, u8>(
-        packed,
-        bits,
-        Out::from(codes),
-        count
-    ))
+    slices!(unpack::<Slices, u8>(packed, bits, Out::from(codes), count))
 }
 
 /// [`pack_codes`] for signed codes (the symmetric quantizers'), each stored
@@ -61,16 +57,70 @@ pub fn unpack_codes(packed: &[u8], bits: u32, codes: &mut [u8]) -> Result<(), Er
 /// assert_eq!(codes, [-8, 7]);
 /// ```
 pub fn pack_signed_codes(codes: &[i8], bits: u32, packed: &mut [u8]) -> Result<(), Error> {
-    slices!(call::pack::<Slices, i8>(codes, codes.len(), bits, packed))
+    slices!(pack::<Slices, i8>(codes, codes.len(), bits, packed))
 }
 
 /// The codes [`pack_signed_codes`] packed, sign-extended.
 pub fn unpack_signed_codes(packed: &[u8], bits: u32, codes: &mut [i8]) -> Result<(), Error> {
     let count = codes.len();
-    slices!(call::unpack::<Slices, i8>(
-        packed,
-        bits,
-        Out::from(codes),
-        count
-    ))
+    slices!(unpack::<Slices, i8>(packed, bits, Out::from(codes), count))
+}
+
+/// The packed length of `count` codes of `bits` bits, after the width
+/// ([`Error::BitWidth`]) and then the count ([`Error::Shape`] beyond
+/// `isize::MAX`).
+fn checked_packed_len(count: usize, bits: u32) -> Result<usize, Error> {
+    let len = codes::packed_len(count, bits).ok_or(Error::BitWidth)?;
+    if count > isize::MAX as usize {
+        return Err(Error::Shape);
+    }
+    Ok(len)
+}
+
+/// Validates and packs `count` codes of `bits` bits into `packed`: the
+/// width, the lengths, the boundary's checks, then every code's fit
+/// ([`Error::Code`]).
+///
+/// # Safety
+/// Each pointer that passes `B`'s checks must be valid for its count.
+pub(crate) unsafe fn pack<B: Boundary, C: Packable>(
+    codes: impl Into<In<C, B::Len>>,
+    count: usize,
+    bits: u32,
+    packed: impl Into<Out<u8, B::Len>>,
+) -> B::Status {
+    let (codes, packed) = (codes.into(), packed.into());
+    B::status((|| {
+        let len = checked_packed_len(count, bits)?;
+        B::check(|| [input(codes, count), output(packed, len)], || Ok(()))?;
+        // SAFETY: valid and not overlapping (caller, checked); the codes fit
+        // before anything is written. Signed codes pack as their bytes' low
+        // bits, their two's complement fields.
+        unsafe {
+            codes::codes_fit(codes.ptr, count, bits)?;
+            codes::pack(codes.ptr.cast(), count, bits, packed.ptr);
+        }
+        Ok(())
+    })())
+}
+
+/// Validates and unpacks `count` codes of `bits` bits from `packed`: the
+/// width, the lengths, the boundary's checks.
+///
+/// # Safety
+/// Each pointer that passes `B`'s checks must be valid for its count.
+pub(crate) unsafe fn unpack<B: Boundary, C: Packable>(
+    packed: impl Into<In<u8, B::Len>>,
+    bits: u32,
+    codes: impl Into<Out<C, B::Len>>,
+    count: usize,
+) -> B::Status {
+    let (packed, codes) = (packed.into(), codes.into());
+    B::status((|| {
+        let len = checked_packed_len(count, bits)?;
+        B::check(|| [input(packed, len), output(codes, count)], || Ok(()))?;
+        // SAFETY: valid and not overlapping (caller, checked).
+        unsafe { codes::unpack(packed.ptr, count, bits, codes.ptr) };
+        Ok(())
+    })())
 }
