@@ -7,7 +7,7 @@
 //! of `group_size`, rows of `cols`, or per tensor one row. A [`Call`] holds
 //! the shape, the parameters and the build, and its methods are the
 //! quantizer's operations, written once over [`Params`] and
-//! [`Quantizer`]. The safe API (`api`) makes calls from slices, whose
+//! [`Quantizer`]. The safe API (`quantizers`) makes calls from slices, whose
 //! lengths are checked against the shape and which need no pointer or
 //! overlap checks ([`Slices`]); the C ABI (`ffi`) from raw pointers, which
 //! do.

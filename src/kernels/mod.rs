@@ -21,12 +21,10 @@
 //! same length. Every loop reads an element's inputs before it writes that
 //! element's outputs and never returns to an element, so such aliasing is safe.
 //!
-//! A quantizer is added in seven places: its module here (the math, its
-//! kernels, its `Quantizer` implementation), its kernels in the list below,
-//! its calibration in `calibrate`, its parameters and their `Params`
-//! implementation in `params`, its methods in `api`, its C functions in
-//! `ffi` (each one line over `call::Call`), and its parameters' export in
-//! `lib.rs`.
+//! A quantizer's math is here: its module (its kernels and its
+//! `Quantizer` implementation), its kernels in the list below, its
+//! calibration in `calibrate`. Its interface (parameters, operations on
+//! slices, C entry points) is its folder of `crate::quantizers`.
 
 pub(crate) mod asymmetric_per_group;
 mod batched_backward;
@@ -136,7 +134,7 @@ pub(crate) struct PerTokenBackwardArgs {
 /// A quantizer as a call sees it, with `Self` its validated constants:
 /// whether it has offsets, its kernels, the checks its export and import
 /// make, and the finish of one unit's sums. Each quantizer's module
-/// implements it; the interface layers (`call`, `api`, `ffi`) are written
+/// implements it; the interface layers (`call`, `quantizers`) are written
 /// once over it.
 pub(crate) trait Quantizer: Copy {
     /// Its codes: `u8` (offset grids) or `i8` (symmetric grids).
