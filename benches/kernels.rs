@@ -1,4 +1,5 @@
-//! Throughput of the six kernels on the scalar path and every SIMD path,
+//! Throughput of the training kernels (forward and backward of each
+//! weight quantizer) on the scalar path and every SIMD path,
 //! at an L1-resident, an L2-resident and a DRAM-sized tensor, beside a plain
 //! copy of the same number of bf16 values (the memory baseline).
 //!

@@ -1,4 +1,5 @@
-/* The six kernels through the C ABI, on every ISA the CPU offers: golden
+/* The training kernels (each weight quantizer's forward and backward)
+ * through the C ABI, on every ISA the CPU offers: golden
  * values from the independent reference in reference.h, every status code
  * with outputs untouched, in-place calls, empty inputs, the helpers. */
 #include "reference.h"

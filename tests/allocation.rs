@@ -1,5 +1,5 @@
 //! No kernel allocates: a counting global allocator watches every call of all
-//! six kernels (and their in-place variants, the ISA helpers and the C ABI) on
+//! training kernels (and their in-place variants, the ISA helpers and the C ABI) on
 //! every path, from the very first call of the process, and then of every C
 //! entry point of the registry (`tests/registry`: export, shard forms and
 //! calibration too) on every path.

@@ -70,7 +70,7 @@ pub struct Kernel {
     pub run: Run,
 }
 
-/// The six kernels on `n` weights, rows of `cols` for the per-channel ones.
+/// The training kernels (each quantizer's forward and backward) on `n` weights, rows of `cols` for the per-channel ones.
 pub fn kernels(n: usize, cols: usize) -> Vec<Kernel> {
     let rows = n / cols;
     let mut all = Vec::new();

@@ -1,6 +1,6 @@
 /* Firmware test, run on an emulated Cortex-M4F (and, built for ARMv6-M with
  * soft-float, on the Cortex-M3 of mps2-an385, which runs every v6-M
- * instruction): all six kernels, the
+ * instruction): every training kernel, the
  * export to integer codes with their packing, and the per-token activation
  * kernels, on golden
  * vectors computed on the host (vectors.h), checked bit for bit; bad inputs
@@ -80,7 +80,7 @@ static uint32_t get_fpscr(void) {
 }
 static void set_fpscr(uint32_t v) { __asm__ volatile("vmsr fpscr, %0" : : "r"(v) : "memory"); }
 
-/* The six kernels and the per-token ones with FPSCR set to `fpscr` by the
+/* The training kernels and the per-token ones with FPSCR set to `fpscr` by the
  * caller: the same golden bits, and FPSCR exactly as it was after each call. */
 static void golden_under(uint32_t fpscr, const char *what) {
     int ok = 1;

@@ -1,4 +1,4 @@
-/* A firmware that trains: it calls the six training kernels and nothing
+/* A firmware that trains: it calls the training kernels (forward and backward of each weight quantizer) and nothing
  * else, for their code size (`make sizes`). */
 #include "qat_kernels.h"
 
