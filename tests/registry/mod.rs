@@ -186,565 +186,295 @@ macro_rules! p {
     };
 }
 
+/// The C name of a scalar argument, as the field of [`Args`] that holds it.
+macro_rules! scalar {
+    ($a:ident, numel) => {
+        $a.a
+    };
+    ($a:ident, rows) => {
+        $a.a
+    };
+    ($a:ident, count) => {
+        $a.a
+    };
+    ($a:ident, group_size) => {
+        $a.b
+    };
+    ($a:ident, cols) => {
+        $a.b
+    };
+    ($a:ident, bits) => {
+        $a.b as u32
+    };
+    ($a:ident, $field:ident) => {
+        $a.$field
+    };
+}
+
+/// An entry point: its C function with its scalar arguments' names (as the
+/// header names them, after its pointers), its role, shape, parameters,
+/// contents check, whether it calibrates, and its buffers in the order of
+/// its pointers. The call is derived: each buffer's address in turn, then
+/// the scalars from [`Args`].
+macro_rules! entry {
+    (
+        $name:ident($($arg:ident),* $(,)?),
+        $role:expr,
+        $shape:ident, $params:ident, $contents:ident, calibration: $calibration:expr,
+        [$($buf:ident: $elem:ident $dir:ident $count:ident),* $(,)?]
+    ) => {
+        EntryPoint {
+            name: stringify!($name),
+            role: $role,
+            shape: Shape::$shape,
+            params: Params::$params,
+            contents: Contents::$contents,
+            calibration: $calibration,
+            buffers: &[$(buf(stringify!($buf), $elem, $dir, $count)),*],
+            call: |p, a| {
+                let mut p = p.iter();
+                // SAFETY: the caller's addresses are valid for the buffers' counts.
+                unsafe {
+                    $name(
+                        $({
+                            let _ = stringify!($buf);
+                            *p.next().unwrap() as *mut _
+                        },)*
+                        $(scalar!(a, $arg)),*
+                    )
+                }
+            },
+        }
+    };
+}
+
 pub static ENTRY_POINTS: &[EntryPoint] = &[
-    EntryPoint {
-        name: "qat_asymmetric_per_group",
-        role: Role::Train,
-        shape: Shape::Group,
-        params: Params::Asymmetric,
-        contents: Contents::None,
-        calibration: false,
-        buffers: &[
-            buf("weight", Bf16, IN, All),
-            buf("scale", Bf16, IN, Unit),
-            buf("offset", Bf16, IN, Unit),
-            buf("out", Bf16, OUT, All),
-        ],
-        call: |p, a| unsafe {
-            qat_asymmetric_per_group(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                p!(p, 3),
-                a.a,
-                a.b,
-                a.bit,
-                a.eps,
-                a.clip_val,
-            )
-        },
+    entry! {
+        qat_asymmetric_per_group(numel, group_size, bit, eps, clip_val),
+        Role::Train,
+        Group, Asymmetric, None, calibration: false,
+        [
+            weight: Bf16 IN All,
+            scale: Bf16 IN Unit,
+            offset: Bf16 IN Unit,
+            out: Bf16 OUT All,
+        ]
     },
-    EntryPoint {
-        name: "qat_asymmetric_per_group_backward",
-        role: Role::Train,
-        shape: Shape::Group,
-        params: Params::Asymmetric,
-        contents: Contents::None,
-        calibration: false,
-        buffers: &[
-            buf("grad_output", Bf16, IN, All),
-            buf("weight", Bf16, IN, All),
-            buf("scale", Bf16, IN, Unit),
-            buf("offset", Bf16, IN, Unit),
-            buf("grad_weight", Bf16, OUT, All),
-            buf("grad_scale", Bf16, OUT, Unit),
-            buf("grad_offset", Bf16, OUT, Unit),
-        ],
-        call: |p, a| unsafe {
-            qat_asymmetric_per_group_backward(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                p!(p, 3),
-                p!(p, 4),
-                p!(p, 5),
-                p!(p, 6),
-                a.a,
-                a.b,
-                a.bit,
-                a.eps,
-                a.clip_val,
-            )
-        },
+    entry! {
+        qat_asymmetric_per_group_backward(numel, group_size, bit, eps, clip_val),
+        Role::Train,
+        Group, Asymmetric, None, calibration: false,
+        [
+            grad_output: Bf16 IN All,
+            weight: Bf16 IN All,
+            scale: Bf16 IN Unit,
+            offset: Bf16 IN Unit,
+            grad_weight: Bf16 OUT All,
+            grad_scale: Bf16 OUT Unit,
+            grad_offset: Bf16 OUT Unit,
+        ]
     },
-    EntryPoint {
-        name: "qat_symmetric_per_channel",
-        role: Role::Train,
-        shape: Shape::Matrix,
-        params: Params::Symmetric,
-        contents: Contents::None,
-        calibration: false,
-        buffers: &[
-            buf("weight", Bf16, IN, All),
-            buf("scale", Bf16, IN, Unit),
-            buf("out", Bf16, OUT, All),
-        ],
-        call: |p, a| unsafe {
-            qat_symmetric_per_channel(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                a.a,
-                a.b,
-                a.eps,
-                a.min_v,
-                a.max_v,
-            )
-        },
+    entry! {
+        qat_symmetric_per_channel(rows, cols, eps, min_v, max_v),
+        Role::Train,
+        Matrix, Symmetric, None, calibration: false,
+        [
+            weight: Bf16 IN All,
+            scale: Bf16 IN Unit,
+            out: Bf16 OUT All,
+        ]
     },
-    EntryPoint {
-        name: "qat_symmetric_per_channel_backward",
-        role: Role::Train,
-        shape: Shape::Matrix,
-        params: Params::Symmetric,
-        contents: Contents::None,
-        calibration: false,
-        buffers: &[
-            buf("grad_output", Bf16, IN, All),
-            buf("weight", Bf16, IN, All),
-            buf("scale", Bf16, IN, Unit),
-            buf("grad_weight", Bf16, OUT, All),
-            buf("grad_scale", Bf16, OUT, Unit),
-        ],
-        call: |p, a| unsafe {
-            qat_symmetric_per_channel_backward(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                p!(p, 3),
-                p!(p, 4),
-                a.a,
-                a.b,
-                a.eps,
-                a.min_v,
-                a.max_v,
-            )
-        },
+    entry! {
+        qat_symmetric_per_channel_backward(rows, cols, eps, min_v, max_v),
+        Role::Train,
+        Matrix, Symmetric, None, calibration: false,
+        [
+            grad_output: Bf16 IN All,
+            weight: Bf16 IN All,
+            scale: Bf16 IN Unit,
+            grad_weight: Bf16 OUT All,
+            grad_scale: Bf16 OUT Unit,
+        ]
     },
-    EntryPoint {
-        name: "qat_symmetric_per_tensor",
-        role: Role::Train,
-        shape: Shape::Tensor,
-        params: Params::Symmetric,
-        contents: Contents::None,
-        calibration: false,
-        buffers: &[
-            buf("weight", Bf16, IN, All),
-            buf("scale", Bf16, IN, Unit),
-            buf("out", Bf16, OUT, All),
-        ],
-        call: |p, a| unsafe {
-            qat_symmetric_per_tensor(p!(p, 0), p!(p, 1), p!(p, 2), a.a, a.eps, a.min_v, a.max_v)
-        },
+    entry! {
+        qat_symmetric_per_tensor(numel, eps, min_v, max_v),
+        Role::Train,
+        Tensor, Symmetric, None, calibration: false,
+        [
+            weight: Bf16 IN All,
+            scale: Bf16 IN Unit,
+            out: Bf16 OUT All,
+        ]
     },
-    EntryPoint {
-        name: "qat_symmetric_per_tensor_backward",
-        role: Role::Train,
-        shape: Shape::Tensor,
-        params: Params::Symmetric,
-        contents: Contents::None,
-        calibration: false,
-        buffers: &[
-            buf("grad_output", Bf16, IN, All),
-            buf("weight", Bf16, IN, All),
-            buf("scale", Bf16, IN, Unit),
-            buf("grad_weight", Bf16, OUT, All),
-            buf("grad_scale", Bf16, OUT, Unit),
-        ],
-        call: |p, a| unsafe {
-            qat_symmetric_per_tensor_backward(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                p!(p, 3),
-                p!(p, 4),
-                a.a,
-                a.eps,
-                a.min_v,
-                a.max_v,
-            )
-        },
+    entry! {
+        qat_symmetric_per_tensor_backward(numel, eps, min_v, max_v),
+        Role::Train,
+        Tensor, Symmetric, None, calibration: false,
+        [
+            grad_output: Bf16 IN All,
+            weight: Bf16 IN All,
+            scale: Bf16 IN Unit,
+            grad_weight: Bf16 OUT All,
+            grad_scale: Bf16 OUT Unit,
+        ]
     },
-    EntryPoint {
-        name: "qat_asymmetric_per_group_quantize",
-        role: Role::Quantize {
-            forward: "qat_asymmetric_per_group",
-            dequantize: "qat_asymmetric_per_group_dequantize",
-        },
-        shape: Shape::Group,
-        params: Params::AsymmetricCodes,
-        contents: Contents::Finite,
-        calibration: false,
-        buffers: &[
-            buf("weight", Bf16, IN, All),
-            buf("scale", Bf16, IN, Unit),
-            buf("offset", Bf16, IN, Unit),
-            buf("codes", U8, OUT, All),
-        ],
-        call: |p, a| unsafe {
-            qat_asymmetric_per_group_quantize(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                p!(p, 3),
-                a.a,
-                a.b,
-                a.bit,
-                a.eps,
-                a.clip_val,
-            )
-        },
+    entry! {
+        qat_asymmetric_per_group_quantize(numel, group_size, bit, eps, clip_val),
+        Role::Quantize { forward: "qat_asymmetric_per_group", dequantize: "qat_asymmetric_per_group_dequantize" },
+        Group, AsymmetricCodes, Finite, calibration: false,
+        [
+            weight: Bf16 IN All,
+            scale: Bf16 IN Unit,
+            offset: Bf16 IN Unit,
+            codes: U8 OUT All,
+        ]
     },
-    EntryPoint {
-        name: "qat_asymmetric_per_group_dequantize",
-        role: Role::Dequantize,
-        shape: Shape::Group,
-        params: Params::AsymmetricCodes,
-        contents: Contents::Codes,
-        calibration: false,
-        buffers: &[
-            buf("codes", U8, IN, All),
-            buf("scale", Bf16, IN, Unit),
-            buf("offset", Bf16, IN, Unit),
-            buf("out", Bf16, OUT, All),
-        ],
-        call: |p, a| unsafe {
-            qat_asymmetric_per_group_dequantize(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                p!(p, 3),
-                a.a,
-                a.b,
-                a.bit,
-                a.eps,
-                a.clip_val,
-            )
-        },
+    entry! {
+        qat_asymmetric_per_group_dequantize(numel, group_size, bit, eps, clip_val),
+        Role::Dequantize,
+        Group, AsymmetricCodes, Codes, calibration: false,
+        [
+            codes: U8 IN All,
+            scale: Bf16 IN Unit,
+            offset: Bf16 IN Unit,
+            out: Bf16 OUT All,
+        ]
     },
-    EntryPoint {
-        name: "qat_symmetric_per_channel_quantize",
-        role: Role::Quantize {
-            forward: "qat_symmetric_per_channel",
-            dequantize: "qat_symmetric_per_channel_dequantize",
-        },
-        shape: Shape::Matrix,
-        params: Params::SymmetricCodes,
-        contents: Contents::Finite,
-        calibration: false,
-        buffers: &[
-            buf("weight", Bf16, IN, All),
-            buf("scale", Bf16, IN, Unit),
-            buf("codes", I8, OUT, All),
-        ],
-        call: |p, a| unsafe {
-            qat_symmetric_per_channel_quantize(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                a.a,
-                a.b,
-                a.eps,
-                a.min_v,
-                a.max_v,
-            )
-        },
+    entry! {
+        qat_symmetric_per_channel_quantize(rows, cols, eps, min_v, max_v),
+        Role::Quantize { forward: "qat_symmetric_per_channel", dequantize: "qat_symmetric_per_channel_dequantize" },
+        Matrix, SymmetricCodes, Finite, calibration: false,
+        [
+            weight: Bf16 IN All,
+            scale: Bf16 IN Unit,
+            codes: I8 OUT All,
+        ]
     },
-    EntryPoint {
-        name: "qat_symmetric_per_channel_dequantize",
-        role: Role::Dequantize,
-        shape: Shape::Matrix,
-        params: Params::SymmetricCodes,
-        contents: Contents::Codes,
-        calibration: false,
-        buffers: &[
-            buf("codes", I8, IN, All),
-            buf("scale", Bf16, IN, Unit),
-            buf("out", Bf16, OUT, All),
-        ],
-        call: |p, a| unsafe {
-            qat_symmetric_per_channel_dequantize(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                a.a,
-                a.b,
-                a.eps,
-                a.min_v,
-                a.max_v,
-            )
-        },
+    entry! {
+        qat_symmetric_per_channel_dequantize(rows, cols, eps, min_v, max_v),
+        Role::Dequantize,
+        Matrix, SymmetricCodes, Codes, calibration: false,
+        [
+            codes: I8 IN All,
+            scale: Bf16 IN Unit,
+            out: Bf16 OUT All,
+        ]
     },
-    EntryPoint {
-        name: "qat_symmetric_per_tensor_quantize",
-        role: Role::Quantize {
-            forward: "qat_symmetric_per_tensor",
-            dequantize: "qat_symmetric_per_tensor_dequantize",
-        },
-        shape: Shape::Tensor,
-        params: Params::SymmetricCodes,
-        contents: Contents::Finite,
-        calibration: false,
-        buffers: &[
-            buf("weight", Bf16, IN, All),
-            buf("scale", Bf16, IN, Unit),
-            buf("codes", I8, OUT, All),
-        ],
-        call: |p, a| unsafe {
-            qat_symmetric_per_tensor_quantize(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                a.a,
-                a.eps,
-                a.min_v,
-                a.max_v,
-            )
-        },
+    entry! {
+        qat_symmetric_per_tensor_quantize(numel, eps, min_v, max_v),
+        Role::Quantize { forward: "qat_symmetric_per_tensor", dequantize: "qat_symmetric_per_tensor_dequantize" },
+        Tensor, SymmetricCodes, Finite, calibration: false,
+        [
+            weight: Bf16 IN All,
+            scale: Bf16 IN Unit,
+            codes: I8 OUT All,
+        ]
     },
-    EntryPoint {
-        name: "qat_symmetric_per_tensor_dequantize",
-        role: Role::Dequantize,
-        shape: Shape::Tensor,
-        params: Params::SymmetricCodes,
-        contents: Contents::Codes,
-        calibration: false,
-        buffers: &[
-            buf("codes", I8, IN, All),
-            buf("scale", Bf16, IN, Unit),
-            buf("out", Bf16, OUT, All),
-        ],
-        call: |p, a| unsafe {
-            qat_symmetric_per_tensor_dequantize(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                a.a,
-                a.eps,
-                a.min_v,
-                a.max_v,
-            )
-        },
+    entry! {
+        qat_symmetric_per_tensor_dequantize(numel, eps, min_v, max_v),
+        Role::Dequantize,
+        Tensor, SymmetricCodes, Codes, calibration: false,
+        [
+            codes: I8 IN All,
+            scale: Bf16 IN Unit,
+            out: Bf16 OUT All,
+        ]
     },
-    EntryPoint {
-        name: "qat_asymmetric_per_group_backward_blocks",
-        role: Role::Blocks {
-            backward: "qat_asymmetric_per_group_backward",
-            finish: "qat_asymmetric_per_group_finish",
-        },
-        shape: Shape::Group,
-        params: Params::Asymmetric,
-        contents: Contents::None,
-        calibration: false,
-        buffers: &[
-            buf("grad_output", Bf16, IN, All),
-            buf("weight", Bf16, IN, All),
-            buf("scale", Bf16, IN, Unit),
-            buf("offset", Bf16, IN, Unit),
-            buf("grad_weight", Bf16, OUT, All),
-            buf("block_sums", F64, OUT, Blocks),
-        ],
-        call: |p, a| unsafe {
-            qat_asymmetric_per_group_backward_blocks(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                p!(p, 3),
-                p!(p, 4),
-                p!(p, 5),
-                a.a,
-                a.b,
-                a.bit,
-                a.eps,
-                a.clip_val,
-            )
-        },
+    entry! {
+        qat_asymmetric_per_group_backward_blocks(numel, group_size, bit, eps, clip_val),
+        Role::Blocks { backward: "qat_asymmetric_per_group_backward", finish: "qat_asymmetric_per_group_finish" },
+        Group, Asymmetric, None, calibration: false,
+        [
+            grad_output: Bf16 IN All,
+            weight: Bf16 IN All,
+            scale: Bf16 IN Unit,
+            offset: Bf16 IN Unit,
+            grad_weight: Bf16 OUT All,
+            block_sums: F64 OUT Blocks,
+        ]
     },
-    EntryPoint {
-        name: "qat_symmetric_per_channel_backward_blocks",
-        role: Role::Blocks {
-            backward: "qat_symmetric_per_channel_backward",
-            finish: "qat_symmetric_per_channel_finish",
-        },
-        shape: Shape::Matrix,
-        params: Params::Symmetric,
-        contents: Contents::None,
-        calibration: false,
-        buffers: &[
-            buf("grad_output", Bf16, IN, All),
-            buf("weight", Bf16, IN, All),
-            buf("scale", Bf16, IN, Unit),
-            buf("grad_weight", Bf16, OUT, All),
-            buf("block_sums", F64, OUT, Blocks),
-        ],
-        call: |p, a| unsafe {
-            qat_symmetric_per_channel_backward_blocks(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                p!(p, 3),
-                p!(p, 4),
-                a.a,
-                a.b,
-                a.eps,
-                a.min_v,
-                a.max_v,
-            )
-        },
+    entry! {
+        qat_symmetric_per_channel_backward_blocks(rows, cols, eps, min_v, max_v),
+        Role::Blocks { backward: "qat_symmetric_per_channel_backward", finish: "qat_symmetric_per_channel_finish" },
+        Matrix, Symmetric, None, calibration: false,
+        [
+            grad_output: Bf16 IN All,
+            weight: Bf16 IN All,
+            scale: Bf16 IN Unit,
+            grad_weight: Bf16 OUT All,
+            block_sums: F64 OUT Blocks,
+        ]
     },
-    EntryPoint {
-        name: "qat_symmetric_per_tensor_backward_blocks",
-        role: Role::Blocks {
-            backward: "qat_symmetric_per_tensor_backward",
-            finish: "qat_symmetric_per_tensor_finish",
-        },
-        shape: Shape::Tensor,
-        params: Params::Symmetric,
-        contents: Contents::None,
-        calibration: false,
-        buffers: &[
-            buf("grad_output", Bf16, IN, All),
-            buf("weight", Bf16, IN, All),
-            buf("scale", Bf16, IN, Unit),
-            buf("grad_weight", Bf16, OUT, All),
-            buf("block_sums", F64, OUT, Blocks),
-        ],
-        call: |p, a| unsafe {
-            qat_symmetric_per_tensor_backward_blocks(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                p!(p, 3),
-                p!(p, 4),
-                a.a,
-                a.eps,
-                a.min_v,
-                a.max_v,
-            )
-        },
+    entry! {
+        qat_symmetric_per_tensor_backward_blocks(numel, eps, min_v, max_v),
+        Role::Blocks { backward: "qat_symmetric_per_tensor_backward", finish: "qat_symmetric_per_tensor_finish" },
+        Tensor, Symmetric, None, calibration: false,
+        [
+            grad_output: Bf16 IN All,
+            weight: Bf16 IN All,
+            scale: Bf16 IN Unit,
+            grad_weight: Bf16 OUT All,
+            block_sums: F64 OUT Blocks,
+        ]
     },
-    EntryPoint {
-        name: "qat_asymmetric_per_group_finish",
-        role: Role::Finish,
-        shape: Shape::Group,
-        params: Params::Asymmetric,
-        contents: Contents::None,
-        calibration: false,
-        buffers: &[
-            buf("block_sums", F64, IN, Blocks),
-            buf("scale", Bf16, IN, Unit),
-            buf("grad_scale", Bf16, OUT, Unit),
-            buf("grad_offset", Bf16, OUT, Unit),
-        ],
-        call: |p, a| unsafe {
-            qat_asymmetric_per_group_finish(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                p!(p, 3),
-                a.a,
-                a.b,
-                a.bit,
-                a.eps,
-                a.clip_val,
-            )
-        },
+    entry! {
+        qat_asymmetric_per_group_finish(numel, group_size, bit, eps, clip_val),
+        Role::Finish,
+        Group, Asymmetric, None, calibration: false,
+        [
+            block_sums: F64 IN Blocks,
+            scale: Bf16 IN Unit,
+            grad_scale: Bf16 OUT Unit,
+            grad_offset: Bf16 OUT Unit,
+        ]
     },
-    EntryPoint {
-        name: "qat_symmetric_per_channel_finish",
-        role: Role::Finish,
-        shape: Shape::Matrix,
-        params: Params::Symmetric,
-        contents: Contents::None,
-        calibration: false,
-        buffers: &[
-            buf("block_sums", F64, IN, Blocks),
-            buf("scale", Bf16, IN, Unit),
-            buf("grad_scale", Bf16, OUT, Unit),
-        ],
-        call: |p, a| unsafe {
-            qat_symmetric_per_channel_finish(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                a.a,
-                a.b,
-                a.eps,
-                a.min_v,
-                a.max_v,
-            )
-        },
+    entry! {
+        qat_symmetric_per_channel_finish(rows, cols, eps, min_v, max_v),
+        Role::Finish,
+        Matrix, Symmetric, None, calibration: false,
+        [
+            block_sums: F64 IN Blocks,
+            scale: Bf16 IN Unit,
+            grad_scale: Bf16 OUT Unit,
+        ]
     },
-    EntryPoint {
-        name: "qat_symmetric_per_tensor_finish",
-        role: Role::Finish,
-        shape: Shape::Tensor,
-        params: Params::Symmetric,
-        contents: Contents::None,
-        calibration: false,
-        buffers: &[
-            buf("block_sums", F64, IN, Blocks),
-            buf("scale", Bf16, IN, Unit),
-            buf("grad_scale", Bf16, OUT, Unit),
-        ],
-        call: |p, a| unsafe {
-            qat_symmetric_per_tensor_finish(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                a.a,
-                a.eps,
-                a.min_v,
-                a.max_v,
-            )
-        },
+    entry! {
+        qat_symmetric_per_tensor_finish(numel, eps, min_v, max_v),
+        Role::Finish,
+        Tensor, Symmetric, None, calibration: false,
+        [
+            block_sums: F64 IN Blocks,
+            scale: Bf16 IN Unit,
+            grad_scale: Bf16 OUT Unit,
+        ]
     },
-    EntryPoint {
-        name: "qat_asymmetric_per_group_calibrate",
-        role: Role::Calibrate,
-        shape: Shape::Group,
-        params: Params::Asymmetric,
-        contents: Contents::Finite,
-        calibration: true,
-        buffers: &[
-            buf("weight", Bf16, IN, All),
-            buf("scale", Bf16, OUT, Unit),
-            buf("offset", Bf16, OUT, Unit),
-        ],
-        call: |p, a| unsafe {
-            qat_asymmetric_per_group_calibrate(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                a.a,
-                a.b,
-                a.bit,
-                a.eps,
-                a.clip_val,
-                a.mode,
-            )
-        },
+    entry! {
+        qat_asymmetric_per_group_calibrate(numel, group_size, bit, eps, clip_val, mode),
+        Role::Calibrate,
+        Group, Asymmetric, Finite, calibration: true,
+        [
+            weight: Bf16 IN All,
+            scale: Bf16 OUT Unit,
+            offset: Bf16 OUT Unit,
+        ]
     },
-    EntryPoint {
-        name: "qat_symmetric_per_channel_calibrate",
-        role: Role::Calibrate,
-        shape: Shape::Matrix,
-        params: Params::Symmetric,
-        contents: Contents::Finite,
-        calibration: true,
-        buffers: &[buf("weight", Bf16, IN, All), buf("scale", Bf16, OUT, Unit)],
-        call: |p, a| unsafe {
-            qat_symmetric_per_channel_calibrate(
-                p!(p, 0),
-                p!(p, 1),
-                a.a,
-                a.b,
-                a.eps,
-                a.min_v,
-                a.max_v,
-                a.mode,
-            )
-        },
+    entry! {
+        qat_symmetric_per_channel_calibrate(rows, cols, eps, min_v, max_v, mode),
+        Role::Calibrate,
+        Matrix, Symmetric, Finite, calibration: true,
+        [
+            weight: Bf16 IN All,
+            scale: Bf16 OUT Unit,
+        ]
     },
-    EntryPoint {
-        name: "qat_symmetric_per_tensor_calibrate",
-        role: Role::Calibrate,
-        shape: Shape::Tensor,
-        params: Params::Symmetric,
-        contents: Contents::Finite,
-        calibration: true,
-        buffers: &[buf("weight", Bf16, IN, All), buf("scale", Bf16, OUT, Unit)],
-        call: |p, a| unsafe {
-            qat_symmetric_per_tensor_calibrate(
-                p!(p, 0),
-                p!(p, 1),
-                a.a,
-                a.eps,
-                a.min_v,
-                a.max_v,
-                a.mode,
-            )
-        },
+    entry! {
+        qat_symmetric_per_tensor_calibrate(numel, eps, min_v, max_v, mode),
+        Role::Calibrate,
+        Tensor, Symmetric, Finite, calibration: true,
+        [
+            weight: Bf16 IN All,
+            scale: Bf16 OUT Unit,
+        ]
     },
     EntryPoint {
         name: "qat_pack_codes",
@@ -790,84 +520,39 @@ pub static ENTRY_POINTS: &[EntryPoint] = &[
         buffers: &[buf("packed", U8, IN, Packed), buf("codes", I8, OUT, Codes)],
         call: |p, a| unsafe { qat_unpack_signed_codes(p!(p, 0), a.a, a.b as u32, p!(p, 1)) },
     },
-    EntryPoint {
-        name: "qat_per_token_asymmetric",
-        role: Role::Train,
-        shape: Shape::Matrix,
-        params: Params::Token,
-        contents: Contents::None,
-        calibration: false,
-        buffers: &[
-            buf("input", Bf16, IN, All),
-            buf("out", Bf16, OUT, All),
-            buf("scale", F32, OUT, Unit),
-            buf("zero_point", I32, OUT, Unit),
-        ],
-        call: |p, a| unsafe {
-            qat_per_token_asymmetric(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                p!(p, 3),
-                a.a,
-                a.b,
-                a.bit,
-                a.eps,
-            )
-        },
+    entry! {
+        qat_per_token_asymmetric(rows, cols, bit, eps),
+        Role::Train,
+        Matrix, Token, None, calibration: false,
+        [
+            input: Bf16 IN All,
+            out: Bf16 OUT All,
+            scale: F32 OUT Unit,
+            zero_point: I32 OUT Unit,
+        ]
     },
-    EntryPoint {
-        name: "qat_per_token_symmetric",
-        role: Role::Train,
-        shape: Shape::Matrix,
-        params: Params::Token,
-        contents: Contents::None,
-        calibration: false,
-        buffers: &[
-            buf("input", Bf16, IN, All),
-            buf("out", Bf16, OUT, All),
-            buf("scale", F32, OUT, Unit),
-            buf("zero_point", I32, OUT, Unit),
-        ],
-        call: |p, a| unsafe {
-            qat_per_token_symmetric(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                p!(p, 3),
-                a.a,
-                a.b,
-                a.bit,
-                a.eps,
-            )
-        },
+    entry! {
+        qat_per_token_symmetric(rows, cols, bit, eps),
+        Role::Train,
+        Matrix, Token, None, calibration: false,
+        [
+            input: Bf16 IN All,
+            out: Bf16 OUT All,
+            scale: F32 OUT Unit,
+            zero_point: I32 OUT Unit,
+        ]
     },
-    EntryPoint {
-        name: "qat_per_token_backward",
-        role: Role::Train,
-        shape: Shape::Matrix,
-        params: Params::TokenBits,
-        contents: Contents::None,
-        calibration: false,
-        buffers: &[
-            buf("grad_output", Bf16, IN, All),
-            buf("input", Bf16, IN, All),
-            buf("scale", F32, IN, Unit),
-            buf("zero_point", I32, IN, Unit),
-            buf("grad_input", Bf16, OUT, All),
-        ],
-        call: |p, a| unsafe {
-            qat_per_token_backward(
-                p!(p, 0),
-                p!(p, 1),
-                p!(p, 2),
-                p!(p, 3),
-                p!(p, 4),
-                a.a,
-                a.b,
-                a.bit,
-            )
-        },
+    entry! {
+        qat_per_token_backward(rows, cols, bit),
+        Role::Train,
+        Matrix, TokenBits, None, calibration: false,
+        [
+            grad_output: Bf16 IN All,
+            input: Bf16 IN All,
+            scale: F32 IN Unit,
+            zero_point: I32 IN Unit,
+            grad_input: Bf16 OUT All,
+        ]
     },
 ];
 
