@@ -51,26 +51,6 @@ static int32_t ep_qat_asymmetric_per_group_backward(void *const *p, const ep_arg
     return qat_asymmetric_per_group_backward(p[0], p[1], p[2], p[3], p[4], p[5], p[6], a->a, a->b, a->bit, a->eps, a->clip_val);
 }
 
-static int32_t ep_qat_symmetric_per_channel(void *const *p, const ep_args *a) {
-    (void)a;
-    return qat_symmetric_per_channel(p[0], p[1], p[2], a->a, a->b, a->eps, a->min_v, a->max_v);
-}
-
-static int32_t ep_qat_symmetric_per_channel_backward(void *const *p, const ep_args *a) {
-    (void)a;
-    return qat_symmetric_per_channel_backward(p[0], p[1], p[2], p[3], p[4], a->a, a->b, a->eps, a->min_v, a->max_v);
-}
-
-static int32_t ep_qat_symmetric_per_tensor(void *const *p, const ep_args *a) {
-    (void)a;
-    return qat_symmetric_per_tensor(p[0], p[1], p[2], a->a, a->eps, a->min_v, a->max_v);
-}
-
-static int32_t ep_qat_symmetric_per_tensor_backward(void *const *p, const ep_args *a) {
-    (void)a;
-    return qat_symmetric_per_tensor_backward(p[0], p[1], p[2], p[3], p[4], a->a, a->eps, a->min_v, a->max_v);
-}
-
 static int32_t ep_qat_asymmetric_per_group_quantize(void *const *p, const ep_args *a) {
     (void)a;
     return qat_asymmetric_per_group_quantize(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps, a->clip_val);
@@ -79,6 +59,31 @@ static int32_t ep_qat_asymmetric_per_group_quantize(void *const *p, const ep_arg
 static int32_t ep_qat_asymmetric_per_group_dequantize(void *const *p, const ep_args *a) {
     (void)a;
     return qat_asymmetric_per_group_dequantize(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_backward_blocks(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_backward_blocks(p[0], p[1], p[2], p[3], p[4], p[5], a->a, a->b, a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_finish(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_finish(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_calibrate(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_calibrate(p[0], p[1], p[2], a->a, a->b, a->bit, a->eps, a->clip_val, a->mode);
+}
+
+static int32_t ep_qat_symmetric_per_channel(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel(p[0], p[1], p[2], a->a, a->b, a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_backward(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_backward(p[0], p[1], p[2], p[3], p[4], a->a, a->b, a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_channel_quantize(void *const *p, const ep_args *a) {
@@ -91,6 +96,31 @@ static int32_t ep_qat_symmetric_per_channel_dequantize(void *const *p, const ep_
     return qat_symmetric_per_channel_dequantize(p[0], p[1], p[2], a->a, a->b, a->eps, a->min_v, a->max_v);
 }
 
+static int32_t ep_qat_symmetric_per_channel_backward_blocks(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_backward_blocks(p[0], p[1], p[2], p[3], p[4], a->a, a->b, a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_finish(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_finish(p[0], p[1], p[2], a->a, a->b, a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_calibrate(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_calibrate(p[0], p[1], a->a, a->b, a->eps, a->min_v, a->max_v, a->mode);
+}
+
+static int32_t ep_qat_symmetric_per_tensor(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor(p[0], p[1], p[2], a->a, a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_backward(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_backward(p[0], p[1], p[2], p[3], p[4], a->a, a->eps, a->min_v, a->max_v);
+}
+
 static int32_t ep_qat_symmetric_per_tensor_quantize(void *const *p, const ep_args *a) {
     (void)a;
     return qat_symmetric_per_tensor_quantize(p[0], p[1], p[2], a->a, a->eps, a->min_v, a->max_v);
@@ -101,29 +131,9 @@ static int32_t ep_qat_symmetric_per_tensor_dequantize(void *const *p, const ep_a
     return qat_symmetric_per_tensor_dequantize(p[0], p[1], p[2], a->a, a->eps, a->min_v, a->max_v);
 }
 
-static int32_t ep_qat_asymmetric_per_group_backward_blocks(void *const *p, const ep_args *a) {
-    (void)a;
-    return qat_asymmetric_per_group_backward_blocks(p[0], p[1], p[2], p[3], p[4], p[5], a->a, a->b, a->bit, a->eps, a->clip_val);
-}
-
-static int32_t ep_qat_symmetric_per_channel_backward_blocks(void *const *p, const ep_args *a) {
-    (void)a;
-    return qat_symmetric_per_channel_backward_blocks(p[0], p[1], p[2], p[3], p[4], a->a, a->b, a->eps, a->min_v, a->max_v);
-}
-
 static int32_t ep_qat_symmetric_per_tensor_backward_blocks(void *const *p, const ep_args *a) {
     (void)a;
     return qat_symmetric_per_tensor_backward_blocks(p[0], p[1], p[2], p[3], p[4], a->a, a->eps, a->min_v, a->max_v);
-}
-
-static int32_t ep_qat_asymmetric_per_group_finish(void *const *p, const ep_args *a) {
-    (void)a;
-    return qat_asymmetric_per_group_finish(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps, a->clip_val);
-}
-
-static int32_t ep_qat_symmetric_per_channel_finish(void *const *p, const ep_args *a) {
-    (void)a;
-    return qat_symmetric_per_channel_finish(p[0], p[1], p[2], a->a, a->b, a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_tensor_finish(void *const *p, const ep_args *a) {
@@ -131,19 +141,24 @@ static int32_t ep_qat_symmetric_per_tensor_finish(void *const *p, const ep_args 
     return qat_symmetric_per_tensor_finish(p[0], p[1], p[2], a->a, a->eps, a->min_v, a->max_v);
 }
 
-static int32_t ep_qat_asymmetric_per_group_calibrate(void *const *p, const ep_args *a) {
-    (void)a;
-    return qat_asymmetric_per_group_calibrate(p[0], p[1], p[2], a->a, a->b, a->bit, a->eps, a->clip_val, a->mode);
-}
-
-static int32_t ep_qat_symmetric_per_channel_calibrate(void *const *p, const ep_args *a) {
-    (void)a;
-    return qat_symmetric_per_channel_calibrate(p[0], p[1], a->a, a->b, a->eps, a->min_v, a->max_v, a->mode);
-}
-
 static int32_t ep_qat_symmetric_per_tensor_calibrate(void *const *p, const ep_args *a) {
     (void)a;
     return qat_symmetric_per_tensor_calibrate(p[0], p[1], a->a, a->eps, a->min_v, a->max_v, a->mode);
+}
+
+static int32_t ep_qat_per_token_asymmetric(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_per_token_asymmetric(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps);
+}
+
+static int32_t ep_qat_per_token_symmetric(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_per_token_symmetric(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps);
+}
+
+static int32_t ep_qat_per_token_backward(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_per_token_backward(p[0], p[1], p[2], p[3], p[4], a->a, a->b, a->bit);
 }
 
 static int32_t ep_qat_pack_codes(void *const *p, const ep_args *a) {
@@ -166,50 +181,35 @@ static int32_t ep_qat_unpack_signed_codes(void *const *p, const ep_args *a) {
     return qat_unpack_signed_codes(p[0], a->a, (uint32_t)a->b, p[1]);
 }
 
-static int32_t ep_qat_per_token_asymmetric(void *const *p, const ep_args *a) {
-    (void)a;
-    return qat_per_token_asymmetric(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps);
-}
-
-static int32_t ep_qat_per_token_symmetric(void *const *p, const ep_args *a) {
-    (void)a;
-    return qat_per_token_symmetric(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps);
-}
-
-static int32_t ep_qat_per_token_backward(void *const *p, const ep_args *a) {
-    (void)a;
-    return qat_per_token_backward(p[0], p[1], p[2], p[3], p[4], a->a, a->b, a->bit);
-}
-
 static const entry_point ENTRY_POINTS[] = {
     {"qat_asymmetric_per_group", EP_GROUP, 0, 4, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_asymmetric_per_group},
     {"qat_asymmetric_per_group_backward", EP_GROUP, 0, 7, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"grad_scale", EP_BF16, 1, EP_UNIT}, {"grad_offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_backward},
-    {"qat_symmetric_per_channel", EP_MATRIX, 0, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_symmetric_per_channel},
-    {"qat_symmetric_per_channel_backward", EP_MATRIX, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"grad_scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_backward},
-    {"qat_symmetric_per_tensor", EP_TENSOR, 0, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_symmetric_per_tensor},
-    {"qat_symmetric_per_tensor_backward", EP_TENSOR, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"grad_scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_tensor_backward},
     {"qat_asymmetric_per_group_quantize", EP_GROUP, 0, 4, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"codes", EP_U8, 1, EP_ALL}}, ep_qat_asymmetric_per_group_quantize},
     {"qat_asymmetric_per_group_dequantize", EP_GROUP, 0, 4, {{"codes", EP_U8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_asymmetric_per_group_dequantize},
+    {"qat_asymmetric_per_group_backward_blocks", EP_GROUP, 0, 6, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_asymmetric_per_group_backward_blocks},
+    {"qat_asymmetric_per_group_finish", EP_GROUP, 0, 4, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_BF16, 1, EP_UNIT}, {"grad_offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_finish},
+    {"qat_asymmetric_per_group_calibrate", EP_GROUP, 1, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}, {"offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_calibrate},
+    {"qat_symmetric_per_channel", EP_MATRIX, 0, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_symmetric_per_channel},
+    {"qat_symmetric_per_channel_backward", EP_MATRIX, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"grad_scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_backward},
     {"qat_symmetric_per_channel_quantize", EP_MATRIX, 0, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"codes", EP_I8, 1, EP_ALL}}, ep_qat_symmetric_per_channel_quantize},
     {"qat_symmetric_per_channel_dequantize", EP_MATRIX, 0, 3, {{"codes", EP_I8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_symmetric_per_channel_dequantize},
+    {"qat_symmetric_per_channel_backward_blocks", EP_MATRIX, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_symmetric_per_channel_backward_blocks},
+    {"qat_symmetric_per_channel_finish", EP_MATRIX, 0, 3, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_finish},
+    {"qat_symmetric_per_channel_calibrate", EP_MATRIX, 1, 2, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_calibrate},
+    {"qat_symmetric_per_tensor", EP_TENSOR, 0, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_symmetric_per_tensor},
+    {"qat_symmetric_per_tensor_backward", EP_TENSOR, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"grad_scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_tensor_backward},
     {"qat_symmetric_per_tensor_quantize", EP_TENSOR, 0, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"codes", EP_I8, 1, EP_ALL}}, ep_qat_symmetric_per_tensor_quantize},
     {"qat_symmetric_per_tensor_dequantize", EP_TENSOR, 0, 3, {{"codes", EP_I8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_symmetric_per_tensor_dequantize},
-    {"qat_asymmetric_per_group_backward_blocks", EP_GROUP, 0, 6, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_asymmetric_per_group_backward_blocks},
-    {"qat_symmetric_per_channel_backward_blocks", EP_MATRIX, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_symmetric_per_channel_backward_blocks},
     {"qat_symmetric_per_tensor_backward_blocks", EP_TENSOR, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_symmetric_per_tensor_backward_blocks},
-    {"qat_asymmetric_per_group_finish", EP_GROUP, 0, 4, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_BF16, 1, EP_UNIT}, {"grad_offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_finish},
-    {"qat_symmetric_per_channel_finish", EP_MATRIX, 0, 3, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_finish},
     {"qat_symmetric_per_tensor_finish", EP_TENSOR, 0, 3, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_tensor_finish},
-    {"qat_asymmetric_per_group_calibrate", EP_GROUP, 1, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}, {"offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_calibrate},
-    {"qat_symmetric_per_channel_calibrate", EP_MATRIX, 1, 2, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_calibrate},
     {"qat_symmetric_per_tensor_calibrate", EP_TENSOR, 1, 2, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_tensor_calibrate},
+    {"qat_per_token_asymmetric", EP_MATRIX, 0, 4, {{"input", EP_BF16, 0, EP_ALL}, {"out", EP_BF16, 1, EP_ALL}, {"scale", EP_F32, 1, EP_UNIT}, {"zero_point", EP_I32, 1, EP_UNIT}}, ep_qat_per_token_asymmetric},
+    {"qat_per_token_symmetric", EP_MATRIX, 0, 4, {{"input", EP_BF16, 0, EP_ALL}, {"out", EP_BF16, 1, EP_ALL}, {"scale", EP_F32, 1, EP_UNIT}, {"zero_point", EP_I32, 1, EP_UNIT}}, ep_qat_per_token_symmetric},
+    {"qat_per_token_backward", EP_MATRIX, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"input", EP_BF16, 0, EP_ALL}, {"scale", EP_F32, 0, EP_UNIT}, {"zero_point", EP_I32, 0, EP_UNIT}, {"grad_input", EP_BF16, 1, EP_ALL}}, ep_qat_per_token_backward},
     {"qat_pack_codes", EP_PACK, 0, 2, {{"codes", EP_U8, 0, EP_CODES}, {"packed", EP_U8, 1, EP_PACKED}}, ep_qat_pack_codes},
     {"qat_unpack_codes", EP_PACK, 0, 2, {{"packed", EP_U8, 0, EP_PACKED}, {"codes", EP_U8, 1, EP_CODES}}, ep_qat_unpack_codes},
     {"qat_pack_signed_codes", EP_PACK, 0, 2, {{"codes", EP_I8, 0, EP_CODES}, {"packed", EP_U8, 1, EP_PACKED}}, ep_qat_pack_signed_codes},
     {"qat_unpack_signed_codes", EP_PACK, 0, 2, {{"packed", EP_U8, 0, EP_PACKED}, {"codes", EP_I8, 1, EP_CODES}}, ep_qat_unpack_signed_codes},
-    {"qat_per_token_asymmetric", EP_MATRIX, 0, 4, {{"input", EP_BF16, 0, EP_ALL}, {"out", EP_BF16, 1, EP_ALL}, {"scale", EP_F32, 1, EP_UNIT}, {"zero_point", EP_I32, 1, EP_UNIT}}, ep_qat_per_token_asymmetric},
-    {"qat_per_token_symmetric", EP_MATRIX, 0, 4, {{"input", EP_BF16, 0, EP_ALL}, {"out", EP_BF16, 1, EP_ALL}, {"scale", EP_F32, 1, EP_UNIT}, {"zero_point", EP_I32, 1, EP_UNIT}}, ep_qat_per_token_symmetric},
-    {"qat_per_token_backward", EP_MATRIX, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"input", EP_BF16, 0, EP_ALL}, {"scale", EP_F32, 0, EP_UNIT}, {"zero_point", EP_I32, 0, EP_UNIT}, {"grad_input", EP_BF16, 1, EP_ALL}}, ep_qat_per_token_backward},
 };
 enum { ENTRY_POINTS_LEN = 28 };
 

@@ -17,11 +17,7 @@ use core::ffi::c_char;
 use crate::boundary::status;
 use crate::{set_isa, Error, Isa};
 
-pub use crate::quantizers::asymmetric_per_group::ffi::*;
-pub use crate::quantizers::packing::ffi::*;
-pub use crate::quantizers::per_token::ffi::*;
-pub use crate::quantizers::symmetric_per_channel::ffi::*;
-pub use crate::quantizers::symmetric_per_tensor::ffi::*;
+pub use crate::quantizers::c::*;
 
 /// A bfloat16 value as its 16-bit pattern (the top half of an IEEE f32).
 pub type qat_bf16 = u16;

@@ -122,6 +122,11 @@ mod isa;
 mod kernels;
 mod params;
 mod quantizers;
+/// The tests' registry: not part of the C ABI.
+/// cbindgen:ignore
+#[cfg(feature = "test-hooks")]
+#[doc(hidden)]
+pub mod registry;
 mod vector;
 
 pub use error::Error;

@@ -130,7 +130,7 @@ fn kernels_never_allocate() {
         if qat_kernels::set_isa(isa).is_err() {
             continue;
         }
-        for ep in registry::ENTRY_POINTS {
+        for ep in registry::ENTRY_POINTS.iter() {
             let args = registry::typical_args(ep);
             let mut buffers = registry::valid_buffers(ep, &args, 1);
             let pointers = registry::addresses(&mut buffers);

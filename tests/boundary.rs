@@ -102,7 +102,7 @@ fn huge_sizes() -> Vec<usize> {
 fn huge_and_wrapping_sizes_are_shape_errors_on_every_entry_point() {
     let arena = Arena::new(4096);
     let mut called = 0;
-    for ep in ENTRY_POINTS {
+    for ep in ENTRY_POINTS.iter() {
         let mut shape_errors = 0;
         let pointers: Vec<usize> = (0..ep.buffers.len())
             .map(|i| arena.base() + 512 * i)
@@ -306,7 +306,7 @@ fn every_partial_overlap_byte_by_byte() {
     let mut arena = Arena::new(1024);
     let mut rng = Rng(7);
     let mut calls = 0;
-    for ep in ENTRY_POINTS {
+    for ep in ENTRY_POINTS.iter() {
         let a = match ep.shape {
             Shape::Group | Shape::Matrix => 6,
             Shape::Tensor => 9,
@@ -446,7 +446,7 @@ fn buffers_flush_against_inaccessible_pages() {
     let mut calls = 0;
     for isa in isas() {
         assert_eq!(qat_set_isa(isa), OK);
-        for ep in ENTRY_POINTS {
+        for ep in ENTRY_POINTS.iter() {
             let shapes: &[(usize, usize)] = match ep.shape {
                 Shape::Group => &[
                     (1, 1),
@@ -690,7 +690,7 @@ fn every_isa_agrees_and_the_invariants_hold_on_nasty_values() {
     assert_eq!(qat_set_isa(0), OK);
     // Every entry point whose role relates it to others had its invariant
     // checked: none is skipped, none left out.
-    for ep in ENTRY_POINTS {
+    for ep in ENTRY_POINTS.iter() {
         if matches!(
             ep.role,
             Role::Quantize { .. } | Role::Blocks { .. } | Role::Pack { .. }

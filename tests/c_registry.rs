@@ -92,7 +92,7 @@ typedef struct {
 } entry_point;
 ",
     );
-    for ep in ENTRY_POINTS {
+    for ep in ENTRY_POINTS.iter() {
         let params = parameters(header, ep.name);
         let mut pointer = 0;
         let mut args = Vec::new();
@@ -125,7 +125,7 @@ typedef struct {
         .unwrap();
     }
     out.push_str("\nstatic const entry_point ENTRY_POINTS[] = {\n");
-    for ep in ENTRY_POINTS {
+    for ep in ENTRY_POINTS.iter() {
         let shape = match ep.shape {
             Shape::Group => "EP_GROUP",
             Shape::Matrix => "EP_MATRIX",
@@ -246,7 +246,7 @@ fn the_registry_names_every_pointer_taking_function_of_the_header() {
 #[test]
 fn every_role_is_the_names_and_its_partners_exist() {
     let exists = |name: &str| ENTRY_POINTS.iter().any(|e| e.name == name);
-    for ep in ENTRY_POINTS {
+    for ep in ENTRY_POINTS.iter() {
         let n = ep.name;
         let by_name = if n.ends_with("_quantize") {
             "quantize"

@@ -285,7 +285,7 @@ fn the_c_abi_restores_the_environment_too() {
 /// of the default environment's call, and the caller's register restored.
 #[test]
 fn every_c_entry_point_gives_the_default_bits_and_restores_the_environment() {
-    for ep in registry::ENTRY_POINTS {
+    for ep in registry::ENTRY_POINTS.iter() {
         let args = registry::typical_args(ep);
         let run = |value: u64| {
             let mut buffers = registry::valid_buffers(ep, &args, 7);

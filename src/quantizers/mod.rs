@@ -65,11 +65,32 @@ pub(crate) mod per_token;
 pub(crate) mod symmetric_per_channel;
 pub(crate) mod symmetric_per_tensor;
 
-pub use asymmetric_per_group::*;
-pub use packing::*;
-pub use per_token::*;
-pub use symmetric_per_channel::*;
-pub use symmetric_per_tensor::*;
+/// Every quantizer's exports, its C entry points for `crate::ffi`, its
+/// registry entries for the tests: one list. (The `mod` lines stay written
+/// out above, where cbindgen finds the C entry points.)
+macro_rules! quantizers {
+    ($($quantizer:ident),*) => {
+        $(pub use $quantizer::*;)*
+
+        /// Every quantizer's C entry points.
+        pub(crate) mod c {
+            $(pub use super::$quantizer::ffi::*;)*
+        }
+
+        /// Every quantizer's entry points in the tests' registry.
+        #[cfg(feature = "test-hooks")]
+        pub(crate) static REGISTRY: &[&[crate::registry::EntryPoint]] =
+            &[$($quantizer::registry::ENTRY_POINTS),*];
+    };
+}
+
+quantizers!(
+    asymmetric_per_group,
+    symmetric_per_channel,
+    symmetric_per_tensor,
+    per_token,
+    packing
+);
 
 /// One backend (the scalar path or a SIMD path), with every operation of
 /// every quantizer as a method. [`Backend::new`] returns one only if this CPU supports its ISA, so

@@ -13,6 +13,9 @@ use crate::params::{check_eps, Params};
 use crate::{Calibration, Error};
 
 pub(crate) mod ffi;
+/// cbindgen:ignore
+#[cfg(feature = "test-hooks")]
+pub(crate) mod registry;
 
 /// Parameters of asymmetric per-group fake quantization (LSQ+).
 ///

@@ -12,6 +12,9 @@ use crate::params::{check_eps, Params};
 use crate::{Calibration, Error};
 
 pub(crate) mod ffi;
+/// cbindgen:ignore
+#[cfg(feature = "test-hooks")]
+pub(crate) mod registry;
 
 /// Parameters of symmetric fake quantization (LSQ), per channel or per tensor.
 ///

@@ -10,6 +10,9 @@ use crate::call::{Call, Out, Shape};
 use crate::{Calibration, Error, Symmetric};
 
 pub(crate) mod ffi;
+/// cbindgen:ignore
+#[cfg(feature = "test-hooks")]
+pub(crate) mod registry;
 
 impl Backend {
     /// A per-tensor call on `numel` weights: one row.
