@@ -76,6 +76,41 @@ static int32_t ep_qat_asymmetric_per_group_calibrate(void *const *p, const ep_ar
     return qat_asymmetric_per_group_calibrate(p[0], p[1], p[2], a->a, a->b, a->bit, a->eps, a->clip_val, a->mode);
 }
 
+static int32_t ep_qat_asymmetric_per_channel(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_backward(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_backward(p[0], p[1], p[2], p[3], p[4], p[5], p[6], a->a, a->b, a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_quantize(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_quantize(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_dequantize(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_dequantize(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_backward_blocks(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_backward_blocks(p[0], p[1], p[2], p[3], p[4], p[5], a->a, a->b, a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_finish(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_finish(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_calibrate(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_calibrate(p[0], p[1], p[2], a->a, a->b, a->bit, a->eps, a->clip_val, a->mode);
+}
+
 static int32_t ep_qat_symmetric_per_channel(void *const *p, const ep_args *a) {
     (void)a;
     return qat_symmetric_per_channel(p[0], p[1], p[2], a->a, a->b, a->eps, a->min_v, a->max_v);
@@ -189,6 +224,13 @@ static const entry_point ENTRY_POINTS[] = {
     {"qat_asymmetric_per_group_backward_blocks", EP_GROUP, 0, 6, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_asymmetric_per_group_backward_blocks},
     {"qat_asymmetric_per_group_finish", EP_GROUP, 0, 4, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_BF16, 1, EP_UNIT}, {"grad_offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_finish},
     {"qat_asymmetric_per_group_calibrate", EP_GROUP, 1, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}, {"offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_calibrate},
+    {"qat_asymmetric_per_channel", EP_MATRIX, 0, 4, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_asymmetric_per_channel},
+    {"qat_asymmetric_per_channel_backward", EP_MATRIX, 0, 7, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"grad_scale", EP_BF16, 1, EP_UNIT}, {"grad_offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_channel_backward},
+    {"qat_asymmetric_per_channel_quantize", EP_MATRIX, 0, 4, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"codes", EP_U8, 1, EP_ALL}}, ep_qat_asymmetric_per_channel_quantize},
+    {"qat_asymmetric_per_channel_dequantize", EP_MATRIX, 0, 4, {{"codes", EP_U8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_asymmetric_per_channel_dequantize},
+    {"qat_asymmetric_per_channel_backward_blocks", EP_MATRIX, 0, 6, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_asymmetric_per_channel_backward_blocks},
+    {"qat_asymmetric_per_channel_finish", EP_MATRIX, 0, 4, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_BF16, 1, EP_UNIT}, {"grad_offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_channel_finish},
+    {"qat_asymmetric_per_channel_calibrate", EP_MATRIX, 1, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}, {"offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_channel_calibrate},
     {"qat_symmetric_per_channel", EP_MATRIX, 0, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_symmetric_per_channel},
     {"qat_symmetric_per_channel_backward", EP_MATRIX, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"grad_scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_backward},
     {"qat_symmetric_per_channel_quantize", EP_MATRIX, 0, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"codes", EP_I8, 1, EP_ALL}}, ep_qat_symmetric_per_channel_quantize},
@@ -211,6 +253,6 @@ static const entry_point ENTRY_POINTS[] = {
     {"qat_pack_signed_codes", EP_PACK, 0, 2, {{"codes", EP_I8, 0, EP_CODES}, {"packed", EP_U8, 1, EP_PACKED}}, ep_qat_pack_signed_codes},
     {"qat_unpack_signed_codes", EP_PACK, 0, 2, {{"packed", EP_U8, 0, EP_PACKED}, {"codes", EP_I8, 1, EP_CODES}}, ep_qat_unpack_signed_codes},
 };
-enum { ENTRY_POINTS_LEN = 28 };
+enum { ENTRY_POINTS_LEN = 35 };
 
 #endif

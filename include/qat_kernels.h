@@ -201,6 +201,128 @@ const char *qat_status_message(int32_t status);
 const char *qat_version(void);
 
 /**
+ * Asymmetric per-channel fake quantization (LSQ+ forward) of a row-major
+ * rows x cols matrix, one scale and offset per row: qat_asymmetric_per_group
+ * with each row a group. out may be weight (in place).
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_channel(const qat_bf16 *weight,
+                                   const qat_bf16 *scale,
+                                   const qat_bf16 *offset,
+                                   qat_bf16 *out,
+                                   size_t rows,
+                                   size_t cols,
+                                   uint32_t bit,
+                                   float eps,
+                                   float clip_val);
+
+/**
+ * Backward of qat_asymmetric_per_channel: writes grad_weight (rows x cols),
+ * grad_scale and grad_offset (one per row). An output may be exactly an
+ * input of the same length; no other overlap is allowed.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_channel_backward(const qat_bf16 *grad_output,
+                                            const qat_bf16 *weight,
+                                            const qat_bf16 *scale,
+                                            const qat_bf16 *offset,
+                                            qat_bf16 *grad_weight,
+                                            qat_bf16 *grad_scale,
+                                            qat_bf16 *grad_offset,
+                                            size_t rows,
+                                            size_t cols,
+                                            uint32_t bit,
+                                            float eps,
+                                            float clip_val);
+
+/**
+ * Export: qat_asymmetric_per_group_quantize with each row a group (codes
+ * holds rows x cols bytes).
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_channel_quantize(const qat_bf16 *weight,
+                                            const qat_bf16 *scale,
+                                            const qat_bf16 *offset,
+                                            uint8_t *codes,
+                                            size_t rows,
+                                            size_t cols,
+                                            uint32_t bit,
+                                            float eps,
+                                            float clip_val);
+
+/**
+ * The values of codes from qat_asymmetric_per_channel_quantize, as
+ * qat_asymmetric_per_group_dequantize with each row a group.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_channel_dequantize(const uint8_t *codes,
+                                              const qat_bf16 *scale,
+                                              const qat_bf16 *offset,
+                                              qat_bf16 *out,
+                                              size_t rows,
+                                              size_t cols,
+                                              uint32_t bit,
+                                              float eps,
+                                              float clip_val);
+
+/**
+ * qat_asymmetric_per_channel_backward for one shard: grad_weight, and each
+ * row's two sums as f64 block values (2 * qat_block_count(cols) per row),
+ * for qat_asymmetric_per_channel_finish once the shards' values are
+ * combined.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_channel_backward_blocks(const qat_bf16 *grad_output,
+                                                   const qat_bf16 *weight,
+                                                   const qat_bf16 *scale,
+                                                   const qat_bf16 *offset,
+                                                   qat_bf16 *grad_weight,
+                                                   double *block_sums,
+                                                   size_t rows,
+                                                   size_t cols,
+                                                   uint32_t bit,
+                                                   float eps,
+                                                   float clip_val);
+
+/**
+ * The scale and offset gradients that one qat_asymmetric_per_channel_backward
+ * call over rows x cols weights gives, from the rows' block values.
+ * grad_scale may be scale (in place).
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_channel_finish(const double *block_sums,
+                                          const qat_bf16 *scale,
+                                          qat_bf16 *grad_scale,
+                                          qat_bf16 *grad_offset,
+                                          size_t rows,
+                                          size_t cols,
+                                          uint32_t bit,
+                                          float eps,
+                                          float clip_val);
+
+/**
+ * Calibration per row: qat_asymmetric_per_group_calibrate with each row a
+ * group.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_channel_calibrate(const qat_bf16 *weight,
+                                             qat_bf16 *scale,
+                                             qat_bf16 *offset,
+                                             size_t rows,
+                                             size_t cols,
+                                             uint32_t bit,
+                                             float eps,
+                                             float clip_val,
+                                             int32_t mode);
+
+/**
  * Asymmetric per-group fake quantization (LSQ+ forward).
  *
  * weight and out hold numel values, scale and offset one per group of

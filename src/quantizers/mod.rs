@@ -59,6 +59,7 @@ macro_rules! raw {
     };
 }
 
+pub(crate) mod asymmetric_per_channel;
 pub(crate) mod asymmetric_per_group;
 pub(crate) mod packing;
 pub(crate) mod per_token;
@@ -86,6 +87,7 @@ macro_rules! quantizers {
 
 quantizers!(
     asymmetric_per_group,
+    asymmetric_per_channel,
     symmetric_per_channel,
     symmetric_per_tensor,
     per_token,
