@@ -29,6 +29,7 @@ if not _libraries:
 torch.ops.load_library(_libraries[0])
 
 from .functional import (  # noqa: E402
+    asymmetric_per_channel,
     asymmetric_per_group,
     pack_codes,
     per_token,
@@ -40,6 +41,7 @@ from .functional import (  # noqa: E402
     version,
 )
 from .modules import (  # noqa: E402
+    AsymmetricPerChannel,
     AsymmetricPerGroup,
     PerToken,
     SymmetricPerChannel,
@@ -63,6 +65,7 @@ from .qat import (  # noqa: E402
 
 __all__ = [
     "asymmetric_per_group",
+    "asymmetric_per_channel",
     "symmetric_per_channel",
     "symmetric_per_group",
     "symmetric_per_tensor",
@@ -71,6 +74,7 @@ __all__ = [
     "unpack_codes",
     "sharded_per_tensor_scale_grad",
     "AsymmetricPerGroup",
+    "AsymmetricPerChannel",
     "SymmetricPerChannel",
     "SymmetricPerGroup",
     "SymmetricPerTensor",

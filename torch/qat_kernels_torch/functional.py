@@ -1,6 +1,8 @@
 """The operators' Python side: fake implementations (shapes and dtypes, for
 tracing), autograd for the functional, in-place and out= forms, and the
 functional wrappers."""
+import math
+
 import torch
 
 _ops = torch.ops.qat_kernels
@@ -337,6 +339,14 @@ def asymmetric_per_group(weight, scale, offset, group_size=128, bit=4, eps=1e-4,
     """Asymmetric per-group fake quantization (learnable scale and offset),
     differentiable in all three tensors. bfloat16 in, bfloat16 out."""
     return _ops.asymmetric_per_group(weight, scale, offset, group_size, bit, eps, clip_val)
+
+
+def asymmetric_per_channel(weight, scale, offset, bit=8, eps=1e-4, clip_val=0.99):
+    """Asymmetric per-channel fake quantization: a learnable scale and offset
+    per row (the weight's first dimension), the per-group operator with each
+    row a group; differentiable in all three tensors."""
+    cols = math.prod(weight.shape[1:])
+    return _ops.asymmetric_per_group(weight, scale, offset, cols, bit, eps, clip_val)
 
 
 def symmetric_per_channel(weight, scale, eps=1e-4, min_v=-128.0, max_v=127.0):

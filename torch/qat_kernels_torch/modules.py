@@ -207,7 +207,7 @@ class AsymmetricPerGroup(_FakeQuantizer):
         self.clip_val = _check_clip(cls, clip_val)
         # The library's own checks (the bit-1 rule of clip_val among them), now rather than at the first call.
         empty = torch.empty(0, dtype=_bf16)
-        _ops.asymmetric_per_group(empty, empty, empty, *self._params())
+        _ops.asymmetric_per_group(empty, empty, empty, *self._params(empty))
         self.scale = torch.nn.Parameter(torch.ones(self.num_groups))
         self.offset = torch.nn.Parameter(torch.zeros(self.num_groups))
         if weight is not None:
@@ -221,7 +221,12 @@ class AsymmetricPerGroup(_FakeQuantizer):
         _check_groups(self, weight)
 
     def _initialize(self, weight):
-        groups = weight.reshape(-1, self.group_size)
+        groups = weight.reshape(self.num_groups, self._length(weight))
+        if groups.shape[1] == 0:
+            # Groups of no weights: the smallest scale, not an empty mean's NaN.
+            self.offset.zero_()
+            self.scale.fill_(self.eps)
+            return
         offset = groups.mean(dim=1)
         spread = (groups - offset[:, None]).abs().mean(dim=1)
         self.offset.copy_(offset)
@@ -229,21 +234,25 @@ class AsymmetricPerGroup(_FakeQuantizer):
 
     def _calibrate(self, weight, mode):
         scale, offset = _ops.asymmetric_per_group_calibrate(
-            weight, self.group_size, self.bit, self.eps, self.clip_val, mode)
+            weight, *self._params(weight), mode)
         self.scale.copy_(scale.float())
         self.offset.copy_(offset.float())
 
-    def _params(self):
-        return (self.group_size, self.bit, self.eps, self.clip_val)
+    def _length(self, weight):
+        """The elements of a group of ``weight``."""
+        return self.group_size
+
+    def _params(self, weight):
+        return (self._length(weight), self.bit, self.eps, self.clip_val)
 
     def _fake_quantize(self, weight):
-        factor = self._factor(self.group_size, 2 ** (self.bit - 1))
+        factor = self._factor(self._length(weight), 2 ** (self.bit - 1))
         return _ops.asymmetric_per_group(
-            weight, self._bf16(self.scale, factor), self._bf16(self.offset, None), *self._params())
+            weight, self._bf16(self.scale, factor), self._bf16(self.offset, None), *self._params(weight))
 
     def _quantize(self, weight):
         scale, offset = self.scale.detach().to(_bf16), self.offset.detach().to(_bf16)
-        return _ops.asymmetric_per_group_quantize(weight, scale, offset, *self._params())
+        return _ops.asymmetric_per_group_quantize(weight, scale, offset, *self._params(weight))
 
     def dequantize(self, codes, scale=None, offset=None):
         """The values of codes from ``quantize`` (bfloat16), with these
@@ -251,7 +260,55 @@ class AsymmetricPerGroup(_FakeQuantizer):
         scale = self.scale.detach() if scale is None else scale
         offset = self.offset.detach() if offset is None else offset
         return _ops.asymmetric_per_group_dequantize(
-            codes.contiguous(), scale.to(_bf16), offset.to(_bf16), *self._params())
+            codes.contiguous(), scale.to(_bf16), offset.to(_bf16), *self._params(codes))
+
+
+class AsymmetricPerChannel(AsymmetricPerGroup):
+    """Asymmetric per-channel fake quantizer (LSQ+): a learnable scale and
+    offset per row (the weight's first dimension), on the grid of
+    ``AsymmetricPerGroup`` with each row a group: the per-group operators
+    with ``group_size`` the row's length, which comes from the weight.
+    PyTorch's learnable per-channel affine quantizer, on this project's
+    grid. LSQ's initialisation per row."""
+
+    def __init__(self, channels, bit=8, eps=1e-4, clip_val=0.99, grad_factor=None, weight=None):
+        super().__init__(_check_int(type(self).__name__, "channels", channels, 0), 1, bit, eps, clip_val,
+                         grad_factor)
+        self.channels = self.num_groups
+        if weight is not None:
+            self.initialize(weight)
+
+    def _describe(self):
+        return f"channels={self.channels}, bit={self.bit}, eps={self.eps}, clip_val={self.clip_val}"
+
+    def _check_shape(self, weight):
+        if weight.shape[0] != self.channels:
+            raise ValueError(f"AsymmetricPerChannel: the weight has {weight.shape[0]} rows (its first dimension); "
+                             f"the quantizer has {self.channels} channels")
+
+    def _length(self, weight):
+        return math.prod(weight.shape[1:])
+
+    def _calibrate(self, weight, mode):
+        if weight.numel():
+            super()._calibrate(weight, mode)
+
+    def _fake_quantize(self, weight):
+        if weight.numel():
+            return super()._fake_quantize(weight)
+        # Rows of no weights (no group has 0 elements): nothing to quantize,
+        # and zero gradients for the parameters, as every quantizer gives.
+        return weight.clone() + 0 * (self.scale.sum() + self.offset.sum()).to(weight.dtype)
+
+    def _quantize(self, weight):
+        return super()._quantize(weight) if weight.numel() else weight.new_empty(weight.shape, dtype=torch.uint8)
+
+    def dequantize(self, codes, scale=None, offset=None):
+        """The values of codes from ``quantize`` (bfloat16), with these
+        parameters or, by default, the quantizer's."""
+        if codes.numel():
+            return super().dequantize(codes, scale, offset)
+        return codes.new_empty(codes.shape, dtype=_bf16)
 
 
 class _Symmetric(_FakeQuantizer):

@@ -13,13 +13,14 @@ from torch.nn.utils import parametrize
 
 from .attention import QATMultiheadAttention
 from .functional import pack_codes, unpack_codes
-from .modules import (AsymmetricPerGroup, PerToken, SymmetricPerChannel, SymmetricPerGroup, SymmetricPerTensor,
+from .modules import (AsymmetricPerChannel, AsymmetricPerGroup, PerToken, SymmetricPerChannel, SymmetricPerGroup, SymmetricPerTensor,
                       _check_int)
 
 nn = torch.nn
 _log = logging.getLogger("qat_kernels_torch")
 
-_WEIGHTS = ("symmetric_per_group", "asymmetric_per_group", "symmetric_per_channel", "symmetric_per_tensor")
+_WEIGHTS = ("symmetric_per_group", "asymmetric_per_group", "symmetric_per_channel", "asymmetric_per_channel",
+            "symmetric_per_tensor")
 _ACTIVATIONS = (None, "per_token_asymmetric", "per_token_symmetric")
 _LAYERS = (nn.Linear, nn.Conv2d, nn.Embedding, nn.MultiheadAttention)
 _QUANTIZERS = (AsymmetricPerGroup, SymmetricPerChannel, SymmetricPerGroup, SymmetricPerTensor)
@@ -35,6 +36,7 @@ class QATConfig:
     - ``weight``: the weight quantizer, one of ``"symmetric_per_group"``,
       ``"asymmetric_per_group"`` (``group_size`` consecutive weights of the
       flattened weight per scale), ``"symmetric_per_channel"`` (a scale per
+      output channel), ``"asymmetric_per_channel"`` (a scale and offset per
       output channel), ``"symmetric_per_tensor"``, at ``weight_bit`` bits
       (1 to 8: ``convert`` stores codes of at most 8 bits); its parameters
       set by the library's calibration (``calibration``: ``"search"`` or
@@ -113,6 +115,8 @@ class QATConfig:
             q = AsymmetricPerGroup(numel // self.group_size, self.group_size, self.weight_bit, grad_factor=factor)
         elif self.weight == "symmetric_per_channel":
             q = SymmetricPerChannel(weight.shape[0], self.weight_bit, grad_factor=factor)
+        elif self.weight == "asymmetric_per_channel":
+            q = AsymmetricPerChannel(weight.shape[0], self.weight_bit, grad_factor=factor)
         elif parts > 1:
             # One scale per part: per tensor for each of q, k and v.
             q = SymmetricPerGroup(parts, part, self.weight_bit, grad_factor=factor)

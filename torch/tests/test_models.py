@@ -39,6 +39,8 @@ CONFIGS = {
     "symmetric per channel": qk.QATConfig(weight="symmetric_per_channel", weight_bit=4,
                                           activation="per_token_symmetric"),
     "symmetric per tensor": qk.QATConfig(weight="symmetric_per_tensor", weight_bit=8),
+    "asymmetric per channel": qk.QATConfig(weight="asymmetric_per_channel", weight_bit=4,
+                                           activation="per_token_asymmetric"),
 }
 
 

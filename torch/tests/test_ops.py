@@ -260,3 +260,29 @@ def test_every_operator_that_reads_weights_takes_float32(dtype):
         gw, sums = getattr(ops, name + "_backward_blocks")(w, w, scale, 1e-4, -8, 7)
         gw_r, sums_r = getattr(ops, name + "_backward_blocks")(r, r, scale, 1e-4, -8, 7)
         assert gw.dtype == dtype and torch.equal(gw.to(bf16), gw_r) and torch.equal(sums, sums_r)
+
+
+def test_asymmetric_per_channel_is_per_group_with_each_row_a_group():
+    w = weights(6, 40).float().requires_grad_()
+    scale = torch.rand(6) * 0.01 + 0.005
+    offset = torch.randn(6) * 0.01
+    channel = qk.AsymmetricPerChannel(6, bit=4)
+    group = qk.AsymmetricPerGroup(6, 40, bit=4)
+    for q in (channel, group):
+        q.initialize(w)
+        with torch.no_grad():
+            q.scale.copy_(scale)
+            q.offset.copy_(offset)
+    a, b = channel(w), group(w)
+    assert torch.equal(a.view(torch.int32), b.view(torch.int32))
+    g = torch.randn(6, 40)
+    ga = torch.autograd.grad(a, [w, channel.scale, channel.offset], g)
+    gb = torch.autograd.grad(b, [w, group.scale, group.offset], g)
+    for x, y in zip(ga, gb):
+        assert torch.equal(x.view(torch.int32), y.view(torch.int32))
+    assert torch.equal(channel.quantize(w), group.quantize(w))
+    assert torch.equal(qk.asymmetric_per_channel(w.detach().to(bf16), scale.to(bf16), offset.to(bf16), 4).view(torch.int16),
+                       group(w.detach().to(bf16)).view(torch.int16))
+    assert "channels=6, bit=4" in repr(channel)
+    with pytest.raises(ValueError, match="the weight has 5 rows"):
+        channel(torch.randn(5, 40))

@@ -19,6 +19,7 @@ WEIGHTS = {
     "asymmetric per group": dict(weight="asymmetric_per_group", group_size=4),
     "symmetric per channel": dict(weight="symmetric_per_channel"),
     "symmetric per tensor": dict(weight="symmetric_per_tensor"),
+    "asymmetric per channel": dict(weight="asymmetric_per_channel"),
 }
 
 
