@@ -7,6 +7,7 @@
 //! | kernel | granularity | learnable | typical use |
 //! | --- | --- | --- | --- |
 //! | [`asymmetric_per_group`] (+ backward) | one scale and offset per `group_size` weights | scale, offset | linear layers, 2-4 bit |
+//! | [`asymmetric_per_channel`] (+ backward) | one scale and offset per row | scale, offset | per-channel affine, 8 bit |
 //! | [`symmetric_per_channel`] (+ backward) | one scale per row (per group: rows of `group_size`) | scale | output heads, 4-8 bit; int4 groups |
 //! | [`symmetric_per_tensor`] (+ backward) | one scale | scale | embeddings, 8 bit |
 //! | [`per_token_asymmetric`], [`per_token_symmetric`] (+ backward) | each row from its own values | nothing | activations, 8 bit |

@@ -31,7 +31,10 @@ macro_rules! api {
             pub fn $name($self $(, $arg: $ty)*) -> Result<(), $crate::Error> $body
         )*}
         $(
-            #[doc = concat!("[`Backend::", stringify!($name), "`] on the active backend.")]
+            #[doc = concat!(
+                "[`Backend::", stringify!($name), "`](crate::Backend::", stringify!($name),
+                ") on the active backend."
+            )]
             #[allow(clippy::too_many_arguments)]
             pub fn $name($($arg: $ty),*) -> Result<(), $crate::Error> {
                 $crate::quantizers::Backend::active().$name($($arg),*)

@@ -219,7 +219,7 @@ api! {
     /// [`Self::asymmetric_per_group_backward`] for a shard: writes the
     /// weight gradient, and instead of the scale and offset gradients, each
     /// group's two sums as f64 block values (the offset sum's
-    /// [`block_count`]`(group_size)` values, then the scale sum's), for
+    /// [`block_count`](crate::block_count)`(group_size)` values, then the scale sum's), for
     /// [`asymmetric_per_group_finish`] after the shards' values are combined
     /// (see `docs/kernels.md`, "Gradients across shards").
     #[allow(clippy::too_many_arguments)]
