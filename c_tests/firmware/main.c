@@ -220,6 +220,34 @@ int main(void) {
               "calibration refuses a NaN weight");
     }
 
+    /* Asymmetric per channel: per group with each row a group, so the
+     * per-group vectors (AG groups of AS) are its golden bits as AG rows of AS. */
+    {
+        qat_bf16 cs[AG], co[AG];
+        PAINT_STACK();
+        st = qat_asymmetric_per_channel(x, s, o, out, AG, AS, 3, 1e-4f, 0.95f);
+        measure("qat_asymmetric_per_channel: ");
+        check(st == QAT_OK && same(out, asym_out, AN), "asymmetric per channel");
+        PAINT_STACK();
+        st = qat_asymmetric_per_channel_backward(g, x, s, o, gw, gs, go, AG, AS, 3, 1e-4f, 0.95f);
+        measure("qat_asymmetric_per_channel_backward: ");
+        check(st == QAT_OK && same(gw, asym_gw, AN) && same(gs, asym_gs, AG) && same(go, asym_go, AG),
+              "asymmetric per channel backward");
+        check(qat_asymmetric_per_channel_quantize(xq, s, o, codes, AG, AS, 3, 1e-4f, 0.95f) == QAT_OK &&
+                  same_bytes(codes, asym_codes, AN),
+              "asymmetric per channel codes");
+        check(qat_asymmetric_per_channel_dequantize(codes, s, o, out, AG, AS, 3, 1e-4f, 0.95f) == QAT_OK &&
+                  same(out, asym_values, AN),
+              "asymmetric per channel values of codes");
+        check(qat_asymmetric_per_channel_calibrate(xc, cs, co, AG, AS, 3, 1e-4f, 0.95f, QAT_CALIBRATE_SEARCH) ==
+                      QAT_OK &&
+                  same(cs, cal_scale, AG) && same(co, cal_offset, AG),
+              "calibration per channel, asymmetric");
+        check(qat_asymmetric_per_channel(x, s, o, out, AG, AS, 17, 1e-4f, 0.95f) == QAT_ERR_BIT_WIDTH &&
+                  same(out, asym_values, AN),
+              "asymmetric per channel status, output untouched");
+    }
+
     /* Per-token activations, both mappings, forward and backward. */
     {
         static const struct {
