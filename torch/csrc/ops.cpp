@@ -177,13 +177,10 @@ void check_like(const char *op, const char *name, const Tensor &t, const Tensor 
     check_out(op, name, t, like.sizes(), like.scalar_type());
 }
 
-// A values tensor as bfloat16, for the operators that read it whole (export,
-// calibration, the shard forms): float32 rounded as .to(torch.bfloat16)
-// rounds, which the training operators' staging matches bit for bit.
-Tensor as_bf16(const char *op, const char *name, const Tensor &t) {
-    check_values(op, name, t);
-    return t.scalar_type() == at::kBFloat16 ? t : t.to(at::kBFloat16);
-}
+// A checked values tensor as bfloat16, for the operators that read it whole
+// (export, calibration): float32 rounded as .to(torch.bfloat16) rounds,
+// which the training operators' staging matches bit for bit.
+Tensor as_bf16(const Tensor &t) { return t.scalar_type() == at::kBFloat16 ? t : t.to(at::kBFloat16); }
 
 // float32 to bfloat16, rounding to nearest even, every NaN 0x7FC0: the bits
 // .to(torch.bfloat16) gives, in a loop without branches (which vectorizes).
@@ -487,7 +484,7 @@ Tensor asymmetric_per_group_quantize(const Tensor &weight, const Tensor &scale, 
                                      int64_t group_size, int64_t bit, double eps, double clip_val) {
     const char *op = "qat_kernels.asymmetric_per_group_quantize";
     asymmetric_checks(op, weight, scale, offset, group_size);
-    Tensor w = as_bf16(op, "weight", weight);
+    Tensor w = as_bf16(weight);
     Tensor codes = at::empty(weight.sizes(), weight.options().dtype(at::kByte));
     check_status(op, qat_asymmetric_per_group_quantize(in(w), in(scale), in(offset),
                                                        codes.mutable_data_ptr<uint8_t>(), weight.numel(),
@@ -516,7 +513,7 @@ Tensor symmetric_quantize(const Tensor &weight, const Tensor &scale, double eps,
     std::string name = op_name<G>("_quantize");
     const char *op = name.c_str();
     Shape shape = symmetric_checks<G>(op, weight, scale);
-    Tensor w = as_bf16(op, "weight", weight);
+    Tensor w = as_bf16(weight);
     Tensor codes = at::empty(weight.sizes(), weight.options().dtype(at::kChar));
     check_status(op, qat_symmetric_per_channel_quantize(in(w), in(scale), codes.mutable_data_ptr<int8_t>(),
                                                         shape.units, shape.len, eps, min_v, max_v));
@@ -577,8 +574,9 @@ int32_t mode_of(int64_t mode) { return mode >= 0 && mode <= INT32_MAX ? static_c
 std::tuple<Tensor, Tensor> asymmetric_per_group_calibrate(const Tensor &weight, int64_t group_size, int64_t bit,
                                                           double eps, double clip_val, int64_t mode) {
     const char *op = "qat_kernels.asymmetric_per_group_calibrate";
-    Tensor w = as_bf16(op, "weight", weight);
+    check_values(op, "weight", weight);
     Shape shape = groups_of(op, weight, group_size);
+    Tensor w = as_bf16(weight);
     Tensor scale = at::empty({shape.units}, w.options());
     Tensor offset = at::empty({shape.units}, w.options());
     check_status(op, qat_asymmetric_per_group_calibrate(in(w), out(scale), out(offset), weight.numel(),
@@ -590,8 +588,9 @@ template <Granularity G>
 Tensor symmetric_calibrate(const Tensor &weight, double eps, double min_v, double max_v, int64_t mode) {
     std::string name = op_name<G>("_calibrate");
     const char *op = name.c_str();
-    Tensor w = as_bf16(op, "weight", weight);
+    check_values(op, "weight", weight);
     Shape shape = rows_of<G>(op, weight);
+    Tensor w = as_bf16(weight);
     Tensor scale = at::empty({shape.units}, w.options());
     check_status(op, qat_symmetric_per_channel_calibrate(in(w), out(scale), shape.units, shape.len, eps, min_v,
                                                          max_v, mode_of(mode)));
