@@ -202,8 +202,9 @@ const char *qat_version(void);
 
 /**
  * Asymmetric per-channel fake quantization (LSQ+ forward) of a row-major
- * rows x cols matrix, one scale and offset per row: qat_asymmetric_per_group
- * with each row a group. out may be weight (in place).
+ * matrix, one scale and offset per row: qat_asymmetric_per_group with each row
+ * a group. weight and out hold rows x cols values; out may be weight (in
+ * place).
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -218,9 +219,9 @@ int32_t qat_asymmetric_per_channel(const qat_bf16 *weight,
                                    float clip_val);
 
 /**
- * Backward of qat_asymmetric_per_channel: writes grad_weight (rows x cols),
- * grad_scale and grad_offset (one per row). An output may be exactly an
- * input of the same length; no other overlap is allowed.
+ * Gradients of qat_asymmetric_per_channel: grad_weight (one per weight),
+ * grad_scale and grad_offset (one per row). An output may be exactly an input
+ * of the same length; no other overlap is allowed.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -238,8 +239,7 @@ int32_t qat_asymmetric_per_channel_backward(const qat_bf16 *grad_output,
                                             float clip_val);
 
 /**
- * Export: qat_asymmetric_per_group_quantize with each row a group (codes
- * holds rows x cols bytes).
+ * Export, as qat_asymmetric_per_group_quantize with each row a group.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -271,9 +271,9 @@ int32_t qat_asymmetric_per_channel_dequantize(const uint8_t *codes,
 
 /**
  * qat_asymmetric_per_channel_backward for one shard: grad_weight, and each
- * row's two sums as f64 block values (2 * qat_block_count(cols) per row),
- * for qat_asymmetric_per_channel_finish once the shards' values are
- * combined.
+ * row's two sums as block values (2 * qat_block_count(cols) per row) instead
+ * of the scale and offset gradients, for qat_asymmetric_per_channel_finish
+ * once the shards' values are combined.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -291,8 +291,8 @@ int32_t qat_asymmetric_per_channel_backward_blocks(const qat_bf16 *grad_output,
 
 /**
  * The scale and offset gradients that one qat_asymmetric_per_channel_backward
- * call over rows x cols weights gives, from the rows' block values.
- * grad_scale may be scale (in place).
+ * call gives, from the rows' block values (rows of cols weights). grad_scale
+ * may be scale (in place).
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -307,7 +307,7 @@ int32_t qat_asymmetric_per_channel_finish(const double *block_sums,
                                           float clip_val);
 
 /**
- * Calibration per row: qat_asymmetric_per_group_calibrate with each row a
+ * Calibration per row, as qat_asymmetric_per_group_calibrate with each row a
  * group.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
@@ -323,11 +323,11 @@ int32_t qat_asymmetric_per_channel_calibrate(const qat_bf16 *weight,
                                              int32_t mode);
 
 /**
- * Asymmetric per-group fake quantization (LSQ+ forward).
- *
- * weight and out hold numel values, scale and offset one per group of
- * group_size consecutive weights. out may be weight (in place).
- * Typical values: group_size 128, bit 4, eps 1e-4, clip_val 0.99.
+ * Asymmetric per-group fake quantization (LSQ+ forward): out[i] is weight[i]
+ * snapped to its group's grid of 2^bit levels. scale and offset hold one value
+ * per group of group_size consecutive weights. weight and out hold numel
+ * values; out may be weight (in place). Typical values: group_size 128, bit 4,
+ * eps 1e-4, clip_val 0.99.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -342,10 +342,9 @@ int32_t qat_asymmetric_per_group(const qat_bf16 *weight,
                                  float clip_val);
 
 /**
- * Backward of qat_asymmetric_per_group: writes grad_weight (numel values),
- * grad_scale and grad_offset (one per group).
- *
- * An output may be exactly an input of the same length (grad_weight =
+ * Gradients of qat_asymmetric_per_group given the gradient of its output:
+ * grad_weight (one per weight), grad_scale and grad_offset (one per group). An
+ * output may be exactly an input of the same length (grad_weight =
  * grad_output, say); no other overlap is allowed.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
@@ -364,14 +363,14 @@ int32_t qat_asymmetric_per_group_backward(const qat_bf16 *grad_output,
                                           float clip_val);
 
 /**
- * Export: the integer code of each weight, q = r + n in 0..2^bit (bit at
- * most 8), where r is the level qat_asymmetric_per_group snaps the weight
- * to, so that qat_asymmetric_per_group_dequantize gives back its output bit
- * for bit. codes holds numel bytes. Succeeds exactly when every value
- * qat_asymmetric_per_group gives is finite; otherwise (a NaN weight, scale
- * or offset, infinities meeting, a level past bf16's range) returns
- * QAT_ERR_NON_FINITE and writes nothing. Infinite weights whose value is
- * finite clip like large ones.
+ * Export: the integer code of each weight, q = r + n in 0..2^bit (bit at most
+ * 8, else QAT_ERR_BIT_WIDTH), where r is the level qat_asymmetric_per_group
+ * snaps the weight to, so that qat_asymmetric_per_group_dequantize gives back
+ * its output bit for bit. Succeeds exactly when every value
+ * qat_asymmetric_per_group gives is finite; otherwise (a NaN weight, scale or
+ * offset, infinities meeting, a level past bf16's range) QAT_ERR_NON_FINITE,
+ * with nothing written. Infinite weights whose value is finite clip like large
+ * ones.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -386,10 +385,10 @@ int32_t qat_asymmetric_per_group_quantize(const qat_bf16 *weight,
                                           float clip_val);
 
 /**
- * The values of codes (numel bytes) from qat_asymmetric_per_group_quantize:
- * out[i] = ((codes[i] - n) + 0.5) * max(scale, eps) + offset, in f32, one
- * operation at a time, narrowed to bf16. Returns QAT_ERR_CODE, writing
- * nothing, for a code of 2^bit or more.
+ * The values of codes from qat_asymmetric_per_group_quantize: out[i] =
+ * ((codes[i] - n) + 0.5) * max(scale, eps) + offset, in f32, one operation at
+ * a time, narrowed to bf16: bit for bit the forward pass of the weights they
+ * came from. QAT_ERR_CODE, with nothing written, for a code of 2^bit or more.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -404,11 +403,12 @@ int32_t qat_asymmetric_per_group_dequantize(const uint8_t *codes,
                                             float clip_val);
 
 /**
- * qat_asymmetric_per_group_backward for one shard of a sharded weight:
- * writes grad_weight, and instead of the scale and offset gradients each
- * group's two sums as f64 block values (2 * qat_block_count(group_size)
- * per group: the offset sum's, then the scale sum's), for
- * qat_asymmetric_per_group_finish once the shards' values are combined.
+ * qat_asymmetric_per_group_backward for one shard of a sharded weight: writes
+ * grad_weight, and instead of the scale and offset gradients each group's two
+ * sums as f64 block values (2 * qat_block_count(group_size) per group: the
+ * offset sum's, then the scale sum's), for qat_asymmetric_per_group_finish
+ * once the shards' values are combined (see docs/kernels.md, "Gradients across
+ * shards").
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -426,7 +426,7 @@ int32_t qat_asymmetric_per_group_backward_blocks(const qat_bf16 *grad_output,
 
 /**
  * The scale and offset gradients that one qat_asymmetric_per_group_backward
- * call over numel weights gives, from the groups' block values (those of
+ * call gives, from the groups' block values (those of
  * qat_asymmetric_per_group_backward_blocks, combined across shards).
  * grad_scale may be scale (in place).
  *
@@ -445,9 +445,9 @@ int32_t qat_asymmetric_per_group_finish(const double *block_sums,
 /**
  * Calibration per group: writes each group's scale and offset, those whose
  * forward pass is closest to the group's weights (mode QAT_CALIBRATE_SEARCH:
- * 64 fractions of the min/max scale, the offset at the middle of the
- * range, ties to the smaller scale) or LSQ's rule (QAT_CALIBRATE_LSQ).
- * QAT_ERR_NON_FINITE, writing nothing, for a NaN or infinite weight;
+ * 64 fractions of the min/max scale, the offset at the middle of the range,
+ * ties to the smaller scale) or LSQ's rule (QAT_CALIBRATE_LSQ).
+ * QAT_ERR_NON_FINITE, with nothing written, for a NaN or infinite weight.
  * QAT_ERR_MODE for an unknown mode.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
@@ -558,8 +558,9 @@ int32_t qat_per_token_backward(const qat_bf16 *grad_output,
                                uint32_t bit);
 
 /**
- * Symmetric per-channel fake quantization (LSQ forward) of a row-major
- * rows x cols matrix, one scale per row. out may be weight.
+ * Symmetric per-channel fake quantization (LSQ forward) of a row-major matrix,
+ * one scale per row. weight and out hold rows x cols values; out may be weight
+ * (in place).
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -573,7 +574,7 @@ int32_t qat_symmetric_per_channel(const qat_bf16 *weight,
                                   float max_v);
 
 /**
- * Backward of qat_symmetric_per_channel: writes grad_weight (rows x cols) and
+ * Gradients of qat_symmetric_per_channel: grad_weight (one per weight) and
  * grad_scale (one per row).
  *
  * Safety: each non-null pointer must be valid for its count of elements.
@@ -591,11 +592,10 @@ int32_t qat_symmetric_per_channel_backward(const qat_bf16 *grad_output,
 
 /**
  * Export: the integer code c = clip(round(x / ps), min_v, max_v) of each
- * weight of a rows x cols matrix, one scale per row; min_v and max_v must
- * lie in -128..=127 (else QAT_ERR_RANGE). Succeeds exactly when every
- * value qat_symmetric_per_channel gives is finite; otherwise (a NaN weight
- * or scale, an infinite scale, c * ps past bf16's range) returns
- * QAT_ERR_NON_FINITE and writes nothing.
+ * weight, one scale per row; min_v and max_v must lie in -128..=127 (else
+ * QAT_ERR_RANGE). Succeeds exactly when every value qat_symmetric_per_channel
+ * gives is finite; otherwise (a NaN weight or scale, an infinite scale, c * ps
+ * past bf16's range) QAT_ERR_NON_FINITE, with nothing written.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -610,8 +610,8 @@ int32_t qat_symmetric_per_channel_quantize(const qat_bf16 *weight,
 
 /**
  * The values of codes from qat_symmetric_per_channel_quantize: out[i] =
- * codes[i] * max(scale, eps), narrowed to bf16. QAT_ERR_CODE, writing
- * nothing, for a code outside [min_v, max_v].
+ * codes[i] * max(scale, eps), narrowed to bf16. QAT_ERR_CODE, with nothing
+ * written, for a code outside [min_v, max_v].
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -625,9 +625,10 @@ int32_t qat_symmetric_per_channel_dequantize(const int8_t *codes,
                                              float max_v);
 
 /**
- * qat_symmetric_per_channel_backward for one shard: each row's two sums
- * as block values (2 * qat_block_count(cols) per row) instead of the scale
- * gradients, for qat_symmetric_per_channel_finish.
+ * qat_symmetric_per_channel_backward for one shard: grad_weight, and each
+ * row's two sums as block values (2 * qat_block_count(cols) per row) instead
+ * of the scale gradients, for qat_symmetric_per_channel_finish once the
+ * shards' values are combined.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -643,8 +644,9 @@ int32_t qat_symmetric_per_channel_backward_blocks(const qat_bf16 *grad_output,
                                                   float max_v);
 
 /**
- * The scale gradients that one qat_symmetric_per_channel_backward call
- * gives, from the rows' block values. grad_scale may be scale (in place).
+ * The scale gradients that one qat_symmetric_per_channel_backward call gives,
+ * from the rows' block values (rows of cols weights). grad_scale may be scale
+ * (in place).
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -659,8 +661,8 @@ int32_t qat_symmetric_per_channel_finish(const double *block_sums,
 
 /**
  * Calibration per channel: writes each row's scale, as
- * qat_asymmetric_per_group_calibrate (candidates: fractions of
- * max|w| / max_v).
+ * qat_asymmetric_per_group_calibrate (candidates: 64 fractions of max|w| /
+ * max_v).
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -674,9 +676,9 @@ int32_t qat_symmetric_per_channel_calibrate(const qat_bf16 *weight,
                                             int32_t mode);
 
 /**
- * Symmetric per-tensor fake quantization: one scale (scale[0]) for all
- * numel weights. out may be weight. scale[0] must be valid even when numel
- * is 0.
+ * Symmetric per-tensor fake quantization: one scale for every weight. weight
+ * and out hold numel values; out may be weight (in place). scale[0] is read
+ * even when numel is 0.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -689,10 +691,9 @@ int32_t qat_symmetric_per_tensor(const qat_bf16 *weight,
                                  float max_v);
 
 /**
- * Backward of qat_symmetric_per_tensor: writes grad_weight (numel values) and
- * grad_scale[0], the gradient summed over every element (+0.0 when numel is 0).
- * scale[0] is read and grad_scale[0] written even when numel is 0, so both
- * pointers must be valid.
+ * Gradients of qat_symmetric_per_tensor: grad_weight and the one grad_scale,
+ * summed over every element (+0.0 when there are none). scale[0] is read and
+ * grad_scale[0] written even when numel is 0.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -707,8 +708,7 @@ int32_t qat_symmetric_per_tensor_backward(const qat_bf16 *grad_output,
                                           float max_v);
 
 /**
- * qat_symmetric_per_channel_quantize with one scale (scale[0], read even
- * when numel is 0) for all numel weights.
+ * qat_symmetric_per_channel_quantize with one scale for every weight.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -721,8 +721,7 @@ int32_t qat_symmetric_per_tensor_quantize(const qat_bf16 *weight,
                                           float max_v);
 
 /**
- * qat_symmetric_per_channel_dequantize with one scale (scale[0], read even
- * when numel is 0).
+ * qat_symmetric_per_channel_dequantize with one scale for every code.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */
@@ -766,7 +765,7 @@ int32_t qat_symmetric_per_tensor_finish(const double *block_sums,
                                         float max_v);
 
 /**
- * Calibration per tensor: writes scale[0].
+ * Calibration per tensor: one scale, as qat_symmetric_per_channel_calibrate.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
  */

@@ -1,6 +1,6 @@
 //! The tests' registry of C entry points (feature `test-hooks`; not part of
 //! the stable API): the types that describe an entry point, and the macro
-//! each quantizer's `registry.rs` describes its entry points with. Every
+//! each quantizer's `ffi.rs` describes its entry points with. Every
 //! buffer-taking entry point of the C ABI is described once, beside its C
 //! function: its role, shape, buffers (element type, direction, count) and
 //! parameters, with a call through raw addresses derived from them. The

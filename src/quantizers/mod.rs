@@ -1,7 +1,9 @@
 //! The interface, one quantizer to a module: each holds its parameters,
 //! its operations on slices (methods of [`Backend`], and the same as free
 //! functions on the active backend, both from one definition) and, in its
-//! `ffi` module, its C entry points. Slices bring their own lengths and
+//! `ffi` module, its C entry points with their registry entries. A weight
+//! quantizer's `api` and `ffi` modules are generated from its
+//! `interface.txt` (`tests/interface.rs`). Slices bring their own lengths and
 //! cannot be null, misaligned or overlapping (an in-place form passes one
 //! slice twice), so the safe API checks only that the lengths agree with
 //! the call's shape; the C entry points check their pointers too
@@ -84,7 +86,7 @@ macro_rules! quantizers {
         /// Every quantizer's entry points in the tests' registry.
         #[cfg(feature = "test-hooks")]
         pub(crate) static REGISTRY: &[&[crate::registry::EntryPoint]] =
-            &[$($quantizer::registry::ENTRY_POINTS),*];
+            &[$($quantizer::ffi::registry::ENTRY_POINTS),*];
     };
 }
 

@@ -1,33 +1,19 @@
-//! Asymmetric per channel: the C entry points, each one call (see
-//! `crate::ffi`), on the per-group call with each row a group.
-#![allow(clippy::missing_safety_doc)]
+//! Asymmetric per channel's C entry points, each one call (see `crate::ffi`), and
+//! their entries in the tests' registry.
+//! Generated from interface.txt by `QAT_BLESS=1 cargo test --test
+//! interface`, which fails while this file is stale: do not edit.
+// The docs are the header's, written for C readers: `out[i]` is no link,
+// and each states its pointer contract in a "Safety:" paragraph.
+#![allow(rustdoc::broken_intra_doc_links, clippy::missing_safety_doc)]
 
-use super::rows_as_groups;
-use crate::boundary::Raw;
-use crate::call::{Call, Shape};
+use super::*;
 use crate::ffi::qat_bf16;
 use crate::quantizers::Calibration;
-use crate::{dispatch, AsymmetricPerChannel, AsymmetricPerGroup};
-
-/// A per-channel call from C on `rows` rows of `cols`, on the active path.
-fn per_row(
-    rows: usize,
-    cols: usize,
-    bit: u32,
-    eps: f32,
-    clip_val: f32,
-) -> Call<Raw, AsymmetricPerGroup> {
-    let params = AsymmetricPerChannel { bit, eps, clip_val };
-    rows_as_groups(
-        |s, p| Call::new(dispatch::active(), s, p),
-        Shape::rows(rows, cols),
-        &params,
-    )
-}
 
 /// Asymmetric per-channel fake quantization (LSQ+ forward) of a row-major
-/// rows x cols matrix, one scale and offset per row: qat_asymmetric_per_group
-/// with each row a group. out may be weight (in place).
+/// matrix, one scale and offset per row: qat_asymmetric_per_group with each row
+/// a group. weight and out hold rows x cols values; out may be weight (in
+/// place).
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -42,12 +28,12 @@ pub unsafe extern "C" fn qat_asymmetric_per_channel(
     eps: f32,
     clip_val: f32,
 ) -> i32 {
-    raw!(per_row(rows, cols, bit, eps, clip_val).forward(weight, (scale, offset), out))
+    raw!(from_c(rows, cols, bit, eps, clip_val).forward(weight, (scale, offset), out))
 }
 
-/// Backward of qat_asymmetric_per_channel: writes grad_weight (rows x cols),
-/// grad_scale and grad_offset (one per row). An output may be exactly an
-/// input of the same length; no other overlap is allowed.
+/// Gradients of qat_asymmetric_per_channel: grad_weight (one per weight),
+/// grad_scale and grad_offset (one per row). An output may be exactly an input
+/// of the same length; no other overlap is allowed.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -65,17 +51,16 @@ pub unsafe extern "C" fn qat_asymmetric_per_channel_backward(
     eps: f32,
     clip_val: f32,
 ) -> i32 {
-    raw!(per_row(rows, cols, bit, eps, clip_val).backward(
+    raw!(from_c(rows, cols, bit, eps, clip_val).backward(
         grad_output,
         weight,
         (scale, offset),
         grad_weight,
-        (grad_scale, grad_offset),
+        (grad_scale, grad_offset)
     ))
 }
 
-/// Export: qat_asymmetric_per_group_quantize with each row a group (codes
-/// holds rows x cols bytes).
+/// Export, as qat_asymmetric_per_group_quantize with each row a group.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -90,7 +75,7 @@ pub unsafe extern "C" fn qat_asymmetric_per_channel_quantize(
     eps: f32,
     clip_val: f32,
 ) -> i32 {
-    raw!(per_row(rows, cols, bit, eps, clip_val).quantize(weight, (scale, offset), codes))
+    raw!(from_c(rows, cols, bit, eps, clip_val).quantize(weight, (scale, offset), codes))
 }
 
 /// The values of codes from qat_asymmetric_per_channel_quantize, as
@@ -109,13 +94,13 @@ pub unsafe extern "C" fn qat_asymmetric_per_channel_dequantize(
     eps: f32,
     clip_val: f32,
 ) -> i32 {
-    raw!(per_row(rows, cols, bit, eps, clip_val).dequantize(codes, (scale, offset), out))
+    raw!(from_c(rows, cols, bit, eps, clip_val).dequantize(codes, (scale, offset), out))
 }
 
 /// qat_asymmetric_per_channel_backward for one shard: grad_weight, and each
-/// row's two sums as f64 block values (2 * qat_block_count(cols) per row),
-/// for qat_asymmetric_per_channel_finish once the shards' values are
-/// combined.
+/// row's two sums as block values (2 * qat_block_count(cols) per row) instead
+/// of the scale and offset gradients, for qat_asymmetric_per_channel_finish
+/// once the shards' values are combined.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -132,18 +117,18 @@ pub unsafe extern "C" fn qat_asymmetric_per_channel_backward_blocks(
     eps: f32,
     clip_val: f32,
 ) -> i32 {
-    raw!(per_row(rows, cols, bit, eps, clip_val).backward_blocks(
+    raw!(from_c(rows, cols, bit, eps, clip_val).backward_blocks(
         grad_output,
         weight,
         (scale, offset),
         grad_weight,
-        block_sums,
+        block_sums
     ))
 }
 
 /// The scale and offset gradients that one qat_asymmetric_per_channel_backward
-/// call over rows x cols weights gives, from the rows' block values.
-/// grad_scale may be scale (in place).
+/// call gives, from the rows' block values (rows of cols weights). grad_scale
+/// may be scale (in place).
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -158,14 +143,14 @@ pub unsafe extern "C" fn qat_asymmetric_per_channel_finish(
     eps: f32,
     clip_val: f32,
 ) -> i32 {
-    raw!(per_row(rows, cols, bit, eps, clip_val).finish(
+    raw!(from_c(rows, cols, bit, eps, clip_val).finish(
         block_sums,
         scale,
         (grad_scale, grad_offset)
     ))
 }
 
-/// Calibration per row: qat_asymmetric_per_group_calibrate with each row a
+/// Calibration per row, as qat_asymmetric_per_group_calibrate with each row a
 /// group.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
@@ -181,9 +166,101 @@ pub unsafe extern "C" fn qat_asymmetric_per_channel_calibrate(
     clip_val: f32,
     mode: i32,
 ) -> i32 {
-    raw!(per_row(rows, cols, bit, eps, clip_val).calibrate(
+    raw!(from_c(rows, cols, bit, eps, clip_val).calibrate(
         weight,
         (scale, offset),
         Calibration::from_code(mode)
     ))
+}
+
+/// The entry points above in the tests' registry (`crate::registry`).
+/// cbindgen:ignore
+#[cfg(feature = "test-hooks")]
+pub(crate) mod registry {
+    use super::*;
+    use crate::registry::{entry, EntryPoint, Role};
+
+    pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[
+        entry! {
+            qat_asymmetric_per_channel(rows, cols, bit, eps, clip_val),
+            Role::Train,
+            Matrix, Asymmetric, None, calibration: false,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                out: Bf16 OUT All,
+            ]
+        },
+        entry! {
+            qat_asymmetric_per_channel_backward(rows, cols, bit, eps, clip_val),
+            Role::Train,
+            Matrix, Asymmetric, None, calibration: false,
+            [
+                grad_output: Bf16 IN All,
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                grad_weight: Bf16 OUT All,
+                grad_scale: Bf16 OUT Unit,
+                grad_offset: Bf16 OUT Unit,
+            ]
+        },
+        entry! {
+            qat_asymmetric_per_channel_quantize(rows, cols, bit, eps, clip_val),
+            Role::Quantize { forward: "qat_asymmetric_per_channel", dequantize: "qat_asymmetric_per_channel_dequantize" },
+            Matrix, AsymmetricCodes, Finite, calibration: false,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                codes: U8 OUT All,
+            ]
+        },
+        entry! {
+            qat_asymmetric_per_channel_dequantize(rows, cols, bit, eps, clip_val),
+            Role::Dequantize,
+            Matrix, AsymmetricCodes, Codes, calibration: false,
+            [
+                codes: U8 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                out: Bf16 OUT All,
+            ]
+        },
+        entry! {
+            qat_asymmetric_per_channel_backward_blocks(rows, cols, bit, eps, clip_val),
+            Role::Blocks { backward: "qat_asymmetric_per_channel_backward", finish: "qat_asymmetric_per_channel_finish" },
+            Matrix, Asymmetric, None, calibration: false,
+            [
+                grad_output: Bf16 IN All,
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                grad_weight: Bf16 OUT All,
+                block_sums: F64 OUT Blocks,
+            ]
+        },
+        entry! {
+            qat_asymmetric_per_channel_finish(rows, cols, bit, eps, clip_val),
+            Role::Finish,
+            Matrix, Asymmetric, None, calibration: false,
+            [
+                block_sums: F64 IN Blocks,
+                scale: Bf16 IN Unit,
+                grad_scale: Bf16 OUT Unit,
+                grad_offset: Bf16 OUT Unit,
+            ]
+        },
+        entry! {
+            qat_asymmetric_per_channel_calibrate(rows, cols, bit, eps, clip_val, mode),
+            Role::Calibrate,
+            Matrix, Asymmetric, Finite, calibration: true,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 OUT Unit,
+                offset: Bf16 OUT Unit,
+            ]
+        },
+    ];
 }

@@ -1,35 +1,20 @@
-//! Asymmetric per group: the C entry points, each one call (see `crate::ffi`).
-#![allow(clippy::missing_safety_doc)]
+//! Asymmetric per group's C entry points, each one call (see `crate::ffi`), and
+//! their entries in the tests' registry.
+//! Generated from interface.txt by `QAT_BLESS=1 cargo test --test
+//! interface`, which fails while this file is stale: do not edit.
+// The docs are the header's, written for C readers: `out[i]` is no link,
+// and each states its pointer contract in a "Safety:" paragraph.
+#![allow(rustdoc::broken_intra_doc_links, clippy::missing_safety_doc)]
 
-use crate::boundary::Raw;
-use crate::call::{Call, Shape};
-use crate::dispatch;
+use super::*;
 use crate::ffi::qat_bf16;
 use crate::quantizers::Calibration;
-use crate::AsymmetricPerGroup;
 
-/// A per-group call from C, on the active path.
-fn per_group(
-    numel: usize,
-    group_size: usize,
-    bit: u32,
-    eps: f32,
-    clip_val: f32,
-) -> Call<Raw, AsymmetricPerGroup> {
-    let params = AsymmetricPerGroup {
-        group_size,
-        bit,
-        eps,
-        clip_val,
-    };
-    Call::new(dispatch::active(), Shape::groups(numel, group_size), params)
-}
-
-/// Asymmetric per-group fake quantization (LSQ+ forward).
-///
-/// weight and out hold numel values, scale and offset one per group of
-/// group_size consecutive weights. out may be weight (in place).
-/// Typical values: group_size 128, bit 4, eps 1e-4, clip_val 0.99.
+/// Asymmetric per-group fake quantization (LSQ+ forward): out[i] is weight[i]
+/// snapped to its group's grid of 2^bit levels. scale and offset hold one value
+/// per group of group_size consecutive weights. weight and out hold numel
+/// values; out may be weight (in place). Typical values: group_size 128, bit 4,
+/// eps 1e-4, clip_val 0.99.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -44,13 +29,12 @@ pub unsafe extern "C" fn qat_asymmetric_per_group(
     eps: f32,
     clip_val: f32,
 ) -> i32 {
-    raw!(per_group(numel, group_size, bit, eps, clip_val).forward(weight, (scale, offset), out))
+    raw!(from_c(numel, group_size, bit, eps, clip_val).forward(weight, (scale, offset), out))
 }
 
-/// Backward of qat_asymmetric_per_group: writes grad_weight (numel values),
-/// grad_scale and grad_offset (one per group).
-///
-/// An output may be exactly an input of the same length (grad_weight =
+/// Gradients of qat_asymmetric_per_group given the gradient of its output:
+/// grad_weight (one per weight), grad_scale and grad_offset (one per group). An
+/// output may be exactly an input of the same length (grad_weight =
 /// grad_output, say); no other overlap is allowed.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
@@ -69,23 +53,23 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_backward(
     eps: f32,
     clip_val: f32,
 ) -> i32 {
-    raw!(per_group(numel, group_size, bit, eps, clip_val).backward(
+    raw!(from_c(numel, group_size, bit, eps, clip_val).backward(
         grad_output,
         weight,
         (scale, offset),
         grad_weight,
-        (grad_scale, grad_offset),
+        (grad_scale, grad_offset)
     ))
 }
 
-/// Export: the integer code of each weight, q = r + n in 0..2^bit (bit at
-/// most 8), where r is the level qat_asymmetric_per_group snaps the weight
-/// to, so that qat_asymmetric_per_group_dequantize gives back its output bit
-/// for bit. codes holds numel bytes. Succeeds exactly when every value
-/// qat_asymmetric_per_group gives is finite; otherwise (a NaN weight, scale
-/// or offset, infinities meeting, a level past bf16's range) returns
-/// QAT_ERR_NON_FINITE and writes nothing. Infinite weights whose value is
-/// finite clip like large ones.
+/// Export: the integer code of each weight, q = r + n in 0..2^bit (bit at most
+/// 8, else QAT_ERR_BIT_WIDTH), where r is the level qat_asymmetric_per_group
+/// snaps the weight to, so that qat_asymmetric_per_group_dequantize gives back
+/// its output bit for bit. Succeeds exactly when every value
+/// qat_asymmetric_per_group gives is finite; otherwise (a NaN weight, scale or
+/// offset, infinities meeting, a level past bf16's range) QAT_ERR_NON_FINITE,
+/// with nothing written. Infinite weights whose value is finite clip like large
+/// ones.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -100,13 +84,13 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_quantize(
     eps: f32,
     clip_val: f32,
 ) -> i32 {
-    raw!(per_group(numel, group_size, bit, eps, clip_val).quantize(weight, (scale, offset), codes))
+    raw!(from_c(numel, group_size, bit, eps, clip_val).quantize(weight, (scale, offset), codes))
 }
 
-/// The values of codes (numel bytes) from qat_asymmetric_per_group_quantize:
-/// out[i] = ((codes[i] - n) + 0.5) * max(scale, eps) + offset, in f32, one
-/// operation at a time, narrowed to bf16. Returns QAT_ERR_CODE, writing
-/// nothing, for a code of 2^bit or more.
+/// The values of codes from qat_asymmetric_per_group_quantize: out[i] =
+/// ((codes[i] - n) + 0.5) * max(scale, eps) + offset, in f32, one operation at
+/// a time, narrowed to bf16: bit for bit the forward pass of the weights they
+/// came from. QAT_ERR_CODE, with nothing written, for a code of 2^bit or more.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -121,14 +105,15 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_dequantize(
     eps: f32,
     clip_val: f32,
 ) -> i32 {
-    raw!(per_group(numel, group_size, bit, eps, clip_val).dequantize(codes, (scale, offset), out))
+    raw!(from_c(numel, group_size, bit, eps, clip_val).dequantize(codes, (scale, offset), out))
 }
 
-/// qat_asymmetric_per_group_backward for one shard of a sharded weight:
-/// writes grad_weight, and instead of the scale and offset gradients each
-/// group's two sums as f64 block values (2 * qat_block_count(group_size)
-/// per group: the offset sum's, then the scale sum's), for
-/// qat_asymmetric_per_group_finish once the shards' values are combined.
+/// qat_asymmetric_per_group_backward for one shard of a sharded weight: writes
+/// grad_weight, and instead of the scale and offset gradients each group's two
+/// sums as f64 block values (2 * qat_block_count(group_size) per group: the
+/// offset sum's, then the scale sum's), for qat_asymmetric_per_group_finish
+/// once the shards' values are combined (see docs/kernels.md, "Gradients across
+/// shards").
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -146,18 +131,18 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_backward_blocks(
     clip_val: f32,
 ) -> i32 {
     raw!(
-        per_group(numel, group_size, bit, eps, clip_val).backward_blocks(
+        from_c(numel, group_size, bit, eps, clip_val).backward_blocks(
             grad_output,
             weight,
             (scale, offset),
             grad_weight,
-            block_sums,
+            block_sums
         )
     )
 }
 
 /// The scale and offset gradients that one qat_asymmetric_per_group_backward
-/// call over numel weights gives, from the groups' block values (those of
+/// call gives, from the groups' block values (those of
 /// qat_asymmetric_per_group_backward_blocks, combined across shards).
 /// grad_scale may be scale (in place).
 ///
@@ -174,18 +159,18 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_finish(
     eps: f32,
     clip_val: f32,
 ) -> i32 {
-    raw!(per_group(numel, group_size, bit, eps, clip_val).finish(
+    raw!(from_c(numel, group_size, bit, eps, clip_val).finish(
         block_sums,
         scale,
-        (grad_scale, grad_offset),
+        (grad_scale, grad_offset)
     ))
 }
 
 /// Calibration per group: writes each group's scale and offset, those whose
 /// forward pass is closest to the group's weights (mode QAT_CALIBRATE_SEARCH:
-/// 64 fractions of the min/max scale, the offset at the middle of the
-/// range, ties to the smaller scale) or LSQ's rule (QAT_CALIBRATE_LSQ).
-/// QAT_ERR_NON_FINITE, writing nothing, for a NaN or infinite weight;
+/// 64 fractions of the min/max scale, the offset at the middle of the range,
+/// ties to the smaller scale) or LSQ's rule (QAT_CALIBRATE_LSQ).
+/// QAT_ERR_NON_FINITE, with nothing written, for a NaN or infinite weight.
 /// QAT_ERR_MODE for an unknown mode.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
@@ -201,9 +186,101 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_calibrate(
     clip_val: f32,
     mode: i32,
 ) -> i32 {
-    raw!(per_group(numel, group_size, bit, eps, clip_val).calibrate(
+    raw!(from_c(numel, group_size, bit, eps, clip_val).calibrate(
         weight,
         (scale, offset),
-        Calibration::from_code(mode),
+        Calibration::from_code(mode)
     ))
+}
+
+/// The entry points above in the tests' registry (`crate::registry`).
+/// cbindgen:ignore
+#[cfg(feature = "test-hooks")]
+pub(crate) mod registry {
+    use super::*;
+    use crate::registry::{entry, EntryPoint, Role};
+
+    pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[
+        entry! {
+            qat_asymmetric_per_group(numel, group_size, bit, eps, clip_val),
+            Role::Train,
+            Group, Asymmetric, None, calibration: false,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                out: Bf16 OUT All,
+            ]
+        },
+        entry! {
+            qat_asymmetric_per_group_backward(numel, group_size, bit, eps, clip_val),
+            Role::Train,
+            Group, Asymmetric, None, calibration: false,
+            [
+                grad_output: Bf16 IN All,
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                grad_weight: Bf16 OUT All,
+                grad_scale: Bf16 OUT Unit,
+                grad_offset: Bf16 OUT Unit,
+            ]
+        },
+        entry! {
+            qat_asymmetric_per_group_quantize(numel, group_size, bit, eps, clip_val),
+            Role::Quantize { forward: "qat_asymmetric_per_group", dequantize: "qat_asymmetric_per_group_dequantize" },
+            Group, AsymmetricCodes, Finite, calibration: false,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                codes: U8 OUT All,
+            ]
+        },
+        entry! {
+            qat_asymmetric_per_group_dequantize(numel, group_size, bit, eps, clip_val),
+            Role::Dequantize,
+            Group, AsymmetricCodes, Codes, calibration: false,
+            [
+                codes: U8 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                out: Bf16 OUT All,
+            ]
+        },
+        entry! {
+            qat_asymmetric_per_group_backward_blocks(numel, group_size, bit, eps, clip_val),
+            Role::Blocks { backward: "qat_asymmetric_per_group_backward", finish: "qat_asymmetric_per_group_finish" },
+            Group, Asymmetric, None, calibration: false,
+            [
+                grad_output: Bf16 IN All,
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                grad_weight: Bf16 OUT All,
+                block_sums: F64 OUT Blocks,
+            ]
+        },
+        entry! {
+            qat_asymmetric_per_group_finish(numel, group_size, bit, eps, clip_val),
+            Role::Finish,
+            Group, Asymmetric, None, calibration: false,
+            [
+                block_sums: F64 IN Blocks,
+                scale: Bf16 IN Unit,
+                grad_scale: Bf16 OUT Unit,
+                grad_offset: Bf16 OUT Unit,
+            ]
+        },
+        entry! {
+            qat_asymmetric_per_group_calibrate(numel, group_size, bit, eps, clip_val, mode),
+            Role::Calibrate,
+            Group, Asymmetric, Finite, calibration: true,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 OUT Unit,
+                offset: Bf16 OUT Unit,
+            ]
+        },
+    ];
 }

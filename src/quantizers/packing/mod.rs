@@ -7,9 +7,6 @@ use crate::codes::{self, Packable};
 use crate::Error;
 
 pub(crate) mod ffi;
-/// cbindgen:ignore
-#[cfg(feature = "test-hooks")]
-pub(crate) mod registry;
 
 /// Bytes that `count` codes of `bits` bits take packed ([`pack_codes`]):
 /// `None` unless `bits` is 1, 2, 4 or 8.

@@ -9,9 +9,6 @@ use crate::params::check_eps;
 use crate::Error;
 
 pub(crate) mod ffi;
-/// cbindgen:ignore
-#[cfg(feature = "test-hooks")]
-pub(crate) mod registry;
 
 /// Parameters of dynamic per-token fake quantization of activations: each
 /// row's scale and zero point come from the row itself.

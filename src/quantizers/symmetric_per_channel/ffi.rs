@@ -1,28 +1,18 @@
-//! Symmetric per channel: the C entry points, each one call (see `crate::ffi`).
-#![allow(clippy::missing_safety_doc)]
+//! Symmetric per channel's C entry points, each one call (see `crate::ffi`), and
+//! their entries in the tests' registry.
+//! Generated from interface.txt by `QAT_BLESS=1 cargo test --test
+//! interface`, which fails while this file is stale: do not edit.
+// The docs are the header's, written for C readers: `out[i]` is no link,
+// and each states its pointer contract in a "Safety:" paragraph.
+#![allow(rustdoc::broken_intra_doc_links, clippy::missing_safety_doc)]
 
-use crate::boundary::Raw;
-use crate::call::{Call, Shape};
-use crate::dispatch;
+use super::*;
 use crate::ffi::qat_bf16;
 use crate::quantizers::Calibration;
-use crate::Symmetric;
 
-/// A symmetric call from C on `rows` rows of `cols` (per tensor: one row),
-/// on the active path.
-pub(crate) fn per_channel(
-    rows: usize,
-    cols: usize,
-    eps: f32,
-    min_v: f32,
-    max_v: f32,
-) -> Call<Raw, Symmetric> {
-    let params = Symmetric { eps, min_v, max_v };
-    Call::new(dispatch::active(), Shape::rows(rows, cols), params)
-}
-
-/// Symmetric per-channel fake quantization (LSQ forward) of a row-major
-/// rows x cols matrix, one scale per row. out may be weight.
+/// Symmetric per-channel fake quantization (LSQ forward) of a row-major matrix,
+/// one scale per row. weight and out hold rows x cols values; out may be weight
+/// (in place).
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -36,10 +26,10 @@ pub unsafe extern "C" fn qat_symmetric_per_channel(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(per_channel(rows, cols, eps, min_v, max_v).forward(weight, scale, out))
+    raw!(from_c(rows, cols, eps, min_v, max_v).forward(weight, scale, out))
 }
 
-/// Backward of qat_symmetric_per_channel: writes grad_weight (rows x cols) and
+/// Gradients of qat_symmetric_per_channel: grad_weight (one per weight) and
 /// grad_scale (one per row).
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
@@ -56,21 +46,20 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_backward(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(per_channel(rows, cols, eps, min_v, max_v).backward(
+    raw!(from_c(rows, cols, eps, min_v, max_v).backward(
         grad_output,
         weight,
         scale,
         grad_weight,
-        grad_scale,
+        grad_scale
     ))
 }
 
 /// Export: the integer code c = clip(round(x / ps), min_v, max_v) of each
-/// weight of a rows x cols matrix, one scale per row; min_v and max_v must
-/// lie in -128..=127 (else QAT_ERR_RANGE). Succeeds exactly when every
-/// value qat_symmetric_per_channel gives is finite; otherwise (a NaN weight
-/// or scale, an infinite scale, c * ps past bf16's range) returns
-/// QAT_ERR_NON_FINITE and writes nothing.
+/// weight, one scale per row; min_v and max_v must lie in -128..=127 (else
+/// QAT_ERR_RANGE). Succeeds exactly when every value qat_symmetric_per_channel
+/// gives is finite; otherwise (a NaN weight or scale, an infinite scale, c * ps
+/// past bf16's range) QAT_ERR_NON_FINITE, with nothing written.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -84,12 +73,12 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_quantize(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(per_channel(rows, cols, eps, min_v, max_v).quantize(weight, scale, codes))
+    raw!(from_c(rows, cols, eps, min_v, max_v).quantize(weight, scale, codes))
 }
 
 /// The values of codes from qat_symmetric_per_channel_quantize: out[i] =
-/// codes[i] * max(scale, eps), narrowed to bf16. QAT_ERR_CODE, writing
-/// nothing, for a code outside [min_v, max_v].
+/// codes[i] * max(scale, eps), narrowed to bf16. QAT_ERR_CODE, with nothing
+/// written, for a code outside [min_v, max_v].
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -103,12 +92,13 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_dequantize(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(per_channel(rows, cols, eps, min_v, max_v).dequantize(codes, scale, out))
+    raw!(from_c(rows, cols, eps, min_v, max_v).dequantize(codes, scale, out))
 }
 
-/// qat_symmetric_per_channel_backward for one shard: each row's two sums
-/// as block values (2 * qat_block_count(cols) per row) instead of the scale
-/// gradients, for qat_symmetric_per_channel_finish.
+/// qat_symmetric_per_channel_backward for one shard: grad_weight, and each
+/// row's two sums as block values (2 * qat_block_count(cols) per row) instead
+/// of the scale gradients, for qat_symmetric_per_channel_finish once the
+/// shards' values are combined.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -124,17 +114,18 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_backward_blocks(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(per_channel(rows, cols, eps, min_v, max_v).backward_blocks(
+    raw!(from_c(rows, cols, eps, min_v, max_v).backward_blocks(
         grad_output,
         weight,
         scale,
         grad_weight,
-        block_sums,
+        block_sums
     ))
 }
 
-/// The scale gradients that one qat_symmetric_per_channel_backward call
-/// gives, from the rows' block values. grad_scale may be scale (in place).
+/// The scale gradients that one qat_symmetric_per_channel_backward call gives,
+/// from the rows' block values (rows of cols weights). grad_scale may be scale
+/// (in place).
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -148,12 +139,12 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_finish(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(per_channel(rows, cols, eps, min_v, max_v).finish(block_sums, scale, grad_scale))
+    raw!(from_c(rows, cols, eps, min_v, max_v).finish(block_sums, scale, grad_scale))
 }
 
 /// Calibration per channel: writes each row's scale, as
-/// qat_asymmetric_per_group_calibrate (candidates: fractions of
-/// max|w| / max_v).
+/// qat_asymmetric_per_group_calibrate (candidates: 64 fractions of max|w| /
+/// max_v).
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -167,9 +158,93 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_calibrate(
     max_v: f32,
     mode: i32,
 ) -> i32 {
-    raw!(per_channel(rows, cols, eps, min_v, max_v).calibrate(
+    raw!(from_c(rows, cols, eps, min_v, max_v).calibrate(
         weight,
         scale,
-        Calibration::from_code(mode),
+        Calibration::from_code(mode)
     ))
+}
+
+/// The entry points above in the tests' registry (`crate::registry`).
+/// cbindgen:ignore
+#[cfg(feature = "test-hooks")]
+pub(crate) mod registry {
+    use super::*;
+    use crate::registry::{entry, EntryPoint, Role};
+
+    pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[
+        entry! {
+            qat_symmetric_per_channel(rows, cols, eps, min_v, max_v),
+            Role::Train,
+            Matrix, Symmetric, None, calibration: false,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                out: Bf16 OUT All,
+            ]
+        },
+        entry! {
+            qat_symmetric_per_channel_backward(rows, cols, eps, min_v, max_v),
+            Role::Train,
+            Matrix, Symmetric, None, calibration: false,
+            [
+                grad_output: Bf16 IN All,
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                grad_weight: Bf16 OUT All,
+                grad_scale: Bf16 OUT Unit,
+            ]
+        },
+        entry! {
+            qat_symmetric_per_channel_quantize(rows, cols, eps, min_v, max_v),
+            Role::Quantize { forward: "qat_symmetric_per_channel", dequantize: "qat_symmetric_per_channel_dequantize" },
+            Matrix, SymmetricCodes, Finite, calibration: false,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                codes: I8 OUT All,
+            ]
+        },
+        entry! {
+            qat_symmetric_per_channel_dequantize(rows, cols, eps, min_v, max_v),
+            Role::Dequantize,
+            Matrix, SymmetricCodes, Codes, calibration: false,
+            [
+                codes: I8 IN All,
+                scale: Bf16 IN Unit,
+                out: Bf16 OUT All,
+            ]
+        },
+        entry! {
+            qat_symmetric_per_channel_backward_blocks(rows, cols, eps, min_v, max_v),
+            Role::Blocks { backward: "qat_symmetric_per_channel_backward", finish: "qat_symmetric_per_channel_finish" },
+            Matrix, Symmetric, None, calibration: false,
+            [
+                grad_output: Bf16 IN All,
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                grad_weight: Bf16 OUT All,
+                block_sums: F64 OUT Blocks,
+            ]
+        },
+        entry! {
+            qat_symmetric_per_channel_finish(rows, cols, eps, min_v, max_v),
+            Role::Finish,
+            Matrix, Symmetric, None, calibration: false,
+            [
+                block_sums: F64 IN Blocks,
+                scale: Bf16 IN Unit,
+                grad_scale: Bf16 OUT Unit,
+            ]
+        },
+        entry! {
+            qat_symmetric_per_channel_calibrate(rows, cols, eps, min_v, max_v, mode),
+            Role::Calibrate,
+            Matrix, Symmetric, Finite, calibration: true,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 OUT Unit,
+            ]
+        },
+    ];
 }

@@ -2,19 +2,18 @@
 //! parameters (which per tensor shares), its operations on slices and, in
 //! `ffi`, its C entry points.
 
-use half::bf16;
-
 use super::Backend;
-use crate::boundary::Slices;
-use crate::call::{Call, Out, Shape};
+use crate::boundary::{Raw, Slices};
+use crate::call::{Call, Shape};
+use crate::dispatch;
 use crate::kernels::symmetric::SymmetricConstants;
 use crate::params::{check_eps, Params};
-use crate::{Calibration, Error};
+use crate::Error;
 
+mod api;
 pub(crate) mod ffi;
-/// cbindgen:ignore
-#[cfg(feature = "test-hooks")]
-pub(crate) mod registry;
+
+pub use api::*;
 
 /// Parameters of symmetric fake quantization (LSQ), per channel or per tensor.
 ///
@@ -92,147 +91,27 @@ impl Backend {
     fn per_channel(self, numel: usize, rows: usize, params: &Symmetric) -> Call<Slices, Symmetric> {
         self.call(Shape::channels(numel, rows), *params)
     }
-}
 
-api! {
-    /// Symmetric per-channel fake quantization of a row-major matrix with one
-    /// row per scale (`weight.len() / scale.len()` columns).
-    pub fn symmetric_per_channel(
+    /// A per-channel call on `rows` rows of `cols`.
+    fn per_channel_of(
         self,
-        weight: &[bf16],
-        scale: &[bf16],
-        out: &mut [bf16],
+        rows: usize,
+        cols: usize,
         params: &Symmetric,
-    ) -> Result<(), Error> {
-        slices!(
-            self.per_channel(weight.len(), scale.len(), params)
-                .forward(weight, scale, out)
-        )
-    }
-
-    /// [`Self::symmetric_per_channel`] writing over `weight`.
-    pub fn symmetric_per_channel_in_place(
-        self,
-        weight: &mut [bf16],
-        scale: &[bf16],
-        params: &Symmetric,
-    ) -> Result<(), Error> {
-        let (n, w) = (weight.len(), Out::from(weight));
-        slices!(
-            self.per_channel(n, scale.len(), params)
-                .forward(w.reading(), scale, w)
-        )
-    }
-
-    /// Gradients of [`Self::symmetric_per_channel`]: `grad_weight` (length of
-    /// `weight`) and `grad_scale` (one per row).
-    pub fn symmetric_per_channel_backward(
-        self,
-        grad_output: &[bf16],
-        weight: &[bf16],
-        scale: &[bf16],
-        grad_weight: &mut [bf16],
-        grad_scale: &mut [bf16],
-        params: &Symmetric,
-    ) -> Result<(), Error> {
-        slices!(
-            self.per_channel(weight.len(), scale.len(), params)
-                .backward(grad_output, weight, scale, grad_weight, grad_scale)
-        )
-    }
-
-    /// [`Self::symmetric_per_channel_backward`] with `grad` holding the output
-    /// gradient on entry and the weight gradient on return.
-    pub fn symmetric_per_channel_backward_in_place(
-        self,
-        grad: &mut [bf16],
-        weight: &[bf16],
-        scale: &[bf16],
-        grad_scale: &mut [bf16],
-        params: &Symmetric,
-    ) -> Result<(), Error> {
-        let g = Out::from(grad);
-        slices!(
-            self.per_channel(weight.len(), scale.len(), params)
-                .backward(g.reading(), weight, scale, g, grad_scale)
-        )
-    }
-
-    /// Export: the integer code of each weight, `c` in `[min_v, max_v]`
-    /// (within `-128..=127`), one row per scale. See
-    /// [`Self::asymmetric_per_group_quantize`].
-    pub fn symmetric_per_channel_quantize(
-        self,
-        weight: &[bf16],
-        scale: &[bf16],
-        codes: &mut [i8],
-        params: &Symmetric,
-    ) -> Result<(), Error> {
-        slices!(
-            self.per_channel(weight.len(), scale.len(), params)
-                .quantize(weight, scale, codes)
-        )
-    }
-
-    /// The values of codes from [`Self::symmetric_per_channel_quantize`].
-    pub fn symmetric_per_channel_dequantize(
-        self,
-        codes: &[i8],
-        scale: &[bf16],
-        out: &mut [bf16],
-        params: &Symmetric,
-    ) -> Result<(), Error> {
-        slices!(
-            self.per_channel(codes.len(), scale.len(), params)
-                .dequantize(codes, scale, out)
-        )
-    }
-
-    /// [`Self::symmetric_per_channel_backward`] for a shard: each row's two
-    /// sums as block values (`2 * block_count(cols)` per row) instead of the
-    /// scale gradients, for [`symmetric_per_channel_finish`].
-    pub fn symmetric_per_channel_backward_blocks(
-        self,
-        grad_output: &[bf16],
-        weight: &[bf16],
-        scale: &[bf16],
-        grad_weight: &mut [bf16],
-        block_sums: &mut [f64],
-        params: &Symmetric,
-    ) -> Result<(), Error> {
-        slices!(
-            self.per_channel(weight.len(), scale.len(), params)
-                .backward_blocks(grad_output, weight, scale, grad_weight, block_sums)
-        )
-    }
-
-    /// Calibration per channel: a scale per row, as
-    /// [`Self::asymmetric_per_group_calibrate`] (candidates: 64 fractions of
-    /// `max|w| / max_v`).
-    pub fn symmetric_per_channel_calibrate(
-        self,
-        weight: &[bf16],
-        scale: &mut [bf16],
-        params: &Symmetric,
-        mode: Calibration,
-    ) -> Result<(), Error> {
-        slices!(
-            self.per_channel(weight.len(), scale.len(), params)
-                .calibrate(weight, scale, Some(mode))
-        )
+    ) -> Call<Slices, Symmetric> {
+        self.call(Shape::rows(rows, cols), *params)
     }
 }
 
-/// The per-channel scale gradients, as one call gives them, from every
-/// row's block values (rows of `cols` elements).
-pub fn symmetric_per_channel_finish(
-    block_sums: &[f64],
-    scale: &[bf16],
-    grad_scale: &mut [bf16],
+/// A symmetric call from C on `rows` rows of `cols` (per tensor: one row),
+/// on the active path.
+pub(crate) fn from_c(
+    rows: usize,
     cols: usize,
-    params: &Symmetric,
-) -> Result<(), Error> {
-    slices!(Backend::active()
-        .call(Shape::rows(scale.len(), cols), *params)
-        .finish(block_sums, scale, grad_scale))
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+) -> Call<Raw, Symmetric> {
+    let params = Symmetric { eps, min_v, max_v };
+    Call::new(dispatch::active(), Shape::rows(rows, cols), params)
 }

@@ -1,13 +1,18 @@
-//! Symmetric per tensor: the C entry points, each one call (see `crate::ffi`).
-#![allow(clippy::missing_safety_doc)]
+//! Symmetric per tensor's C entry points, each one call (see `crate::ffi`), and
+//! their entries in the tests' registry.
+//! Generated from interface.txt by `QAT_BLESS=1 cargo test --test
+//! interface`, which fails while this file is stale: do not edit.
+// The docs are the header's, written for C readers: `out[i]` is no link,
+// and each states its pointer contract in a "Safety:" paragraph.
+#![allow(rustdoc::broken_intra_doc_links, clippy::missing_safety_doc)]
 
+use super::*;
 use crate::ffi::qat_bf16;
-use crate::quantizers::symmetric_per_channel::ffi::per_channel;
 use crate::quantizers::Calibration;
 
-/// Symmetric per-tensor fake quantization: one scale (scale[0]) for all
-/// numel weights. out may be weight. scale[0] must be valid even when numel
-/// is 0.
+/// Symmetric per-tensor fake quantization: one scale for every weight. weight
+/// and out hold numel values; out may be weight (in place). scale[0] is read
+/// even when numel is 0.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -20,13 +25,12 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(per_channel(1, numel, eps, min_v, max_v).forward(weight, scale, out))
+    raw!(from_c(1, numel, eps, min_v, max_v).forward(weight, scale, out))
 }
 
-/// Backward of qat_symmetric_per_tensor: writes grad_weight (numel values) and
-/// grad_scale[0], the gradient summed over every element (+0.0 when numel is 0).
-/// scale[0] is read and grad_scale[0] written even when numel is 0, so both
-/// pointers must be valid.
+/// Gradients of qat_symmetric_per_tensor: grad_weight and the one grad_scale,
+/// summed over every element (+0.0 when there are none). scale[0] is read and
+/// grad_scale[0] written even when numel is 0.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -41,17 +45,16 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_backward(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(per_channel(1, numel, eps, min_v, max_v).backward(
+    raw!(from_c(1, numel, eps, min_v, max_v).backward(
         grad_output,
         weight,
         scale,
         grad_weight,
-        grad_scale,
+        grad_scale
     ))
 }
 
-/// qat_symmetric_per_channel_quantize with one scale (scale[0], read even
-/// when numel is 0) for all numel weights.
+/// qat_symmetric_per_channel_quantize with one scale for every weight.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -64,11 +67,10 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_quantize(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(per_channel(1, numel, eps, min_v, max_v).quantize(weight, scale, codes))
+    raw!(from_c(1, numel, eps, min_v, max_v).quantize(weight, scale, codes))
 }
 
-/// qat_symmetric_per_channel_dequantize with one scale (scale[0], read even
-/// when numel is 0).
+/// qat_symmetric_per_channel_dequantize with one scale for every code.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -81,7 +83,7 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_dequantize(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(per_channel(1, numel, eps, min_v, max_v).dequantize(codes, scale, out))
+    raw!(from_c(1, numel, eps, min_v, max_v).dequantize(codes, scale, out))
 }
 
 /// qat_symmetric_per_tensor_backward for one shard: the two sums as block
@@ -101,12 +103,12 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_backward_blocks(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(per_channel(1, numel, eps, min_v, max_v).backward_blocks(
+    raw!(from_c(1, numel, eps, min_v, max_v).backward_blocks(
         grad_output,
         weight,
         scale,
         grad_weight,
-        block_sums,
+        block_sums
     ))
 }
 
@@ -124,10 +126,10 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_finish(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(per_channel(1, numel, eps, min_v, max_v).finish(block_sums, scale, grad_scale))
+    raw!(from_c(1, numel, eps, min_v, max_v).finish(block_sums, scale, grad_scale))
 }
 
-/// Calibration per tensor: writes scale[0].
+/// Calibration per tensor: one scale, as qat_symmetric_per_channel_calibrate.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
 #[no_mangle]
@@ -140,9 +142,89 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_calibrate(
     max_v: f32,
     mode: i32,
 ) -> i32 {
-    raw!(per_channel(1, numel, eps, min_v, max_v).calibrate(
-        weight,
-        scale,
-        Calibration::from_code(mode),
-    ))
+    raw!(from_c(1, numel, eps, min_v, max_v).calibrate(weight, scale, Calibration::from_code(mode)))
+}
+
+/// The entry points above in the tests' registry (`crate::registry`).
+/// cbindgen:ignore
+#[cfg(feature = "test-hooks")]
+pub(crate) mod registry {
+    use super::*;
+    use crate::registry::{entry, EntryPoint, Role};
+
+    pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[
+        entry! {
+            qat_symmetric_per_tensor(numel, eps, min_v, max_v),
+            Role::Train,
+            Tensor, Symmetric, None, calibration: false,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                out: Bf16 OUT All,
+            ]
+        },
+        entry! {
+            qat_symmetric_per_tensor_backward(numel, eps, min_v, max_v),
+            Role::Train,
+            Tensor, Symmetric, None, calibration: false,
+            [
+                grad_output: Bf16 IN All,
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                grad_weight: Bf16 OUT All,
+                grad_scale: Bf16 OUT Unit,
+            ]
+        },
+        entry! {
+            qat_symmetric_per_tensor_quantize(numel, eps, min_v, max_v),
+            Role::Quantize { forward: "qat_symmetric_per_tensor", dequantize: "qat_symmetric_per_tensor_dequantize" },
+            Tensor, SymmetricCodes, Finite, calibration: false,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                codes: I8 OUT All,
+            ]
+        },
+        entry! {
+            qat_symmetric_per_tensor_dequantize(numel, eps, min_v, max_v),
+            Role::Dequantize,
+            Tensor, SymmetricCodes, Codes, calibration: false,
+            [
+                codes: I8 IN All,
+                scale: Bf16 IN Unit,
+                out: Bf16 OUT All,
+            ]
+        },
+        entry! {
+            qat_symmetric_per_tensor_backward_blocks(numel, eps, min_v, max_v),
+            Role::Blocks { backward: "qat_symmetric_per_tensor_backward", finish: "qat_symmetric_per_tensor_finish" },
+            Tensor, Symmetric, None, calibration: false,
+            [
+                grad_output: Bf16 IN All,
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                grad_weight: Bf16 OUT All,
+                block_sums: F64 OUT Blocks,
+            ]
+        },
+        entry! {
+            qat_symmetric_per_tensor_finish(numel, eps, min_v, max_v),
+            Role::Finish,
+            Tensor, Symmetric, None, calibration: false,
+            [
+                block_sums: F64 IN Blocks,
+                scale: Bf16 IN Unit,
+                grad_scale: Bf16 OUT Unit,
+            ]
+        },
+        entry! {
+            qat_symmetric_per_tensor_calibrate(numel, eps, min_v, max_v, mode),
+            Role::Calibrate,
+            Tensor, Symmetric, Finite, calibration: true,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 OUT Unit,
+            ]
+        },
+    ];
 }
