@@ -153,6 +153,16 @@ pub enum Role {
     Unpack,
 }
 
+/// An entry point that gives the same status and bytes on the same
+/// buffers, called with the sizes `args` maps the call's to (asymmetric per
+/// channel: per group with each row a group). `tests/boundary.rs` holds
+/// every entry point that names one to it, on every path.
+#[derive(Clone, Copy)]
+pub struct Reference {
+    pub name: &'static str,
+    pub args: fn(&Args) -> Args,
+}
+
 pub struct EntryPoint {
     pub name: &'static str,
     pub role: Role,
@@ -161,6 +171,7 @@ pub struct EntryPoint {
     pub contents: Contents,
     pub calibration: bool,
     pub buffers: &'static [Buf],
+    pub reference: Option<Reference>,
     /// Calls it with these addresses (one per buffer, in order).
     pub call: unsafe fn(&[usize], &Args) -> i32,
 }
@@ -215,15 +226,26 @@ pub(crate) use scalar;
 
 /// An entry point: its C function with its scalar arguments' names (as the
 /// header names them, after its pointers), its role, shape, parameters,
-/// contents check, whether it calibrates, and its buffers in the order of
-/// its pointers. The call is derived: each buffer's address in turn, then
-/// the scalars from [`Args`].
+/// contents check, whether it calibrates, its buffers in the order of its
+/// pointers and, optionally, its [`Reference`]. The call is derived: each
+/// buffer's address in turn, then the scalars from [`Args`].
 macro_rules! entry {
+    (@reference) => {
+        None
+    };
+    (@reference $reference:ident, |$a:ident| $args:expr) => {
+        Some($crate::registry::Reference {
+            name: stringify!($reference),
+            args: |$a: &$crate::registry::Args| $args,
+        })
+    };
     (
         $name:ident($($arg:ident),* $(,)?),
         $role:expr,
         $shape:ident, $params:ident, $contents:ident, calibration: $calibration:expr,
         [$($buf:ident: $elem:ident $dir:ident $count:ident),* $(,)?]
+        $(, same_as: $reference:ident, |$a:ident| $args:expr)?
+        $(,)?
     ) => {
         $crate::registry::EntryPoint {
             name: stringify!($name),
@@ -238,6 +260,7 @@ macro_rules! entry {
                 $crate::registry::$dir,
                 $crate::registry::Count::$count,
             )),*],
+            reference: $crate::registry::entry!(@reference $($reference, |$a| $args)?),
             call: |p, a| {
                 let mut p = p.iter();
                 // SAFETY: the caller's addresses are valid for the buffers' counts.

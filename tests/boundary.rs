@@ -589,6 +589,7 @@ fn every_isa_agrees_and_the_invariants_hold_on_nasty_values() {
     let mut rng = Rng(0xBAD);
     let mut calls = 0;
     let mut invariants = std::collections::HashMap::new();
+    let mut references = std::collections::HashMap::new();
     for case in 0..cases {
         let ep = &ENTRY_POINTS[case % ENTRY_POINTS.len()];
         let (a, b) = match ep.shape {
@@ -664,11 +665,32 @@ fn every_isa_agrees_and_the_invariants_hold_on_nasty_values() {
                 }
             })
             .collect();
+        let reference = ep.reference.map(|r| {
+            let (reference, args) = (entry(r.name), (r.args)(&args));
+            assert_eq!(
+                reference.counts(&args),
+                Some(counts.clone()),
+                "{}: {}'s buffers",
+                ep.name,
+                r.name
+            );
+            (reference, args)
+        });
         let mut first: Option<(i32, Vec<Vec<u8>>)> = None;
         for &isa in &isas {
             assert_eq!(qat_set_isa(isa), OK);
             let result = run(ep, &args, &inputs);
             calls += 1;
+            // The same status and bytes as its reference's, on this path.
+            if let Some((reference, reference_args)) = &reference {
+                assert!(
+                    run(reference, reference_args, &inputs) == result,
+                    "{}: differs from {} on ISA {isa}, {args:?}",
+                    ep.name,
+                    reference.name
+                );
+                *references.entry(ep.name).or_insert(0) += 1;
+            }
             match &first {
                 None => first = Some(result),
                 Some(f) => assert!(
@@ -702,7 +724,16 @@ fn every_isa_agrees_and_the_invariants_hold_on_nasty_values() {
             );
         }
     }
-    println!("{calls} cross-ISA calls; invariants checked {invariants:?}");
+    for ep in ENTRY_POINTS.iter().filter(|ep| ep.reference.is_some()) {
+        assert!(
+            references.contains_key(ep.name),
+            "{}: never held to its reference",
+            ep.name
+        );
+    }
+    println!(
+        "{calls} cross-ISA calls; invariants checked {invariants:?}; references {references:?}"
+    );
 }
 
 /// The buffers of `partner` for a call with `args`: each named in `given`

@@ -574,6 +574,7 @@ fn c(d: &Description) -> String {
     } else {
         "Symmetric"
     };
+    let reference = d.keys.get("same as").map(|r| reference(d, r, &size_names));
     for op in OPERATIONS {
         let (buffers, template) = operation(d, op);
         let name = format!("qat_{}", d.op_name(op));
@@ -662,13 +663,48 @@ fn c(d: &Description) -> String {
             let dir = if b.output { "OUT" } else { "IN" };
             let _ = writeln!(entries, "                {}: {elem} {dir} {count},", b.name);
         }
-        entries.push_str("            ]\n        },\n");
+        entries.push_str("            ],\n");
+        if let Some((other, sizes)) = &reference {
+            let _ = writeln!(
+                entries,
+                "            same_as: qat_{other}{}, |a| crate::registry::Args {{ {sizes}, ..*a }},",
+                &d.op_name(op)[d.name().len()..]
+            );
+        }
+        entries.push_str("        },\n");
     }
     let _ = write!(
         out,
         "/// The entry points above in the tests' registry (`crate::registry`).\n/// cbindgen:ignore\n#[cfg(feature = \"test-hooks\")]\npub(crate) mod registry {{\n    use super::*;\n    use crate::registry::{{entry, EntryPoint, Role}};\n\n    pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[\n{entries}];\n}}\n"
     );
     out
+}
+
+/// `same as: <quantizer> with <size> = <expression>, ...`: the quantizer,
+/// and its sizes as the registry holds them (`Args`: `a` the first, `b`
+/// the second), each an expression of this one's.
+fn reference(d: &Description, text: &str, sizes: &[&str]) -> (String, String) {
+    let (other, with) = text
+        .split_once(" with ")
+        .unwrap_or_else(|| panic!("{}: same as {text}", d.file.display()));
+    let field = |name: &str| match sizes.iter().position(|s| *s == name) {
+        Some(0) => Some("a.a"),
+        Some(1) => Some("a.b"),
+        _ => None,
+    };
+    let fields: Vec<String> = with
+        .split(", ")
+        .enumerate()
+        .map(|(i, assignment)| {
+            let (_, expression) = assignment.split_once(" = ").unwrap();
+            let expression: Vec<&str> = expression
+                .split(' ')
+                .map(|w| field(w).unwrap_or(w))
+                .collect();
+            format!("{}: {}", ["a", "b"][i], expression.join(" "))
+        })
+        .collect();
+    (other.to_string(), fields.join(", "))
 }
 
 /// `source` as rustfmt writes it, or `None` without rustfmt.

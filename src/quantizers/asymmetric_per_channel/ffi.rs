@@ -190,7 +190,8 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 offset: Bf16 IN Unit,
                 out: Bf16 OUT All,
-            ]
+            ],
+            same_as: qat_asymmetric_per_group, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
         },
         entry! {
             qat_asymmetric_per_channel_backward(rows, cols, bit, eps, clip_val),
@@ -204,7 +205,8 @@ pub(crate) mod registry {
                 grad_weight: Bf16 OUT All,
                 grad_scale: Bf16 OUT Unit,
                 grad_offset: Bf16 OUT Unit,
-            ]
+            ],
+            same_as: qat_asymmetric_per_group_backward, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
         },
         entry! {
             qat_asymmetric_per_channel_quantize(rows, cols, bit, eps, clip_val),
@@ -215,7 +217,8 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 offset: Bf16 IN Unit,
                 codes: U8 OUT All,
-            ]
+            ],
+            same_as: qat_asymmetric_per_group_quantize, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
         },
         entry! {
             qat_asymmetric_per_channel_dequantize(rows, cols, bit, eps, clip_val),
@@ -226,7 +229,8 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 offset: Bf16 IN Unit,
                 out: Bf16 OUT All,
-            ]
+            ],
+            same_as: qat_asymmetric_per_group_dequantize, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
         },
         entry! {
             qat_asymmetric_per_channel_backward_blocks(rows, cols, bit, eps, clip_val),
@@ -239,7 +243,8 @@ pub(crate) mod registry {
                 offset: Bf16 IN Unit,
                 grad_weight: Bf16 OUT All,
                 block_sums: F64 OUT Blocks,
-            ]
+            ],
+            same_as: qat_asymmetric_per_group_backward_blocks, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
         },
         entry! {
             qat_asymmetric_per_channel_finish(rows, cols, bit, eps, clip_val),
@@ -250,7 +255,8 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 grad_scale: Bf16 OUT Unit,
                 grad_offset: Bf16 OUT Unit,
-            ]
+            ],
+            same_as: qat_asymmetric_per_group_finish, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
         },
         entry! {
             qat_asymmetric_per_channel_calibrate(rows, cols, bit, eps, clip_val, mode),
@@ -260,7 +266,8 @@ pub(crate) mod registry {
                 weight: Bf16 IN All,
                 scale: Bf16 OUT Unit,
                 offset: Bf16 OUT Unit,
-            ]
+            ],
+            same_as: qat_asymmetric_per_group_calibrate, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
         },
     ];
 }

@@ -210,7 +210,7 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 offset: Bf16 IN Unit,
                 out: Bf16 OUT All,
-            ]
+            ],
         },
         entry! {
             qat_asymmetric_per_group_backward(numel, group_size, bit, eps, clip_val),
@@ -224,7 +224,7 @@ pub(crate) mod registry {
                 grad_weight: Bf16 OUT All,
                 grad_scale: Bf16 OUT Unit,
                 grad_offset: Bf16 OUT Unit,
-            ]
+            ],
         },
         entry! {
             qat_asymmetric_per_group_quantize(numel, group_size, bit, eps, clip_val),
@@ -235,7 +235,7 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 offset: Bf16 IN Unit,
                 codes: U8 OUT All,
-            ]
+            ],
         },
         entry! {
             qat_asymmetric_per_group_dequantize(numel, group_size, bit, eps, clip_val),
@@ -246,7 +246,7 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 offset: Bf16 IN Unit,
                 out: Bf16 OUT All,
-            ]
+            ],
         },
         entry! {
             qat_asymmetric_per_group_backward_blocks(numel, group_size, bit, eps, clip_val),
@@ -259,7 +259,7 @@ pub(crate) mod registry {
                 offset: Bf16 IN Unit,
                 grad_weight: Bf16 OUT All,
                 block_sums: F64 OUT Blocks,
-            ]
+            ],
         },
         entry! {
             qat_asymmetric_per_group_finish(numel, group_size, bit, eps, clip_val),
@@ -270,7 +270,7 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 grad_scale: Bf16 OUT Unit,
                 grad_offset: Bf16 OUT Unit,
-            ]
+            ],
         },
         entry! {
             qat_asymmetric_per_group_calibrate(numel, group_size, bit, eps, clip_val, mode),
@@ -280,7 +280,7 @@ pub(crate) mod registry {
                 weight: Bf16 IN All,
                 scale: Bf16 OUT Unit,
                 offset: Bf16 OUT Unit,
-            ]
+            ],
         },
     ];
 }

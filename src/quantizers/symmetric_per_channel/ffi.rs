@@ -181,7 +181,7 @@ pub(crate) mod registry {
                 weight: Bf16 IN All,
                 scale: Bf16 IN Unit,
                 out: Bf16 OUT All,
-            ]
+            ],
         },
         entry! {
             qat_symmetric_per_channel_backward(rows, cols, eps, min_v, max_v),
@@ -193,7 +193,7 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 grad_weight: Bf16 OUT All,
                 grad_scale: Bf16 OUT Unit,
-            ]
+            ],
         },
         entry! {
             qat_symmetric_per_channel_quantize(rows, cols, eps, min_v, max_v),
@@ -203,7 +203,7 @@ pub(crate) mod registry {
                 weight: Bf16 IN All,
                 scale: Bf16 IN Unit,
                 codes: I8 OUT All,
-            ]
+            ],
         },
         entry! {
             qat_symmetric_per_channel_dequantize(rows, cols, eps, min_v, max_v),
@@ -213,7 +213,7 @@ pub(crate) mod registry {
                 codes: I8 IN All,
                 scale: Bf16 IN Unit,
                 out: Bf16 OUT All,
-            ]
+            ],
         },
         entry! {
             qat_symmetric_per_channel_backward_blocks(rows, cols, eps, min_v, max_v),
@@ -225,7 +225,7 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 grad_weight: Bf16 OUT All,
                 block_sums: F64 OUT Blocks,
-            ]
+            ],
         },
         entry! {
             qat_symmetric_per_channel_finish(rows, cols, eps, min_v, max_v),
@@ -235,7 +235,7 @@ pub(crate) mod registry {
                 block_sums: F64 IN Blocks,
                 scale: Bf16 IN Unit,
                 grad_scale: Bf16 OUT Unit,
-            ]
+            ],
         },
         entry! {
             qat_symmetric_per_channel_calibrate(rows, cols, eps, min_v, max_v, mode),
@@ -244,7 +244,7 @@ pub(crate) mod registry {
             [
                 weight: Bf16 IN All,
                 scale: Bf16 OUT Unit,
-            ]
+            ],
         },
     ];
 }

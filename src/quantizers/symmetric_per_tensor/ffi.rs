@@ -161,7 +161,7 @@ pub(crate) mod registry {
                 weight: Bf16 IN All,
                 scale: Bf16 IN Unit,
                 out: Bf16 OUT All,
-            ]
+            ],
         },
         entry! {
             qat_symmetric_per_tensor_backward(numel, eps, min_v, max_v),
@@ -173,7 +173,7 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 grad_weight: Bf16 OUT All,
                 grad_scale: Bf16 OUT Unit,
-            ]
+            ],
         },
         entry! {
             qat_symmetric_per_tensor_quantize(numel, eps, min_v, max_v),
@@ -183,7 +183,7 @@ pub(crate) mod registry {
                 weight: Bf16 IN All,
                 scale: Bf16 IN Unit,
                 codes: I8 OUT All,
-            ]
+            ],
         },
         entry! {
             qat_symmetric_per_tensor_dequantize(numel, eps, min_v, max_v),
@@ -193,7 +193,7 @@ pub(crate) mod registry {
                 codes: I8 IN All,
                 scale: Bf16 IN Unit,
                 out: Bf16 OUT All,
-            ]
+            ],
         },
         entry! {
             qat_symmetric_per_tensor_backward_blocks(numel, eps, min_v, max_v),
@@ -205,7 +205,7 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 grad_weight: Bf16 OUT All,
                 block_sums: F64 OUT Blocks,
-            ]
+            ],
         },
         entry! {
             qat_symmetric_per_tensor_finish(numel, eps, min_v, max_v),
@@ -215,7 +215,7 @@ pub(crate) mod registry {
                 block_sums: F64 IN Blocks,
                 scale: Bf16 IN Unit,
                 grad_scale: Bf16 OUT Unit,
-            ]
+            ],
         },
         entry! {
             qat_symmetric_per_tensor_calibrate(numel, eps, min_v, max_v, mode),
@@ -224,7 +224,7 @@ pub(crate) mod registry {
             [
                 weight: Bf16 IN All,
                 scale: Bf16 OUT Unit,
-            ]
+            ],
         },
     ];
 }
