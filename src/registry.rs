@@ -163,6 +163,32 @@ pub struct Reference {
     pub args: fn(&Args) -> Args,
 }
 
+/// See [`EntryPoint::rust`].
+pub type RustCall = unsafe fn(&[(usize, usize)], &Args) -> Option<i32>;
+
+/// The slice at an address, of a count.
+///
+/// # Safety
+/// The address must be valid for the count, and aligned.
+pub unsafe fn slice<'a, T>((address, count): (usize, usize)) -> &'a [T] {
+    // SAFETY: the caller's.
+    unsafe { core::slice::from_raw_parts(address as *const T, count) }
+}
+
+/// The mutable slice at an address, of a count.
+///
+/// # Safety
+/// As [`slice`], and no other reference to it may live.
+pub unsafe fn slice_mut<'a, T>((address, count): (usize, usize)) -> &'a mut [T] {
+    // SAFETY: the caller's.
+    unsafe { core::slice::from_raw_parts_mut(address as *mut T, count) }
+}
+
+/// A result as the C ABI gives it.
+pub fn status(result: Result<(), crate::Error>) -> i32 {
+    result.map_or_else(|e| e.code(), |()| 0)
+}
+
 pub struct EntryPoint {
     pub name: &'static str,
     pub role: Role,
@@ -172,6 +198,11 @@ pub struct EntryPoint {
     pub calibration: bool,
     pub buffers: &'static [Buf],
     pub reference: Option<Reference>,
+    /// The same operation through the Rust API on the active backend, on
+    /// slices of these addresses and counts (one per buffer, in order):
+    /// its status, or `None` for a call the API cannot express (an unknown
+    /// calibration mode). A weight quantizer's entry points have one.
+    pub rust: Option<RustCall>,
     /// Calls it with these addresses (one per buffer, in order).
     pub call: unsafe fn(&[usize], &Args) -> i32,
 }
@@ -239,12 +270,23 @@ macro_rules! entry {
             args: |$a: &$crate::registry::Args| $args,
         })
     };
+    (@rust) => {
+        None
+    };
+    (@rust |$p:ident, $a:ident| $rust:expr) => {
+        Some(|$p, $a| {
+            // SAFETY: the caller's addresses are valid for their counts,
+            // aligned, and distinct.
+            unsafe { $rust }
+        })
+    };
     (
         $name:ident($($arg:ident),* $(,)?),
         $role:expr,
         $shape:ident, $params:ident, $contents:ident, calibration: $calibration:expr,
         [$($buf:ident: $elem:ident $dir:ident $count:ident),* $(,)?]
         $(, same_as: $reference:ident, |$a:ident| $args:expr)?
+        $(, rust: |$rp:ident, $ra:ident| $rust:expr)?
         $(,)?
     ) => {
         $crate::registry::EntryPoint {
@@ -261,6 +303,7 @@ macro_rules! entry {
                 $crate::registry::Count::$count,
             )),*],
             reference: $crate::registry::entry!(@reference $($reference, |$a| $args)?),
+            rust: $crate::registry::entry!(@rust $(|$rp, $ra| $rust)?),
             call: |p, a| {
                 let mut p = p.iter();
                 // SAFETY: the caller's addresses are valid for the buffers' counts.

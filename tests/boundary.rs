@@ -531,6 +531,34 @@ fn nasty(rng: &mut Rng) -> u16 {
 
 /// One call's outputs: its status and every buffer's bytes.
 fn run(ep: &EntryPoint, args: &Args, inputs: &[Vec<u8>]) -> (i32, Vec<Vec<u8>>) {
+    // SAFETY: every buffer holds its count.
+    run_on(ep, args, inputs, |p| Some(unsafe { (ep.call)(p, args) })).unwrap()
+}
+
+/// The same through the Rust API ([`EntryPoint::rust`]), where it can
+/// express the call.
+fn run_rust(ep: &EntryPoint, args: &Args, inputs: &[Vec<u8>]) -> Option<(i32, Vec<Vec<u8>>)> {
+    let rust = ep.rust?;
+    run_on(ep, args, inputs, |p| {
+        let slices: Vec<(usize, usize)> = p
+            .iter()
+            .zip(inputs)
+            .zip(ep.buffers)
+            .map(|((&p, bytes), b)| (p, bytes.len() / b.elem.size()))
+            .collect();
+        // SAFETY: distinct buffers, aligned and holding their counts.
+        unsafe { rust(&slices, args) }
+    })
+}
+
+/// A call on copies of `inputs` at the addresses it is given: its status
+/// and every buffer's bytes.
+fn run_on(
+    ep: &EntryPoint,
+    args: &Args,
+    inputs: &[Vec<u8>],
+    call: impl FnOnce(&[usize]) -> Option<i32>,
+) -> Option<(i32, Vec<Vec<u8>>)> {
     // Each buffer followed by at least 8 canary bytes, which a call that
     // writes past a buffer's count overwrites.
     const CANARY: u8 = 0xA5;
@@ -543,8 +571,7 @@ fn run(ep: &EntryPoint, args: &Args, inputs: &[Vec<u8>]) -> (i32, Vec<Vec<u8>>) 
         unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast(), src.len()) };
     }
     let pointers: Vec<usize> = buffers.iter().map(|b| b.as_ptr() as usize).collect();
-    // SAFETY: every buffer holds its count.
-    let status = unsafe { (ep.call)(&pointers, args) };
+    let status = call(&pointers)?;
     for ((b, src), buf) in buffers.iter().zip(inputs).zip(ep.buffers) {
         // SAFETY: the vector's own bytes.
         let bytes = unsafe { std::slice::from_raw_parts(b.as_ptr().cast::<u8>(), b.len() * 8) };
@@ -563,7 +590,7 @@ fn run(ep: &EntryPoint, args: &Args, inputs: &[Vec<u8>]) -> (i32, Vec<Vec<u8>>) 
             unsafe { std::slice::from_raw_parts(b.as_ptr().cast::<u8>(), src.len()) }.to_vec()
         })
         .collect();
-    (status, out)
+    Some((status, out))
 }
 
 fn entry(name: &str) -> &'static EntryPoint {
@@ -590,6 +617,7 @@ fn every_isa_agrees_and_the_invariants_hold_on_nasty_values() {
     let mut calls = 0;
     let mut invariants = std::collections::HashMap::new();
     let mut references = std::collections::HashMap::new();
+    let mut rust_calls = std::collections::HashMap::new();
     for case in 0..cases {
         let ep = &ENTRY_POINTS[case % ENTRY_POINTS.len()];
         let (a, b) = match ep.shape {
@@ -691,6 +719,15 @@ fn every_isa_agrees_and_the_invariants_hold_on_nasty_values() {
                 );
                 *references.entry(ep.name).or_insert(0) += 1;
             }
+            // The same through the Rust API, on this path.
+            if let Some(rust) = run_rust(ep, &args, &inputs) {
+                assert!(
+                    rust == result,
+                    "{}: the Rust API differs on ISA {isa}, {args:?}",
+                    ep.name
+                );
+                *rust_calls.entry(ep.name).or_insert(0) += 1;
+            }
             match &first {
                 None => first = Some(result),
                 Some(f) => assert!(
@@ -728,6 +765,13 @@ fn every_isa_agrees_and_the_invariants_hold_on_nasty_values() {
         assert!(
             references.contains_key(ep.name),
             "{}: never held to its reference",
+            ep.name
+        );
+    }
+    for ep in ENTRY_POINTS.iter().filter(|ep| ep.rust.is_some()) {
+        assert!(
+            rust_calls.contains_key(ep.name),
+            "{}: its Rust API never called",
             ep.name
         );
     }

@@ -111,6 +111,14 @@ impl Description {
         self.key("name")
     }
 
+    /// The Rust parameters type, and its fields (each named as the C
+    /// argument that gives it).
+    fn params(&self) -> (&str, Vec<&str>) {
+        let (ty, fields) = self.key("params").split_once(" { ").unwrap();
+        let fields = fields.trim_end_matches(" }").split(", ").collect();
+        (ty, fields)
+    }
+
     fn asymmetric(&self) -> bool {
         match self.key("family") {
             "asymmetric" => true,
@@ -413,7 +421,7 @@ const GENERATED: &str = "Generated from interface.txt by `QAT_BLESS=1 cargo test
 /// The Rust API: each operation a [`Backend`] method (and, through `api!`,
 /// a free function on the active backend), the in-place forms, `finish`.
 fn rust(d: &Description) -> String {
-    let params = d.key("params");
+    let params = d.params().0;
     let rust_call = |n: &str| d.key("rust call").replace("{n}", n);
     let mut out = format!(
         "//! {}'s operations on slices: [`Backend`] methods and the free\n//! functions derived from them.\n//! {GENERATED}\n\n",
@@ -671,13 +679,73 @@ fn c(d: &Description) -> String {
                 &d.op_name(op)[d.name().len()..]
             );
         }
+        let _ = writeln!(
+            entries,
+            "            rust: |p, a| {},",
+            rust_entry(d, op, &buffers, &size_names)
+        );
         entries.push_str("        },\n");
     }
     let _ = write!(
         out,
-        "/// The entry points above in the tests' registry (`crate::registry`).\n/// cbindgen:ignore\n#[cfg(feature = \"test-hooks\")]\npub(crate) mod registry {{\n    use super::*;\n    use crate::registry::{{entry, EntryPoint, Role}};\n\n    pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[\n{entries}];\n}}\n"
+        "/// The entry points above in the tests' registry (`crate::registry`).\n/// cbindgen:ignore\n#[cfg(feature = \"test-hooks\")]\npub(crate) mod registry {{\n    use super::*;\n    use crate::registry::{{entry, slice, slice_mut, status, EntryPoint, Role}};\n    use crate::{{Backend, Calibration, {params_type}}};\n\n    pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[\n{entries}];\n}}\n",
+        params_type = d.params().0
     );
     out
+}
+
+/// The scalar argument `name` as the registry's `Args` holds it.
+fn scalar(name: &str, sizes: &[&str]) -> String {
+    match sizes.iter().position(|s| *s == name) {
+        Some(0) => "a.a".to_string(),
+        Some(1) => "a.b".to_string(),
+        _ => format!("a.{name}"),
+    }
+}
+
+/// The registry's call of an operation through the Rust API: slices of
+/// the addresses and counts `p`, the parameters from the scalars `a`.
+fn rust_entry(d: &Description, op: &str, buffers: &[Buffer], sizes: &[&str]) -> String {
+    let mut args: Vec<String> = buffers
+        .iter()
+        .enumerate()
+        .map(
+            |(i, b)| match (b.kind == Kind::Learned && d.one_scale(), b.output) {
+                (true, false) => format!("slice(p[{i}])[0]"),
+                (true, true) => format!("&mut slice_mut(p[{i}])[0]"),
+                (false, false) => format!("slice(p[{i}])"),
+                (false, true) => format!("slice_mut(p[{i}])"),
+            },
+        )
+        .collect();
+    let (ty, fields) = d.params();
+    if op == "finish" {
+        if let Some(extra) = d.keys.get("finish sizes") {
+            args.extend(
+                extra
+                    .split(", ")
+                    .map(|s| scalar(s.split(':').next().unwrap(), sizes)),
+            );
+        }
+    }
+    let fields: Vec<String> = fields
+        .iter()
+        .map(|f| format!("{f}: {}", scalar(f, sizes)))
+        .collect();
+    args.push(format!("&{ty} {{ {} }}", fields.join(", ")));
+    if op == "calibrate" {
+        args.push("Calibration::from_code(a.mode)?".to_string());
+    }
+    let function = if op == "finish" {
+        d.op_name(op)
+    } else {
+        format!("Backend::active().{}", d.op_name(op))
+    };
+    let mut call = format!("Some(status({function}(\n");
+    for arg in args {
+        let _ = writeln!(call, "                {arg},");
+    }
+    call + "            )))"
 }
 
 /// `same as: <quantizer> with <size> = <expression>, ...`: the quantizer,

@@ -178,7 +178,8 @@ pub unsafe extern "C" fn qat_asymmetric_per_channel_calibrate(
 #[cfg(feature = "test-hooks")]
 pub(crate) mod registry {
     use super::*;
-    use crate::registry::{entry, EntryPoint, Role};
+    use crate::registry::{entry, slice, slice_mut, status, EntryPoint, Role};
+    use crate::{AsymmetricPerChannel, Backend, Calibration};
 
     pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[
         entry! {
@@ -192,6 +193,13 @@ pub(crate) mod registry {
                 out: Bf16 OUT All,
             ],
             same_as: qat_asymmetric_per_group, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
+            rust: |p, a| Some(status(Backend::active().asymmetric_per_channel(
+                slice(p[0]),
+                slice(p[1]),
+                slice(p[2]),
+                slice_mut(p[3]),
+                &AsymmetricPerChannel { bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+            ))),
         },
         entry! {
             qat_asymmetric_per_channel_backward(rows, cols, bit, eps, clip_val),
@@ -207,6 +215,16 @@ pub(crate) mod registry {
                 grad_offset: Bf16 OUT Unit,
             ],
             same_as: qat_asymmetric_per_group_backward, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
+            rust: |p, a| Some(status(Backend::active().asymmetric_per_channel_backward(
+                slice(p[0]),
+                slice(p[1]),
+                slice(p[2]),
+                slice(p[3]),
+                slice_mut(p[4]),
+                slice_mut(p[5]),
+                slice_mut(p[6]),
+                &AsymmetricPerChannel { bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+            ))),
         },
         entry! {
             qat_asymmetric_per_channel_quantize(rows, cols, bit, eps, clip_val),
@@ -219,6 +237,13 @@ pub(crate) mod registry {
                 codes: U8 OUT All,
             ],
             same_as: qat_asymmetric_per_group_quantize, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
+            rust: |p, a| Some(status(Backend::active().asymmetric_per_channel_quantize(
+                slice(p[0]),
+                slice(p[1]),
+                slice(p[2]),
+                slice_mut(p[3]),
+                &AsymmetricPerChannel { bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+            ))),
         },
         entry! {
             qat_asymmetric_per_channel_dequantize(rows, cols, bit, eps, clip_val),
@@ -231,6 +256,13 @@ pub(crate) mod registry {
                 out: Bf16 OUT All,
             ],
             same_as: qat_asymmetric_per_group_dequantize, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
+            rust: |p, a| Some(status(Backend::active().asymmetric_per_channel_dequantize(
+                slice(p[0]),
+                slice(p[1]),
+                slice(p[2]),
+                slice_mut(p[3]),
+                &AsymmetricPerChannel { bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+            ))),
         },
         entry! {
             qat_asymmetric_per_channel_backward_blocks(rows, cols, bit, eps, clip_val),
@@ -245,6 +277,15 @@ pub(crate) mod registry {
                 block_sums: F64 OUT Blocks,
             ],
             same_as: qat_asymmetric_per_group_backward_blocks, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
+            rust: |p, a| Some(status(Backend::active().asymmetric_per_channel_backward_blocks(
+                slice(p[0]),
+                slice(p[1]),
+                slice(p[2]),
+                slice(p[3]),
+                slice_mut(p[4]),
+                slice_mut(p[5]),
+                &AsymmetricPerChannel { bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+            ))),
         },
         entry! {
             qat_asymmetric_per_channel_finish(rows, cols, bit, eps, clip_val),
@@ -257,6 +298,14 @@ pub(crate) mod registry {
                 grad_offset: Bf16 OUT Unit,
             ],
             same_as: qat_asymmetric_per_group_finish, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
+            rust: |p, a| Some(status(asymmetric_per_channel_finish(
+                slice(p[0]),
+                slice(p[1]),
+                slice_mut(p[2]),
+                slice_mut(p[3]),
+                a.b,
+                &AsymmetricPerChannel { bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+            ))),
         },
         entry! {
             qat_asymmetric_per_channel_calibrate(rows, cols, bit, eps, clip_val, mode),
@@ -268,6 +317,13 @@ pub(crate) mod registry {
                 offset: Bf16 OUT Unit,
             ],
             same_as: qat_asymmetric_per_group_calibrate, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
+            rust: |p, a| Some(status(Backend::active().asymmetric_per_channel_calibrate(
+                slice(p[0]),
+                slice_mut(p[1]),
+                slice_mut(p[2]),
+                &AsymmetricPerChannel { bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+                Calibration::from_code(a.mode)?,
+            ))),
         },
     ];
 }

@@ -198,7 +198,8 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_calibrate(
 #[cfg(feature = "test-hooks")]
 pub(crate) mod registry {
     use super::*;
-    use crate::registry::{entry, EntryPoint, Role};
+    use crate::registry::{entry, slice, slice_mut, status, EntryPoint, Role};
+    use crate::{AsymmetricPerGroup, Backend, Calibration};
 
     pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[
         entry! {
@@ -211,6 +212,13 @@ pub(crate) mod registry {
                 offset: Bf16 IN Unit,
                 out: Bf16 OUT All,
             ],
+            rust: |p, a| Some(status(Backend::active().asymmetric_per_group(
+                slice(p[0]),
+                slice(p[1]),
+                slice(p[2]),
+                slice_mut(p[3]),
+                &AsymmetricPerGroup { group_size: a.b, bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+            ))),
         },
         entry! {
             qat_asymmetric_per_group_backward(numel, group_size, bit, eps, clip_val),
@@ -225,6 +233,16 @@ pub(crate) mod registry {
                 grad_scale: Bf16 OUT Unit,
                 grad_offset: Bf16 OUT Unit,
             ],
+            rust: |p, a| Some(status(Backend::active().asymmetric_per_group_backward(
+                slice(p[0]),
+                slice(p[1]),
+                slice(p[2]),
+                slice(p[3]),
+                slice_mut(p[4]),
+                slice_mut(p[5]),
+                slice_mut(p[6]),
+                &AsymmetricPerGroup { group_size: a.b, bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+            ))),
         },
         entry! {
             qat_asymmetric_per_group_quantize(numel, group_size, bit, eps, clip_val),
@@ -236,6 +254,13 @@ pub(crate) mod registry {
                 offset: Bf16 IN Unit,
                 codes: U8 OUT All,
             ],
+            rust: |p, a| Some(status(Backend::active().asymmetric_per_group_quantize(
+                slice(p[0]),
+                slice(p[1]),
+                slice(p[2]),
+                slice_mut(p[3]),
+                &AsymmetricPerGroup { group_size: a.b, bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+            ))),
         },
         entry! {
             qat_asymmetric_per_group_dequantize(numel, group_size, bit, eps, clip_val),
@@ -247,6 +272,13 @@ pub(crate) mod registry {
                 offset: Bf16 IN Unit,
                 out: Bf16 OUT All,
             ],
+            rust: |p, a| Some(status(Backend::active().asymmetric_per_group_dequantize(
+                slice(p[0]),
+                slice(p[1]),
+                slice(p[2]),
+                slice_mut(p[3]),
+                &AsymmetricPerGroup { group_size: a.b, bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+            ))),
         },
         entry! {
             qat_asymmetric_per_group_backward_blocks(numel, group_size, bit, eps, clip_val),
@@ -260,6 +292,15 @@ pub(crate) mod registry {
                 grad_weight: Bf16 OUT All,
                 block_sums: F64 OUT Blocks,
             ],
+            rust: |p, a| Some(status(Backend::active().asymmetric_per_group_backward_blocks(
+                slice(p[0]),
+                slice(p[1]),
+                slice(p[2]),
+                slice(p[3]),
+                slice_mut(p[4]),
+                slice_mut(p[5]),
+                &AsymmetricPerGroup { group_size: a.b, bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+            ))),
         },
         entry! {
             qat_asymmetric_per_group_finish(numel, group_size, bit, eps, clip_val),
@@ -271,6 +312,13 @@ pub(crate) mod registry {
                 grad_scale: Bf16 OUT Unit,
                 grad_offset: Bf16 OUT Unit,
             ],
+            rust: |p, a| Some(status(asymmetric_per_group_finish(
+                slice(p[0]),
+                slice(p[1]),
+                slice_mut(p[2]),
+                slice_mut(p[3]),
+                &AsymmetricPerGroup { group_size: a.b, bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+            ))),
         },
         entry! {
             qat_asymmetric_per_group_calibrate(numel, group_size, bit, eps, clip_val, mode),
@@ -281,6 +329,13 @@ pub(crate) mod registry {
                 scale: Bf16 OUT Unit,
                 offset: Bf16 OUT Unit,
             ],
+            rust: |p, a| Some(status(Backend::active().asymmetric_per_group_calibrate(
+                slice(p[0]),
+                slice_mut(p[1]),
+                slice_mut(p[2]),
+                &AsymmetricPerGroup { group_size: a.b, bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+                Calibration::from_code(a.mode)?,
+            ))),
         },
     ];
 }

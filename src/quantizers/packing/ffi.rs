@@ -90,6 +90,7 @@ pub(crate) mod registry {
             contents: Contents::Codes,
             calibration: false,
             reference: None,
+            rust: None,
             buffers: &[buf("codes", U8, IN, Codes), buf("packed", U8, OUT, Packed)],
             // SAFETY: the caller's addresses are valid for the buffers' counts.
             call: |p, a| unsafe { qat_pack_codes(p!(p, 0), a.a, a.b as u32, p!(p, 1)) },
@@ -102,6 +103,7 @@ pub(crate) mod registry {
             contents: Contents::None,
             calibration: false,
             reference: None,
+            rust: None,
             buffers: &[buf("packed", U8, IN, Packed), buf("codes", U8, OUT, Codes)],
             // SAFETY: the caller's addresses are valid for the buffers' counts.
             call: |p, a| unsafe { qat_unpack_codes(p!(p, 0), a.a, a.b as u32, p!(p, 1)) },
@@ -116,6 +118,7 @@ pub(crate) mod registry {
             contents: Contents::Codes,
             calibration: false,
             reference: None,
+            rust: None,
             buffers: &[buf("codes", I8, IN, Codes), buf("packed", U8, OUT, Packed)],
             // SAFETY: the caller's addresses are valid for the buffers' counts.
             call: |p, a| unsafe { qat_pack_signed_codes(p!(p, 0), a.a, a.b as u32, p!(p, 1)) },
@@ -128,6 +131,7 @@ pub(crate) mod registry {
             contents: Contents::None,
             calibration: false,
             reference: None,
+            rust: None,
             buffers: &[buf("packed", U8, IN, Packed), buf("codes", I8, OUT, Codes)],
             // SAFETY: the caller's addresses are valid for the buffers' counts.
             call: |p, a| unsafe { qat_unpack_signed_codes(p!(p, 0), a.a, a.b as u32, p!(p, 1)) },

@@ -170,7 +170,8 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_calibrate(
 #[cfg(feature = "test-hooks")]
 pub(crate) mod registry {
     use super::*;
-    use crate::registry::{entry, EntryPoint, Role};
+    use crate::registry::{entry, slice, slice_mut, status, EntryPoint, Role};
+    use crate::{Backend, Calibration, Symmetric};
 
     pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[
         entry! {
@@ -182,6 +183,12 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 out: Bf16 OUT All,
             ],
+            rust: |p, a| Some(status(Backend::active().symmetric_per_channel(
+                slice(p[0]),
+                slice(p[1]),
+                slice_mut(p[2]),
+                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+            ))),
         },
         entry! {
             qat_symmetric_per_channel_backward(rows, cols, eps, min_v, max_v),
@@ -194,6 +201,14 @@ pub(crate) mod registry {
                 grad_weight: Bf16 OUT All,
                 grad_scale: Bf16 OUT Unit,
             ],
+            rust: |p, a| Some(status(Backend::active().symmetric_per_channel_backward(
+                slice(p[0]),
+                slice(p[1]),
+                slice(p[2]),
+                slice_mut(p[3]),
+                slice_mut(p[4]),
+                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+            ))),
         },
         entry! {
             qat_symmetric_per_channel_quantize(rows, cols, eps, min_v, max_v),
@@ -204,6 +219,12 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 codes: I8 OUT All,
             ],
+            rust: |p, a| Some(status(Backend::active().symmetric_per_channel_quantize(
+                slice(p[0]),
+                slice(p[1]),
+                slice_mut(p[2]),
+                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+            ))),
         },
         entry! {
             qat_symmetric_per_channel_dequantize(rows, cols, eps, min_v, max_v),
@@ -214,6 +235,12 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 out: Bf16 OUT All,
             ],
+            rust: |p, a| Some(status(Backend::active().symmetric_per_channel_dequantize(
+                slice(p[0]),
+                slice(p[1]),
+                slice_mut(p[2]),
+                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+            ))),
         },
         entry! {
             qat_symmetric_per_channel_backward_blocks(rows, cols, eps, min_v, max_v),
@@ -226,6 +253,14 @@ pub(crate) mod registry {
                 grad_weight: Bf16 OUT All,
                 block_sums: F64 OUT Blocks,
             ],
+            rust: |p, a| Some(status(Backend::active().symmetric_per_channel_backward_blocks(
+                slice(p[0]),
+                slice(p[1]),
+                slice(p[2]),
+                slice_mut(p[3]),
+                slice_mut(p[4]),
+                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+            ))),
         },
         entry! {
             qat_symmetric_per_channel_finish(rows, cols, eps, min_v, max_v),
@@ -236,6 +271,13 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 grad_scale: Bf16 OUT Unit,
             ],
+            rust: |p, a| Some(status(symmetric_per_channel_finish(
+                slice(p[0]),
+                slice(p[1]),
+                slice_mut(p[2]),
+                a.b,
+                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+            ))),
         },
         entry! {
             qat_symmetric_per_channel_calibrate(rows, cols, eps, min_v, max_v, mode),
@@ -245,6 +287,12 @@ pub(crate) mod registry {
                 weight: Bf16 IN All,
                 scale: Bf16 OUT Unit,
             ],
+            rust: |p, a| Some(status(Backend::active().symmetric_per_channel_calibrate(
+                slice(p[0]),
+                slice_mut(p[1]),
+                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+                Calibration::from_code(a.mode)?,
+            ))),
         },
     ];
 }

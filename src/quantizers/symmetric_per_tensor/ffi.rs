@@ -150,7 +150,8 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_calibrate(
 #[cfg(feature = "test-hooks")]
 pub(crate) mod registry {
     use super::*;
-    use crate::registry::{entry, EntryPoint, Role};
+    use crate::registry::{entry, slice, slice_mut, status, EntryPoint, Role};
+    use crate::{Backend, Calibration, Symmetric};
 
     pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[
         entry! {
@@ -162,6 +163,12 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 out: Bf16 OUT All,
             ],
+            rust: |p, a| Some(status(Backend::active().symmetric_per_tensor(
+                slice(p[0]),
+                slice(p[1])[0],
+                slice_mut(p[2]),
+                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+            ))),
         },
         entry! {
             qat_symmetric_per_tensor_backward(numel, eps, min_v, max_v),
@@ -174,6 +181,14 @@ pub(crate) mod registry {
                 grad_weight: Bf16 OUT All,
                 grad_scale: Bf16 OUT Unit,
             ],
+            rust: |p, a| Some(status(Backend::active().symmetric_per_tensor_backward(
+                slice(p[0]),
+                slice(p[1]),
+                slice(p[2])[0],
+                slice_mut(p[3]),
+                &mut slice_mut(p[4])[0],
+                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+            ))),
         },
         entry! {
             qat_symmetric_per_tensor_quantize(numel, eps, min_v, max_v),
@@ -184,6 +199,12 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 codes: I8 OUT All,
             ],
+            rust: |p, a| Some(status(Backend::active().symmetric_per_tensor_quantize(
+                slice(p[0]),
+                slice(p[1])[0],
+                slice_mut(p[2]),
+                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+            ))),
         },
         entry! {
             qat_symmetric_per_tensor_dequantize(numel, eps, min_v, max_v),
@@ -194,6 +215,12 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 out: Bf16 OUT All,
             ],
+            rust: |p, a| Some(status(Backend::active().symmetric_per_tensor_dequantize(
+                slice(p[0]),
+                slice(p[1])[0],
+                slice_mut(p[2]),
+                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+            ))),
         },
         entry! {
             qat_symmetric_per_tensor_backward_blocks(numel, eps, min_v, max_v),
@@ -206,6 +233,14 @@ pub(crate) mod registry {
                 grad_weight: Bf16 OUT All,
                 block_sums: F64 OUT Blocks,
             ],
+            rust: |p, a| Some(status(Backend::active().symmetric_per_tensor_backward_blocks(
+                slice(p[0]),
+                slice(p[1]),
+                slice(p[2])[0],
+                slice_mut(p[3]),
+                slice_mut(p[4]),
+                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+            ))),
         },
         entry! {
             qat_symmetric_per_tensor_finish(numel, eps, min_v, max_v),
@@ -216,6 +251,13 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 grad_scale: Bf16 OUT Unit,
             ],
+            rust: |p, a| Some(status(symmetric_per_tensor_finish(
+                slice(p[0]),
+                slice(p[1])[0],
+                &mut slice_mut(p[2])[0],
+                a.a,
+                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+            ))),
         },
         entry! {
             qat_symmetric_per_tensor_calibrate(numel, eps, min_v, max_v, mode),
@@ -225,6 +267,12 @@ pub(crate) mod registry {
                 weight: Bf16 IN All,
                 scale: Bf16 OUT Unit,
             ],
+            rust: |p, a| Some(status(Backend::active().symmetric_per_tensor_calibrate(
+                slice(p[0]),
+                &mut slice_mut(p[1])[0],
+                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+                Calibration::from_code(a.mode)?,
+            ))),
         },
     ];
 }
