@@ -4,9 +4,102 @@
 //! home of the boundary's checks; `call` runs them in their place in the
 //! documented order.
 
-use crate::call::{In, Len, Out};
-use crate::ffi::QAT_OK;
+use crate::error::QAT_OK;
 use crate::Error;
+
+/// The length a buffer comes with: none from C (`()`, taking no room in
+/// the call's frame), where the shape gives every length; a slice's length
+/// from the safe API, which the call checks against the shape.
+pub(crate) trait Len: Copy + Default {
+    /// The length, if one was given.
+    fn given(self) -> Option<usize>;
+}
+
+impl Len for () {
+    #[inline(always)]
+    fn given(self) -> Option<usize> {
+        None
+    }
+}
+
+impl Len for usize {
+    #[inline(always)]
+    fn given(self) -> Option<usize> {
+        Some(self)
+    }
+}
+
+/// A buffer a call reads: its address, with the length it came with.
+#[derive(Clone, Copy)]
+pub(crate) struct In<T, L> {
+    pub ptr: *const T,
+    pub len: L,
+}
+
+/// A buffer a call writes, as [`In`].
+#[derive(Clone, Copy)]
+pub(crate) struct Out<T, L> {
+    pub ptr: *mut T,
+    pub len: L,
+}
+
+impl<T, L: Len> In<T, L> {
+    /// No buffer: the offsets of a quantizer without them.
+    pub fn none() -> Self {
+        In {
+            ptr: core::ptr::null(),
+            len: L::default(),
+        }
+    }
+}
+
+impl<T, L: Len> Out<T, L> {
+    /// No buffer, as [`In::none`].
+    pub fn none() -> Self {
+        Out {
+            ptr: core::ptr::null_mut(),
+            len: L::default(),
+        }
+    }
+
+    /// The same buffer read, for the in-place forms.
+    pub fn reading(self) -> In<T, L> {
+        In {
+            ptr: self.ptr,
+            len: self.len,
+        }
+    }
+}
+
+impl<T> From<*const T> for In<T, ()> {
+    fn from(ptr: *const T) -> Self {
+        In { ptr, len: () }
+    }
+}
+
+impl<T> From<*mut T> for Out<T, ()> {
+    fn from(ptr: *mut T) -> Self {
+        Out { ptr, len: () }
+    }
+}
+
+impl<T> From<&[T]> for In<T, usize> {
+    fn from(s: &[T]) -> Self {
+        In {
+            ptr: s.as_ptr(),
+            len: s.len(),
+        }
+    }
+}
+
+impl<T> From<&mut [T]> for Out<T, usize> {
+    fn from(s: &mut [T]) -> Self {
+        Out {
+            ptr: s.as_mut_ptr(),
+            len: s.len(),
+        }
+    }
+}
 
 /// A buffer as the checks see it: address, element count and size,
 /// direction, and the slice's length where one was given.

@@ -16,15 +16,14 @@ use core::marker::PhantomData;
 
 use crate::arch::{Build, Kernel};
 use crate::bf16_bits::widen;
-use crate::boundary::{input, output, Boundary, Buffer};
+use crate::boundary::{input, output, Boundary, Buffer, In, Len, Out};
 use crate::fpenv;
 use crate::kernels::calibrate::{CalibrateArgs, Calibration};
 use crate::kernels::reduction::block_count;
 use crate::kernels::rows::{BlockSums, Totals};
 use crate::kernels::scan;
-use crate::kernels::{self, BackwardArgs, MapArgs, PerTokenArgs, PerTokenBackwardArgs, Quantizer};
+use crate::kernels::{BackwardArgs, MapArgs, Quantizer};
 use crate::params::Params;
-use crate::quantizers::PerToken;
 use crate::Error;
 
 /// The largest element count whose bf16 buffer fits in `isize::MAX` bytes.
@@ -90,100 +89,6 @@ impl Shape {
     /// ([`Buffer::bytes`]).
     fn block_values(self) -> usize {
         self.units.saturating_mul(2 * block_count(self.len))
-    }
-}
-
-/// The length a buffer comes with: none from C (`()`, taking no room in
-/// the call's frame), where the shape gives every length; a slice's length
-/// from the safe API, which the call checks against the shape.
-pub(crate) trait Len: Copy + Default {
-    /// The length, if one was given.
-    fn given(self) -> Option<usize>;
-}
-
-impl Len for () {
-    #[inline(always)]
-    fn given(self) -> Option<usize> {
-        None
-    }
-}
-
-impl Len for usize {
-    #[inline(always)]
-    fn given(self) -> Option<usize> {
-        Some(self)
-    }
-}
-
-/// A buffer a call reads: its address, with the length it came with.
-#[derive(Clone, Copy)]
-pub(crate) struct In<T, L> {
-    pub ptr: *const T,
-    pub len: L,
-}
-
-/// A buffer a call writes, as [`In`].
-#[derive(Clone, Copy)]
-pub(crate) struct Out<T, L> {
-    pub ptr: *mut T,
-    pub len: L,
-}
-
-impl<T, L: Len> In<T, L> {
-    /// No buffer: the offsets of a quantizer without them.
-    pub fn none() -> Self {
-        In {
-            ptr: core::ptr::null(),
-            len: L::default(),
-        }
-    }
-}
-
-impl<T, L: Len> Out<T, L> {
-    /// No buffer, as [`In::none`].
-    pub fn none() -> Self {
-        Out {
-            ptr: core::ptr::null_mut(),
-            len: L::default(),
-        }
-    }
-
-    /// The same buffer read, for the in-place forms.
-    pub fn reading(self) -> In<T, L> {
-        In {
-            ptr: self.ptr,
-            len: self.len,
-        }
-    }
-}
-
-impl<T> From<*const T> for In<T, ()> {
-    fn from(ptr: *const T) -> Self {
-        In { ptr, len: () }
-    }
-}
-
-impl<T> From<*mut T> for Out<T, ()> {
-    fn from(ptr: *mut T) -> Self {
-        Out { ptr, len: () }
-    }
-}
-
-impl<T> From<&[T]> for In<T, usize> {
-    fn from(s: &[T]) -> Self {
-        In {
-            ptr: s.as_ptr(),
-            len: s.len(),
-        }
-    }
-}
-
-impl<T> From<&mut [T]> for Out<T, usize> {
-    fn from(s: &mut [T]) -> Self {
-        Out {
-            ptr: s.as_mut_ptr(),
-            len: s.len(),
-        }
     }
 }
 
@@ -637,98 +542,6 @@ impl<B: Boundary, P: Params> Call<B, P> {
                 }
                 self.build.run::<<P::Quant as Quantizer>::Calibrate>(&args);
             }
-            Ok(())
-        }))
-    }
-}
-
-/// Dynamic per-token fake quantization: `units` rows (tokens) of `len`
-/// activations.
-impl<B: Boundary> Call<B, PerToken> {
-    /// The forward pass, symmetric or asymmetric: each row's scale and
-    /// zero point, and the fake-quantized row.
-    ///
-    /// # Safety
-    /// As [`Call::forward`].
-    pub unsafe fn tokens(
-        self,
-        symmetric: bool,
-        activation: impl Into<In<u16, B::Len>>,
-        out: impl Into<Out<u16, B::Len>>,
-        scale: impl Into<Out<f32, B::Len>>,
-        zero_point: impl Into<Out<i32, B::Len>>,
-    ) -> B::Status {
-        let (input_, output_) = (activation.into(), out.into());
-        let (scale, zero_point) = (scale.into(), zero_point.into());
-        B::status(fpenv::with_default(move || {
-            let shape = self.shape?;
-            let quant = B::check(
-                || {
-                    [
-                        input(input_, shape.numel()),
-                        output(output_, shape.numel()),
-                        output(scale, shape.units),
-                        output(zero_point, shape.units),
-                    ]
-                },
-                || self.params.validate(),
-            )?;
-            let args = PerTokenArgs {
-                input: input_.ptr,
-                output: output_.ptr,
-                scale: scale.ptr,
-                zero_point: zero_point.ptr,
-                units: shape.units,
-                len: shape.len,
-                quant,
-                symmetric,
-            };
-            // SAFETY: as in `map`.
-            unsafe { self.build.run::<kernels::PerTokenForward>(&args) };
-            Ok(())
-        }))
-    }
-
-    /// The backward pass, from the scales and zero points of the forward.
-    ///
-    /// # Safety
-    /// As [`Call::forward`].
-    pub unsafe fn tokens_backward(
-        self,
-        grad_output: impl Into<In<u16, B::Len>>,
-        activation: impl Into<In<u16, B::Len>>,
-        scale: impl Into<In<f32, B::Len>>,
-        zero_point: impl Into<In<i32, B::Len>>,
-        grad_input: impl Into<Out<u16, B::Len>>,
-    ) -> B::Status {
-        let (g, x, gx) = (grad_output.into(), activation.into(), grad_input.into());
-        let (scale, zero_point) = (scale.into(), zero_point.into());
-        B::status(fpenv::with_default(move || {
-            let shape = self.shape?;
-            let quant = B::check(
-                || {
-                    [
-                        input(g, shape.numel()),
-                        input(x, shape.numel()),
-                        input(scale, shape.units),
-                        input(zero_point, shape.units),
-                        output(gx, shape.numel()),
-                    ]
-                },
-                || self.params.grid(),
-            )?;
-            let args = PerTokenBackwardArgs {
-                grad_output: g.ptr,
-                input: x.ptr,
-                scale: scale.ptr,
-                zero_point: zero_point.ptr,
-                grad_input: gx.ptr,
-                units: shape.units,
-                len: shape.len,
-                quant,
-            };
-            // SAFETY: as in `map`.
-            unsafe { self.build.run::<kernels::PerTokenBackward>(&args) };
             Ok(())
         }))
     }

@@ -60,6 +60,9 @@ const ERRORS: [Error; 11] = [
     Error::Mode,
 ];
 
+/// Success.
+pub const QAT_OK: i32 = 0;
+
 impl Error {
     /// The C status code.
     pub const fn code(self) -> i32 {

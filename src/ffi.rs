@@ -22,8 +22,7 @@ pub use crate::quantizers::c::*;
 /// A bfloat16 value as its 16-bit pattern (the top half of an IEEE f32).
 pub type qat_bf16 = u16;
 
-/// Success.
-pub const QAT_OK: i32 = 0;
+pub use crate::error::QAT_OK;
 
 /// Blocks in the reduction of len terms: len / 4096 rounded up. The block
 /// values of a group, row or tensor of len elements number

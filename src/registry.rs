@@ -321,8 +321,3 @@ macro_rules! entry {
     };
 }
 pub(crate) use entry;
-
-/// Every entry point, quantizer by quantizer.
-pub fn entry_points() -> impl Iterator<Item = &'static EntryPoint> {
-    crate::quantizers::REGISTRY.iter().flat_map(|q| q.iter())
-}

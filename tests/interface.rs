@@ -429,7 +429,7 @@ fn rust(d: &Description) -> String {
     );
     // Written as an `impl` for rustfmt, which leaves a macro's body as it
     // is; `api!` in its place (see `generated_interface_is_fresh`).
-    out.push_str("use half::bf16;\n\nuse super::*;\nuse crate::call::Out;\nuse crate::{Backend, Calibration, Error};\n\nimpl Backend {\n");
+    out.push_str("use half::bf16;\n\nuse super::*;\nuse crate::boundary::Out;\nuse crate::{Backend, Calibration, Error};\n\nimpl Backend {\n");
     let method = |out: &mut String, name: String, doc: &str, args: Vec<String>, body: String| {
         doc_comment(out, doc, "    ");
         let _ = writeln!(

@@ -16,8 +16,7 @@
 //! The forward pass computes the same bits with two multiplications fewer,
 //! as [`Group::forward`](Lanewise::forward) explains.
 
-use super::batched_backward::backward_in_batches;
-use super::reduction::{block_count, BLOCK, TERM_SCALE};
+use super::reduction::{block_count, TERM_SCALE};
 use super::rows::{backward_rows, map_rows, BlockValues, Codes, Forward, Totals, Values};
 use super::tails::read;
 use super::{gate, protect, BackwardArgs, MapArgs, Quantizer};
@@ -238,10 +237,13 @@ pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>>(
     unsafe { map::<V, P, _>(token, args, |group| Values(group, PhantomData)) }
 }
 
+/// The backward pass, group by group (`batched_backward::backward` takes
+/// small groups in batches where the lanes allow).
+///
 /// # Safety
 /// As for [`forward`], with the gradients' buffers of the same lengths.
 #[inline(always)]
-pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
+pub(super) unsafe fn backward_by_groups<V: Vector, P: Pair<V>>(
     token: P::Token,
     args: &BackwardArgs<AsymmetricConstants>,
 ) {
@@ -256,10 +258,6 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
         let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
         (Group::new(quant, scale, offset), scale)
     };
-    if P::SUMS_EIGHT_AT_ONCE && size <= BLOCK {
-        // SAFETY: this function's contract.
-        return unsafe { backward_in_batches::<V, P>(token, args) };
-    }
     let finish = |k: usize, scale: f32, totals: Totals| {
         let (grad_scale, grad_offset) = quant.finish(scale, totals.values());
         // SAFETY: k < groups.
@@ -286,7 +284,7 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
 /// sums as block values to `args.block_sums` (which must be set).
 ///
 /// # Safety
-/// As for [`backward`], with `block_sums` valid for `2 *
+/// As for [`backward_by_groups`], with `block_sums` valid for `2 *
 /// block_count(group_size)` values per group.
 #[inline(always)]
 pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>>(

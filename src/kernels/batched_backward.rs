@@ -1,6 +1,7 @@
-//! The asymmetric per-group backward for groups of at most one reduction
-//! block, in batches of 16 or 32 groups, for backends whose pairs finish
-//! sums eight at a time ([`Pair::SUMS_EIGHT_AT_ONCE`]: AVX-512).
+//! The asymmetric per-group backward. Groups of at most one reduction
+//! block go in batches of 16 or 32 groups on backends whose pairs finish
+//! sums eight at a time ([`Pair::SUMS_EIGHT_AT_ONCE`]: AVX-512); the others
+//! group by group, in `asymmetric_per_group`.
 //!
 //! A batch's scales, offsets and gates are computed as the lanes of pairs,
 //! its groups' sums finished eight at a time ([`Pair::sum_pairs_of_8`]), and
@@ -10,13 +11,33 @@
 //! block's, combined by the same tree, and each constant and gradient is the
 //! same f32 operations lane by lane.
 
-use super::asymmetric_per_group::AsymmetricConstants;
-use super::asymmetric_per_group::Group;
-use super::reduction::block_value_pairs_of_8;
+use super::asymmetric_per_group::{backward_by_groups, AsymmetricConstants, Group};
+use super::reduction::{block_value_pairs_of_8, BLOCK};
 use super::rows::{backward_short_row, backward_whole_quads, normalize_quad};
 use super::tails::{load_tail, store_tail};
 use super::BackwardArgs;
 use crate::vector::{Pair, Vector, LANES};
+
+/// The asymmetric per-group backward: small groups in batches where the
+/// lanes finish sums eight at a time, the others group by group.
+///
+/// # Safety
+/// As for `asymmetric_per_group::forward`, with the gradients' buffers of
+/// the same lengths.
+#[inline(always)]
+pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
+    token: P::Token,
+    args: &BackwardArgs<AsymmetricConstants>,
+) {
+    // SAFETY: this function's contract.
+    unsafe {
+        if P::SUMS_EIGHT_AT_ONCE && args.len <= BLOCK {
+            backward_in_batches::<V, P>(token, args)
+        } else {
+            backward_by_groups::<V, P>(token, args)
+        }
+    }
+}
 
 /// The asymmetric per-group backward of groups of at most one block.
 ///
@@ -28,9 +49,9 @@ use crate::vector::{Pair, Vector, LANES};
 /// than it saves.
 ///
 /// # Safety
-/// As for `asymmetric_per_group::backward`, with `group_size <= BLOCK`.
+/// As for [`backward`], with `group_size <= BLOCK`.
 #[inline(always)]
-pub(super) unsafe fn backward_in_batches<V: Vector, P: Pair<V>>(
+unsafe fn backward_in_batches<V: Vector, P: Pair<V>>(
     token: P::Token,
     args: &BackwardArgs<AsymmetricConstants>,
 ) {

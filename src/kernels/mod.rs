@@ -49,7 +49,7 @@ use symmetric::SymmetricConstants;
 // what each requires beyond valid buffers is in [`Quantizer`].
 crate::arch::kernels! {
     AsymmetricForward: asymmetric_per_group::forward(MapArgs<AsymmetricConstants>) -> ();
-    AsymmetricBackward: asymmetric_per_group::backward(BackwardArgs<AsymmetricConstants>) -> ();
+    AsymmetricBackward: batched_backward::backward(BackwardArgs<AsymmetricConstants>) -> ();
     AsymmetricBackwardBlocks: asymmetric_per_group::backward_blocks(BackwardArgs<AsymmetricConstants>) -> ();
     AsymmetricQuantize: asymmetric_per_group::quantize(MapArgs<AsymmetricConstants, u16, u8>) -> ();
     AsymmetricDequantize: asymmetric_per_group::dequantize(MapArgs<AsymmetricConstants, u8, u16>) -> ();

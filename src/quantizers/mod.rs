@@ -15,7 +15,8 @@ use half::bf16;
 
 use crate::arch::Build;
 use crate::boundary::Slices;
-use crate::call::{Call, In, Out, PerUnit, Shape};
+use crate::boundary::{In, Out};
+use crate::call::{Call, PerUnit, Shape};
 use crate::{dispatch, Error, Isa};
 
 pub use crate::kernels::calibrate::Calibration;
@@ -83,10 +84,13 @@ macro_rules! quantizers {
             $(pub use super::$quantizer::ffi::*;)*
         }
 
-        /// Every quantizer's entry points in the tests' registry.
+        /// Every entry point of the tests' registry (`crate::registry`),
+        /// quantizer by quantizer.
         #[cfg(feature = "test-hooks")]
-        pub(crate) static REGISTRY: &[&[crate::registry::EntryPoint]] =
-            &[$($quantizer::ffi::registry::ENTRY_POINTS),*];
+        #[doc(hidden)]
+        pub fn entry_points() -> impl Iterator<Item = &'static crate::registry::EntryPoint> {
+            [$($quantizer::ffi::registry::ENTRY_POINTS),*].into_iter().flatten()
+        }
     };
 }
 

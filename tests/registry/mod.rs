@@ -7,6 +7,7 @@
 
 use std::sync::LazyLock;
 
+pub use qat_kernels::entry_points;
 pub use qat_kernels::registry::Count::*;
 #[allow(unused_imports)]
 pub use qat_kernels::registry::Elem::*;

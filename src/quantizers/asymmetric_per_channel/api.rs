@@ -6,7 +6,7 @@
 use half::bf16;
 
 use super::*;
-use crate::call::Out;
+use crate::boundary::Out;
 use crate::{Backend, Calibration, Error};
 
 api! {

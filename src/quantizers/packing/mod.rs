@@ -1,8 +1,7 @@
 //! Packing of integer codes at 1, 2, 4 or 8 bits: the functions on slices
 //! and, in `ffi`, the C entry points.
 
-use crate::boundary::{input, output, Boundary, Slices};
-use crate::call::{In, Out};
+use crate::boundary::{input, output, Boundary, In, Out, Slices};
 use crate::codes::{self, Packable};
 use crate::Error;
 

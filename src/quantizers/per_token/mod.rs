@@ -8,6 +8,7 @@ use crate::kernels::per_token::TokenGrid;
 use crate::params::check_eps;
 use crate::Error;
 
+mod call;
 pub(crate) mod ffi;
 
 /// Parameters of dynamic per-token fake quantization of activations: each

@@ -1,0 +1,100 @@
+//! Per token's call: the checks and kernel of each operation, on the
+//! shared boundary (`crate::boundary`) and call (`crate::call`).
+
+use super::PerToken;
+use crate::boundary::{input, output, Boundary, In, Out};
+use crate::call::Call;
+use crate::fpenv;
+use crate::kernels::{self, PerTokenArgs, PerTokenBackwardArgs};
+
+/// Dynamic per-token fake quantization: `units` rows (tokens) of `len`
+/// activations.
+impl<B: Boundary> Call<B, PerToken> {
+    /// The forward pass, symmetric or asymmetric: each row's scale and
+    /// zero point, and the fake-quantized row.
+    ///
+    /// # Safety
+    /// As [`Call::forward`].
+    pub unsafe fn tokens(
+        self,
+        symmetric: bool,
+        activation: impl Into<In<u16, B::Len>>,
+        out: impl Into<Out<u16, B::Len>>,
+        scale: impl Into<Out<f32, B::Len>>,
+        zero_point: impl Into<Out<i32, B::Len>>,
+    ) -> B::Status {
+        let (input_, output_) = (activation.into(), out.into());
+        let (scale, zero_point) = (scale.into(), zero_point.into());
+        B::status(fpenv::with_default(move || {
+            let shape = self.shape?;
+            let quant = B::check(
+                || {
+                    [
+                        input(input_, shape.numel()),
+                        output(output_, shape.numel()),
+                        output(scale, shape.units),
+                        output(zero_point, shape.units),
+                    ]
+                },
+                || self.params.validate(),
+            )?;
+            let args = PerTokenArgs {
+                input: input_.ptr,
+                output: output_.ptr,
+                scale: scale.ptr,
+                zero_point: zero_point.ptr,
+                units: shape.units,
+                len: shape.len,
+                quant,
+                symmetric,
+            };
+            // SAFETY: as in `map`.
+            unsafe { self.build.run::<kernels::PerTokenForward>(&args) };
+            Ok(())
+        }))
+    }
+
+    /// The backward pass, from the scales and zero points of the forward.
+    ///
+    /// # Safety
+    /// As [`Call::forward`].
+    pub unsafe fn tokens_backward(
+        self,
+        grad_output: impl Into<In<u16, B::Len>>,
+        activation: impl Into<In<u16, B::Len>>,
+        scale: impl Into<In<f32, B::Len>>,
+        zero_point: impl Into<In<i32, B::Len>>,
+        grad_input: impl Into<Out<u16, B::Len>>,
+    ) -> B::Status {
+        let (g, x, gx) = (grad_output.into(), activation.into(), grad_input.into());
+        let (scale, zero_point) = (scale.into(), zero_point.into());
+        B::status(fpenv::with_default(move || {
+            let shape = self.shape?;
+            let quant = B::check(
+                || {
+                    [
+                        input(g, shape.numel()),
+                        input(x, shape.numel()),
+                        input(scale, shape.units),
+                        input(zero_point, shape.units),
+                        output(gx, shape.numel()),
+                    ]
+                },
+                || self.params.grid(),
+            )?;
+            let args = PerTokenBackwardArgs {
+                grad_output: g.ptr,
+                input: x.ptr,
+                scale: scale.ptr,
+                zero_point: zero_point.ptr,
+                grad_input: gx.ptr,
+                units: shape.units,
+                len: shape.len,
+                quant,
+            };
+            // SAFETY: as in `map`.
+            unsafe { self.build.run::<kernels::PerTokenBackward>(&args) };
+            Ok(())
+        }))
+    }
+}
