@@ -1,5 +1,5 @@
 //! Small calls, where a call's fixed cost shows: 16, 256 and 4096 elements
-//! through the path `Auto` picks, forward and backward. The per-call cost of
+//! through the backend `Auto` picks, forward and backward. The per-call cost of
 //! saving, setting and restoring the floating-point environment is the
 //! difference to the same benchmark on a build without it.
 //!
@@ -13,7 +13,7 @@ use half::bf16;
 use qat_kernels::{AsymmetricPerGroup, Backend, Isa, Symmetric};
 
 fn call_sizes(c: &mut Criterion) {
-    let path = Backend::new(Isa::Auto).unwrap();
+    let backend = Backend::new(Isa::Auto).unwrap();
     let mut group = c.benchmark_group("call_sizes");
     group
         .measurement_time(Duration::from_secs(2))
@@ -30,14 +30,16 @@ fn call_sizes(c: &mut Criterion) {
         let scale = bf16::from_f32(0.1);
         group.bench_function(BenchmarkId::new("symmetric_per_tensor", n), |b| {
             b.iter(|| {
-                path.symmetric_per_tensor(black_box(&x), scale, &mut out, &sym)
+                backend
+                    .symmetric_per_tensor(black_box(&x), scale, &mut out, &sym)
                     .unwrap()
             })
         });
         let mut gs = bf16::ZERO;
         group.bench_function(BenchmarkId::new("symmetric_per_tensor_backward", n), |b| {
             b.iter(|| {
-                path.symmetric_per_tensor_backward(black_box(&g), &x, scale, &mut gw, &mut gs, &sym)
+                backend
+                    .symmetric_per_tensor_backward(black_box(&g), &x, scale, &mut gw, &mut gs, &sym)
                     .unwrap()
             })
         });
@@ -48,7 +50,8 @@ fn call_sizes(c: &mut Criterion) {
         let (s, o) = (vec![scale; n / 16], vec![bf16::ZERO; n / 16]);
         group.bench_function(BenchmarkId::new("asymmetric_per_group_g16", n), |b| {
             b.iter(|| {
-                path.asymmetric_per_group(black_box(&x), &s, &o, &mut out, &params)
+                backend
+                    .asymmetric_per_group(black_box(&x), &s, &o, &mut out, &params)
                     .unwrap()
             })
         });

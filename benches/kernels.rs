@@ -1,5 +1,5 @@
 //! Throughput of the training kernels (forward and backward of each
-//! weight quantizer) on the scalar path and every SIMD path,
+//! weight quantizer) on the scalar backend and every SIMD backend,
 //! at an L1-resident, an L2-resident and a DRAM-sized tensor, beside a plain
 //! copy of the same number of bf16 values (the memory baseline).
 //!
@@ -17,7 +17,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 fn kernels(c: &mut Criterion) {
     // `cargo bench` passes `--bench`; without it (`cargo test` runs benches
     // too, each benchmark once, in a debug build) only the smallest size,
-    // which checks every kernel on every path in a second, not minutes.
+    // which checks every kernel on every backend in a second, not minutes.
     let bench = std::env::args().any(|a| a == "--bench");
     let sizes = [
         ("l1_4096", 4096usize, 4096usize),
@@ -46,11 +46,11 @@ fn kernels(c: &mut Criterion) {
         group.throughput(bytes(4));
         group.bench_function("copy", |b| b.iter(|| tensors.copy()));
         let mut all = common::kernels(n, cols);
-        for (p, path) in common::paths() {
+        for (p, backend) in common::backends() {
             for kernel in &mut all {
                 group.throughput(bytes(kernel.bytes_per_weight));
                 group.bench_function(BenchmarkId::new(&kernel.name, p), |b| {
-                    b.iter(|| (kernel.run)(&path, &mut tensors))
+                    b.iter(|| (kernel.run)(&backend, &mut tensors))
                 });
             }
         }

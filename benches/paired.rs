@@ -4,7 +4,7 @@
 //! ratio of the kernel's time to the copy's just before it. Each timed run
 //! follows an untimed run of the same operation, so that it finds the caches
 //! as a loop of its own would leave them (as in the criterion benchmark). Printed as a
-//! table: the median and the range of the rounds' ratios, per kernel and path,
+//! table: the median and the range of the rounds' ratios, per kernel and backend,
 //! and the median against a copy of as many bytes as the kernel moves (a
 //! backward kernel reads two tensors and writes one: 1.5 times the copy's;
 //! quantize and dequantize move a byte per code: 0.75 times).
@@ -30,12 +30,12 @@ fn main() {
     if !args.iter().any(|a| a == "--bench") {
         let mut tensors = common::Tensors::new(4096);
         let mut all = common::kernels(4096, 1024);
-        for (_, path) in common::paths() {
+        for (_, backend) in common::backends() {
             for kernel in &mut all {
-                (kernel.run)(&path, &mut tensors);
+                (kernel.run)(&backend, &mut tensors);
             }
         }
-        println!("paired: every kernel ran once on every path (test mode)");
+        println!("paired: every kernel ran once on every backend (test mode)");
         return;
     }
     // A name given after `--` keeps the kernels whose names contain it.
@@ -43,20 +43,20 @@ fn main() {
     let (n, cols) = (4096 * 4096, 4096);
     let mut tensors = common::Tensors::new(n);
     let mut all = common::kernels(n, cols);
-    println!("| kernel | path | time / copy, median | range | per byte moved | copy G el/s |");
+    println!("| kernel | backend | time / copy, median | range | per byte moved | copy G el/s |");
     println!("| --- | --- | ---: | ---: | ---: | ---: |");
-    for (p, path) in common::paths() {
+    for (p, backend) in common::backends() {
         for kernel in &mut all {
             if filter.is_some_and(|f| !kernel.name.contains(f.as_str())) {
                 continue;
             }
-            (kernel.run)(&path, &mut tensors); // warm up
+            (kernel.run)(&backend, &mut tensors); // warm up
             let (mut ratios, mut copies) = (Vec::new(), Vec::new());
             for _ in 0..ROUNDS {
                 tensors.copy();
                 let copy = seconds(|| tensors.copy());
-                (kernel.run)(&path, &mut tensors);
-                let time = seconds(|| (kernel.run)(&path, &mut tensors));
+                (kernel.run)(&backend, &mut tensors);
+                let time = seconds(|| (kernel.run)(&backend, &mut tensors));
                 ratios.push(time / copy);
                 copies.push(n as f64 / copy / 1e9);
             }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Prints the README's table from criterion's results of `cargo bench --bench kernels`:
-per size and kernel, G elements/s on each path, and the time of the SIMD
+per size and kernel, G elements/s on each backend, and the time of the SIMD
 paths relative to the copy of the same number of bf16 values measured in the
 same run (the faster of the copies at its start and end)."""
 import json

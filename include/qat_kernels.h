@@ -109,7 +109,7 @@ enum qat_isa
    */
   QAT_ISA_AUTO = 0,
   /**
-   * The portable path, available everywhere.
+   * The portable backend, available everywhere.
    */
   QAT_ISA_SCALAR = 1,
   /**
@@ -122,7 +122,7 @@ enum qat_isa
   QAT_ISA_NEON = 3,
   /**
    * AVX-512 F, BW and VL, with AVX2 and FMA (x86, x86-64): sixteen lanes
-   * per instruction. Where the CPU also has AVX-512 BF16, a build that
+   * per instruction. Where the CPU also has AVX-512 BF16, a backend that
    * narrows with it.
    */
   QAT_ISA_AVX512 = 4,

@@ -46,7 +46,7 @@ mod tests {
     }
 
     /// Against half's narrowing, on a sweep of f32 patterns dense around
-    /// every rounding boundary (the SIMD paths are held to it by the kernel
+    /// every rounding boundary (the SIMD backends are held to it by the kernel
     /// tests).
     #[test]
     fn narrowing_matches_half_on_every_f32_class() {

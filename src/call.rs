@@ -5,7 +5,7 @@
 //!
 //! Every quantizer has one shape, `units` units of `len` elements: groups
 //! of `group_size`, rows of `cols`, or per tensor one row. A [`Call`] holds
-//! the shape, the parameters and the build, and its methods are the
+//! the shape, the parameters and the backend, and its methods are the
 //! quantizer's operations, written once over [`Params`] and
 //! [`Quantizer`]. The safe API (`quantizers`) makes calls from slices, whose
 //! lengths are checked against the shape and which need no pointer or
@@ -14,7 +14,7 @@
 
 use core::marker::PhantomData;
 
-use crate::arch::{Build, Kernel};
+use crate::arch::{Backend, Kernel};
 use crate::bf16_bits::widen;
 use crate::boundary::{input, output, Boundary, Buffer, In, Len, Out};
 use crate::fpenv;
@@ -149,12 +149,15 @@ pub(crate) trait Map<Q: Quantizer> {
     /// The parameters' validation.
     fn validate<P: Params<Quant = Q>>(params: &P) -> Result<Q, Error>;
     /// The last check, of the buffers' contents, before anything is
-    /// written; its scans run on `build`'s ISA.
+    /// written; its scans run on `backend`'s ISA.
     ///
     /// # Safety
-    /// The buffers are valid for their lengths, and the CPU runs `build`'s
+    /// The buffers are valid for their lengths, and the CPU runs `backend`'s
     /// ISA.
-    unsafe fn check(_build: Build, _args: &MapArgs<Q, Self::In, Self::Out>) -> Result<(), Error> {
+    unsafe fn check(
+        _backend: Backend,
+        _args: &MapArgs<Q, Self::In, Self::Out>,
+    ) -> Result<(), Error> {
         Ok(())
     }
 }
@@ -181,9 +184,9 @@ impl<Q: Quantizer> Map<Q> for Quantize {
     fn validate<P: Params<Quant = Q>>(params: &P) -> Result<Q, Error> {
         params.validate_for_codes()
     }
-    unsafe fn check(build: Build, args: &MapArgs<Q, u16, Q::Code>) -> Result<(), Error> {
+    unsafe fn check(backend: Backend, args: &MapArgs<Q, u16, Q::Code>) -> Result<(), Error> {
         // SAFETY: the caller's.
-        unsafe { Q::codes_exist(build, args) }
+        unsafe { Q::codes_exist(backend, args) }
     }
 }
 
@@ -197,9 +200,9 @@ impl<Q: Quantizer> Map<Q> for Dequantize {
     fn validate<P: Params<Quant = Q>>(params: &P) -> Result<Q, Error> {
         params.validate_for_codes()
     }
-    unsafe fn check(build: Build, args: &MapArgs<Q, Q::Code, u16>) -> Result<(), Error> {
+    unsafe fn check(backend: Backend, args: &MapArgs<Q, Q::Code, u16>) -> Result<(), Error> {
         // SAFETY: the caller's.
-        unsafe { Q::codes_on_grid(build, args) }
+        unsafe { Q::codes_on_grid(backend, args) }
     }
 }
 
@@ -243,21 +246,21 @@ impl<Q: Quantizer, L: Len> BackwardSums<Q> for Out<f64, L> {
     }
 }
 
-/// One call: where it comes from (`B`), the build it runs on, its shape
+/// One call: where it comes from (`B`), the backend it runs on, its shape
 /// (an error the call reports in its place among the checks), and its
 /// parameters.
 pub(crate) struct Call<B, P> {
-    pub build: Build,
+    pub backend: Backend,
     pub shape: Result<Shape, Error>,
     pub params: P,
     pub boundary: PhantomData<B>,
 }
 
 impl<B: Boundary, P> Call<B, P> {
-    /// A call on `build` with this shape and these parameters.
-    pub fn new(build: Build, shape: Result<Shape, Error>, params: P) -> Self {
+    /// A call on `backend` with this shape and these parameters.
+    pub fn new(backend: Backend, shape: Result<Shape, Error>, params: P) -> Self {
         Call {
-            build,
+            backend,
             shape,
             params,
             boundary: PhantomData,
@@ -350,11 +353,11 @@ impl<B: Boundary, P: Params> Call<B, P> {
                 quant,
             };
             // SAFETY: pointers valid (caller) and overlapping only as exact
-            // aliases (checked, or slices); the build's ISA runs here (its
+            // aliases (checked, or slices); the backend's ISA runs here (its
             // contract), and the contents' check it needs comes first.
             unsafe {
-                M::check(self.build, &args)?;
-                self.build.run::<M::Kernel>(&args)
+                M::check(self.backend, &args)?;
+                self.backend.run::<M::Kernel>(&args)
             };
             Ok(())
         })
@@ -448,7 +451,7 @@ impl<B: Boundary, P: Params> Call<B, P> {
             };
             sums.place(&mut args);
             // SAFETY: as in `map`.
-            unsafe { self.build.run::<S::Kernel>(&args) };
+            unsafe { self.backend.run::<S::Kernel>(&args) };
             Ok(())
         })
     }
@@ -533,14 +536,15 @@ impl<B: Boundary, P: Params> Call<B, P> {
                 mode,
             };
             // SAFETY: valid and not overlapping (caller, checked); the
-            // build's ISA runs here, and the weights are finite before
+            // backend's ISA runs here, and the weights are finite before
             // anything is written.
             unsafe {
                 let weights = scan::elements(weight.ptr, shape.numel());
-                if !scan::all_finite(self.build, weights) {
+                if !scan::all_finite(self.backend, weights) {
                     return Err(Error::NonFinite);
                 }
-                self.build.run::<<P::Quant as Quantizer>::Calibrate>(&args);
+                self.backend
+                    .run::<<P::Quant as Quantizer>::Calibrate>(&args);
             }
             Ok(())
         }))

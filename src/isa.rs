@@ -11,14 +11,14 @@ pub enum Isa {
     /// The best instruction set this CPU supports (the default). Only a
     /// request: the active instruction set is never this one.
     Auto = 0,
-    /// The portable path, available everywhere.
+    /// The portable backend, available everywhere.
     Scalar = 1,
     /// AVX2 with FMA (x86, x86-64).
     Avx2 = 2,
     /// NEON (aarch64).
     Neon = 3,
     /// AVX-512 F, BW and VL, with AVX2 and FMA (x86, x86-64): sixteen lanes
-    /// per instruction. Where the CPU also has AVX-512 BF16, a build that
+    /// per instruction. Where the CPU also has AVX-512 BF16, a backend that
     /// narrows with it.
     Avx512 = 4,
 }
@@ -50,7 +50,7 @@ impl Isa {
 
     /// Whether calls can run on this ISA here (`Auto` and `Scalar` always can).
     pub fn is_available(self) -> bool {
-        dispatch::build(self).is_some()
+        dispatch::for_isa(self).is_some()
     }
 }
 
@@ -72,6 +72,6 @@ pub fn active_isa() -> Isa {
 /// assert_eq!(active_isa(), Isa::best());
 /// ```
 pub fn set_isa(isa: Isa) -> Result<(), Error> {
-    dispatch::set(dispatch::build(isa).ok_or(Error::UnsupportedIsa)?);
+    dispatch::set(dispatch::for_isa(isa).ok_or(Error::UnsupportedIsa)?);
     Ok(())
 }

@@ -20,7 +20,7 @@
 //! ([`asymmetric_per_group_calibrate`], ...). The repository's `docs/`
 //! folder has the whole contract.
 //!
-//! Each computes in f32 and writes bf16. A portable path and SIMD paths (AVX2
+//! Each computes in f32 and writes bf16. A portable backend and SIMD backends (AVX2
 //! and AVX-512 on x86/x86-64, NEON on aarch64, chosen at run time) give **bit-identical**
 //! results, reductions included (see Semantics below).
 //!
@@ -47,7 +47,7 @@
 //!   weight, gradient or scale reaches every output it feeds.
 //! - **Determinism**: the bits of the documented operations one at a time (a
 //!   multiplication is fused with an addition only where the product is exact,
-//!   which changes nothing); sums follow one fixed order on every path
+//!   which changes nothing); sums follow one fixed order on every backend
 //!   (`docs/numerics.md` in the repository), so results are the same bits on
 //!   every CPU and for every buffer alignment.
 //! - **In place**: an output may be exactly an input of the same length (the

@@ -156,7 +156,7 @@ pub enum Role {
 /// An entry point that gives the same status and bytes on the same
 /// buffers, called with the sizes `args` maps the call's to (asymmetric per
 /// channel: per group with each row a group). `tests/boundary.rs` holds
-/// every entry point that names one to it, on every path.
+/// every entry point that names one to it, on every backend.
 #[derive(Clone, Copy)]
 pub struct Reference {
     pub name: &'static str,

@@ -12,7 +12,7 @@
 //!
 //! A SIMD value can only be made from a [`Token`] of its ISA (or from another
 //! value of it), and a token only by `unsafe` code that knows the CPU runs
-//! the ISA: each build's entry point (`arch::backend!`). So holding a value proves its
+//! the ISA: each backend's entry point (`arch::backend!`). So holding a value proves its
 //! instructions can run, and the SIMD methods can be safe functions.
 
 /// Lanes in a [`Vector`].

@@ -1,8 +1,8 @@
 //! No kernel allocates: a counting global allocator watches every call of all
 //! training kernels (and their in-place variants, the ISA helpers and the C ABI) on
-//! every path, from the very first call of the process, and then of every C
+//! every backend, from the very first call of the process, and then of every C
 //! entry point of the registry (`tests/registry`: export, shard forms and
-//! calibration too) on every path.
+//! calibration too) on every backend.
 
 mod registry;
 
@@ -75,34 +75,48 @@ fn kernels_never_allocate() {
     let mut isas = [None; 4];
 
     WATCHING.with(|w| w.set(true));
-    for (slot, (_, path)) in isas.iter_mut().zip(Backend::builds()) {
-        *slot = Some(path.isa());
-        path.asymmetric_per_group(&x, &s, &o, &mut out, &asym)
+    for (slot, (_, backend)) in isas.iter_mut().zip(Backend::all()) {
+        *slot = Some(backend.isa());
+        backend
+            .asymmetric_per_group(&x, &s, &o, &mut out, &asym)
             .unwrap();
-        path.asymmetric_per_group_in_place(&mut work, &s, &o, &asym)
+        backend
+            .asymmetric_per_group_in_place(&mut work, &s, &o, &asym)
             .unwrap();
-        path.asymmetric_per_group_backward(&g, &x, &s, &o, &mut gw, &mut gs, &mut go, &asym)
+        backend
+            .asymmetric_per_group_backward(&g, &x, &s, &o, &mut gw, &mut gs, &mut go, &asym)
             .unwrap();
-        path.asymmetric_per_group_backward_in_place(&mut work, &x, &s, &o, &mut gs, &mut go, &asym)
+        backend
+            .asymmetric_per_group_backward_in_place(&mut work, &x, &s, &o, &mut gs, &mut go, &asym)
             .unwrap();
-        path.symmetric_per_channel(&x, &s, &mut out, &sym).unwrap();
-        path.symmetric_per_channel_in_place(&mut work, &s, &sym)
+        backend
+            .symmetric_per_channel(&x, &s, &mut out, &sym)
             .unwrap();
-        path.symmetric_per_channel_backward(&g, &x, &s, &mut gw, &mut gs, &sym)
+        backend
+            .symmetric_per_channel_in_place(&mut work, &s, &sym)
             .unwrap();
-        path.symmetric_per_channel_backward_in_place(&mut work, &x, &s, &mut gs, &sym)
+        backend
+            .symmetric_per_channel_backward(&g, &x, &s, &mut gw, &mut gs, &sym)
             .unwrap();
-        path.symmetric_per_tensor(&x, s[0], &mut out, &sym).unwrap();
-        path.symmetric_per_tensor_in_place(&mut work, s[0], &sym)
+        backend
+            .symmetric_per_channel_backward_in_place(&mut work, &x, &s, &mut gs, &sym)
             .unwrap();
-        path.symmetric_per_tensor_backward(&g, &x, s[0], &mut gw, &mut gs[0], &sym)
+        backend
+            .symmetric_per_tensor(&x, s[0], &mut out, &sym)
             .unwrap();
-        path.symmetric_per_tensor_backward_in_place(&mut work, &x, s[0], &mut gs[0], &sym)
+        backend
+            .symmetric_per_tensor_in_place(&mut work, s[0], &sym)
             .unwrap();
-        assert!(path
+        backend
+            .symmetric_per_tensor_backward(&g, &x, s[0], &mut gw, &mut gs[0], &sym)
+            .unwrap();
+        backend
+            .symmetric_per_tensor_backward_in_place(&mut work, &x, s[0], &mut gs[0], &sym)
+            .unwrap();
+        assert!(backend
             .symmetric_per_tensor(&x, s[0], &mut out[1..], &sym)
             .is_err());
-        qat_kernels::set_isa(path.isa()).unwrap();
+        qat_kernels::set_isa(backend.isa()).unwrap();
         // SAFETY: every pointer is valid for the counts given.
         let status = unsafe {
             ffi::qat_asymmetric_per_group_backward(
@@ -125,7 +139,7 @@ fn kernels_never_allocate() {
     }
     WATCHING.with(|w| w.set(false));
 
-    // Every C entry point, on every path, its buffers made beforehand.
+    // Every C entry point, on every backend, its buffers made beforehand.
     for isa in [Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon] {
         if qat_kernels::set_isa(isa).is_err() {
             continue;
@@ -150,7 +164,7 @@ fn kernels_never_allocate() {
     qat_kernels::set_isa(Isa::Auto).unwrap();
 
     assert_eq!(ALLOCATIONS.load(Ordering::SeqCst), 0, "kernels allocated");
-    assert!(isas[0] == Some(Isa::Scalar), "the scalar path ran");
+    assert!(isas[0] == Some(Isa::Scalar), "the scalar backend ran");
     // The counter works: an allocation inside the window is seen.
     WATCHING.with(|w| w.set(true));
     let v = std::hint::black_box(vec![1u8; 3]);

@@ -1,4 +1,4 @@
-//! Asymmetric per channel on every path: forward and backward against the
+//! Asymmetric per channel on every backend: forward and backward against the
 //! independent reference of docs/kernels.md with each row a group, and
 //! every other operation (in place, export, shard forms, finish,
 //! calibration) bit for bit what asymmetric per group with `group_size =

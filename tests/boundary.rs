@@ -515,7 +515,7 @@ fn buffers_flush_against_inaccessible_pages() {
     println!("{calls} calls with guard pages");
 }
 
-/// Weights worth trying on every path: NaN payloads of both signs,
+/// Weights worth trying on every backend: NaN payloads of both signs,
 /// infinities, subnormals, ties, zeros of both signs, huge magnitudes.
 fn nasty(rng: &mut Rng) -> u16 {
     const UNUSUAL: [u16; 16] = [
@@ -709,7 +709,7 @@ fn every_isa_agrees_and_the_invariants_hold_on_nasty_values() {
             assert_eq!(qat_set_isa(isa), OK);
             let result = run(ep, &args, &inputs);
             calls += 1;
-            // The same status and bytes as its reference's, on this path.
+            // The same status and bytes as its reference's, on this backend.
             if let Some((reference, reference_args)) = &reference {
                 assert!(
                     run(reference, reference_args, &inputs) == result,
@@ -719,7 +719,7 @@ fn every_isa_agrees_and_the_invariants_hold_on_nasty_values() {
                 );
                 *references.entry(ep.name).or_insert(0) += 1;
             }
-            // The same through the Rust API, on this path.
+            // The same through the Rust API, on this backend.
             if let Some(rust) = run_rust(ep, &args, &inputs) {
                 assert!(
                     rust == result,
@@ -1035,7 +1035,7 @@ fn finish_with_wrapping_block_counts_is_a_shape_error() {
 }
 
 /// 2: bit 1 with `clip_val = 1 - 2^-24` put weights on the level -2; such a
-/// clip_val is now refused, on every path, and every accepted one keeps
+/// clip_val is now refused, on every backend, and every accepted one keeps
 /// the levels on the grid.
 #[test]
 fn clip_values_that_leave_the_grid_are_refused() {

@@ -1,6 +1,6 @@
 //! Calibration against a brute-force oracle written from docs/kernels.md
 //! ("Calibration") with the independent reference forward pass, on every
-//! path; never worse than min/max; LSQ's rule; degenerate units; statuses.
+//! backend; never worse than min/max; LSQ's rule; degenerate units; statuses.
 
 mod common;
 

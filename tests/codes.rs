@@ -1,10 +1,10 @@
-//! Integer codes: quantize, dequantize and packing, on every path.
+//! Integer codes: quantize, dequantize and packing, on every backend.
 //!
 //! - Exhaustive: all 65,536 bf16 weights, every bit width (per group) and
 //!   several ranges (symmetric), scales and offsets: codes equal to the
 //!   independent reference's, and their values bit for bit the forward
 //!   pass's; a NaN anywhere refused with nothing written.
-//! - Properties (quickcheck): random shapes and values, every path the same
+//! - Properties (quickcheck): random shapes and values, every backend the same
 //!   codes, values equal to the forward pass, codes off the grid refused,
 //!   packing round trips.
 

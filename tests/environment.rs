@@ -1,5 +1,5 @@
 //! The same bits whatever floating-point environment the caller left: each
-//! kernel, on every path, under flush-to-zero, denormals-are-zero, each
+//! kernel, on every backend, under flush-to-zero, denormals-are-zero, each
 //! rounding mode and every exception unmasked, against its own results in
 //! the default environment; and after every call, ok or rejected, the
 //! caller's control and status register is exactly what it was.
@@ -142,8 +142,8 @@ fn call<R>(value: u64, what: &str, f: impl FnOnce() -> R) -> R {
 /// Every output of every kernel (forward and backward, three quantizers,
 /// subnormal and ordinary scales) as bit patterns, each call made under the
 /// environment `value`.
-fn all_outputs(path: Backend, value: u64) -> Vec<u16> {
-    let name = format!("{:?}", path.isa());
+fn all_outputs(backend: Backend, value: u64) -> Vec<u16> {
+    let name = format!("{:?}", backend.isa());
     let (rows, cols) = (8, 72);
     let n = rows * cols;
     let (x, g) = (weights(n), gradients(n));
@@ -164,13 +164,14 @@ fn all_outputs(path: Backend, value: u64) -> Vec<u16> {
         let (s, o) = (vec![scale; groups], vec![offset; groups]);
         let mut out = vec![bf16::ZERO; n];
         call(value, &name, || {
-            path.asymmetric_per_group(&x, &s, &o, &mut out, &params)
+            backend.asymmetric_per_group(&x, &s, &o, &mut out, &params)
         })
         .unwrap();
         push(&out);
         let (mut gs, mut go) = (vec![bf16::ZERO; groups], vec![bf16::ZERO; groups]);
         call(value, &name, || {
-            path.asymmetric_per_group_backward(&g, &x, &s, &o, &mut out, &mut gs, &mut go, &params)
+            backend
+                .asymmetric_per_group_backward(&g, &x, &s, &o, &mut out, &mut gs, &mut go, &params)
         })
         .unwrap();
         push(&out);
@@ -183,25 +184,25 @@ fn all_outputs(path: Backend, value: u64) -> Vec<u16> {
         };
         let s = vec![scale; rows];
         call(value, &name, || {
-            path.symmetric_per_channel(&x, &s, &mut out, &sym)
+            backend.symmetric_per_channel(&x, &s, &mut out, &sym)
         })
         .unwrap();
         push(&out);
         let mut gs = vec![bf16::ZERO; rows];
         call(value, &name, || {
-            path.symmetric_per_channel_backward(&g, &x, &s, &mut out, &mut gs, &sym)
+            backend.symmetric_per_channel_backward(&g, &x, &s, &mut out, &mut gs, &sym)
         })
         .unwrap();
         push(&out);
         push(&gs);
         call(value, &name, || {
-            path.symmetric_per_tensor(&x, scale, &mut out, &sym)
+            backend.symmetric_per_tensor(&x, scale, &mut out, &sym)
         })
         .unwrap();
         push(&out);
         let mut gs = bf16::ZERO;
         call(value, &name, || {
-            path.symmetric_per_tensor_backward(&g, &x, scale, &mut out, &mut gs, &sym)
+            backend.symmetric_per_tensor_backward(&g, &x, scale, &mut out, &mut gs, &sym)
         })
         .unwrap();
         push(&out);
@@ -212,10 +213,10 @@ fn all_outputs(path: Backend, value: u64) -> Vec<u16> {
 
 #[test]
 fn every_environment_gives_the_default_bits_and_is_restored() {
-    for (name, path) in backends() {
-        let want = all_outputs(path, env::DEFAULT);
+    for (name, backend) in backends() {
+        let want = all_outputs(backend, env::DEFAULT);
         for (case, value) in env::cases() {
-            let got = all_outputs(path, value);
+            let got = all_outputs(backend, value);
             let differ = got.iter().zip(&want).filter(|(g, w)| g != w).count();
             assert_eq!(differ, 0, "{name} under {case}: {differ} outputs differ");
             // A call rejected after its parameters were read as floats.
@@ -225,7 +226,7 @@ fn every_environment_gives_the_default_bits_and_is_restored() {
                 ..Symmetric::default()
             };
             let rejected = call(value, name, || {
-                path.symmetric_per_tensor(&x, bf16::ONE, &mut out, &nan_eps)
+                backend.symmetric_per_tensor(&x, bf16::ONE, &mut out, &nan_eps)
             });
             assert!(
                 rejected.is_err() && out == [bf16::ZERO; 4],

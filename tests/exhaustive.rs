@@ -1,7 +1,7 @@
 //! All 65,536 bf16 weight patterns through every kernel, forward and
-//! backward, on every path, for several scales and ranges: elementwise outputs
+//! backward, on every backend, for several scales and ranges: elementwise outputs
 //! bit for bit against the reference, sums within the documented bound, and every
-//! path identical to the scalar one.
+//! backend identical to the scalar one.
 
 mod common;
 

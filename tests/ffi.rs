@@ -563,7 +563,7 @@ fn isa_selection() {
         assert_eq!(
             qat_active_isa(),
             want,
-            "AUTO must pick the widest path the CPU has"
+            "AUTO must pick the widest backend the CPU has"
         );
         assert_eq!(qat_set_isa(QAT_ISA_AVX2) == QAT_OK, avx2);
         assert_eq!(qat_set_isa(QAT_ISA_AVX512) == QAT_OK, avx512);

@@ -1,4 +1,4 @@
-//! Every kernel on every path against the independent reference in
+//! Every kernel on every backend against the independent reference in
 //! `common`: random data at the reference's distributions, rounding ties, and
 //! special values (NaN, infinities, signed zeros, subnormals, scales at and
 //! around eps, negative and NaN scales).

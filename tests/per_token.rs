@@ -1,6 +1,6 @@
 //! Dynamic per-token fake quantization against an independent reference
 //! written here from docs/kernels.md ("Per-token activations"), in plain
-//! f32: every path, bit for bit, on random rows, on rows of special values,
+//! f32: every backend, bit for bit, on random rows, on rows of special values,
 //! and on every bf16 value; the backward from the forward's parameters; the
 //! statuses.
 
@@ -126,7 +126,7 @@ fn run(b: Backend, x: &[bf16], g: &[bf16], rows: usize, p: &PerToken, symmetric:
     }
 }
 
-/// Every path against the reference, both mappings.
+/// Every backend against the reference, both mappings.
 fn check(what: &str, x: &[bf16], g: &[bf16], rows: usize, p: &PerToken) -> usize {
     let cols = x.len().checked_div(rows).unwrap_or(0);
     let mut checked = 0;

@@ -1,5 +1,5 @@
 //! quickcheck properties over random shapes, values and buffer offsets: every
-//! SIMD path equals the scalar path and the reference; invariants of the
+//! SIMD backend equals the scalar backend and the reference; invariants of the
 //! outputs; sub-range and in-place calls equal whole, out-of-place calls.
 
 mod common;
@@ -156,7 +156,7 @@ fn sub_ranges_and_in_place_equal_whole_calls(
 ) -> TestResult {
     let mut r = Rng(seed);
     let group_size = 1 + size as usize % 30;
-    // Up to 40 groups: batch boundaries at 16 and 32 where a path has them.
+    // Up to 40 groups: batch boundaries at 16 and 32 where a backend has them.
     let groups = 1 + groups as usize % 40;
     let (lo, hi) = {
         let a = cut as usize % (groups + 1);
@@ -259,7 +259,7 @@ fn sub_ranges_and_in_place() {
 #[test]
 fn long_reductions_stay_within_the_bound() {
     // A per-tensor gradient over 3 million weights, with heavy cancellation:
-    // the blocked f64 order keeps it within the documented bound on every path.
+    // the blocked f64 order keeps it within the documented bound on every backend.
     let mut r = Rng(11);
     let n = 3_000_000;
     let x = r.vec(n, |r| r.normal(0.02));

@@ -1,7 +1,7 @@
 //! The reduction order documented in `src/kernels/mod.rs` is a contract: these
 //! tests write it out again from the documentation, for the per-tensor scale
 //! gradient and for the per-group scale and offset gradients, and check every
-//! path's bits against it. The data are chosen so that the order shows: a
+//! backend's bits against it. The data are chosen so that the order shows: a
 //! plain f64 sum, or the previous order (quads of vectors), gives other bits
 //! on some of them (checked too, so the tests cannot pass vacuously).
 
@@ -188,10 +188,10 @@ fn per_group_sums_follow_the_documented_order() {
     // cancel: each large one (2^8 to 2^12) has its negative in the same
     // group, and small ones (2^-16 to 2^-12, a fifth of them) are what is
     // left, so that where f32 sums round the small ones away shows in the
-    // bf16 result. 19 and 45 groups: where a path works in batches of 16 or
+    // bf16 result. 19 and 45 groups: where a backend works in batches of 16 or
     // 32 groups and finishes their sums eight at a time, partial last
     // batches of 3, 13 and 19 groups (later eights' sums left from the batch
-    // before); groups longer than a block take the compensated path.
+    // before); groups longer than a block take the compensated backend.
     let mut rng = Rng(11);
     let (mut differs_from_f64, mut differs_from_quads) = (0, 0);
     let sizes = [(32, 4), (96, 2), (128, 8), (200, 4), (4096, 4), (4100, 3)];
@@ -277,7 +277,7 @@ fn sums_of_zeros_are_positive_zero() {
     // term is -0.0 (g = -0.0, and 1 - mask is 0 or 1), so every grad_offset
     // must be +0.0, at every length: one vector or less, quads, octets,
     // tails, a block, and more than a block; and 19 groups, so a whole and
-    // a partial batch, or a partial one, where a path works in batches.
+    // a partial batch, or a partial one, where a backend works in batches.
     let mut rng = Rng(13);
     for group_size in [1, 7, 8, 31, 32, 33, 64, 96, 128, 200, 256, 4096, 4100] {
         let groups = 19;

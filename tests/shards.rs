@@ -1,7 +1,7 @@
 //! Scale gradients across shards: the backward kernels' block values,
 //! combined and finished, against one call.
 //!
-//! - Unsharded, block values then finish give one call's bits, on every path.
+//! - Unsharded, block values then finish give one call's bits, on every backend.
 //! - A per-tensor weight cut into 1 to 8 shards: on block boundaries (whole
 //!   blocks of 4096 from the start) the combined result is one call's, bit for
 //!   bit; on any element boundaries it is within the documented bound; bf16

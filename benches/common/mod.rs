@@ -1,4 +1,4 @@
-//! What both benchmarks run: the tensors, the paths, and the kernels (per
+//! What both benchmarks run: the tensors, the backends, and the kernels (per
 //! group at three group sizes, and the export to codes and back) as named
 //! closures.
 
@@ -18,11 +18,11 @@ fn data(n: usize, seed: u32) -> Vec<bf16> {
         .collect()
 }
 
-/// Every path this CPU has, named: the scalar one, each SIMD one, and on a CPU
-/// with AVX-512 BF16 also the AVX-512 build without it (what AVX-512 CPUs
+/// Every backend this CPU has, named: the scalar one, each SIMD one, and on a CPU
+/// with AVX-512 BF16 also the AVX-512 backend without it (what AVX-512 CPUs
 /// before Zen 4 and Sapphire Rapids run).
-pub fn paths() -> Vec<(&'static str, Backend)> {
-    Backend::builds().collect()
+pub fn backends() -> Vec<(&'static str, Backend)> {
+    Backend::all().collect()
 }
 
 /// The big tensors, shared by every kernel: `rows x cols` weights, output
@@ -57,7 +57,7 @@ impl Tensors {
     }
 }
 
-/// A kernel's call on a path, over the shared tensors.
+/// A kernel's call on a backend, over the shared tensors.
 pub type Run = Box<dyn FnMut(&Backend, &mut Tensors)>;
 
 /// One kernel; it owns its scales, offsets, their gradients and its codes.
@@ -86,8 +86,9 @@ pub fn kernels(n: usize, cols: usize) -> Vec<Kernel> {
         all.push(Kernel {
             name: format!("asymmetric_per_group_g{group_size}"),
             bytes_per_weight: 4,
-            run: Box::new(move |path, t| {
-                path.asymmetric_per_group(&t.x, &s, &o, &mut t.out, &params)
+            run: Box::new(move |backend, t| {
+                backend
+                    .asymmetric_per_group(&t.x, &s, &o, &mut t.out, &params)
                     .unwrap()
             }),
         });
@@ -95,18 +96,19 @@ pub fn kernels(n: usize, cols: usize) -> Vec<Kernel> {
         all.push(Kernel {
             name: format!("asymmetric_per_group_backward_g{group_size}"),
             bytes_per_weight: 6,
-            run: Box::new(move |path, t| {
-                path.asymmetric_per_group_backward(
-                    &t.g,
-                    &t.x,
-                    &scale,
-                    &offset,
-                    &mut t.grad_weight,
-                    &mut gs,
-                    &mut go,
-                    &params,
-                )
-                .unwrap()
+            run: Box::new(move |backend, t| {
+                backend
+                    .asymmetric_per_group_backward(
+                        &t.g,
+                        &t.x,
+                        &scale,
+                        &offset,
+                        &mut t.grad_weight,
+                        &mut gs,
+                        &mut go,
+                        &params,
+                    )
+                    .unwrap()
             }),
         });
     }
@@ -116,8 +118,9 @@ pub fn kernels(n: usize, cols: usize) -> Vec<Kernel> {
     all.push(Kernel {
         name: "symmetric_per_channel".into(),
         bytes_per_weight: 4,
-        run: Box::new(move |path, t| {
-            path.symmetric_per_channel(&t.x, &s, &mut t.out, &params)
+        run: Box::new(move |backend, t| {
+            backend
+                .symmetric_per_channel(&t.x, &s, &mut t.out, &params)
                 .unwrap()
         }),
     });
@@ -125,8 +128,9 @@ pub fn kernels(n: usize, cols: usize) -> Vec<Kernel> {
     all.push(Kernel {
         name: "symmetric_per_tensor".into(),
         bytes_per_weight: 4,
-        run: Box::new(move |path, t| {
-            path.symmetric_per_tensor(&t.x, s, &mut t.out, &params)
+        run: Box::new(move |backend, t| {
+            backend
+                .symmetric_per_tensor(&t.x, s, &mut t.out, &params)
                 .unwrap()
         }),
     });
@@ -134,24 +138,26 @@ pub fn kernels(n: usize, cols: usize) -> Vec<Kernel> {
     all.push(Kernel {
         name: "symmetric_per_channel_backward".into(),
         bytes_per_weight: 6,
-        run: Box::new(move |path, t| {
-            path.symmetric_per_channel_backward(
-                &t.g,
-                &t.x,
-                &s,
-                &mut t.grad_weight,
-                &mut gs,
-                &params,
-            )
-            .unwrap()
+        run: Box::new(move |backend, t| {
+            backend
+                .symmetric_per_channel_backward(
+                    &t.g,
+                    &t.x,
+                    &s,
+                    &mut t.grad_weight,
+                    &mut gs,
+                    &params,
+                )
+                .unwrap()
         }),
     });
     let (s, mut gs) = (scale[0], bf16::ZERO);
     all.push(Kernel {
         name: "symmetric_per_tensor_backward".into(),
         bytes_per_weight: 6,
-        run: Box::new(move |path, t| {
-            path.symmetric_per_tensor_backward(&t.g, &t.x, s, &mut t.grad_weight, &mut gs, &params)
+        run: Box::new(move |backend, t| {
+            backend
+                .symmetric_per_tensor_backward(&t.g, &t.x, s, &mut t.grad_weight, &mut gs, &params)
                 .unwrap()
         }),
     });
@@ -170,8 +176,9 @@ fn per_token_kernels(n: usize, cols: usize) -> Vec<Kernel> {
     let mut all = vec![Kernel {
         name: "per_token_asymmetric".into(),
         bytes_per_weight: 4,
-        run: Box::new(move |path, t| {
-            path.per_token_asymmetric(&t.x, &mut t.out, &mut scale, &mut zero_point, &params)
+        run: Box::new(move |backend, t| {
+            backend
+                .per_token_asymmetric(&t.x, &mut t.out, &mut scale, &mut zero_point, &params)
                 .unwrap()
         }),
     }];
@@ -179,8 +186,9 @@ fn per_token_kernels(n: usize, cols: usize) -> Vec<Kernel> {
     all.push(Kernel {
         name: "per_token_backward".into(),
         bytes_per_weight: 6,
-        run: Box::new(move |path, t| {
-            path.per_token_backward(&t.g, &t.x, &scale, &zero_point, &mut t.grad_weight, &params)
+        run: Box::new(move |backend, t| {
+            backend
+                .per_token_backward(&t.g, &t.x, &scale, &zero_point, &mut t.grad_weight, &params)
                 .unwrap()
         }),
     });
@@ -195,29 +203,31 @@ fn calibration_kernels(n: usize, cols: usize) -> Vec<Kernel> {
     let mut all = vec![Kernel {
         name: "asymmetric_per_group_calibrate_g128".into(),
         bytes_per_weight: 2,
-        run: Box::new(move |path, t| {
-            path.asymmetric_per_group_calibrate(
-                &t.x,
-                &mut scale,
-                &mut offset,
-                &params,
-                Calibration::Search,
-            )
-            .unwrap()
+        run: Box::new(move |backend, t| {
+            backend
+                .asymmetric_per_group_calibrate(
+                    &t.x,
+                    &mut scale,
+                    &mut offset,
+                    &params,
+                    Calibration::Search,
+                )
+                .unwrap()
         }),
     }];
     let mut scale = vec![bf16::ZERO; n / cols];
     all.push(Kernel {
         name: "symmetric_per_channel_calibrate".into(),
         bytes_per_weight: 2,
-        run: Box::new(move |path, t| {
-            path.symmetric_per_channel_calibrate(
-                &t.x,
-                &mut scale,
-                &Symmetric::default(),
-                Calibration::Search,
-            )
-            .unwrap()
+        run: Box::new(move |backend, t| {
+            backend
+                .symmetric_per_channel_calibrate(
+                    &t.x,
+                    &mut scale,
+                    &Symmetric::default(),
+                    Calibration::Search,
+                )
+                .unwrap()
         }),
     });
     all
@@ -238,8 +248,9 @@ fn export_kernels(n: usize, cols: usize) -> Vec<Kernel> {
     let mut all = vec![Kernel {
         name: "asymmetric_per_group_quantize_g128".into(),
         bytes_per_weight: 3,
-        run: Box::new(move |path, t| {
-            path.asymmetric_per_group_quantize(&t.x, &s, &o, &mut codes, &params)
+        run: Box::new(move |backend, t| {
+            backend
+                .asymmetric_per_group_quantize(&t.x, &s, &o, &mut codes, &params)
                 .unwrap()
         }),
     }];
@@ -247,8 +258,9 @@ fn export_kernels(n: usize, cols: usize) -> Vec<Kernel> {
     all.push(Kernel {
         name: "asymmetric_per_group_dequantize_g128".into(),
         bytes_per_weight: 3,
-        run: Box::new(move |path, t| {
-            path.asymmetric_per_group_dequantize(&codes, &scale, &offset, &mut t.out, &params)
+        run: Box::new(move |backend, t| {
+            backend
+                .asymmetric_per_group_dequantize(&codes, &scale, &offset, &mut t.out, &params)
                 .unwrap()
         }),
     });
@@ -259,8 +271,9 @@ fn export_kernels(n: usize, cols: usize) -> Vec<Kernel> {
     all.push(Kernel {
         name: "symmetric_per_channel_quantize".into(),
         bytes_per_weight: 3,
-        run: Box::new(move |path, t| {
-            path.symmetric_per_channel_quantize(&t.x, &s, &mut codes, &symmetric)
+        run: Box::new(move |backend, t| {
+            backend
+                .symmetric_per_channel_quantize(&t.x, &s, &mut codes, &symmetric)
                 .unwrap()
         }),
     });
@@ -268,8 +281,9 @@ fn export_kernels(n: usize, cols: usize) -> Vec<Kernel> {
     all.push(Kernel {
         name: "symmetric_per_channel_dequantize".into(),
         bytes_per_weight: 3,
-        run: Box::new(move |path, t| {
-            path.symmetric_per_channel_dequantize(&codes, &scale, &mut t.out, &symmetric)
+        run: Box::new(move |backend, t| {
+            backend
+                .symmetric_per_channel_dequantize(&codes, &scale, &mut t.out, &symmetric)
                 .unwrap()
         }),
     });

@@ -1,6 +1,6 @@
-//! The backends: one lane type per ISA, and the builds that run the kernels
+//! The backends: one lane type per ISA, and the backends that run the kernels
 //! written once in `kernels` on them. The only module that names an ISA's
-//! module: the rest of the crate asks here for a [`Build`] and runs a
+//! module: the rest of the crate asks here for a [`Backend`] and runs a
 //! [`Kernel`] on it.
 
 #[cfg(target_arch = "aarch64")]
@@ -13,9 +13,9 @@ use crate::vector::{Pair, Vector};
 use crate::Isa;
 
 /// One kernel, written once over the lanes of any backend: the unit a call
-/// chooses a build for. A program links a kernel only for the builds of the
+/// chooses a backend for. A program links a kernel only for the backends of the
 /// entry points it calls, since each entry point names its kernel
-/// ([`Build::run`]) rather than reaching it through a table of all of them.
+/// ([`Backend::run`]) rather than reaching it through a table of all of them.
 pub(crate) trait Kernel {
     type Args: ?Sized;
     type Output;
@@ -49,12 +49,12 @@ macro_rules! kernels {
 }
 pub(crate) use kernels;
 
-/// A compiled build of one path: its lanes and the target features they
-/// are compiled with. Chosen per call ([`Build::run`]): a `match`, then a
+/// A backend: one ISA's lanes and the target features they
+/// are compiled with. Chosen per call ([`Backend::run`]): a `match`, then a
 /// direct call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
-pub(crate) enum Build {
+pub(crate) enum Backend {
     Scalar = 1,
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     Avx2 = 2,
@@ -67,108 +67,109 @@ pub(crate) enum Build {
     Avx512Bf16 = 5,
 }
 
-impl Build {
-    /// Every build, in the order of their codes.
-    pub(crate) const ALL: &'static [Build] = &[
-        Build::Scalar,
+impl Backend {
+    /// Every backend, in the order of their codes.
+    pub(crate) const ALL: &'static [Backend] = &[
+        Backend::Scalar,
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        Build::Avx2,
+        Backend::Avx2,
         #[cfg(target_arch = "aarch64")]
-        Build::Neon,
+        Backend::Neon,
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        Build::Avx512,
+        Backend::Avx512,
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        Build::Avx512Bf16,
+        Backend::Avx512Bf16,
     ];
 
-    /// The ISA it is a build of.
+    /// The ISA it runs.
     pub(crate) const fn isa(self) -> Isa {
         match self {
-            Build::Scalar => Isa::Scalar,
+            Backend::Scalar => Isa::Scalar,
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-            Build::Avx2 => Isa::Avx2,
+            Backend::Avx2 => Isa::Avx2,
             #[cfg(target_arch = "aarch64")]
-            Build::Neon => Isa::Neon,
+            Backend::Neon => Isa::Neon,
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-            Build::Avx512 | Build::Avx512Bf16 => Isa::Avx512,
+            Backend::Avx512 | Backend::Avx512Bf16 => Isa::Avx512,
         }
     }
 
-    /// Runs kernel `K` on this build.
+    /// Runs kernel `K` on this backend.
     ///
     /// # Safety
-    /// `K`'s contract, and the CPU runs this build (as every `Build` that
-    /// [`best`] and [`build`] give does).
+    /// `K`'s contract, and the CPU runs this backend (as every `Backend`
+    /// that [`best`] and [`for_isa`] give does).
     #[inline(always)]
     pub(crate) unsafe fn run<K: Kernel>(self, args: &K::Args) -> K::Output {
-        // SAFETY: the caller's, for the build's entry point.
+        // SAFETY: the caller's, for the backend's entry point.
         unsafe {
             match self {
-                Build::Scalar => scalar::run::<K>(args),
+                Backend::Scalar => scalar::run::<K>(args),
                 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-                Build::Avx2 => x86::avx2::run::<K>(args),
+                Backend::Avx2 => x86::avx2::run::<K>(args),
                 #[cfg(target_arch = "aarch64")]
-                Build::Neon => aarch64::run::<K>(args),
+                Backend::Neon => aarch64::run::<K>(args),
                 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-                Build::Avx512 => x86::avx512::run::<K>(args),
+                Backend::Avx512 => x86::avx512::run::<K>(args),
                 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-                Build::Avx512Bf16 => x86::avx512::with_bf16::run::<K>(args),
+                Backend::Avx512Bf16 => x86::avx512::with_bf16::run::<K>(args),
             }
         }
     }
 }
 
-/// The fastest build this CPU runs.
-pub(crate) fn best() -> Build {
+/// The fastest backend this CPU runs.
+pub(crate) fn best() -> Backend {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    if let Some(build) = x86::best() {
-        return build;
+    if let Some(backend) = x86::best() {
+        return backend;
     }
     #[cfg(target_arch = "aarch64")]
-    return Build::Neon;
+    return Backend::Neon;
     #[allow(unreachable_code)]
-    Build::Scalar
+    Backend::Scalar
 }
 
-/// The build of `isa` (`Auto`: none), if this CPU and build run it.
-pub(crate) fn build(isa: Isa) -> Option<Build> {
+/// The backend of `isa` (`Auto`: none), if this CPU and this build of
+/// the library run it.
+pub(crate) fn for_isa(isa: Isa) -> Option<Backend> {
     match isa {
-        Isa::Scalar => Some(Build::Scalar),
+        Isa::Scalar => Some(Backend::Scalar),
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        Isa::Avx2 | Isa::Avx512 => x86::build(isa),
+        Isa::Avx2 | Isa::Avx512 => x86::for_isa(isa),
         #[cfg(target_arch = "aarch64")]
-        Isa::Neon => Some(Build::Neon),
+        Isa::Neon => Some(Backend::Neon),
         _ => None,
     }
 }
 
-/// Every build of every path this CPU runs, named: those of [`build`],
-/// and on a CPU with AVX-512 BF16 also the AVX-512 build without it, which
+/// Every backend this CPU runs, named: those of [`for_isa`], and on a
+/// CPU with AVX-512 BF16 also the AVX-512 backend without it, which
 /// `Auto` skips there but older AVX-512 CPUs run.
 #[cfg(feature = "test-hooks")]
-pub(crate) fn builds() -> impl Iterator<Item = (&'static str, Build)> {
+pub(crate) fn all() -> impl Iterator<Item = (&'static str, Backend)> {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    let extra = x86::avx512_without_bf16().map(|build| ("avx512_no_bf16", build));
+    let extra = x86::avx512_without_bf16().map(|backend| ("avx512_no_bf16", backend));
     #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
     let extra = None;
     [Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon]
         .into_iter()
-        .filter_map(build)
-        .map(|build| (build.isa().name(), build))
+        .filter_map(for_isa)
+        .map(|backend| (backend.isa().name(), backend))
         .chain(extra)
 }
 
-/// Defines `run`, the entry point of one build: runs any [`Kernel`] on
+/// Defines `run`, the entry point of one backend: runs any [`Kernel`] on
 /// `$vector` and its `$pair` of vectors, under the ISA's
 /// `#[target_feature]` attributes so that the inlined lane operations are
 /// compiled for it, with the token the caller's contract proves. Generic
 /// over the kernel: each kernel a program calls is compiled here once.
 macro_rules! backend {
     ($vector:ty, $pair:ty, $(#[$feature:meta])*) => {
-        /// Runs kernel `K` on this build.
+        /// Runs kernel `K` on this backend.
         ///
         /// # Safety
-        /// `K`'s contract, and the CPU runs this build's ISA.
+        /// `K`'s contract, and the CPU runs this backend's ISA.
         ///
         /// Never inlined: the kernel keeps a frame of its own, above the
         /// call's checks rather than beside them (a microcontroller's

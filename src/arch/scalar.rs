@@ -1,7 +1,7 @@
 //! The scalar backend (`Isa::Scalar`, `QAT_ISA_SCALAR`): eight f32 lanes in
 //! an array, each computed with the one-lane arithmetic of `f32` below.
 //!
-//! It is the reference the SIMD backends must match bit for bit, and the path
+//! It is the reference the SIMD backends must match bit for bit, and the backend
 //! on targets without one (a Cortex-M, for instance). The compiler is free to
 //! vectorize these loops with the target's baseline instructions; the results
 //! cannot change, since every lane operation is one IEEE operation.

@@ -20,7 +20,7 @@ use super::reduction::{block_count, TERM_SCALE};
 use super::rows::{backward_rows, map_rows, BlockValues, Codes, Forward, Totals, Values};
 use super::tails::read;
 use super::{gate, protect, BackwardArgs, MapArgs, Quantizer};
-use crate::arch::Build;
+use crate::arch::Backend;
 use crate::bf16_bits::{narrow, widen};
 use crate::kernels::scan::{elements, no_nan};
 use crate::Error;
@@ -335,7 +335,7 @@ impl Quantizer for AsymmetricConstants {
     /// A NaN weight, scale or offset, an `alpha` or a level past bf16's
     /// range, or infinities meeting in `(x - o) / alpha`, all give a value
     /// that is not finite.
-    unsafe fn codes_exist(build: Build, args: &MapArgs<Self, u16, u8>) -> Result<(), Error> {
+    unsafe fn codes_exist(backend: Backend, args: &MapArgs<Self, u16, u8>) -> Result<(), Error> {
         let size = args.len;
         // SAFETY: the caller's; `units * len` cannot overflow, the call
         // checked it.
@@ -346,8 +346,8 @@ impl Quantizer for AsymmetricConstants {
                 elements(args.offset, args.units),
             )
         };
-        // SAFETY: the build is the call's (its ISA runs here).
-        let no_nan = unsafe { no_nan(build, weights) };
+        // SAFETY: the backend is the call's (its ISA runs here).
+        let no_nan = unsafe { no_nan(backend, weights) };
         // `chunks_exact` of an empty slice is empty, and a size of 0 has no
         // groups (the call checked it); `max(1)` only keeps it from panicking.
         let groups = weights.chunks_exact(size.max(1));
@@ -361,10 +361,11 @@ impl Quantizer for AsymmetricConstants {
     }
 
     /// Every code below `2^bit`.
-    unsafe fn codes_on_grid(build: Build, args: &MapArgs<Self, u8, u16>) -> Result<(), Error> {
-        // SAFETY: the caller's; the build is the call's (its ISA runs here).
-        let largest =
-            unsafe { build.run::<super::LargestCode>(elements(args.input, args.units * args.len)) };
+    unsafe fn codes_on_grid(backend: Backend, args: &MapArgs<Self, u8, u16>) -> Result<(), Error> {
+        // SAFETY: the caller's; the backend is the call's (its ISA runs here).
+        let largest = unsafe {
+            backend.run::<super::LargestCode>(elements(args.input, args.units * args.len))
+        };
         // `levels` is `2^(bit - 1)` with bit <= 8: the grid is `0..2 * levels`.
         if f32::from(largest) < 2.0 * args.quant.levels {
             Ok(())

@@ -11,7 +11,7 @@
 //! `(w - forward(w))^2` in the fixed order of [`squared_error`], the forward
 //! pass computed by the backend exactly as the forward kernel does; the
 //! smallest error wins, ties going to the smaller scale. So the result is the same bits on every
-//! path, and never worse than min/max.
+//! backend, and never worse than min/max.
 //!
 //! LSQ's rule instead (`Calibration::Lsq`): `s = 2 * mean|w| / sqrt(Qp)`,
 //! per group with `o = mean(w)` and `mean|w - o|`, `Qp = 2^(bit - 1)`.

@@ -36,7 +36,7 @@ pub(crate) mod scan;
 pub(crate) mod symmetric;
 mod tails;
 
-use crate::arch::{Build, Kernel};
+use crate::arch::{Backend, Kernel};
 use crate::bf16_bits::{finite, narrow, widen};
 use crate::vector::Lanewise;
 use crate::Error;
@@ -45,7 +45,7 @@ use calibrate::CalibrateArgs;
 use per_token::TokenGrid;
 use symmetric::SymmetricConstants;
 
-// Every kernel, as the unit a call picks a build for (`arch::Build::run`);
+// Every kernel, as the unit a call picks a backend for (`arch::Backend::run`);
 // what each requires beyond valid buffers is in [`Quantizer`].
 crate::arch::kernels! {
     AsymmetricForward: asymmetric_per_group::forward(MapArgs<AsymmetricConstants>) -> ();
@@ -158,17 +158,19 @@ pub(crate) trait Quantizer: Copy {
     /// has a code).
     ///
     /// # Safety
-    /// The buffers are valid for their lengths, and the CPU runs `build`'s
+    /// The buffers are valid for their lengths, and the CPU runs `backend`'s
     /// ISA.
-    unsafe fn codes_exist(build: Build, args: &MapArgs<Self, u16, Self::Code>)
-        -> Result<(), Error>;
+    unsafe fn codes_exist(
+        backend: Backend,
+        args: &MapArgs<Self, u16, Self::Code>,
+    ) -> Result<(), Error>;
 
     /// `Code` unless every code is on the grid.
     ///
     /// # Safety
     /// As [`Quantizer::codes_exist`].
     unsafe fn codes_on_grid(
-        build: Build,
+        backend: Backend,
         args: &MapArgs<Self, Self::Code, u16>,
     ) -> Result<(), Error>;
 

@@ -56,8 +56,8 @@ fn value_of(key: u16) -> f32 {
 }
 
 /// A row's least and greatest values, exactly: an integer reduction over
-/// the values' keys, so the same on every path and in any order (a plain
-/// loop, which each build's compiler vectorizes). Both NaN if a value is
+/// the values' keys, so the same on every backend and in any order (a plain
+/// loop, which each backend's compiler vectorizes). Both NaN if a value is
 /// NaN; both 0 for an empty row.
 #[inline(always)]
 fn extremes(row: &[u16]) -> (f32, f32) {

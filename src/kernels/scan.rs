@@ -1,13 +1,13 @@
 //! Whole-buffer scans that the export checks run before anything is
 //! written (each quantizer's `Quantizer::codes_exist` and `codes_on_grid`,
-//! calibration's finiteness): plain loops, which each build compiles for its
+//! calibration's finiteness): plain loops, which each backend compiles for its
 //! ISA (the compiler vectorizes them), so that a scan keeps up with memory.
 //! Generic over the lanes only to be kernels like the others
 //! (`arch::Kernel`).
 
 use core::slice;
 
-use crate::arch::Build;
+use crate::arch::Backend;
 use crate::vector::{Pair, Vector};
 
 /// `len` elements at `p` as a slice (`p` may be null or dangling when `len`
@@ -24,23 +24,23 @@ pub(crate) unsafe fn elements<'a, T>(p: *const T, len: usize) -> &'a [T] {
 }
 
 /// Whether every bf16 value is finite: the largest magnitude's bits below
-/// infinity's `0x7F80`, scanned with `build`'s ISA.
+/// infinity's `0x7F80`, scanned with `backend`'s ISA.
 ///
 /// # Safety
-/// The CPU runs `build`'s ISA (its contract).
-pub(crate) unsafe fn all_finite(build: Build, values: &[u16]) -> bool {
+/// The CPU runs `backend`'s ISA (its contract).
+pub(crate) unsafe fn all_finite(backend: Backend, values: &[u16]) -> bool {
     // SAFETY: the caller's.
-    unsafe { build.run::<super::LargestMagnitude>(values) < 0x7F80 }
+    unsafe { backend.run::<super::LargestMagnitude>(values) < 0x7F80 }
 }
 
 /// Whether no bf16 value is NaN: the largest magnitude's bits at most
-/// infinity's `0x7F80`, scanned with `build`'s ISA.
+/// infinity's `0x7F80`, scanned with `backend`'s ISA.
 ///
 /// # Safety
-/// The CPU runs `build`'s ISA (its contract).
-pub(crate) unsafe fn no_nan(build: Build, values: &[u16]) -> bool {
+/// The CPU runs `backend`'s ISA (its contract).
+pub(crate) unsafe fn no_nan(backend: Backend, values: &[u16]) -> bool {
     // SAFETY: the caller's.
-    unsafe { build.run::<super::LargestMagnitude>(values) <= 0x7F80 }
+    unsafe { backend.run::<super::LargestMagnitude>(values) <= 0x7F80 }
 }
 
 /// The largest `bits & 0x7FFF` of bf16 values: below `0x7F80` exactly when

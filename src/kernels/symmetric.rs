@@ -14,7 +14,7 @@ use super::reduction::{block_count, TERM_SCALE};
 use super::rows::{backward_rows, map_rows, BlockValues, Codes, Forward, Totals, Values};
 use super::tails::read;
 use super::{gate, protect, BackwardArgs, MapArgs, Quantizer};
-use crate::arch::Build;
+use crate::arch::Backend;
 use crate::bf16_bits::{narrow, widen};
 use crate::kernels::scan::{elements, no_nan};
 use crate::Error;
@@ -258,7 +258,7 @@ impl Quantizer for SymmetricConstants {
 
     /// A NaN weight or scale, an infinite scale, or `c * ps` past bf16's
     /// range give a value that is not finite.
-    unsafe fn codes_exist(build: Build, args: &MapArgs<Self, u16, i8>) -> Result<(), Error> {
+    unsafe fn codes_exist(backend: Backend, args: &MapArgs<Self, u16, i8>) -> Result<(), Error> {
         let cols = args.len;
         // SAFETY: the caller's.
         let (weights, scales) = unsafe {
@@ -267,8 +267,8 @@ impl Quantizer for SymmetricConstants {
                 elements(args.scale, args.units),
             )
         };
-        // SAFETY: the build is the call's (its ISA runs here).
-        let no_nan = unsafe { no_nan(build, weights) };
+        // SAFETY: the backend is the call's (its ISA runs here).
+        let no_nan = unsafe { no_nan(backend, weights) };
         for (row, &scale) in scales.iter().enumerate() {
             // SAFETY: the row is one of `units` in the weights (caller); with
             // no columns it is empty.
@@ -281,11 +281,11 @@ impl Quantizer for SymmetricConstants {
     }
 
     /// Every code in `[min_v, max_v]`.
-    unsafe fn codes_on_grid(build: Build, args: &MapArgs<Self, i8, u16>) -> Result<(), Error> {
+    unsafe fn codes_on_grid(backend: Backend, args: &MapArgs<Self, i8, u16>) -> Result<(), Error> {
         // SAFETY: the caller's.
         let codes = unsafe { elements(args.input, args.units * args.len) };
-        // SAFETY: the build is the call's (its ISA runs here).
-        let (low, high) = unsafe { build.run::<super::CodeRange>(codes) };
+        // SAFETY: the backend is the call's (its ISA runs here).
+        let (low, high) = unsafe { backend.run::<super::CodeRange>(codes) };
         if codes.is_empty()
             || (f32::from(low) >= args.quant.min_v && f32::from(high) <= args.quant.max_v)
         {

@@ -13,7 +13,7 @@ use core::fmt;
 
 use half::bf16;
 
-use crate::arch::Build;
+use crate::arch;
 use crate::boundary::Slices;
 use crate::boundary::{In, Out};
 use crate::call::{Call, PerUnit, Shape};
@@ -103,12 +103,12 @@ quantizers!(
     packing
 );
 
-/// One backend (the scalar path or a SIMD path), with every operation of
+/// One backend (the scalar one or a SIMD one), with every operation of
 /// every quantizer as a method. [`Backend::new`] returns one only if this CPU supports its ISA, so
 /// holding a `Backend` proves its kernels can run.
 ///
 /// The free functions of this crate use [`Backend::active`]; a `Backend` of
-/// your own pins a path, for tests and benchmarks.
+/// your own pins one, for tests and benchmarks.
 ///
 /// ```
 /// use half::bf16;
@@ -121,11 +121,11 @@ quantizers!(
 /// let params = Symmetric::signed(4);
 /// scalar.symmetric_per_tensor(&weight, bf16::from_f32(0.05), &mut a, &params).unwrap();
 /// best.symmetric_per_tensor(&weight, bf16::from_f32(0.05), &mut b, &params).unwrap();
-/// assert_eq!(a, b); // every path gives the same bits
+/// assert_eq!(a, b); // every backend gives the same bits
 /// ```
 #[derive(Clone, Copy)]
 pub struct Backend {
-    build: Build,
+    backend: arch::Backend,
 }
 
 impl fmt::Debug for Backend {
@@ -177,14 +177,14 @@ impl From<&mut [bf16]> for PerUnit<Out<u16, usize>> {
 impl Backend {
     /// The backend of `isa` (`Auto`: the best one), if this CPU supports it.
     pub fn new(isa: Isa) -> Option<Backend> {
-        dispatch::build(isa).map(|build| Backend { build })
+        dispatch::for_isa(isa).map(|backend| Backend { backend })
     }
 
     /// The backend that the free functions and the C ABI take now (see
     /// [`set_isa`](crate::set_isa)).
     pub fn active() -> Backend {
         Backend {
-            build: dispatch::active(),
+            backend: dispatch::active(),
         }
     }
 
@@ -195,24 +195,24 @@ impl Backend {
             .filter_map(Backend::new)
     }
 
-    /// Every build of every path this CPU supports, named: those of
+    /// Every backend this CPU supports, named: those of
     /// [`Backend::available`] and, on a CPU with AVX-512 BF16, also the
-    /// AVX-512 build without it (`"avx512_no_bf16"`), which `Auto` skips
+    /// AVX-512 backend without it (`"avx512_no_bf16"`), which `Auto` skips
     /// there but older AVX-512 CPUs run. For tests and benchmarks (feature
     /// `test-hooks`; not part of the stable API).
     #[cfg(feature = "test-hooks")]
-    pub fn builds() -> impl Iterator<Item = (&'static str, Backend)> {
-        dispatch::builds().map(|(name, build)| (name, Backend { build }))
+    pub fn all() -> impl Iterator<Item = (&'static str, Backend)> {
+        dispatch::all().map(|(name, backend)| (name, Backend { backend }))
     }
 
     /// Its instruction set (never `Auto`).
     pub fn isa(self) -> Isa {
-        self.build.isa()
+        self.backend.isa()
     }
 
     /// A call from slices on this backend.
     fn call<P>(self, shape: Result<Shape, Error>, params: P) -> Call<Slices, P> {
-        Call::new(self.build, shape, params)
+        Call::new(self.backend, shape, params)
     }
 }
 

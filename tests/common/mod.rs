@@ -320,15 +320,15 @@ fn exact(name: &str, got: &[u16], want: &[bf16]) -> Result<(), String> {
     Ok(())
 }
 
-/// Every build of every path this machine offers, named; fails if the path the
+/// Every backend this machine offers, named; fails if the backend the
 /// target promises is missing, so a test cannot silently pass on the scalar
-/// path alone.
+/// backend alone.
 pub fn backends() -> Vec<(&'static str, Backend)> {
-    let all: Vec<(&'static str, Backend)> = Backend::builds().collect();
+    let all: Vec<(&'static str, Backend)> = Backend::all().collect();
     #[cfg(target_arch = "aarch64")]
     assert!(
         all.iter().any(|(_, b)| b.isa() == qat_kernels::Isa::Neon),
-        "NEON path missing"
+        "NEON backend missing"
     );
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     for (variable, isa) in [
@@ -338,15 +338,15 @@ pub fn backends() -> Vec<(&'static str, Backend)> {
         if std::env::var_os(variable).is_some() {
             assert!(
                 all.iter().any(|(_, b)| b.isa() == isa),
-                "{isa:?} path missing"
+                "{isa:?} backend missing"
             );
         }
     }
     all
 }
 
-/// Runs `run` on every path: each result must pass `check` and have the
-/// bits of the first (scalar) path's.
+/// Runs `run` on every backend: each result must pass `check` and have the
+/// bits of the first (scalar) backend's.
 pub fn on_every_path(
     what: &str,
     run: impl Fn(Backend) -> Outputs,

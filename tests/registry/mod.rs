@@ -207,7 +207,7 @@ pub fn clip_keeps_the_grid(clip_val: f32, bit: u32) -> bool {
     f64::from(lowest) >= -n && f64::from(highest) <= n - 1.0
 }
 
-/// Sizes every entry point accepts, with tails on every path: groups of
+/// Sizes every entry point accepts, with tails on every backend: groups of
 /// 33, rows of 37, a tensor of 4,103 elements, 101 packed codes.
 pub fn typical_args(ep: &EntryPoint) -> Args {
     let (a, b) = match ep.shape {

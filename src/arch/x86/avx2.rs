@@ -24,7 +24,7 @@ impl Token for Avx2Token {
 /// its own. A value can only be made from an [`Avx2Token`] (or another
 /// value), so one exists only where the CPU runs AVX2 and FMA: the invariant
 /// every `SAFETY` comment below relies on. (The methods inline into the
-/// build's `#[target_feature(enable = "avx2,fma")]` entry points.)
+/// backend's `#[target_feature(enable = "avx2,fma")]` entry points.)
 #[derive(Clone, Copy)]
 pub(crate) struct Avx2(__m256);
 

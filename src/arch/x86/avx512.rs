@@ -2,9 +2,9 @@
 //! unit of the whole-vector loops, a quarter of an octet of the reduction order) is one
 //! `__m512`, so each instruction does sixteen lanes of the same IEEE work.
 //!
-//! It comes in two builds: one for AVX-512 F, BW and VL, and one that also
+//! It comes in two backends: one for AVX-512 F, BW and VL, and one that also
 //! narrows with the AVX-512 BF16 instructions where they give the same bits
-//! (see `Zmm::nan_or_subnormal`); `super::build` picks the second where the CPU
+//! (see `Zmm::nan_or_subnormal`); `super::for_isa` picks the second where the CPU
 //! has it.
 
 #[cfg(target_arch = "x86")]
@@ -191,7 +191,7 @@ impl<const BF16: bool> Zmm<BF16> {
 
     /// The lanes that are NaN or subnormal. VCVTNEPS2BF16 rounds to nearest
     /// even like [`Zmm::rounded`] but reads subnormals as zero and keeps a
-    /// NaN's sign and payload, so the BF16 build uses it only where this is
+    /// NaN's sign and payload, so the BF16 backend uses it only where this is
     /// empty: nearly always, in one instruction instead of eight.
     #[inline(always)]
     fn nan_or_subnormal(self) -> __mmask16 {
@@ -443,7 +443,7 @@ crate::arch::backend!(
     #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl")]
 );
 
-/// The build that narrows with AVX-512 BF16.
+/// The backend that narrows with AVX-512 BF16.
 pub(crate) mod with_bf16 {
     use super::{Avx2, Zmm};
     crate::arch::backend!(

@@ -5,7 +5,7 @@ pub(super) mod avx512;
 
 use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
-use super::Build;
+use super::Backend;
 use crate::Isa;
 
 #[cfg(target_arch = "x86")]
@@ -20,29 +20,29 @@ enum Level {
     Baseline = 1,
     Avx2 = 2,
     Avx512 = 3,
-    /// AVX-512 with DQ and BF16, for the build that narrows with VCVTNEPS2BF16.
+    /// AVX-512 with DQ and BF16, for the backend that narrows with VCVTNEPS2BF16.
     Avx512Bf16 = 4,
 }
 
-/// The build of `isa` (AVX2 or AVX-512), if this CPU runs it.
-pub(super) fn build(isa: Isa) -> Option<Build> {
+/// The backend of `isa` (AVX2 or AVX-512), if this CPU runs it.
+pub(super) fn for_isa(isa: Isa) -> Option<Backend> {
     match (isa, level()) {
-        (Isa::Avx2, level) if level >= Level::Avx2 => Some(Build::Avx2),
-        (Isa::Avx512, Level::Avx512Bf16) => Some(Build::Avx512Bf16),
-        (Isa::Avx512, Level::Avx512) => Some(Build::Avx512),
+        (Isa::Avx2, level) if level >= Level::Avx2 => Some(Backend::Avx2),
+        (Isa::Avx512, Level::Avx512Bf16) => Some(Backend::Avx512Bf16),
+        (Isa::Avx512, Level::Avx512) => Some(Backend::Avx512),
         _ => None,
     }
 }
 
-/// The widest build this CPU runs, if any beats the scalar one.
-pub(super) fn best() -> Option<Build> {
-    build(Isa::Avx512).or_else(|| build(Isa::Avx2))
+/// The widest backend this CPU runs, if any beats the scalar one.
+pub(super) fn best() -> Option<Backend> {
+    for_isa(Isa::Avx512).or_else(|| for_isa(Isa::Avx2))
 }
 
-/// The AVX-512 build without BF16, on a CPU whose `Auto` takes the one with it.
+/// The AVX-512 backend without BF16, on a CPU whose `Auto` takes the one with it.
 #[cfg(feature = "test-hooks")]
-pub(super) fn avx512_without_bf16() -> Option<Build> {
-    (level() == Level::Avx512Bf16).then_some(Build::Avx512)
+pub(super) fn avx512_without_bf16() -> Option<Backend> {
+    (level() == Level::Avx512Bf16).then_some(Backend::Avx512)
 }
 
 /// The CPU's level, detected once and cached.

@@ -82,7 +82,7 @@ impl Backend {
     }
 }
 
-/// A per-channel call from C on `rows` rows of `cols`, on the active path.
+/// A per-channel call from C on `rows` rows of `cols`, on the active backend.
 fn from_c(
     rows: usize,
     cols: usize,

@@ -107,7 +107,7 @@ impl Backend {
     }
 }
 
-/// A per-group call from C, on the active path.
+/// A per-group call from C, on the active backend.
 fn from_c(
     numel: usize,
     group_size: usize,

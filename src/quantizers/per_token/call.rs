@@ -49,7 +49,7 @@ impl<B: Boundary> Call<B, PerToken> {
                 symmetric,
             };
             // SAFETY: as in `map`.
-            unsafe { self.build.run::<kernels::PerTokenForward>(&args) };
+            unsafe { self.backend.run::<kernels::PerTokenForward>(&args) };
             Ok(())
         }))
     }
@@ -93,7 +93,7 @@ impl<B: Boundary> Call<B, PerToken> {
                 quant,
             };
             // SAFETY: as in `map`.
-            unsafe { self.build.run::<kernels::PerTokenBackward>(&args) };
+            unsafe { self.backend.run::<kernels::PerTokenBackward>(&args) };
             Ok(())
         }))
     }

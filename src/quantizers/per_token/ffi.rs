@@ -7,7 +7,7 @@ use crate::dispatch;
 use crate::ffi::qat_bf16;
 use crate::PerToken;
 
-/// A per-token call from C on `rows` tokens of `cols`, on the active path.
+/// A per-token call from C on `rows` tokens of `cols`, on the active backend.
 fn per_token(rows: usize, cols: usize, bit: u32, eps: f32) -> Call<Raw, PerToken> {
     Call::new(
         dispatch::active(),

@@ -104,7 +104,7 @@ impl Backend {
 }
 
 /// A symmetric call from C on `rows` rows of `cols` (per tensor: one row),
-/// on the active path.
+/// on the active backend.
 pub(crate) fn from_c(
     rows: usize,
     cols: usize,
