@@ -23,10 +23,11 @@ typedef struct {
     int output;
     ep_count count;
 } ep_buffer;
-/* The scalar arguments; each entry point reads those it takes. a: numel,
- * rows or count; b: group_size, cols or bits. */
+/* The scalar arguments; each entry point reads those it takes. sizes: the
+ * C call's, in the header's order (numel and group_size; rows and cols;
+ * numel; count and bits). */
 typedef struct {
-    size_t a, b;
+    size_t sizes[2];
     uint32_t bit;
     float eps, clip_val, min_v, max_v;
     int32_t mode;
@@ -43,177 +44,177 @@ typedef struct {
 
 static int32_t ep_qat_asymmetric_per_group(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_asymmetric_per_group(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps, a->clip_val);
+    return qat_asymmetric_per_group(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_group_backward(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_asymmetric_per_group_backward(p[0], p[1], p[2], p[3], p[4], p[5], p[6], a->a, a->b, a->bit, a->eps, a->clip_val);
+    return qat_asymmetric_per_group_backward(p[0], p[1], p[2], p[3], p[4], p[5], p[6], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_group_quantize(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_asymmetric_per_group_quantize(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps, a->clip_val);
+    return qat_asymmetric_per_group_quantize(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_group_dequantize(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_asymmetric_per_group_dequantize(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps, a->clip_val);
+    return qat_asymmetric_per_group_dequantize(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_group_backward_blocks(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_asymmetric_per_group_backward_blocks(p[0], p[1], p[2], p[3], p[4], p[5], a->a, a->b, a->bit, a->eps, a->clip_val);
+    return qat_asymmetric_per_group_backward_blocks(p[0], p[1], p[2], p[3], p[4], p[5], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_group_finish(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_asymmetric_per_group_finish(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps, a->clip_val);
+    return qat_asymmetric_per_group_finish(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_group_calibrate(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_asymmetric_per_group_calibrate(p[0], p[1], p[2], a->a, a->b, a->bit, a->eps, a->clip_val, a->mode);
+    return qat_asymmetric_per_group_calibrate(p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val, a->mode);
 }
 
 static int32_t ep_qat_asymmetric_per_channel(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_asymmetric_per_channel(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps, a->clip_val);
+    return qat_asymmetric_per_channel(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_channel_backward(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_asymmetric_per_channel_backward(p[0], p[1], p[2], p[3], p[4], p[5], p[6], a->a, a->b, a->bit, a->eps, a->clip_val);
+    return qat_asymmetric_per_channel_backward(p[0], p[1], p[2], p[3], p[4], p[5], p[6], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_channel_quantize(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_asymmetric_per_channel_quantize(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps, a->clip_val);
+    return qat_asymmetric_per_channel_quantize(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_channel_dequantize(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_asymmetric_per_channel_dequantize(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps, a->clip_val);
+    return qat_asymmetric_per_channel_dequantize(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_channel_backward_blocks(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_asymmetric_per_channel_backward_blocks(p[0], p[1], p[2], p[3], p[4], p[5], a->a, a->b, a->bit, a->eps, a->clip_val);
+    return qat_asymmetric_per_channel_backward_blocks(p[0], p[1], p[2], p[3], p[4], p[5], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_channel_finish(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_asymmetric_per_channel_finish(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps, a->clip_val);
+    return qat_asymmetric_per_channel_finish(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_channel_calibrate(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_asymmetric_per_channel_calibrate(p[0], p[1], p[2], a->a, a->b, a->bit, a->eps, a->clip_val, a->mode);
+    return qat_asymmetric_per_channel_calibrate(p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val, a->mode);
 }
 
 static int32_t ep_qat_symmetric_per_channel(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_symmetric_per_channel(p[0], p[1], p[2], a->a, a->b, a->eps, a->min_v, a->max_v);
+    return qat_symmetric_per_channel(p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_channel_backward(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_symmetric_per_channel_backward(p[0], p[1], p[2], p[3], p[4], a->a, a->b, a->eps, a->min_v, a->max_v);
+    return qat_symmetric_per_channel_backward(p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_channel_quantize(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_symmetric_per_channel_quantize(p[0], p[1], p[2], a->a, a->b, a->eps, a->min_v, a->max_v);
+    return qat_symmetric_per_channel_quantize(p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_channel_dequantize(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_symmetric_per_channel_dequantize(p[0], p[1], p[2], a->a, a->b, a->eps, a->min_v, a->max_v);
+    return qat_symmetric_per_channel_dequantize(p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_channel_backward_blocks(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_symmetric_per_channel_backward_blocks(p[0], p[1], p[2], p[3], p[4], a->a, a->b, a->eps, a->min_v, a->max_v);
+    return qat_symmetric_per_channel_backward_blocks(p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_channel_finish(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_symmetric_per_channel_finish(p[0], p[1], p[2], a->a, a->b, a->eps, a->min_v, a->max_v);
+    return qat_symmetric_per_channel_finish(p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_channel_calibrate(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_symmetric_per_channel_calibrate(p[0], p[1], a->a, a->b, a->eps, a->min_v, a->max_v, a->mode);
+    return qat_symmetric_per_channel_calibrate(p[0], p[1], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v, a->mode);
 }
 
 static int32_t ep_qat_symmetric_per_tensor(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_symmetric_per_tensor(p[0], p[1], p[2], a->a, a->eps, a->min_v, a->max_v);
+    return qat_symmetric_per_tensor(p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_tensor_backward(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_symmetric_per_tensor_backward(p[0], p[1], p[2], p[3], p[4], a->a, a->eps, a->min_v, a->max_v);
+    return qat_symmetric_per_tensor_backward(p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_tensor_quantize(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_symmetric_per_tensor_quantize(p[0], p[1], p[2], a->a, a->eps, a->min_v, a->max_v);
+    return qat_symmetric_per_tensor_quantize(p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_tensor_dequantize(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_symmetric_per_tensor_dequantize(p[0], p[1], p[2], a->a, a->eps, a->min_v, a->max_v);
+    return qat_symmetric_per_tensor_dequantize(p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_tensor_backward_blocks(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_symmetric_per_tensor_backward_blocks(p[0], p[1], p[2], p[3], p[4], a->a, a->eps, a->min_v, a->max_v);
+    return qat_symmetric_per_tensor_backward_blocks(p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_tensor_finish(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_symmetric_per_tensor_finish(p[0], p[1], p[2], a->a, a->eps, a->min_v, a->max_v);
+    return qat_symmetric_per_tensor_finish(p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_tensor_calibrate(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_symmetric_per_tensor_calibrate(p[0], p[1], a->a, a->eps, a->min_v, a->max_v, a->mode);
+    return qat_symmetric_per_tensor_calibrate(p[0], p[1], a->sizes[0], a->eps, a->min_v, a->max_v, a->mode);
 }
 
 static int32_t ep_qat_per_token_asymmetric(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_per_token_asymmetric(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps);
+    return qat_per_token_asymmetric(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps);
 }
 
 static int32_t ep_qat_per_token_symmetric(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_per_token_symmetric(p[0], p[1], p[2], p[3], a->a, a->b, a->bit, a->eps);
+    return qat_per_token_symmetric(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps);
 }
 
 static int32_t ep_qat_per_token_backward(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_per_token_backward(p[0], p[1], p[2], p[3], p[4], a->a, a->b, a->bit);
+    return qat_per_token_backward(p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->sizes[1], a->bit);
 }
 
 static int32_t ep_qat_pack_codes(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_pack_codes(p[0], a->a, (uint32_t)a->b, p[1]);
+    return qat_pack_codes(p[0], a->sizes[0], (uint32_t)a->sizes[1], p[1]);
 }
 
 static int32_t ep_qat_unpack_codes(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_unpack_codes(p[0], a->a, (uint32_t)a->b, p[1]);
+    return qat_unpack_codes(p[0], a->sizes[0], (uint32_t)a->sizes[1], p[1]);
 }
 
 static int32_t ep_qat_pack_signed_codes(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_pack_signed_codes(p[0], a->a, (uint32_t)a->b, p[1]);
+    return qat_pack_signed_codes(p[0], a->sizes[0], (uint32_t)a->sizes[1], p[1]);
 }
 
 static int32_t ep_qat_unpack_signed_codes(void *const *p, const ep_args *a) {
     (void)a;
-    return qat_unpack_signed_codes(p[0], a->a, (uint32_t)a->b, p[1]);
+    return qat_unpack_signed_codes(p[0], a->sizes[0], (uint32_t)a->sizes[1], p[1]);
 }
 
 static const entry_point ENTRY_POINTS[] = {

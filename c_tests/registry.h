@@ -9,7 +9,7 @@
 
 #include "entry_points.h"
 
-static const ep_args EP_DEFAULT_ARGS = {0, 1, 4, 1e-4f, 0.99f, -8.0f, 7.0f, 0};
+static const ep_args EP_DEFAULT_ARGS = {{0, 1}, 4, 1e-4f, 0.99f, -8.0f, 7.0f, 0};
 
 static inline size_t ep_elem_size(ep_elem e) {
     switch (e) {
@@ -25,10 +25,10 @@ static inline size_t ep_elem_size(ep_elem e) {
 static inline ep_args ep_typical_args(const entry_point *ep) {
     ep_args a = EP_DEFAULT_ARGS;
     switch (ep->shape) {
-    case EP_GROUP: a.a = 4 * 33; a.b = 33; break;
-    case EP_MATRIX: a.a = 3; a.b = 37; break;
-    case EP_TENSOR: a.a = 4103; a.b = 0; break;
-    case EP_PACK: a.a = 101; a.b = 4; break;
+    case EP_GROUP: a.sizes[0] = 4 * 33; a.sizes[1] = 33; break;
+    case EP_MATRIX: a.sizes[0] = 3; a.sizes[1] = 37; break;
+    case EP_TENSOR: a.sizes[0] = 4103; a.sizes[1] = 0; break;
+    case EP_PACK: a.sizes[0] = 101; a.sizes[1] = 4; break;
     }
     return a;
 }
@@ -38,24 +38,24 @@ static inline ep_args ep_typical_args(const entry_point *ep) {
  * one), packing at the widths 1, 2, 4 and 8 in turn. */
 static inline ep_args ep_args_of_length(const entry_point *ep, size_t n) {
     ep_args a = EP_DEFAULT_ARGS;
-    a.a = n;
+    a.sizes[0] = n;
     switch (ep->shape) {
-    case EP_GROUP: a.b = n == 0 ? 1 : (n % 3 == 0 ? n / 3 : n); break;
-    case EP_MATRIX: a.a = (n % 2 == 0 && n) ? 2 : 1; a.b = n / a.a; break;
-    case EP_TENSOR: a.b = 0; break;
-    case EP_PACK: a.b = (size_t)1 << (n % 4); break;
+    case EP_GROUP: a.sizes[1] = n == 0 ? 1 : (n % 3 == 0 ? n / 3 : n); break;
+    case EP_MATRIX: a.sizes[0] = (n % 2 == 0 && n) ? 2 : 1; a.sizes[1] = n / a.sizes[0]; break;
+    case EP_TENSOR: a.sizes[1] = 0; break;
+    case EP_PACK: a.sizes[1] = (size_t)1 << (n % 4); break;
     }
     return a;
 }
 
 /* Each buffer's element count for these sizes (which the shape accepts). */
 static inline void ep_counts(const entry_point *ep, const ep_args *a, size_t *counts) {
-    size_t all = a->a, units = 0, len = 0;
+    size_t all = a->sizes[0], units = 0, len = 0;
     int i;
     switch (ep->shape) {
-    case EP_GROUP: units = a->a / a->b; len = a->b; break;
-    case EP_MATRIX: all = a->a * a->b; units = a->a; len = a->b; break;
-    case EP_TENSOR: units = 1; len = a->a; break;
+    case EP_GROUP: units = a->sizes[0] / a->sizes[1]; len = a->sizes[1]; break;
+    case EP_MATRIX: all = a->sizes[0] * a->sizes[1]; units = a->sizes[0]; len = a->sizes[1]; break;
+    case EP_TENSOR: units = 1; len = a->sizes[0]; break;
     case EP_PACK: break;
     }
     for (i = 0; i < ep->buffers_len; i++) {
@@ -63,8 +63,8 @@ static inline void ep_counts(const entry_point *ep, const ep_args *a, size_t *co
         case EP_ALL: counts[i] = all; break;
         case EP_UNIT: counts[i] = units; break;
         case EP_BLOCKS: counts[i] = units * 2 * qat_block_count(len); break;
-        case EP_CODES: counts[i] = a->a; break;
-        case EP_PACKED: counts[i] = qat_packed_size(a->a, (uint32_t)a->b); break;
+        case EP_CODES: counts[i] = a->sizes[0]; break;
+        case EP_PACKED: counts[i] = qat_packed_size(a->sizes[0], (uint32_t)a->sizes[1]); break;
         }
     }
 }

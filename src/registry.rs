@@ -98,10 +98,9 @@ pub struct Buf {
 /// The scalar arguments of a call; each entry point reads those it takes.
 #[derive(Clone, Copy, Debug)]
 pub struct Args {
-    /// `numel`, `rows` or `count`.
-    pub a: usize,
-    /// `group_size`, `cols` or `bits` (unused per tensor).
-    pub b: usize,
+    /// The C call's sizes, in the header's order: `numel` and `group_size`;
+    /// `rows` and `cols`; `numel` (the second unused); `count` and `bits`.
+    pub sizes: [usize; 2],
     pub bit: u32,
     pub eps: f32,
     pub clip_val: f32,
@@ -113,8 +112,7 @@ pub struct Args {
 
 impl Args {
     pub const DEFAULT: Args = Args {
-        a: 0,
-        b: 1,
+        sizes: [0, 1],
         bit: 4,
         eps: 1e-4,
         clip_val: 0.99,
@@ -232,22 +230,22 @@ pub(crate) use p;
 /// The C name of a scalar argument, as the field of [`Args`] that holds it.
 macro_rules! scalar {
     ($a:ident, numel) => {
-        $a.a
+        $a.sizes[0]
     };
     ($a:ident, rows) => {
-        $a.a
+        $a.sizes[0]
     };
     ($a:ident, count) => {
-        $a.a
+        $a.sizes[0]
     };
     ($a:ident, group_size) => {
-        $a.b
+        $a.sizes[1]
     };
     ($a:ident, cols) => {
-        $a.b
+        $a.sizes[1]
     };
     ($a:ident, bits) => {
-        $a.b as u32
+        $a.sizes[1] as u32
     };
     ($a:ident, $field:ident) => {
         $a.$field

@@ -127,8 +127,7 @@ fn huge_and_wrapping_sizes_are_shape_errors_on_every_entry_point() {
                 b
             };
             let args = Args {
-                a,
-                b,
+                sizes: [a, b],
                 ..Args::DEFAULT
             };
             let want = ep.expected(&args, &pointers);
@@ -174,8 +173,7 @@ fn random_args(ep: &EntryPoint, rng: &mut Rng) -> Args {
     };
     let bad = |rng: &mut Rng| rng.below(12) == 0;
     Args {
-        a,
-        b,
+        sizes: [a, b],
         bit: if bad(rng) {
             [0, 9, 17, 32, u32::MAX][rng.below(5)]
         } else {
@@ -319,8 +317,7 @@ fn every_partial_overlap_byte_by_byte() {
             Shape::Pack => 4,
         };
         let args = Args {
-            a,
-            b,
+            sizes: [a, b],
             ..Args::DEFAULT
         };
         let counts = ep.counts(&args).unwrap();
@@ -463,8 +460,7 @@ fn buffers_flush_against_inaccessible_pages() {
             };
             for &(a, b) in shapes {
                 let args = Args {
-                    a,
-                    b,
+                    sizes: [a, b],
                     ..Args::DEFAULT
                 };
                 let counts = ep.counts(&args).unwrap();
@@ -630,7 +626,7 @@ fn every_isa_agrees_and_the_invariants_hold_on_nasty_values() {
             Shape::Pack => (rng.below(70), [1, 2, 4, 8][rng.below(4)]),
         };
         let mut args = random_args(ep, &mut rng);
-        (args.a, args.b) = (a, b);
+        args.sizes = [a, b];
         let counts = ep.counts(&args).unwrap();
         let inputs: Vec<Vec<u8>> = counts
             .iter()
@@ -945,7 +941,7 @@ fn blocks_finish_to_backward(
     for (b, out) in finish.buffers.iter().zip(&f_out) {
         if b.output {
             assert!(
-                !out.is_empty() || args.a == 0,
+                !out.is_empty() || args.sizes[0] == 0,
                 "{}: {} is empty",
                 finish.name,
                 b.name
@@ -1018,8 +1014,7 @@ fn finish_with_wrapping_block_counts_is_a_shape_error() {
                 p as usize + 64,
             ];
             let args = Args {
-                a: numel,
-                b: group_size,
+                sizes: [numel, group_size],
                 ..Args::DEFAULT
             };
             let want = finish.expected(&args, &pointers);

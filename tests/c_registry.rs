@@ -33,9 +33,9 @@ fn parameters(header: &str, name: &str) -> Vec<(String, String)> {
 /// The C expression that passes scalar parameter `name`.
 fn scalar(name: &str) -> &'static str {
     match name {
-        "numel" | "rows" | "count" => "a->a",
-        "group_size" | "cols" => "a->b",
-        "bits" => "(uint32_t)a->b",
+        "numel" | "rows" | "count" => "a->sizes[0]",
+        "group_size" | "cols" => "a->sizes[1]",
+        "bits" => "(uint32_t)a->sizes[1]",
         "bit" => "a->bit",
         "eps" => "a->eps",
         "clip_val" => "a->clip_val",
@@ -73,10 +73,11 @@ typedef struct {
     int output;
     ep_count count;
 } ep_buffer;
-/* The scalar arguments; each entry point reads those it takes. a: numel,
- * rows or count; b: group_size, cols or bits. */
+/* The scalar arguments; each entry point reads those it takes. sizes: the
+ * C call's, in the header's order (numel and group_size; rows and cols;
+ * numel; count and bits). */
 typedef struct {
-    size_t a, b;
+    size_t sizes[2];
     uint32_t bit;
     float eps, clip_val, min_v, max_v;
     int32_t mode;

@@ -675,7 +675,7 @@ fn c(d: &Description) -> String {
         if let Some((other, sizes)) = &reference {
             let _ = writeln!(
                 entries,
-                "            same_as: qat_{other}{}, |a| crate::registry::Args {{ {sizes}, ..*a }},",
+                "            same_as: qat_{other}{}, |a| {sizes},",
                 &d.op_name(op)[d.name().len()..]
             );
         }
@@ -697,8 +697,8 @@ fn c(d: &Description) -> String {
 /// The scalar argument `name` as the registry's `Args` holds it.
 fn scalar(name: &str, sizes: &[&str]) -> String {
     match sizes.iter().position(|s| *s == name) {
-        Some(0) => "a.a".to_string(),
-        Some(1) => "a.b".to_string(),
+        Some(0) => "a.sizes[0]".to_string(),
+        Some(1) => "a.sizes[1]".to_string(),
         _ => format!("a.{name}"),
     }
 }
@@ -749,30 +749,23 @@ fn rust_entry(d: &Description, op: &str, buffers: &[Buffer], sizes: &[&str]) -> 
 }
 
 /// `same as: <quantizer> with <size> = <expression>, ...`: the quantizer,
-/// and its sizes as the registry holds them (`Args`: `a` the first, `b`
-/// the second), each an expression of this one's.
+/// and its sizes as the registry holds them (`Args::sizes`, in the C
+/// header's order), each an expression of this one's.
 fn reference(d: &Description, text: &str, sizes: &[&str]) -> (String, String) {
     let (other, with) = text
         .split_once(" with ")
         .unwrap_or_else(|| panic!("{}: same as {text}", d.file.display()));
-    let field = |name: &str| match sizes.iter().position(|s| *s == name) {
-        Some(0) => Some("a.a"),
-        Some(1) => Some("a.b"),
-        _ => None,
-    };
-    let fields: Vec<String> = with
+    let expressions: Vec<&str> = with
         .split(", ")
-        .enumerate()
-        .map(|(i, assignment)| {
-            let (_, expression) = assignment.split_once(" = ").unwrap();
-            let expression: Vec<&str> = expression
-                .split(' ')
-                .map(|w| field(w).unwrap_or(w))
-                .collect();
-            format!("{}: {}", ["a", "b"][i], expression.join(" "))
-        })
+        .map(|assignment| assignment.split_once(" = ").unwrap().1)
         .collect();
-    (other.to_string(), fields.join(", "))
+    let names = [sizes[0], sizes.get(1).copied().unwrap_or("_")];
+    let args = format!(
+        "{{ let [{}] = a.sizes; crate::registry::Args {{ sizes: [{}], ..*a }} }}",
+        names.join(", "),
+        expressions.join(", ")
+    );
+    (other.to_string(), args)
 }
 
 /// `source` as rustfmt writes it, or `None` without rustfmt.

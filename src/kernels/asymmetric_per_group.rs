@@ -180,8 +180,8 @@ impl Lanewise for Group {
 /// values of codes.
 ///
 /// # Safety
-/// The buffers satisfy the contract of [`super`] for `groups * group_size`
-/// elements and `groups` scales and offsets.
+/// The buffers satisfy the contract of [`super`] for `units * len`
+/// elements and `units` scales and offsets.
 #[inline(always)]
 unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise>(
     token: P::Token,
@@ -189,13 +189,13 @@ unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise>(
     map_of: impl Fn(Group) -> F,
 ) {
     let group_of = |k| {
-        // SAFETY: k < groups.
+        // SAFETY: k < units.
         let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
         map_of(Group::new(&args.quant, scale, offset))
     };
-    let (buffers, size) = ((args.input, args.output), args.len);
-    // SAFETY: the buffers hold `groups` groups (caller).
-    unsafe { map_rows::<V, P, F>(token, buffers, args.units, size, group_of) }
+    let (buffers, len) = ((args.input, args.output), args.len);
+    // SAFETY: the buffers hold `units` groups (caller).
+    unsafe { map_rows::<V, P, F>(token, buffers, args.units, len, group_of) }
 }
 
 /// The forward pass.
@@ -251,28 +251,28 @@ pub(super) unsafe fn backward_by_groups<V: Vector, P: Pair<V>>(
         &args.quant,
         (args.grad_output, args.weight, args.grad_weight),
     );
-    let (groups, size) = (args.units, args.len);
+    let (units, len) = (args.units, args.len);
     let group_of = |k| {
-        // SAFETY: k < groups. Both are read before grad_scale[k] and
+        // SAFETY: k < units. Both are read before grad_scale[k] and
         // grad_offset[k], which may be the same buffers, are written.
         let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
         (Group::new(quant, scale, offset), scale)
     };
     let finish = |k: usize, scale: f32, totals: Totals| {
         let (grad_scale, grad_offset) = quant.finish(scale, totals.values());
-        // SAFETY: k < groups.
+        // SAFETY: k < units.
         unsafe {
             args.grad_scale.add(k).write(grad_scale);
             args.grad_offset.add(k).write(grad_offset);
         }
     };
-    // SAFETY: the buffers hold `groups` groups (caller).
+    // SAFETY: the buffers hold `units` groups (caller).
     unsafe {
         backward_rows::<V, P, _, _, _>(
             token,
             buffers,
-            groups,
-            size,
+            units,
+            len,
             group_of,
             |_| Totals::ZERO,
             finish,
@@ -296,29 +296,21 @@ pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>>(
         &args.quant,
         (args.grad_output, args.weight, args.grad_weight),
     );
-    let (groups, size) = (args.units, args.len);
+    let (units, len) = (args.units, args.len);
     let group_of = |k| {
-        // SAFETY: k < groups.
+        // SAFETY: k < units.
         let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
         (Group::new(quant, scale, offset), ())
     };
-    let blocks = block_count(size);
+    let blocks = block_count(len);
     let sums_of = |k: usize| BlockValues {
         // SAFETY: `out` holds `2 * blocks` values per group (caller).
         out: unsafe { out.add(k * 2 * blocks) },
         blocks,
     };
-    // SAFETY: the buffers hold `groups` groups (caller).
+    // SAFETY: the buffers hold `units` groups (caller).
     unsafe {
-        backward_rows::<V, P, _, _, _>(
-            token,
-            buffers,
-            groups,
-            size,
-            group_of,
-            sums_of,
-            |_, _, _| {},
-        )
+        backward_rows::<V, P, _, _, _>(token, buffers, units, len, group_of, sums_of, |_, _, _| {})
     }
 }
 
@@ -336,12 +328,12 @@ impl Quantizer for AsymmetricConstants {
     /// range, or infinities meeting in `(x - o) / alpha`, all give a value
     /// that is not finite.
     unsafe fn codes_exist(backend: Backend, args: &MapArgs<Self, u16, u8>) -> Result<(), Error> {
-        let size = args.len;
+        let len = args.len;
         // SAFETY: the caller's; `units * len` cannot overflow, the call
         // checked it.
         let (weights, scales, offsets) = unsafe {
             (
-                elements(args.input, args.units * size),
+                elements(args.input, args.units * len),
                 elements(args.scale, args.units),
                 elements(args.offset, args.units),
             )
@@ -350,7 +342,7 @@ impl Quantizer for AsymmetricConstants {
         let no_nan = unsafe { no_nan(backend, weights) };
         // `chunks_exact` of an empty slice is empty, and a size of 0 has no
         // groups (the call checked it); `max(1)` only keeps it from panicking.
-        let groups = weights.chunks_exact(size.max(1));
+        let groups = weights.chunks_exact(len.max(1));
         for ((&scale, &offset), group) in scales.iter().zip(offsets).zip(groups) {
             let (scale, offset) = (widen(scale), widen(offset));
             if !values_finite(&args.quant, scale, offset, group, no_nan) {

@@ -49,7 +49,7 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
 /// than it saves.
 ///
 /// # Safety
-/// As for [`backward`], with `group_size <= BLOCK`.
+/// As for [`backward`], with `len <= BLOCK`.
 #[inline(always)]
 unsafe fn backward_in_batches<V: Vector, P: Pair<V>>(
     token: P::Token,
@@ -86,7 +86,7 @@ unsafe fn batches<V: Vector, P: Pair<V>, const QUADS: usize, const PAIRS: usize>
     if args.units == 0 {
         return;
     }
-    let (quant, size) = (&args.quant, args.len);
+    let (quant, len) = (&args.quant, args.len);
     // Set once: a partial last batch leaves earlier groups' values in its
     // unused lanes, which are computed and never stored.
     let zero = P::sum_zero(token);
@@ -116,7 +116,7 @@ unsafe fn batches<V: Vector, P: Pair<V>, const QUADS: usize, const PAIRS: usize>
             } else {
                 None
             };
-            let (group, at) = (batch.group(quant, j), k * size);
+            let (group, at) = (batch.group(quant, j), k * len);
             // SAFETY: group k spans elements [at, at + size) of each buffer,
             // at most a block, and QUADS quads where QUADS is not 0, as does
             // the following group from at + size.
@@ -127,9 +127,9 @@ unsafe fn batches<V: Vector, P: Pair<V>, const QUADS: usize, const PAIRS: usize>
                     args.grad_weight.add(at),
                 );
                 if QUADS == 0 {
-                    backward_short_row::<V, P>(token, g, x, grad_weight, size, &group)
+                    backward_short_row::<V, P>(token, g, x, grad_weight, len, &group)
                 } else {
-                    let ahead = following.as_ref().map(|group| (group, x.add(size)));
+                    let ahead = following.as_ref().map(|group| (group, x.add(len)));
                     let (sums, next) = backward_whole_quads::<V, P, _>(
                         token,
                         (g, x, grad_weight),

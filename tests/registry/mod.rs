@@ -44,7 +44,7 @@ impl Model for EntryPoint {
     /// The element count of each buffer for these sizes, exactly (`None`
     /// where the shape itself is invalid: a zero or non-dividing group).
     fn counts(&self, a: &Args) -> Option<Vec<u128>> {
-        let (x, y) = (a.a as u128, a.b as u128);
+        let (x, y) = (a.sizes[0] as u128, a.sizes[1] as u128);
         let (all, units, len) = match self.shape {
             Shape::Group => {
                 if y == 0 || x % y != 0 {
@@ -77,7 +77,7 @@ impl Model for EntryPoint {
     fn expected(&self, a: &Args, pointers: &[usize]) -> i32 {
         // Checked before the shape: packing's width (the packed length
         // depends on it), calibration's mode.
-        if self.params == Params::Width && ![1, 2, 4, 8].contains(&a.b) {
+        if self.params == Params::Width && ![1, 2, 4, 8].contains(&a.sizes[1]) {
             return BIT_WIDTH;
         }
         if self.calibration && !(a.mode == 0 || a.mode == 1) {
@@ -90,9 +90,12 @@ impl Model for EntryPoint {
         };
         let bf16_count = |n: u128| n * 2 <= MAX_BYTES;
         let numel_ok = match self.shape {
-            Shape::Group | Shape::Tensor => bf16_count(a.a as u128),
-            Shape::Matrix => bf16_count(a.a as u128) && bf16_count(a.a as u128 * a.b as u128),
-            Shape::Pack => (a.a as u128) <= MAX_BYTES,
+            Shape::Group | Shape::Tensor => bf16_count(a.sizes[0] as u128),
+            Shape::Matrix => {
+                bf16_count(a.sizes[0] as u128)
+                    && bf16_count(a.sizes[0] as u128 * a.sizes[1] as u128)
+            }
+            Shape::Pack => (a.sizes[0] as u128) <= MAX_BYTES,
         };
         let bytes: Vec<u128> = counts
             .iter()
@@ -210,15 +213,14 @@ pub fn clip_keeps_the_grid(clip_val: f32, bit: u32) -> bool {
 /// Sizes every entry point accepts, with tails on every backend: groups of
 /// 33, rows of 37, a tensor of 4,103 elements, 101 packed codes.
 pub fn typical_args(ep: &EntryPoint) -> Args {
-    let (a, b) = match ep.shape {
-        Shape::Group => (4 * 33, 33),
-        Shape::Matrix => (3, 37),
-        Shape::Tensor => (4103, 0),
-        Shape::Pack => (101, 4),
+    let sizes = match ep.shape {
+        Shape::Group => [4 * 33, 33],
+        Shape::Matrix => [3, 37],
+        Shape::Tensor => [4103, 0],
+        Shape::Pack => [101, 4],
     };
     Args {
-        a,
-        b,
+        sizes,
         ..Args::DEFAULT
     }
 }

@@ -192,7 +192,7 @@ pub(crate) mod registry {
                 offset: Bf16 IN Unit,
                 out: Bf16 OUT All,
             ],
-            same_as: qat_asymmetric_per_group, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
+            same_as: qat_asymmetric_per_group, |a| { let [rows, cols] = a.sizes; crate::registry::Args { sizes: [rows * cols, cols], ..*a } },
             rust: |p, a| Some(status(Backend::active().asymmetric_per_channel(
                 slice(p[0]),
                 slice(p[1]),
@@ -214,7 +214,7 @@ pub(crate) mod registry {
                 grad_scale: Bf16 OUT Unit,
                 grad_offset: Bf16 OUT Unit,
             ],
-            same_as: qat_asymmetric_per_group_backward, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
+            same_as: qat_asymmetric_per_group_backward, |a| { let [rows, cols] = a.sizes; crate::registry::Args { sizes: [rows * cols, cols], ..*a } },
             rust: |p, a| Some(status(Backend::active().asymmetric_per_channel_backward(
                 slice(p[0]),
                 slice(p[1]),
@@ -236,7 +236,7 @@ pub(crate) mod registry {
                 offset: Bf16 IN Unit,
                 codes: U8 OUT All,
             ],
-            same_as: qat_asymmetric_per_group_quantize, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
+            same_as: qat_asymmetric_per_group_quantize, |a| { let [rows, cols] = a.sizes; crate::registry::Args { sizes: [rows * cols, cols], ..*a } },
             rust: |p, a| Some(status(Backend::active().asymmetric_per_channel_quantize(
                 slice(p[0]),
                 slice(p[1]),
@@ -255,7 +255,7 @@ pub(crate) mod registry {
                 offset: Bf16 IN Unit,
                 out: Bf16 OUT All,
             ],
-            same_as: qat_asymmetric_per_group_dequantize, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
+            same_as: qat_asymmetric_per_group_dequantize, |a| { let [rows, cols] = a.sizes; crate::registry::Args { sizes: [rows * cols, cols], ..*a } },
             rust: |p, a| Some(status(Backend::active().asymmetric_per_channel_dequantize(
                 slice(p[0]),
                 slice(p[1]),
@@ -276,7 +276,7 @@ pub(crate) mod registry {
                 grad_weight: Bf16 OUT All,
                 block_sums: F64 OUT Blocks,
             ],
-            same_as: qat_asymmetric_per_group_backward_blocks, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
+            same_as: qat_asymmetric_per_group_backward_blocks, |a| { let [rows, cols] = a.sizes; crate::registry::Args { sizes: [rows * cols, cols], ..*a } },
             rust: |p, a| Some(status(Backend::active().asymmetric_per_channel_backward_blocks(
                 slice(p[0]),
                 slice(p[1]),
@@ -297,13 +297,13 @@ pub(crate) mod registry {
                 grad_scale: Bf16 OUT Unit,
                 grad_offset: Bf16 OUT Unit,
             ],
-            same_as: qat_asymmetric_per_group_finish, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
+            same_as: qat_asymmetric_per_group_finish, |a| { let [rows, cols] = a.sizes; crate::registry::Args { sizes: [rows * cols, cols], ..*a } },
             rust: |p, a| Some(status(asymmetric_per_channel_finish(
                 slice(p[0]),
                 slice(p[1]),
                 slice_mut(p[2]),
                 slice_mut(p[3]),
-                a.b,
+                a.sizes[1],
                 &AsymmetricPerChannel { bit: a.bit, eps: a.eps, clip_val: a.clip_val },
             ))),
         },
@@ -316,7 +316,7 @@ pub(crate) mod registry {
                 scale: Bf16 OUT Unit,
                 offset: Bf16 OUT Unit,
             ],
-            same_as: qat_asymmetric_per_group_calibrate, |a| crate::registry::Args { a: a.a * a.b, b: a.b, ..*a },
+            same_as: qat_asymmetric_per_group_calibrate, |a| { let [rows, cols] = a.sizes; crate::registry::Args { sizes: [rows * cols, cols], ..*a } },
             rust: |p, a| Some(status(Backend::active().asymmetric_per_channel_calibrate(
                 slice(p[0]),
                 slice_mut(p[1]),

@@ -93,7 +93,9 @@ pub(crate) mod registry {
             rust: None,
             buffers: &[buf("codes", U8, IN, Codes), buf("packed", U8, OUT, Packed)],
             // SAFETY: the caller's addresses are valid for the buffers' counts.
-            call: |p, a| unsafe { qat_pack_codes(p!(p, 0), a.a, a.b as u32, p!(p, 1)) },
+            call: |p, a| unsafe {
+                qat_pack_codes(p!(p, 0), a.sizes[0], a.sizes[1] as u32, p!(p, 1))
+            },
         },
         EntryPoint {
             name: "qat_unpack_codes",
@@ -106,7 +108,9 @@ pub(crate) mod registry {
             rust: None,
             buffers: &[buf("packed", U8, IN, Packed), buf("codes", U8, OUT, Codes)],
             // SAFETY: the caller's addresses are valid for the buffers' counts.
-            call: |p, a| unsafe { qat_unpack_codes(p!(p, 0), a.a, a.b as u32, p!(p, 1)) },
+            call: |p, a| unsafe {
+                qat_unpack_codes(p!(p, 0), a.sizes[0], a.sizes[1] as u32, p!(p, 1))
+            },
         },
         EntryPoint {
             name: "qat_pack_signed_codes",
@@ -121,7 +125,9 @@ pub(crate) mod registry {
             rust: None,
             buffers: &[buf("codes", I8, IN, Codes), buf("packed", U8, OUT, Packed)],
             // SAFETY: the caller's addresses are valid for the buffers' counts.
-            call: |p, a| unsafe { qat_pack_signed_codes(p!(p, 0), a.a, a.b as u32, p!(p, 1)) },
+            call: |p, a| unsafe {
+                qat_pack_signed_codes(p!(p, 0), a.sizes[0], a.sizes[1] as u32, p!(p, 1))
+            },
         },
         EntryPoint {
             name: "qat_unpack_signed_codes",
@@ -134,7 +140,9 @@ pub(crate) mod registry {
             rust: None,
             buffers: &[buf("packed", U8, IN, Packed), buf("codes", I8, OUT, Codes)],
             // SAFETY: the caller's addresses are valid for the buffers' counts.
-            call: |p, a| unsafe { qat_unpack_signed_codes(p!(p, 0), a.a, a.b as u32, p!(p, 1)) },
+            call: |p, a| unsafe {
+                qat_unpack_signed_codes(p!(p, 0), a.sizes[0], a.sizes[1] as u32, p!(p, 1))
+            },
         },
     ];
 }

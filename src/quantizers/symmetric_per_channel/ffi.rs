@@ -275,7 +275,7 @@ pub(crate) mod registry {
                 slice(p[0]),
                 slice(p[1]),
                 slice_mut(p[2]),
-                a.b,
+                a.sizes[1],
                 &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
             ))),
         },

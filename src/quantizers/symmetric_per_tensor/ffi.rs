@@ -255,7 +255,7 @@ pub(crate) mod registry {
                 slice(p[0]),
                 slice(p[1])[0],
                 &mut slice_mut(p[2])[0],
-                a.a,
+                a.sizes[0],
                 &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
             ))),
         },
