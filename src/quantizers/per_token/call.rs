@@ -15,7 +15,7 @@ impl<B: Boundary> Call<B, PerToken> {
     ///
     /// # Safety
     /// As [`Call::forward`].
-    pub unsafe fn tokens(
+    pub unsafe fn forward(
         self,
         symmetric: bool,
         activation: impl Into<In<u16, B::Len>>,
@@ -58,7 +58,7 @@ impl<B: Boundary> Call<B, PerToken> {
     ///
     /// # Safety
     /// As [`Call::forward`].
-    pub unsafe fn tokens_backward(
+    pub unsafe fn backward(
         self,
         grad_output: impl Into<In<u16, B::Len>>,
         activation: impl Into<In<u16, B::Len>>,

@@ -38,7 +38,7 @@ pub unsafe extern "C" fn qat_per_token_asymmetric(
     bit: u32,
     eps: f32,
 ) -> i32 {
-    raw!(per_token(rows, cols, bit, eps).tokens(false, input, out, scale, zero_point))
+    raw!(per_token(rows, cols, bit, eps).forward(false, input, out, scale, zero_point))
 }
 
 /// qat_per_token_asymmetric, symmetric: each row's
@@ -57,7 +57,7 @@ pub unsafe extern "C" fn qat_per_token_symmetric(
     bit: u32,
     eps: f32,
 ) -> i32 {
-    raw!(per_token(rows, cols, bit, eps).tokens(true, input, out, scale, zero_point))
+    raw!(per_token(rows, cols, bit, eps).forward(true, input, out, scale, zero_point))
 }
 
 /// Backward of qat_per_token_asymmetric and qat_per_token_symmetric, from
@@ -77,7 +77,7 @@ pub unsafe extern "C" fn qat_per_token_backward(
     cols: usize,
     bit: u32,
 ) -> i32 {
-    raw!(per_token(rows, cols, bit, 1.0).tokens_backward(
+    raw!(per_token(rows, cols, bit, 1.0).backward(
         grad_output,
         input,
         scale,

@@ -81,7 +81,7 @@ api! {
         params: &PerToken,
     ) -> Result<(), Error> {
         let call = self.call(Shape::channels(input.len(), scale.len()), *params);
-        slices!(call.tokens(false, input, out, scale, zero_point))
+        slices!(call.forward(false, input, out, scale, zero_point))
     }
 
     /// [`Self::per_token_asymmetric`], symmetric: zero points 0.
@@ -94,7 +94,7 @@ api! {
         params: &PerToken,
     ) -> Result<(), Error> {
         let call = self.call(Shape::channels(input.len(), scale.len()), *params);
-        slices!(call.tokens(true, input, out, scale, zero_point))
+        slices!(call.forward(true, input, out, scale, zero_point))
     }
 
     /// The gradient of either per-token forward pass, from the scales and
@@ -110,6 +110,6 @@ api! {
         params: &PerToken,
     ) -> Result<(), Error> {
         let call = self.call(Shape::channels(input.len(), scale.len()), *params);
-        slices!(call.tokens_backward(grad_output, input, scale, zero_point, grad_input))
+        slices!(call.backward(grad_output, input, scale, zero_point, grad_input))
     }
 }
