@@ -117,7 +117,12 @@ pub(crate) trait Memory: Lanes {
 /// An integer code: `u8` (the per-group level index) or `i8` (the symmetric
 /// level).
 pub(crate) trait Code: Element {
-    /// Whether the code is sign-extended.
+    /// Whether the code is sign-extended (read by the SIMD backends'
+    /// widening; a target with only the scalar backend never reads it).
+    #[cfg_attr(
+        not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
+        allow(dead_code)
+    )]
     const SIGNED: bool;
     /// The code of `x`, an integer in this type's range (the conversion
     /// truncates, which changes no integer).

@@ -68,7 +68,9 @@ pub(crate) enum Backend {
 }
 
 impl Backend {
-    /// Every backend, in the order of their codes.
+    /// Every backend, in the order of their codes (for the choice among
+    /// them, which a target with one backend does not make).
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
     pub(crate) const ALL: &'static [Backend] = &[
         Backend::Scalar,
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
