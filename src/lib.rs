@@ -60,9 +60,9 @@
 //!   not depend on what the caller left.
 //!
 //! The crate is `no_std` and never allocates. The `std` feature (on by
-//! default) only gives the `staticlib` and `cdylib` that `cargo build` makes
-//! a panic runtime; the C libraries `make -C c_tests` builds and installs use
-//! `panic-handler` instead, without `std`. No input can make a kernel panic.
+//! default) only links the standard library; a `no_std` program turns it
+//! off, and the C libraries (`make -C c_tests`, and a firmware's static
+//! library) use `panic-handler` instead. No input can make a kernel panic.
 //! The full contract (formulas, numerics, validation, C ABI) is in the
 //! repository's `docs/` folder.
 #![no_std]
