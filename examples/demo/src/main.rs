@@ -1,7 +1,7 @@
 //! Quantization-aware training with qat-kernels, end to end, in one command:
 //!
 //! ```sh
-//! cargo run --release --example qat_demo
+//! cargo run --release -p qat-demo
 //! ```
 //!
 //! A student MLP learns to reproduce the outputs of a fixed random "teacher"
@@ -730,7 +730,7 @@ fn run(train_size: usize, fp32_epochs: usize, qat_epochs: usize) -> Results {
 
 fn main() {
     println!(
-        "qat_demo: kernels on the {:?} path",
+        "qat_demo: kernels on the {:?} backend",
         qat_kernels::active_isa()
     );
     let start = std::time::Instant::now();
