@@ -70,7 +70,8 @@ fn readme_cmake_example_is_the_example_project() {
 
 #[test]
 fn readme_test_command_is_the_one_ci_runs() {
-    let command = "cargo test --workspace --all-targets && cargo test --doc && make -C c_tests test";
+    let command =
+        "cargo test --workspace --all-targets && cargo test --doc && make -C c_tests test";
     assert!(read("README.md").contains(command));
     assert!(read(".ci/run").lines().any(|line| line.trim() == command));
 }

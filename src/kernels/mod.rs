@@ -42,7 +42,7 @@ use crate::vector::Lanewise;
 use crate::Error;
 use asymmetric_per_group::AsymmetricConstants;
 use calibrate::CalibrateArgs;
-use per_token::TokenGrid;
+use per_token::TokenConstants;
 use symmetric::SymmetricConstants;
 
 // Every kernel, as the unit a call picks a backend for (`arch::Backend::run`);
@@ -113,7 +113,7 @@ pub(crate) struct PerTokenArgs {
     pub zero_point: *mut i32,
     pub units: usize,
     pub len: usize,
-    pub quant: TokenGrid,
+    pub quant: TokenConstants,
     /// The symmetric mapping, else the asymmetric one.
     pub symmetric: bool,
 }
@@ -128,7 +128,7 @@ pub(crate) struct PerTokenBackwardArgs {
     pub grad_input: *mut u16,
     pub units: usize,
     pub len: usize,
-    pub quant: TokenGrid,
+    pub quant: TokenConstants,
 }
 
 /// A quantizer as a call sees it, with `Self` its validated constants:

@@ -28,7 +28,7 @@ use crate::vector::{Lanes, Lanewise, Pair, Vector};
 
 /// The grid and the scale's lower bound, validated.
 #[derive(Clone, Copy)]
-pub(crate) struct TokenGrid {
+pub(crate) struct TokenConstants {
     pub qmin: f32,
     pub qmax: f32,
     pub eps: f32,
@@ -87,7 +87,7 @@ pub(crate) struct Token {
 impl Token {
     /// The row's parameters, asymmetric or symmetric, from its extremes.
     #[inline(always)]
-    fn of_row(grid: &TokenGrid, row: &[u16], symmetric: bool) -> Token {
+    fn of_row(grid: &TokenConstants, row: &[u16], symmetric: bool) -> Token {
         let (lo, hi) = extremes(row);
         // The lanes' NaN-propagating `min`, `max` and `round`, on scalars.
         let min_neg = Lanes::min(lo, 0.0);
@@ -108,7 +108,7 @@ impl Token {
     }
 
     #[inline(always)]
-    fn new(grid: &TokenGrid, scale: f32, zero_point: f32) -> Token {
+    fn new(grid: &TokenConstants, scale: f32, zero_point: f32) -> Token {
         Token {
             scale,
             zero_point,

@@ -4,7 +4,7 @@
 use half::bf16;
 
 use crate::call::Shape;
-use crate::kernels::per_token::TokenGrid;
+use crate::kernels::per_token::TokenConstants;
 use crate::params::check_eps;
 use crate::Error;
 
@@ -36,12 +36,12 @@ impl Default for PerToken {
 impl PerToken {
     /// The grid of `bit`: `BitWidth` outside 2..=8. The backward pass
     /// checks only this (it reads the scales the forward pass wrote).
-    pub(crate) fn grid(&self) -> Result<TokenGrid, Error> {
+    pub(crate) fn grid(&self) -> Result<TokenConstants, Error> {
         if !(2..=8).contains(&self.bit) {
             return Err(Error::BitWidth);
         }
         let half = (1u32 << (self.bit - 1)) as f32;
-        Ok(TokenGrid {
+        Ok(TokenConstants {
             qmin: -half,
             qmax: half - 1.0,
             eps: self.eps,
@@ -49,7 +49,7 @@ impl PerToken {
     }
 
     /// The grid, then `eps`.
-    pub(crate) fn validate(&self) -> Result<TokenGrid, Error> {
+    pub(crate) fn validate(&self) -> Result<TokenConstants, Error> {
         let grid = self.grid()?;
         check_eps(self.eps)?;
         Ok(grid)
