@@ -6,7 +6,8 @@
  * 16-bit patterns (qat_bf16), layout-compatible with at::BFloat16, __bf16
  * and std::bfloat16_t; qat_bf16_from_float and qat_bf16_to_float, at the
  * end, convert. The formulas, numerics and rules are in the project's
- * docs/ folder (docs/README.md).
+ * docs/ folder (docs/README.md), which `make install` puts in
+ * share/doc/qat_kernels beside the licences' share/licenses/qat_kernels.
  */
 #ifndef QAT_KERNELS_H
 #define QAT_KERNELS_H
