@@ -682,30 +682,27 @@ fn c(d: &Description) -> String {
         let _ = writeln!(
             entries,
             "            rust: |p, a| {},",
-            rust_entry(d, op, &buffers, &size_names)
+            rust_entry(d, op, &buffers)
         );
         entries.push_str("        },\n");
     }
     let _ = write!(
         out,
-        "/// The entry points above in the tests' registry (`crate::registry`).\n/// cbindgen:ignore\n#[cfg(feature = \"test-hooks\")]\npub(crate) mod registry {{\n    use super::*;\n    use crate::registry::{{entry, slice, slice_mut, status, EntryPoint, Role}};\n    use crate::{{Backend, Calibration, {params_type}}};\n\n    pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[\n{entries}];\n}}\n",
+        "/// The entry points above in the tests' registry (`crate::registry`).\n/// cbindgen:ignore\n#[cfg(feature = \"test-hooks\")]\npub(crate) mod registry {{\n    use super::*;\n    use crate::registry::{{entry, scalar, slice, slice_mut, status, EntryPoint, Role}};\n    use crate::{{Backend, Calibration, {params_type}}};\n\n    pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[\n{entries}];\n}}\n",
         params_type = d.params().0
     );
     out
 }
 
-/// The scalar argument `name` as the registry's `Args` holds it.
-fn scalar(name: &str, sizes: &[&str]) -> String {
-    match sizes.iter().position(|s| *s == name) {
-        Some(0) => "a.sizes[0]".to_string(),
-        Some(1) => "a.sizes[1]".to_string(),
-        _ => format!("a.{name}"),
-    }
+/// The scalar argument `name` as the registry's `Args` holds it: the
+/// registry's own `scalar!`, which its C calls read through too.
+fn scalar(name: &str) -> String {
+    format!("scalar!(a, {name})")
 }
 
 /// The registry's call of an operation through the Rust API: slices of
 /// the addresses and counts `p`, the parameters from the scalars `a`.
-fn rust_entry(d: &Description, op: &str, buffers: &[Buffer], sizes: &[&str]) -> String {
+fn rust_entry(d: &Description, op: &str, buffers: &[Buffer]) -> String {
     let mut args: Vec<String> = buffers
         .iter()
         .enumerate()
@@ -724,13 +721,13 @@ fn rust_entry(d: &Description, op: &str, buffers: &[Buffer], sizes: &[&str]) -> 
             args.extend(
                 extra
                     .split(", ")
-                    .map(|s| scalar(s.split(':').next().unwrap(), sizes)),
+                    .map(|s| scalar(s.split(':').next().unwrap())),
             );
         }
     }
     let fields: Vec<String> = fields
         .iter()
-        .map(|f| format!("{f}: {}", scalar(f, sizes)))
+        .map(|f| format!("{f}: {}", scalar(f)))
         .collect();
     args.push(format!("&{ty} {{ {} }}", fields.join(", ")));
     if op == "calibrate" {

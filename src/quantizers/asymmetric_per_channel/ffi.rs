@@ -178,7 +178,7 @@ pub unsafe extern "C" fn qat_asymmetric_per_channel_calibrate(
 #[cfg(feature = "test-hooks")]
 pub(crate) mod registry {
     use super::*;
-    use crate::registry::{entry, slice, slice_mut, status, EntryPoint, Role};
+    use crate::registry::{entry, scalar, slice, slice_mut, status, EntryPoint, Role};
     use crate::{AsymmetricPerChannel, Backend, Calibration};
 
     pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[
@@ -198,7 +198,7 @@ pub(crate) mod registry {
                 slice(p[1]),
                 slice(p[2]),
                 slice_mut(p[3]),
-                &AsymmetricPerChannel { bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+                &AsymmetricPerChannel { bit: scalar!(a, bit), eps: scalar!(a, eps), clip_val: scalar!(a, clip_val) },
             ))),
         },
         entry! {
@@ -223,7 +223,7 @@ pub(crate) mod registry {
                 slice_mut(p[4]),
                 slice_mut(p[5]),
                 slice_mut(p[6]),
-                &AsymmetricPerChannel { bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+                &AsymmetricPerChannel { bit: scalar!(a, bit), eps: scalar!(a, eps), clip_val: scalar!(a, clip_val) },
             ))),
         },
         entry! {
@@ -242,7 +242,7 @@ pub(crate) mod registry {
                 slice(p[1]),
                 slice(p[2]),
                 slice_mut(p[3]),
-                &AsymmetricPerChannel { bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+                &AsymmetricPerChannel { bit: scalar!(a, bit), eps: scalar!(a, eps), clip_val: scalar!(a, clip_val) },
             ))),
         },
         entry! {
@@ -261,7 +261,7 @@ pub(crate) mod registry {
                 slice(p[1]),
                 slice(p[2]),
                 slice_mut(p[3]),
-                &AsymmetricPerChannel { bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+                &AsymmetricPerChannel { bit: scalar!(a, bit), eps: scalar!(a, eps), clip_val: scalar!(a, clip_val) },
             ))),
         },
         entry! {
@@ -284,7 +284,7 @@ pub(crate) mod registry {
                 slice(p[3]),
                 slice_mut(p[4]),
                 slice_mut(p[5]),
-                &AsymmetricPerChannel { bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+                &AsymmetricPerChannel { bit: scalar!(a, bit), eps: scalar!(a, eps), clip_val: scalar!(a, clip_val) },
             ))),
         },
         entry! {
@@ -303,8 +303,8 @@ pub(crate) mod registry {
                 slice(p[1]),
                 slice_mut(p[2]),
                 slice_mut(p[3]),
-                a.sizes[1],
-                &AsymmetricPerChannel { bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+                scalar!(a, cols),
+                &AsymmetricPerChannel { bit: scalar!(a, bit), eps: scalar!(a, eps), clip_val: scalar!(a, clip_val) },
             ))),
         },
         entry! {
@@ -321,7 +321,7 @@ pub(crate) mod registry {
                 slice(p[0]),
                 slice_mut(p[1]),
                 slice_mut(p[2]),
-                &AsymmetricPerChannel { bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+                &AsymmetricPerChannel { bit: scalar!(a, bit), eps: scalar!(a, eps), clip_val: scalar!(a, clip_val) },
                 Calibration::from_code(a.mode)?,
             ))),
         },

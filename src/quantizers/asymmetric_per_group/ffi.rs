@@ -198,7 +198,7 @@ pub unsafe extern "C" fn qat_asymmetric_per_group_calibrate(
 #[cfg(feature = "test-hooks")]
 pub(crate) mod registry {
     use super::*;
-    use crate::registry::{entry, slice, slice_mut, status, EntryPoint, Role};
+    use crate::registry::{entry, scalar, slice, slice_mut, status, EntryPoint, Role};
     use crate::{AsymmetricPerGroup, Backend, Calibration};
 
     pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[
@@ -217,7 +217,7 @@ pub(crate) mod registry {
                 slice(p[1]),
                 slice(p[2]),
                 slice_mut(p[3]),
-                &AsymmetricPerGroup { group_size: a.sizes[1], bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+                &AsymmetricPerGroup { group_size: scalar!(a, group_size), bit: scalar!(a, bit), eps: scalar!(a, eps), clip_val: scalar!(a, clip_val) },
             ))),
         },
         entry! {
@@ -241,7 +241,7 @@ pub(crate) mod registry {
                 slice_mut(p[4]),
                 slice_mut(p[5]),
                 slice_mut(p[6]),
-                &AsymmetricPerGroup { group_size: a.sizes[1], bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+                &AsymmetricPerGroup { group_size: scalar!(a, group_size), bit: scalar!(a, bit), eps: scalar!(a, eps), clip_val: scalar!(a, clip_val) },
             ))),
         },
         entry! {
@@ -259,7 +259,7 @@ pub(crate) mod registry {
                 slice(p[1]),
                 slice(p[2]),
                 slice_mut(p[3]),
-                &AsymmetricPerGroup { group_size: a.sizes[1], bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+                &AsymmetricPerGroup { group_size: scalar!(a, group_size), bit: scalar!(a, bit), eps: scalar!(a, eps), clip_val: scalar!(a, clip_val) },
             ))),
         },
         entry! {
@@ -277,7 +277,7 @@ pub(crate) mod registry {
                 slice(p[1]),
                 slice(p[2]),
                 slice_mut(p[3]),
-                &AsymmetricPerGroup { group_size: a.sizes[1], bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+                &AsymmetricPerGroup { group_size: scalar!(a, group_size), bit: scalar!(a, bit), eps: scalar!(a, eps), clip_val: scalar!(a, clip_val) },
             ))),
         },
         entry! {
@@ -299,7 +299,7 @@ pub(crate) mod registry {
                 slice(p[3]),
                 slice_mut(p[4]),
                 slice_mut(p[5]),
-                &AsymmetricPerGroup { group_size: a.sizes[1], bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+                &AsymmetricPerGroup { group_size: scalar!(a, group_size), bit: scalar!(a, bit), eps: scalar!(a, eps), clip_val: scalar!(a, clip_val) },
             ))),
         },
         entry! {
@@ -317,7 +317,7 @@ pub(crate) mod registry {
                 slice(p[1]),
                 slice_mut(p[2]),
                 slice_mut(p[3]),
-                &AsymmetricPerGroup { group_size: a.sizes[1], bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+                &AsymmetricPerGroup { group_size: scalar!(a, group_size), bit: scalar!(a, bit), eps: scalar!(a, eps), clip_val: scalar!(a, clip_val) },
             ))),
         },
         entry! {
@@ -333,7 +333,7 @@ pub(crate) mod registry {
                 slice(p[0]),
                 slice_mut(p[1]),
                 slice_mut(p[2]),
-                &AsymmetricPerGroup { group_size: a.sizes[1], bit: a.bit, eps: a.eps, clip_val: a.clip_val },
+                &AsymmetricPerGroup { group_size: scalar!(a, group_size), bit: scalar!(a, bit), eps: scalar!(a, eps), clip_val: scalar!(a, clip_val) },
                 Calibration::from_code(a.mode)?,
             ))),
         },

@@ -170,7 +170,7 @@ pub unsafe extern "C" fn qat_symmetric_per_channel_calibrate(
 #[cfg(feature = "test-hooks")]
 pub(crate) mod registry {
     use super::*;
-    use crate::registry::{entry, slice, slice_mut, status, EntryPoint, Role};
+    use crate::registry::{entry, scalar, slice, slice_mut, status, EntryPoint, Role};
     use crate::{Backend, Calibration, Symmetric};
 
     pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[
@@ -187,7 +187,7 @@ pub(crate) mod registry {
                 slice(p[0]),
                 slice(p[1]),
                 slice_mut(p[2]),
-                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+                &Symmetric { eps: scalar!(a, eps), min_v: scalar!(a, min_v), max_v: scalar!(a, max_v) },
             ))),
         },
         entry! {
@@ -207,7 +207,7 @@ pub(crate) mod registry {
                 slice(p[2]),
                 slice_mut(p[3]),
                 slice_mut(p[4]),
-                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+                &Symmetric { eps: scalar!(a, eps), min_v: scalar!(a, min_v), max_v: scalar!(a, max_v) },
             ))),
         },
         entry! {
@@ -223,7 +223,7 @@ pub(crate) mod registry {
                 slice(p[0]),
                 slice(p[1]),
                 slice_mut(p[2]),
-                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+                &Symmetric { eps: scalar!(a, eps), min_v: scalar!(a, min_v), max_v: scalar!(a, max_v) },
             ))),
         },
         entry! {
@@ -239,7 +239,7 @@ pub(crate) mod registry {
                 slice(p[0]),
                 slice(p[1]),
                 slice_mut(p[2]),
-                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+                &Symmetric { eps: scalar!(a, eps), min_v: scalar!(a, min_v), max_v: scalar!(a, max_v) },
             ))),
         },
         entry! {
@@ -259,7 +259,7 @@ pub(crate) mod registry {
                 slice(p[2]),
                 slice_mut(p[3]),
                 slice_mut(p[4]),
-                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+                &Symmetric { eps: scalar!(a, eps), min_v: scalar!(a, min_v), max_v: scalar!(a, max_v) },
             ))),
         },
         entry! {
@@ -275,8 +275,8 @@ pub(crate) mod registry {
                 slice(p[0]),
                 slice(p[1]),
                 slice_mut(p[2]),
-                a.sizes[1],
-                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+                scalar!(a, cols),
+                &Symmetric { eps: scalar!(a, eps), min_v: scalar!(a, min_v), max_v: scalar!(a, max_v) },
             ))),
         },
         entry! {
@@ -290,7 +290,7 @@ pub(crate) mod registry {
             rust: |p, a| Some(status(Backend::active().symmetric_per_channel_calibrate(
                 slice(p[0]),
                 slice_mut(p[1]),
-                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+                &Symmetric { eps: scalar!(a, eps), min_v: scalar!(a, min_v), max_v: scalar!(a, max_v) },
                 Calibration::from_code(a.mode)?,
             ))),
         },

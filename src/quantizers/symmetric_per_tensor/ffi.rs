@@ -150,7 +150,7 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_calibrate(
 #[cfg(feature = "test-hooks")]
 pub(crate) mod registry {
     use super::*;
-    use crate::registry::{entry, slice, slice_mut, status, EntryPoint, Role};
+    use crate::registry::{entry, scalar, slice, slice_mut, status, EntryPoint, Role};
     use crate::{Backend, Calibration, Symmetric};
 
     pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[
@@ -167,7 +167,7 @@ pub(crate) mod registry {
                 slice(p[0]),
                 slice(p[1])[0],
                 slice_mut(p[2]),
-                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+                &Symmetric { eps: scalar!(a, eps), min_v: scalar!(a, min_v), max_v: scalar!(a, max_v) },
             ))),
         },
         entry! {
@@ -187,7 +187,7 @@ pub(crate) mod registry {
                 slice(p[2])[0],
                 slice_mut(p[3]),
                 &mut slice_mut(p[4])[0],
-                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+                &Symmetric { eps: scalar!(a, eps), min_v: scalar!(a, min_v), max_v: scalar!(a, max_v) },
             ))),
         },
         entry! {
@@ -203,7 +203,7 @@ pub(crate) mod registry {
                 slice(p[0]),
                 slice(p[1])[0],
                 slice_mut(p[2]),
-                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+                &Symmetric { eps: scalar!(a, eps), min_v: scalar!(a, min_v), max_v: scalar!(a, max_v) },
             ))),
         },
         entry! {
@@ -219,7 +219,7 @@ pub(crate) mod registry {
                 slice(p[0]),
                 slice(p[1])[0],
                 slice_mut(p[2]),
-                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+                &Symmetric { eps: scalar!(a, eps), min_v: scalar!(a, min_v), max_v: scalar!(a, max_v) },
             ))),
         },
         entry! {
@@ -239,7 +239,7 @@ pub(crate) mod registry {
                 slice(p[2])[0],
                 slice_mut(p[3]),
                 slice_mut(p[4]),
-                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+                &Symmetric { eps: scalar!(a, eps), min_v: scalar!(a, min_v), max_v: scalar!(a, max_v) },
             ))),
         },
         entry! {
@@ -255,8 +255,8 @@ pub(crate) mod registry {
                 slice(p[0]),
                 slice(p[1])[0],
                 &mut slice_mut(p[2])[0],
-                a.sizes[0],
-                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+                scalar!(a, numel),
+                &Symmetric { eps: scalar!(a, eps), min_v: scalar!(a, min_v), max_v: scalar!(a, max_v) },
             ))),
         },
         entry! {
@@ -270,7 +270,7 @@ pub(crate) mod registry {
             rust: |p, a| Some(status(Backend::active().symmetric_per_tensor_calibrate(
                 slice(p[0]),
                 &mut slice_mut(p[1])[0],
-                &Symmetric { eps: a.eps, min_v: a.min_v, max_v: a.max_v },
+                &Symmetric { eps: scalar!(a, eps), min_v: scalar!(a, min_v), max_v: scalar!(a, max_v) },
                 Calibration::from_code(a.mode)?,
             ))),
         },
