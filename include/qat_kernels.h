@@ -24,7 +24,7 @@
 #define QAT_OK 0
 
 /**
- * Why a call was rejected: the C ABI's QAT_ERR_* status codes. A call that
+ * Why a call was refused: the C ABI's QAT_ERR_* status codes. A call that
  * returns one has written nothing to any output.
  */
 enum qat_err
@@ -45,7 +45,9 @@ enum qat_err
    */
   QAT_ERR_SHAPE = 2,
   /**
-   * bit is outside 1..=16.
+   * bit is outside the quantizer's range (1..=16 for weights, 1..=8 to
+   * export per group, 2..=8 per token), or a packing width is not 1, 2, 4
+   * or 8.
    */
   QAT_ERR_BIT_WIDTH = 3,
   /**
@@ -58,8 +60,8 @@ enum qat_err
    */
   QAT_ERR_CLIP = 5,
   /**
-   * min_v and max_v are not finite integers with min_v <= max_v and
-   * magnitudes at most 2^24.
+   * min_v or max_v is not an integer within -2^24..=2^24 (-128..=127 to
+   * export), or max_v < min_v.
    */
   QAT_ERR_RANGE = 6,
   /**
@@ -162,6 +164,34 @@ typedef int32_t qat_calibrate;
 #endif // __cplusplus
 
 /**
+ * Why a call was refused, as a refusal handler receives it: the status the
+ * call returns, and which argument broke which rule, which
+ * qat_refusal_message puts in words ("bit is outside 2..=8"). The
+ * argument and rule codes are for qat_refusal_message; their values may
+ * change between releases.
+ */
+typedef struct qat_refusal {
+  /**
+   * The QAT_ERR_* code the call returns.
+   */
+  int32_t status;
+  /**
+   * The argument, as a code.
+   */
+  int32_t argument;
+  /**
+   * The rule it broke, as a code.
+   */
+  int32_t rule;
+} qat_refusal;
+
+/**
+ * A function a refused call calls, on the calling thread, before it
+ * returns its status. It must return (not unwind or longjmp).
+ */
+typedef void (*qat_refusal_handler)(const struct qat_refusal *refusal);
+
+/**
  * A bfloat16 value as its 16-bit pattern (the top half of an IEEE f32).
  */
 typedef uint16_t qat_bf16;
@@ -200,6 +230,31 @@ const char *qat_status_message(int32_t status);
  * The library version, e.g. "0.1.0" (static, NUL-terminated).
  */
 const char *qat_version(void);
+
+/**
+ * Sets the function every refused call (any entry point that returns a
+ * QAT_ERR_* code, from any thread) calls, on its own thread, with the
+ * refusal's detail, before returning; NULL sets none. Process-wide; returns
+ * the handler it replaces, so that handlers can chain. The refusal lives
+ * only during the call: a handler that keeps it copies it (to a
+ * thread_local, for a detailed message after the call returns). The
+ * handler must not unwind or longjmp out, and must not assume it runs
+ * once per refused call if another thread sets a different handler.
+ */
+qat_refusal_handler qat_set_refusal_handler(qat_refusal_handler handler);
+
+/**
+ * Writes refusal's detail as one line, "bit is outside 2..=8": the argument
+ * as this header names it and the rule it broke, with the valid range.
+ * Writes at most size bytes to buffer, NUL-terminated and truncated as
+ * snprintf does (nothing when size is 0; buffer may then be NULL), and
+ * returns the whole line's length without the NUL: a result of size or more
+ * means it was cut. A NULL refusal or one with an unknown argument or rule
+ * gives "unknown refusal".
+ *
+ * Safety: refusal is NULL or valid; buffer is valid for size bytes.
+ */
+size_t qat_refusal_message(const struct qat_refusal *refusal, char *buffer, size_t size);
 
 /**
  * Asymmetric per-channel fake quantization (LSQ+ forward) of a row-major

@@ -5,7 +5,7 @@
 //! documented order.
 
 use crate::error::QAT_OK;
-use crate::Error;
+use crate::{Argument, Error, Rule};
 
 /// The length a buffer comes with: none from C (`()`, taking no room in
 /// the call's frame), where the shape gives every length; a slice's length
@@ -112,6 +112,8 @@ pub(crate) struct Buffer {
     pub size: usize,
     pub output: bool,
     pub given: Option<usize>,
+    /// Its parameter, which a refusal names.
+    pub name: Argument,
 }
 
 impl Buffer {
@@ -126,32 +128,32 @@ impl Buffer {
     }
 }
 
-pub(crate) fn input<T, L: Len>(b: In<T, L>, len: usize) -> Buffer {
+/// The buffer `name` a call reads, of `len` elements.
+pub(crate) fn input<T, L: Len>(name: Argument, b: In<T, L>, len: usize) -> Buffer {
     Buffer {
         start: b.ptr as usize,
         len,
         size: size_of::<T>(),
         output: false,
         given: b.len.given(),
+        name,
     }
 }
 
-pub(crate) fn output<T, L: Len>(b: Out<T, L>, len: usize) -> Buffer {
+/// The buffer `name` a call writes, of `len` elements.
+pub(crate) fn output<T, L: Len>(name: Argument, b: Out<T, L>, len: usize) -> Buffer {
     Buffer {
-        start: b.ptr as usize,
-        len,
-        size: size_of::<T>(),
         output: true,
-        given: b.len.given(),
+        ..input(name, b.reading(), len)
     }
 }
 
-/// `Shape` unless every slice has the length the shape gives it.
+/// [`Rule::Length`] for the first slice without the length the shape
+/// gives it.
 fn check_lengths(buffers: &[Buffer]) -> Result<(), Error> {
-    if buffers.iter().all(|b| b.given.is_none_or(|n| n == b.len)) {
-        Ok(())
-    } else {
-        Err(Error::Shape)
+    match buffers.iter().find(|b| b.given.is_some_and(|n| n != b.len)) {
+        None => Ok(()),
+        Some(b) => Err(Error::new(b.name, Rule::Length)),
     }
 }
 
@@ -194,11 +196,15 @@ impl Boundary for Slices {
     }
 }
 
-/// A call's result as C sees it: `QAT_OK` or the error's code.
+/// A call's result as C sees it: `QAT_OK`, or the error's code after the
+/// refusal handler (if one is set) has been given the error.
 pub(crate) fn status(result: Result<(), Error>) -> i32 {
     match result {
         Ok(()) => QAT_OK,
-        Err(error) => error.code(),
+        Err(error) => {
+            crate::ffi::refuse(error);
+            error.code()
+        }
     }
 }
 
@@ -237,27 +243,34 @@ impl Boundary for Raw {
     }
 }
 
-/// `Shape` for a buffer larger than any object can be (`PTRDIFF_MAX`
-/// bytes), its count however large or wrapped: the shape's last check,
-/// before any pointer is looked at. (Each of these loops is one function for
-/// every entry point, not inlined into each: a firmware's code is small.)
+/// [`Rule::TooLarge`] for a buffer larger than any object can be
+/// (`PTRDIFF_MAX` bytes), its count however large or wrapped: the shape's
+/// last check, before any pointer is looked at. (Each of these loops is one
+/// function for every entry point, not inlined into each: a firmware's code
+/// is small.)
 #[inline(never)]
 fn check_extents(buffers: &[Buffer]) -> Result<(), Error> {
-    if buffers.iter().all(|b| b.bytes().is_some()) {
-        Ok(())
-    } else {
-        Err(Error::Shape)
+    match buffers.iter().find(|b| b.bytes().is_none()) {
+        None => Ok(()),
+        Some(b) => Err(Error::new(b.name, Rule::TooLarge)),
     }
 }
 
 /// `Pointer` for a buffer that is null with a nonzero count, misaligned, or
-/// wrapping around the address space.
+/// wrapping around the address space, checked in that order.
 #[inline(never)]
 fn check_pointers(buffers: &[Buffer]) -> Result<(), Error> {
     for &b in buffers {
-        if (b.start == 0 && b.len != 0) || !aligned(b) || b.end().is_none() {
-            return Err(Error::Pointer);
-        }
+        let rule = if b.start == 0 && b.len != 0 {
+            Rule::Null
+        } else if !aligned(b) {
+            Rule::Misaligned
+        } else if b.end().is_none() {
+            Rule::Wraps
+        } else {
+            continue;
+        };
+        return Err(Error::new(b.name, rule));
     }
     Ok(())
 }
@@ -269,8 +282,8 @@ fn aligned(b: Buffer) -> bool {
 }
 
 /// `Overlap` for an output that overlaps another buffer other than as
-/// exactly the same buffer as an input (in place). The ends exist: checked
-/// by [`check_pointers`].
+/// exactly the same buffer as an input (in place), naming the output (the
+/// first, if both are). The ends exist: checked by [`check_pointers`].
 #[inline(never)]
 fn check_overlaps(buffers: &[Buffer]) -> Result<(), Error> {
     for (i, a) in buffers.iter().enumerate() {
@@ -282,7 +295,8 @@ fn check_overlaps(buffers: &[Buffer]) -> Result<(), Error> {
             let in_place =
                 a.start == b.start && a.len == b.len && a.size == b.size && a.output != b.output;
             if !disjoint && !in_place {
-                return Err(Error::Overlap);
+                let output = if a.output { a } else { b };
+                return Err(Error::new(output.name, Rule::Overlaps));
             }
         }
     }

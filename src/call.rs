@@ -24,17 +24,17 @@ use crate::kernels::rows::{BlockSums, Totals};
 use crate::kernels::scan;
 use crate::kernels::{BackwardArgs, MapArgs, Quantizer};
 use crate::params::Params;
-use crate::Error;
+use crate::{Argument, Error, Rule};
 
 /// The largest element count whose bf16 buffer fits in `isize::MAX` bytes.
 const MAX_ELEMENTS: usize = isize::MAX as usize / 2;
 
-/// `Shape` unless `count` bf16 values fit in `isize::MAX` bytes.
-fn check_count(count: usize) -> Result<usize, Error> {
-    if count <= MAX_ELEMENTS {
-        Ok(count)
-    } else {
-        Err(Error::Shape)
+/// [`Rule::TooLarge`] for `name` unless `count` bf16 values fit in
+/// `isize::MAX` bytes (`None`: the count overflowed).
+fn check_count(name: Argument, count: Option<usize>) -> Result<usize, Error> {
+    match count {
+        Some(count) if count <= MAX_ELEMENTS => Ok(count),
+        _ => Err(Error::new(name, Rule::TooLarge)),
     }
 }
 
@@ -47,35 +47,45 @@ pub(crate) struct Shape {
 }
 
 impl Shape {
-    /// `rows` rows of `cols` (per tensor: one row); `Shape` if `rows * cols`
-    /// overflows or passes `isize::MAX` bytes (`rows` too: the scales'
-    /// count).
+    /// `rows` rows of `cols`; [`Rule::TooLarge`] if `rows * cols` (for
+    /// `cols`) overflows or passes `isize::MAX` bytes, or `rows` does (the
+    /// scales' count).
     pub fn rows(rows: usize, cols: usize) -> Result<Shape, Error> {
-        check_count(rows)?;
-        check_count(rows.checked_mul(cols).ok_or(Error::Shape)?)?;
+        check_count(Argument::Rows, Some(rows))?;
+        check_count(Argument::Cols, rows.checked_mul(cols))?;
         Ok(Shape {
             units: rows,
             len: cols,
         })
     }
 
+    /// One row of `numel`.
+    pub fn tensor(numel: usize) -> Result<Shape, Error> {
+        check_count(Argument::Numel, Some(numel))?;
+        Ok(Shape {
+            units: 1,
+            len: numel,
+        })
+    }
+
     /// `numel` elements in groups of `len`, which must divide it (a `len`
     /// of 0 never does).
     pub fn groups(numel: usize, len: usize) -> Result<Shape, Error> {
-        check_count(numel)?;
+        check_count(Argument::Numel, Some(numel))?;
         match (numel.checked_rem(len), numel.checked_div(len)) {
             (Some(0), Some(units)) => Ok(Shape { units, len }),
-            _ => Err(Error::Shape),
+            _ => Err(Error::new(Argument::GroupSize, Rule::NotDividing)),
         }
     }
 
-    /// `numel` elements in `units` rows, which must divide it (no rows
-    /// only for no elements): a per-channel call with one row per scale.
+    /// `numel` elements in as many rows as `scale` has values (`units`),
+    /// which must divide it (no rows only for no elements): a per-channel
+    /// call from slices.
     pub fn channels(numel: usize, units: usize) -> Result<Shape, Error> {
         match (numel.checked_rem(units), numel.checked_div(units)) {
             (Some(0), Some(len)) => Shape::rows(units, len),
             (None, _) if numel == 0 => Shape::rows(0, 0),
-            _ => Err(Error::Shape),
+            _ => Err(Error::new(Argument::Scale, Rule::ChannelCount)),
         }
     }
 
@@ -144,6 +154,10 @@ pub(crate) trait Map<Q: Quantizer> {
     type In: Copy;
     /// What it writes: bf16 values, or codes.
     type Out: Copy;
+    /// What the C header calls the buffer it reads.
+    const INPUT: Argument;
+    /// What the C header calls the buffer it writes.
+    const OUTPUT: Argument;
     /// The kernel.
     type Kernel: Kernel<Args = MapArgs<Q, Self::In, Self::Out>, Output = ()>;
     /// The parameters' validation.
@@ -168,6 +182,8 @@ pub(crate) enum Forward {}
 impl<Q: Quantizer> Map<Q> for Forward {
     type In = u16;
     type Out = u16;
+    const INPUT: Argument = Argument::Weight;
+    const OUTPUT: Argument = Argument::Out;
     type Kernel = Q::Forward;
     fn validate<P: Params<Quant = Q>>(params: &P) -> Result<Q, Error> {
         params.validate()
@@ -180,6 +196,8 @@ pub(crate) enum Quantize {}
 impl<Q: Quantizer> Map<Q> for Quantize {
     type In = u16;
     type Out = Q::Code;
+    const INPUT: Argument = Argument::Weight;
+    const OUTPUT: Argument = Argument::Codes;
     type Kernel = Q::Quantize;
     fn validate<P: Params<Quant = Q>>(params: &P) -> Result<Q, Error> {
         params.validate_for_codes()
@@ -196,6 +214,8 @@ pub(crate) enum Dequantize {}
 impl<Q: Quantizer> Map<Q> for Dequantize {
     type In = Q::Code;
     type Out = u16;
+    const INPUT: Argument = Argument::Codes;
+    const OUTPUT: Argument = Argument::Out;
     type Kernel = Q::Dequantize;
     fn validate<P: Params<Quant = Q>>(params: &P) -> Result<Q, Error> {
         params.validate_for_codes()
@@ -224,8 +244,12 @@ impl<Q: Quantizer, L: Len> BackwardSums<Q> for PerUnit<Out<u16, L>> {
     type Kernel = Q::Backward;
     fn buffers(self, shape: Shape) -> [Buffer; 2] {
         [
-            output(self.scale, shape.units),
-            output(self.offset, if Q::OFFSETS { shape.units } else { 0 }),
+            output(Argument::GradScale, self.scale, shape.units),
+            output(
+                Argument::GradOffset,
+                self.offset,
+                if Q::OFFSETS { shape.units } else { 0 },
+            ),
         ]
     }
     fn place(self, args: &mut BackwardArgs<Q>) {
@@ -237,8 +261,8 @@ impl<Q: Quantizer, L: Len> BackwardSums<Q> for Out<f64, L> {
     type Kernel = Q::BackwardBlocks;
     fn buffers(self, shape: Shape) -> [Buffer; 2] {
         [
-            output(self, shape.block_values()),
-            output(Out::<u16, L>::none(), 0),
+            output(Argument::BlockSums, self, shape.block_values()),
+            output(Argument::GradOffset, Out::<u16, L>::none(), 0),
         ]
     }
     fn place(self, args: &mut BackwardArgs<Q>) {
@@ -335,10 +359,10 @@ impl<B: Boundary, P: Params> Call<B, P> {
             let quant = B::check(
                 || {
                     [
-                        input(input_, shape.numel()),
-                        input(scales.scale, shape.units),
-                        input(scales.offset, Self::offsets(shape)),
-                        output(output_, shape.numel()),
+                        input(M::INPUT, input_, shape.numel()),
+                        input(Argument::Scale, scales.scale, shape.units),
+                        input(Argument::Offset, scales.offset, Self::offsets(shape)),
+                        output(M::OUTPUT, output_, shape.numel()),
                     ]
                 },
                 || M::validate(&self.params),
@@ -425,11 +449,11 @@ impl<B: Boundary, P: Params> Call<B, P> {
                 || {
                     let [sums_a, sums_b] = sums.buffers(shape);
                     [
-                        input(grad_output, shape.numel()),
-                        input(weight, shape.numel()),
-                        input(scales.scale, shape.units),
-                        input(scales.offset, Self::offsets(shape)),
-                        output(grad_weight, shape.numel()),
+                        input(Argument::GradOutput, grad_output, shape.numel()),
+                        input(Argument::Weight, weight, shape.numel()),
+                        input(Argument::Scale, scales.scale, shape.units),
+                        input(Argument::Offset, scales.offset, Self::offsets(shape)),
+                        output(Argument::GradWeight, grad_weight, shape.numel()),
                         sums_a,
                         sums_b,
                     ]
@@ -473,10 +497,10 @@ impl<B: Boundary, P: Params> Call<B, P> {
             let quant = B::check(
                 || {
                     [
-                        input(block_sums, shape.block_values()),
-                        input(scale, shape.units),
-                        output(grads.scale, shape.units),
-                        output(grads.offset, Self::offsets(shape)),
+                        input(Argument::BlockSums, block_sums, shape.block_values()),
+                        input(Argument::Scale, scale, shape.units),
+                        output(Argument::GradScale, grads.scale, shape.units),
+                        output(Argument::GradOffset, grads.offset, Self::offsets(shape)),
                     ]
                 },
                 || self.params.validate(),
@@ -502,7 +526,7 @@ impl<B: Boundary, P: Params> Call<B, P> {
 
     /// Calibration: each unit's scale (and offset). `mode` is checked
     /// first (`Mode` for none), the weights' finiteness last
-    /// ([`Error::NonFinite`], nothing written).
+    /// ([`Status::NonFinite`](crate::Status::NonFinite), nothing written).
     ///
     /// # Safety
     /// As [`Call::forward`].
@@ -514,14 +538,14 @@ impl<B: Boundary, P: Params> Call<B, P> {
     ) -> B::Status {
         let (weight, scales) = (weight.into(), scales.into());
         B::status(fpenv::with_default(move || {
-            let mode = mode.ok_or(Error::Mode)?;
+            let mode = mode.ok_or(Error::new(Argument::Mode, Rule::UnknownMode))?;
             let shape = self.shape?;
             let quant = B::check(
                 || {
                     [
-                        input(weight, shape.numel()),
-                        output(scales.scale, shape.units),
-                        output(scales.offset, Self::offsets(shape)),
+                        input(Argument::Weight, weight, shape.numel()),
+                        output(Argument::Scale, scales.scale, shape.units),
+                        output(Argument::Offset, scales.offset, Self::offsets(shape)),
                     ]
                 },
                 || self.params.validate(),
@@ -541,7 +565,7 @@ impl<B: Boundary, P: Params> Call<B, P> {
             unsafe {
                 let weights = scan::elements(weight.ptr, shape.numel());
                 if !scan::all_finite(self.backend, weights) {
-                    return Err(Error::NonFinite);
+                    return Err(Error::new(Argument::Weight, Rule::NotFinite));
                 }
                 self.backend
                     .run::<<P::Quant as Quantizer>::Calibrate>(&args);

@@ -1,7 +1,7 @@
 //! The dense packing of integer codes of 1, 2, 4 or 8 bits into bytes.
 
 use crate::kernels::scan::elements;
-use crate::Error;
+use crate::{Argument, Error, Rule};
 
 /// `log2(bits)` for a packing width of 1, 2, 4 or 8 bits, else `None`.
 /// Shifts by it stand for divisions, so that no path divides by zero.
@@ -66,7 +66,7 @@ pub(crate) unsafe fn codes_fit<C: Packable>(
     if codes.iter().all(|c| c.fits(bits)) {
         Ok(())
     } else {
-        Err(Error::Code)
+        Err(Error::new(Argument::Codes, Rule::TooWide))
     }
 }
 

@@ -1,15 +1,18 @@
-//! Why a call was rejected: one enum, whose discriminants are the C ABI's
-//! `QAT_ERR_*` status codes (cbindgen writes the header's constants from it)
-//! and whose messages `qat_status_message` returns.
+//! Why a call was refused. [`Status`] is the class, the C ABI's `QAT_ERR_*`
+//! code (cbindgen writes the header's constants from its discriminants),
+//! described by `qat_status_message`. [`Error`] is the detail: the
+//! [`Argument`] and the [`Rule`] it broke, whose rule gives the status. The
+//! Rust API returns it; C callers get it from a refusal handler
+//! (`qat_set_refusal_handler`, in `ffi`).
 
 use core::ffi::CStr;
 use core::fmt;
 
-/// Why a call was rejected: the C ABI's QAT_ERR_* status codes. A call that
+/// Why a call was refused: the C ABI's QAT_ERR_* status codes. A call that
 /// returns one has written nothing to any output.
 #[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Error {
+pub enum Status {
     /// A buffer pointer is null with a nonzero count, not aligned to its
     /// element (2 bytes for bf16, 8 for f64 block values), or its buffer
     /// would wrap around the address space.
@@ -18,15 +21,17 @@ pub enum Error {
     /// buffer exceeds PTRDIFF_MAX bytes, or (Rust API) a slice has the wrong
     /// length.
     Shape = 2,
-    /// bit is outside 1..=16.
+    /// bit is outside the quantizer's range (1..=16 for weights, 1..=8 to
+    /// export per group, 2..=8 per token), or a packing width is not 1, 2, 4
+    /// or 8.
     BitWidth = 3,
     /// eps is not finite and positive.
     Eps = 4,
     /// clip_val is not finite with 0 < clip_val < 1, or its extreme levels
     /// round off the grid in f32 (bit 1 with clip_val = 1 - 2^-24).
     Clip = 5,
-    /// min_v and max_v are not finite integers with min_v <= max_v and
-    /// magnitudes at most 2^24.
+    /// min_v or max_v is not an integer within -2^24..=2^24 (-128..=127 to
+    /// export), or max_v < min_v.
     Range = 6,
     /// Buffers overlap other than an output being exactly an input of the
     /// same length (an in-place call).
@@ -46,72 +51,232 @@ pub enum Error {
 }
 
 /// Every value, in the order of their codes.
-const ERRORS: [Error; 11] = [
-    Error::Pointer,
-    Error::Shape,
-    Error::BitWidth,
-    Error::Eps,
-    Error::Clip,
-    Error::Range,
-    Error::Overlap,
-    Error::UnsupportedIsa,
-    Error::NonFinite,
-    Error::Code,
-    Error::Mode,
+const STATUSES: [Status; 11] = [
+    Status::Pointer,
+    Status::Shape,
+    Status::BitWidth,
+    Status::Eps,
+    Status::Clip,
+    Status::Range,
+    Status::Overlap,
+    Status::UnsupportedIsa,
+    Status::NonFinite,
+    Status::Code,
+    Status::Mode,
 ];
 
 /// Success.
 pub const QAT_OK: i32 = 0;
 
-impl Error {
+impl Status {
     /// The C status code.
     pub const fn code(self) -> i32 {
         self as i32
     }
 
-    /// The error with this C status code (`None` for `QAT_OK` and unknown codes).
-    pub fn from_code(code: i32) -> Option<Error> {
-        ERRORS.into_iter().find(|error| error.code() == code)
+    /// The status with this C status code (`None` for `QAT_OK` and unknown
+    /// codes).
+    pub fn from_code(code: i32) -> Option<Status> {
+        STATUSES.into_iter().find(|status| status.code() == code)
     }
 
-    /// A one-line description, as the C ABI's `qat_status_message` gives it.
+    /// A one-line description of every rule of the class, as the C ABI's
+    /// `qat_status_message` gives it.
     pub fn message(self) -> &'static str {
         self.c_message().to_str().unwrap_or_default()
     }
 
-    /// [`Error::message`], NUL-terminated for the C ABI.
+    /// [`Status::message`], NUL-terminated for the C ABI.
     pub(crate) const fn c_message(self) -> &'static CStr {
         match self {
-            Error::Pointer => {
+            Status::Pointer => {
                 c"a buffer pointer is null with a nonzero count, misaligned, or wraps around memory"
             }
-            Error::Shape => {
-                c"invalid shape: group_size is 0 or does not divide numel, or a size overflows"
-            }
-            Error::BitWidth => c"bit width outside 1..=16",
-            Error::Eps => c"eps is not finite and positive",
-            Error::Clip => {
+            Status::Shape => c"invalid shape: group_size is 0 or does not divide numel, a size overflows, or a slice has the wrong length",
+            Status::BitWidth => c"bit width outside the quantizer's range (weights 1..=16, export 1..=8, per token 2..=8; packing 1, 2, 4 or 8)",
+            Status::Eps => c"eps is not finite and positive",
+            Status::Clip => {
                 c"clip_val is not finite with 0 < clip_val < 1, or its levels leave the grid"
             }
-            Error::Range => {
-                c"min_v and max_v are not finite integers with min_v <= max_v and |v| <= 2^24"
-            }
-            Error::Overlap => {
+            Status::Range => c"min_v or max_v is not an integer within -2^24..=2^24 (export: -128..=127), or max_v < min_v",
+            Status::Overlap => {
                 c"buffers overlap other than an output exactly reusing an input of the same length"
             }
-            Error::UnsupportedIsa => c"instruction set not supported by this CPU or build",
-            Error::NonFinite => {
+            Status::UnsupportedIsa => c"instruction set not supported by this CPU or build",
+            Status::NonFinite => {
                 c"a NaN or infinite value where finite ones are needed (no integer code, or calibration)"
             }
-            Error::Code => c"a code is off its grid or does not fit the packing width",
-            Error::Mode => c"unknown calibration mode",
+            Status::Code => c"a code is off its grid or does not fit the packing width",
+            Status::Mode => c"unknown calibration mode",
         }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+/// Writes the list of names once: the enum, and its names as the C
+/// headers and the Rust API spell them.
+macro_rules! arguments {
+    ($($variant:ident = $name:literal,)*) => {
+        /// An argument a call can refuse: a buffer or a scalar, named as
+        /// the C header names its parameter.
+        #[repr(u8)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Argument {
+            $(#[doc = concat!("`", $name, "`")] $variant,)*
+        }
+
+        impl Argument {
+            /// Every argument, in the order of their codes.
+            const ALL: &[Argument] = &[$(Argument::$variant),*];
+
+            /// The argument with this code (its discriminant).
+            pub fn from_code(code: i32) -> Option<Argument> {
+                Argument::ALL.iter().copied().find(|a| *a as i32 == code)
+            }
+
+            /// The parameter's name in the C header.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Argument::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+arguments! {
+    Weight = "weight",
+    Scale = "scale",
+    Offset = "offset",
+    Out = "out",
+    GradOutput = "grad_output",
+    GradWeight = "grad_weight",
+    GradScale = "grad_scale",
+    GradOffset = "grad_offset",
+    BlockSums = "block_sums",
+    Codes = "codes",
+    Packed = "packed",
+    Input = "input",
+    GradInput = "grad_input",
+    ZeroPoint = "zero_point",
+    Numel = "numel",
+    GroupSize = "group_size",
+    Rows = "rows",
+    Cols = "cols",
+    Count = "count",
+    Bits = "bits",
+    Bit = "bit",
+    Eps = "eps",
+    ClipVal = "clip_val",
+    MinV = "min_v",
+    MaxV = "max_v",
+    Isa = "isa",
+    Mode = "mode",
+}
+
+/// Writes the list of rules once: the enum, each rule's status and its
+/// text, which follows the argument's name.
+macro_rules! rules {
+    ($($variant:ident: $status:ident $text:literal,)*) => {
+        /// A rule a call's argument broke. Its text follows the argument's
+        /// name ("bit is outside 2..=8") and gives the valid range.
+        #[repr(u8)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Rule {
+            $(#[doc = $text] $variant,)*
+        }
+
+        impl Rule {
+            /// Every rule, in the order of their codes.
+            const ALL: &[Rule] = &[$(Rule::$variant),*];
+
+            /// The rule with this code (its discriminant).
+            pub fn from_code(code: i32) -> Option<Rule> {
+                Rule::ALL.iter().copied().find(|r| *r as i32 == code)
+            }
+
+            /// The status a call broken by this rule returns.
+            pub const fn status(self) -> Status {
+                match self {
+                    $(Rule::$variant => Status::$status,)*
+                }
+            }
+
+            /// What the argument is, following its name.
+            pub const fn text(self) -> &'static str {
+                match self {
+                    $(Rule::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+rules! {
+    Null: Pointer "is null with a nonzero count",
+    Misaligned: Pointer "is not aligned to its element's size (bf16: 2 bytes, f32 and i32: 4, f64: 8)",
+    Wraps: Pointer "wraps around the end of the address space",
+    TooLarge: Shape "is too large: a buffer it sizes would exceed PTRDIFF_MAX bytes",
+    NotDividing: Shape "is 0 or does not divide numel",
+    ChannelCount: Shape "has a length that does not divide the weights' (one value per row)",
+    Length: Shape "has a length other than the shape gives it",
+    WeightBits: BitWidth "is outside 1..=16",
+    CodeBits: BitWidth "is outside 1..=8 (codes are bytes)",
+    TokenBits: BitWidth "is outside 2..=8",
+    PackingWidth: BitWidth "is not 1, 2, 4 or 8",
+    NotPositive: Eps "is not finite and positive",
+    ClipRange: Clip "is not finite with 0 < clip_val < 1",
+    ClipGrid: Clip "puts the extreme levels off the grid in f32 (bit 1 with clip_val = 1 - 2^-24)",
+    NotLevel: Range "is not an integer within -2^24..=2^24",
+    BelowMin: Range "is less than min_v",
+    NotCode: Range "is outside -128..=127 (codes are int8)",
+    Overlaps: Overlap "overlaps another buffer other than as exactly an input of the same length (in place)",
+    UnknownIsa: UnsupportedIsa "is not a QAT_ISA_* value",
+    Unsupported: UnsupportedIsa "is not supported by this CPU or build",
+    NoCode: NonFinite "has a value whose forward value is not finite, so no integer code",
+    NotFinite: NonFinite "has a NaN or infinite value",
+    OffGrid: Code "has a code outside 0..2^bit",
+    OutsideRange: Code "has a code outside min_v..=max_v",
+    TooWide: Code "has a code that does not fit in bits bits",
+    UnknownMode: Mode "is not QAT_CALIBRATE_SEARCH (0) or QAT_CALIBRATE_LSQ (1)",
+}
+
+/// Why a call was refused: the argument and the rule it broke. A call that
+/// returns one has written nothing to any output. `Display` gives
+/// "bit is outside 2..=8".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Error {
+    /// The argument that broke the rule.
+    pub argument: Argument,
+    /// The rule it broke.
+    pub rule: Rule,
+}
+
+impl Error {
+    /// `argument` broke `rule`.
+    pub const fn new(argument: Argument, rule: Rule) -> Error {
+        Error { argument, rule }
+    }
+
+    /// The status class, as C returns it.
+    pub const fn status(self) -> Status {
+        self.rule.status()
+    }
+
+    /// The C status code.
+    pub const fn code(self) -> i32 {
+        self.status().code()
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message())
+        write!(f, "{} {}", self.argument.name(), self.rule.text())
     }
 }
 

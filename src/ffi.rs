@@ -1,21 +1,24 @@
 //! The C ABI: each quantizer's entry points (in its module of
 //! `quantizers`, re-exported here), and the library's own: the ISA, status
-//! messages, the version, the reduction's block count.
+//! messages and the refusal handler, the version, the reduction's block
+//! count.
 //!
 //! Every function checks its pointers, sizes and parameters before touching
 //! memory, writes nothing unless it returns `QAT_OK`, and cannot panic. The
-//! status codes and ISA values are the discriminants of [`Error`] and
+//! status codes and ISA values are the discriminants of [`Status`] and
 //! [`Isa`], which cbindgen writes into the header as `QAT_ERR_*` and
-//! `QAT_ISA_*`.
+//! `QAT_ISA_*`; a refusal's argument and rule are those of [`Argument`]
+//! and [`Rule`].
 #![allow(non_camel_case_types)]
 // The functions' docs are the header's, written for C readers: each states
 // its pointer contract in a "Safety:" paragraph.
 #![allow(clippy::missing_safety_doc)]
 
 use core::ffi::c_char;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::boundary::status;
-use crate::{set_isa, Error, Isa};
+use crate::{set_isa, Argument, Error, Isa, Rule, Status};
 
 pub use crate::quantizers::c::*;
 
@@ -40,7 +43,7 @@ pub extern "C" fn qat_block_count(len: usize) -> usize {
 pub extern "C" fn qat_set_isa(isa: i32) -> i32 {
     status(
         Isa::from_code(isa)
-            .ok_or(Error::UnsupportedIsa)
+            .ok_or(Error::new(Argument::Isa, Rule::UnknownIsa))
             .and_then(set_isa),
     )
 }
@@ -55,8 +58,8 @@ pub extern "C" fn qat_active_isa() -> i32 {
 /// codes get "unknown status code").
 #[no_mangle]
 pub extern "C" fn qat_status_message(status: i32) -> *const c_char {
-    let message = match Error::from_code(status) {
-        Some(error) => error.c_message(),
+    let message = match Status::from_code(status) {
+        Some(status) => status.c_message(),
         None if status == QAT_OK => c"ok",
         None => c"unknown status code",
     };
@@ -67,4 +70,118 @@ pub extern "C" fn qat_status_message(status: i32) -> *const c_char {
 #[no_mangle]
 pub extern "C" fn qat_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// Why a call was refused, as a refusal handler receives it: the status the
+/// call returns, and which argument broke which rule, which
+/// qat_refusal_message puts in words ("bit is outside 2..=8"). The
+/// argument and rule codes are for qat_refusal_message; their values may
+/// change between releases.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct qat_refusal {
+    /// The QAT_ERR_* code the call returns.
+    pub status: i32,
+    /// The argument, as a code.
+    pub argument: i32,
+    /// The rule it broke, as a code.
+    pub rule: i32,
+}
+
+/// A function a refused call calls, on the calling thread, before it
+/// returns its status. It must return (not unwind or longjmp).
+pub type qat_refusal_handler = Option<unsafe extern "C" fn(refusal: *const qat_refusal)>;
+
+/// The handler, as a pointer (null: none): an atomic store and load, which
+/// every target has, the Cortex-M0+ too.
+static HANDLER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Gives a refused call's error to the handler, if one is set. Out of line:
+/// one copy for every entry point.
+#[inline(never)]
+pub(crate) fn refuse(error: Error) {
+    let handler = HANDLER.load(Ordering::Acquire);
+    if handler.is_null() {
+        return;
+    }
+    // SAFETY: only `qat_set_refusal_handler` stores here, and only a
+    // function pointer of this type; fn pointers and data pointers have the
+    // same size on every target Rust supports.
+    let handler: unsafe extern "C" fn(*const qat_refusal) =
+        unsafe { core::mem::transmute(handler) };
+    let refusal = qat_refusal {
+        status: error.code(),
+        argument: error.argument as i32,
+        rule: error.rule as i32,
+    };
+    // SAFETY: the handler's contract (qat_set_refusal_handler): it takes a
+    // valid refusal, which lives until it returns, and returns.
+    unsafe { handler(&refusal) };
+}
+
+/// Sets the function every refused call (any entry point that returns a
+/// QAT_ERR_* code, from any thread) calls, on its own thread, with the
+/// refusal's detail, before returning; NULL sets none. Process-wide; returns
+/// the handler it replaces, so that handlers can chain. The refusal lives
+/// only during the call: a handler that keeps it copies it (to a
+/// thread_local, for a detailed message after the call returns). The
+/// handler must not unwind or longjmp out, and must not assume it runs
+/// once per refused call if another thread sets a different handler.
+#[no_mangle]
+pub extern "C" fn qat_set_refusal_handler(handler: qat_refusal_handler) -> qat_refusal_handler {
+    let new = handler.map_or(core::ptr::null_mut(), |f| f as *mut ());
+    let old = HANDLER.swap(new, Ordering::AcqRel);
+    if old.is_null() {
+        None
+    } else {
+        // SAFETY: as in `refuse`.
+        Some(unsafe {
+            core::mem::transmute::<*mut (), unsafe extern "C" fn(*const qat_refusal)>(old)
+        })
+    }
+}
+
+/// Writes refusal's detail as one line, "bit is outside 2..=8": the argument
+/// as this header names it and the rule it broke, with the valid range.
+/// Writes at most size bytes to buffer, NUL-terminated and truncated as
+/// snprintf does (nothing when size is 0; buffer may then be NULL), and
+/// returns the whole line's length without the NUL: a result of size or more
+/// means it was cut. A NULL refusal or one with an unknown argument or rule
+/// gives "unknown refusal".
+///
+/// Safety: refusal is NULL or valid; buffer is valid for size bytes.
+#[no_mangle]
+pub unsafe extern "C" fn qat_refusal_message(
+    refusal: *const qat_refusal,
+    buffer: *mut c_char,
+    size: usize,
+) -> usize {
+    // SAFETY: null or valid (the caller's).
+    let refusal = unsafe { refusal.as_ref() };
+    let detail = refusal.and_then(|r| {
+        Some(Error::new(
+            Argument::from_code(r.argument)?,
+            Rule::from_code(r.rule)?,
+        ))
+    });
+    let parts: [&[u8]; 3] = match detail {
+        Some(error) => [
+            error.argument.name().as_bytes(),
+            b" ",
+            error.rule.text().as_bytes(),
+        ],
+        None => [b"unknown refusal", b"", b""],
+    };
+    let len = parts.iter().map(|p| p.len()).sum();
+    if !buffer.is_null() && size > 0 {
+        let mut written = 0;
+        for byte in parts.iter().flat_map(|p| p.iter()).take(size - 1) {
+            // SAFETY: written < size - 1, and buffer is valid for size bytes.
+            unsafe { buffer.add(written).write(*byte as c_char) };
+            written += 1;
+        }
+        // SAFETY: written <= size - 1.
+        unsafe { buffer.add(written).write(0) };
+    }
+    len
 }

@@ -2,7 +2,7 @@
 //! the C ABI's `QAT_ISA_*` values (cbindgen writes the header's constants
 //! from it).
 
-use crate::{dispatch, Error};
+use crate::{dispatch, Argument, Error, Rule};
 
 /// An instruction set the kernels can run on. Every one gives the same bits.
 #[repr(i32)]
@@ -62,7 +62,7 @@ pub fn active_isa() -> Isa {
 
 /// Makes every later call (process-wide, from any thread) take `isa`;
 /// `Auto` picks the best available. Asking for an ISA this CPU or build lacks
-/// returns [`Error::UnsupportedIsa`] and changes nothing.
+/// returns [`Rule::Unsupported`] and changes nothing.
 ///
 /// ```
 /// use qat_kernels::{active_isa, set_isa, Isa};
@@ -72,6 +72,6 @@ pub fn active_isa() -> Isa {
 /// assert_eq!(active_isa(), Isa::best());
 /// ```
 pub fn set_isa(isa: Isa) -> Result<(), Error> {
-    dispatch::set(dispatch::for_isa(isa).ok_or(Error::UnsupportedIsa)?);
+    dispatch::set(dispatch::for_isa(isa).ok_or(Error::new(Argument::Isa, Rule::Unsupported))?);
     Ok(())
 }

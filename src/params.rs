@@ -2,7 +2,7 @@
 //! into the constants the kernels use.
 
 use crate::kernels::Quantizer;
-use crate::Error;
+use crate::{Argument, Error, Rule};
 
 /// A quantizer's parameters as callers give them: their validation into
 /// its constants, for the kernels ([`Params::validate`]) and for codes
@@ -16,11 +16,11 @@ pub(crate) trait Params: Copy {
     fn validate_for_codes(&self) -> Result<Self::Quant, Error>;
 }
 
-/// `Eps` unless `eps` is finite and positive.
+/// [`Rule::NotPositive`] unless `eps` is finite and positive.
 pub(crate) fn check_eps(eps: f32) -> Result<(), Error> {
     if eps.is_finite() && eps > 0.0 {
         Ok(())
     } else {
-        Err(Error::Eps)
+        Err(Error::new(Argument::Eps, Rule::NotPositive))
     }
 }

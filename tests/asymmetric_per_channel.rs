@@ -327,7 +327,10 @@ fn a_slice_of_the_wrong_length_is_a_shape_error_and_writes_nothing() {
     // 12 weights do not make 5 rows.
     assert_eq!(
         qat_kernels::asymmetric_per_channel(&x, &s, &o, &mut out, &p),
-        Err(qat_kernels::Error::Shape)
+        Err(qat_kernels::Error::new(
+            qat_kernels::Argument::Scale,
+            qat_kernels::Rule::ChannelCount
+        ))
     );
     assert_eq!(out, [bf16::ZERO; 12]);
 }

@@ -25,7 +25,7 @@ use std::sync::{Mutex, MutexGuard};
 use common::Rng;
 use half::bf16;
 use qat_kernels::ffi::*;
-use qat_kernels::{AsymmetricPerGroup, Calibration, Error, Symmetric};
+use qat_kernels::{Argument, AsymmetricPerGroup, Calibration, Error, Rule, Symmetric};
 use registry::*;
 
 /// How many times the default case counts to run.
@@ -1047,13 +1047,13 @@ fn clip_values_that_leave_the_grid_are_refused() {
         let mut out = [bf16::ZERO; 64];
         assert_eq!(
             b.asymmetric_per_group(&x, &s, &o, &mut out, &p),
-            Err(Error::Clip),
+            Err(Error::new(Argument::ClipVal, Rule::ClipGrid)),
             "{name}"
         );
         let mut codes = [0u8; 64];
         assert_eq!(
             b.asymmetric_per_group_quantize(&x, &s, &o, &mut codes, &p),
-            Err(Error::Clip),
+            Err(Error::new(Argument::ClipVal, Rule::ClipGrid)),
             "{name}"
         );
         assert_eq!(out, [bf16::ZERO; 64]);
@@ -1262,7 +1262,11 @@ fn quantize_refuses_every_non_finite_forward_value() {
             &mut codes,
             &p,
         );
-        assert_eq!(got, Err(Error::NonFinite), "{name}");
+        assert_eq!(
+            got,
+            Err(Error::new(Argument::Weight, Rule::NoCode)),
+            "{name}"
+        );
         assert_eq!(codes, [0xAA; 2]);
     }
 }

@@ -218,15 +218,20 @@ fn pointer_functions(header: &str) -> Vec<String> {
 }
 
 /// The registry is complete by construction: it names exactly the header's
-/// functions that take a pointer, so an entry point added to the C ABI
-/// without an entry fails here before any cross-cutting test could miss it.
+/// functions that take a pointer, but the library's own (`src/ffi.rs`:
+/// `qat_refusal_message`, which `tests/ffi.rs` tests), so an entry point
+/// added to the C ABI without an entry fails here before any cross-cutting
+/// test could miss it.
 #[test]
 fn the_registry_names_every_pointer_taking_function_of_the_header() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let header = std::fs::read_to_string(root.join("include/qat_kernels.h")).unwrap();
+    let own = std::fs::read_to_string(root.join("src/ffi.rs")).unwrap();
     let mut registered: Vec<String> = ENTRY_POINTS.iter().map(|e| e.name.to_string()).collect();
     registered.sort();
-    let declared = pointer_functions(&header);
+    let mut declared = pointer_functions(&header);
+    declared.retain(|name| !own.contains(&format!("extern \"C\" fn {name}(")));
+    assert!(!declared.is_empty());
     let missing: Vec<_> = declared
         .iter()
         .filter(|n| !registered.contains(n))

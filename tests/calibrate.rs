@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use half::bf16;
-use qat_kernels::{AsymmetricPerGroup, Backend, Calibration, Error, Symmetric};
+use qat_kernels::{Argument, AsymmetricPerGroup, Backend, Calibration, Error, Rule, Symmetric};
 use quickcheck::{QuickCheck, TestResult};
 
 /// The smallest bf16 above eps.
@@ -258,18 +258,18 @@ fn degenerate_units_and_statuses() {
             &q,
             Calibration::Search
         ),
-        Err(Error::NonFinite)
+        Err(Error::new(Argument::Weight, Rule::NotFinite))
     );
     with_nan[77] = bf16::INFINITY;
     let mut one = bf16::PI;
     assert_eq!(
         qat_kernels::symmetric_per_tensor_calibrate(&with_nan, &mut one, &p, Calibration::Lsq),
-        Err(Error::NonFinite)
+        Err(Error::new(Argument::Weight, Rule::NotFinite))
     );
     assert_eq!((s, o, one), ([bf16::PI; 2], [bf16::PI; 2], bf16::PI));
     let bad = Symmetric { eps: 0.0, ..p };
     assert_eq!(
         qat_kernels::symmetric_per_tensor_calibrate(&zeros, &mut one, &bad, Calibration::Search),
-        Err(Error::Eps)
+        Err(Error::new(Argument::Eps, Rule::NotPositive))
     );
 }

@@ -13,8 +13,8 @@ mod common;
 use common::*;
 use half::bf16;
 use qat_kernels::{
-    pack_codes, pack_signed_codes, packed_len, unpack_codes, unpack_signed_codes,
-    AsymmetricPerGroup, Backend, Error, Symmetric,
+    pack_codes, pack_signed_codes, packed_len, unpack_codes, unpack_signed_codes, Argument,
+    AsymmetricPerGroup, Backend, Error, Rule, Symmetric,
 };
 use quickcheck::{QuickCheck, TestResult};
 
@@ -52,7 +52,11 @@ fn asymmetric_round_trip(
         .as_ref()
         .is_some_and(|c| asymmetric_values(c, s, o, p).iter().all(|v| v.is_finite()));
     if !finite {
-        assert_eq!(status, Err(Error::NonFinite), "{p:?}");
+        assert_eq!(
+            status,
+            Err(Error::new(Argument::Weight, Rule::NoCode)),
+            "{p:?}"
+        );
         assert!(codes.iter().all(|&c| c == 0xAA), "written on error");
         return None;
     }
@@ -129,7 +133,11 @@ fn symmetric_round_trip(b: Backend, x: &[bf16], s: &[bf16], p: &Symmetric) -> Op
             .all(|v| v.is_finite())
     });
     if !finite {
-        assert_eq!(status, Err(Error::NonFinite), "{p:?}");
+        assert_eq!(
+            status,
+            Err(Error::new(Argument::Weight, Rule::NoCode)),
+            "{p:?}"
+        );
         assert!(codes.iter().all(|&c| c == 0x55), "written on error");
         return None;
     }
@@ -225,7 +233,7 @@ fn no_code_for_nan_and_meeting_infinities_and_nothing_written() {
             let mut codes = [0xAB; 4];
             assert_eq!(
                 b.asymmetric_per_group_quantize(x, s, o, &mut codes, &p),
-                Err(Error::NonFinite),
+                Err(Error::new(Argument::Weight, Rule::NoCode)),
                 "{name}: {x:?} {s:?} {o:?}"
             );
             assert_eq!(codes, [0xAB; 4], "{name}: written");
@@ -251,7 +259,7 @@ fn no_code_for_nan_and_meeting_infinities_and_nothing_written() {
             let mut codes = [0x11; 2];
             assert_eq!(
                 b.symmetric_per_tensor_quantize(&x, s, &mut codes, &q),
-                Err(Error::NonFinite),
+                Err(Error::new(Argument::Weight, Rule::NoCode)),
                 "{name}"
             );
             assert_eq!(codes, [0x11; 2]);
@@ -275,15 +283,15 @@ fn parameters_that_do_not_fit_a_byte_are_refused() {
     let one = [bf16::ONE];
     assert_eq!(
         qat_kernels::asymmetric_per_group_quantize(&x, &one, &one, &mut codes, &p),
-        Err(Error::BitWidth)
+        Err(Error::new(Argument::Bit, Rule::CodeBits))
     );
     let mut out = [bf16::ZERO; 4];
     assert_eq!(
         qat_kernels::asymmetric_per_group_dequantize(&codes, &one, &one, &mut out, &p),
-        Err(Error::BitWidth)
+        Err(Error::new(Argument::Bit, Rule::CodeBits))
     );
     let mut signed = [0i8; 4];
-    for (min_v, max_v) in [(-129.0, 0.0), (0.0, 128.0)] {
+    for (min_v, max_v, argument) in [(-129.0, 0.0, Argument::MinV), (0.0, 128.0, Argument::MaxV)] {
         let q = Symmetric {
             eps: 1e-4,
             min_v,
@@ -291,7 +299,7 @@ fn parameters_that_do_not_fit_a_byte_are_refused() {
         };
         assert_eq!(
             qat_kernels::symmetric_per_tensor_quantize(&x, bf16::ONE, &mut signed, &q),
-            Err(Error::Range)
+            Err(Error::new(argument, Rule::NotCode))
         );
     }
 }
@@ -308,7 +316,7 @@ fn codes_off_the_grid_are_refused_with_nothing_written() {
         let mut out = [bf16::PI; 4];
         assert_eq!(
             b.asymmetric_per_group_dequantize(&[0, 7, 8, 1], &s, &o, &mut out, &p),
-            Err(Error::Code),
+            Err(Error::new(Argument::Codes, Rule::OffGrid)),
             "{name}"
         );
         assert_eq!(out, [bf16::PI; 4]);
@@ -323,7 +331,7 @@ fn codes_off_the_grid_are_refused_with_nothing_written() {
         for bad in [[-4, 0, 0], [0, 6, 0]] {
             assert_eq!(
                 b.symmetric_per_tensor_dequantize(&bad, bf16::ONE, &mut out, &q),
-                Err(Error::Code),
+                Err(Error::new(Argument::Codes, Rule::OutsideRange)),
                 "{name}"
             );
             assert_eq!(out, [bf16::PI; 3]);
@@ -341,19 +349,25 @@ fn packing_layout_and_refusals() {
     pack_codes(&[1, 0, 1, 1, 0, 0, 0, 1, 1], 1, &mut bits1).unwrap();
     assert_eq!(bits1, [0b1000_1101, 0b1]);
     let mut packed = [0xEE; 2];
-    assert_eq!(pack_codes(&[0, 4], 2, &mut packed[..1]), Err(Error::Code));
+    assert_eq!(
+        pack_codes(&[0, 4], 2, &mut packed[..1]),
+        Err(Error::new(Argument::Codes, Rule::TooWide))
+    );
     assert_eq!(
         pack_codes(&[0, 1], 3, &mut packed[..1]),
-        Err(Error::BitWidth)
+        Err(Error::new(Argument::Bits, Rule::PackingWidth))
     );
-    assert_eq!(pack_codes(&[0, 1], 2, &mut packed), Err(Error::Shape));
+    assert_eq!(
+        pack_codes(&[0, 1], 2, &mut packed),
+        Err(Error::new(Argument::Packed, Rule::Length))
+    );
     assert_eq!(
         pack_signed_codes(&[-3], 2, &mut packed[..1]),
-        Err(Error::Code)
+        Err(Error::new(Argument::Codes, Rule::TooWide))
     );
     assert_eq!(
         pack_signed_codes(&[2], 2, &mut packed[..1]),
-        Err(Error::Code)
+        Err(Error::new(Argument::Codes, Rule::TooWide))
     );
     assert_eq!(packed, [0xEE; 2], "a refused call wrote");
     assert_eq!(packed_len(0, 4), Some(0));

@@ -6,7 +6,7 @@
 use std::ffi::CStr;
 
 use qat_kernels::ffi::*;
-use qat_kernels::{Error, Isa};
+use qat_kernels::{Isa, Status};
 
 // The header's status codes and ISA values, as documented.
 const QAT_ERR_POINTER: i32 = 1;
@@ -166,22 +166,22 @@ impl Buffers {
 #[test]
 fn codes_match_the_rust_errors() {
     for (code, error) in [
-        (QAT_ERR_POINTER, Error::Pointer),
-        (QAT_ERR_SHAPE, Error::Shape),
-        (QAT_ERR_BIT_WIDTH, Error::BitWidth),
-        (QAT_ERR_EPS, Error::Eps),
-        (QAT_ERR_CLIP, Error::Clip),
-        (QAT_ERR_RANGE, Error::Range),
-        (QAT_ERR_OVERLAP, Error::Overlap),
-        (QAT_ERR_UNSUPPORTED_ISA, Error::UnsupportedIsa),
-        (QAT_ERR_NON_FINITE, Error::NonFinite),
-        (QAT_ERR_CODE, Error::Code),
-        (QAT_ERR_MODE, Error::Mode),
+        (QAT_ERR_POINTER, Status::Pointer),
+        (QAT_ERR_SHAPE, Status::Shape),
+        (QAT_ERR_BIT_WIDTH, Status::BitWidth),
+        (QAT_ERR_EPS, Status::Eps),
+        (QAT_ERR_CLIP, Status::Clip),
+        (QAT_ERR_RANGE, Status::Range),
+        (QAT_ERR_OVERLAP, Status::Overlap),
+        (QAT_ERR_UNSUPPORTED_ISA, Status::UnsupportedIsa),
+        (QAT_ERR_NON_FINITE, Status::NonFinite),
+        (QAT_ERR_CODE, Status::Code),
+        (QAT_ERR_MODE, Status::Mode),
     ] {
         assert_eq!(error.code(), code);
-        assert_eq!(Error::from_code(code), Some(error));
+        assert_eq!(Status::from_code(code), Some(error));
     }
-    assert_eq!(Error::from_code(QAT_OK), None);
+    assert_eq!(Status::from_code(QAT_OK), None);
     for (code, isa) in [
         (QAT_ISA_AUTO, Isa::Auto),
         (QAT_ISA_SCALAR, Isa::Scalar),
@@ -583,7 +583,7 @@ fn messages_and_version() {
         let m = text(qat_status_message(code));
         assert!(!m.is_empty() && m != "unknown status code", "{code}");
         assert!(seen.insert(m.clone()), "duplicate message {m}");
-        if let Some(e) = Error::from_code(code) {
+        if let Some(e) = Status::from_code(code) {
             assert_eq!(e.to_string(), m);
         }
     }

@@ -250,7 +250,7 @@ fn link(name: &str, c: bool, method: bool) -> String {
         "Search" | "Lsq" if c => format!("QAT_CALIBRATE_{}", screaming()),
         "Search" | "Lsq" => format!("[`Calibration::{name}`]"),
         _ if ERRORS.contains(&name) && c => format!("QAT_ERR_{}", screaming()),
-        _ if ERRORS.contains(&name) => format!("[`Error::{name}`]"),
+        _ if ERRORS.contains(&name) => format!("[`Status::{name}`](crate::Status::{name})"),
         _ if c => format!("qat_{name}"),
         "block_count" => "[`block_count`](crate::block_count)".to_string(),
         _ if name.ends_with("_finish") => format!("[`{name}`](crate::{name})"),

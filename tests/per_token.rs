@@ -8,7 +8,7 @@ mod common;
 
 use common::{backends, narrow, special_values, widen, Rng};
 use half::bf16;
-use qat_kernels::{Backend, Error, PerToken};
+use qat_kernels::{Argument, Backend, Error, PerToken, Rule};
 
 /// One row's reference: its scale, zero point, values and (for an output
 /// gradient) input gradient.
@@ -260,10 +260,26 @@ fn bad_arguments_are_refused_and_write_nothing() {
         let x = [bf16::ONE; 6];
         let (mut out, mut s, mut zp) = ([bf16::ZERO; 6], [7f32; 2], [7i32; 2]);
         let cases: [(PerToken, usize, Error); 4] = [
-            (PerToken { bit: 1, eps: 1e-4 }, 2, Error::BitWidth),
-            (PerToken { bit: 9, eps: 1e-4 }, 2, Error::BitWidth),
-            (PerToken { bit: 8, eps: 0.0 }, 2, Error::Eps),
-            (PerToken { bit: 8, eps: 1e-4 }, 4, Error::Shape),
+            (
+                PerToken { bit: 1, eps: 1e-4 },
+                2,
+                Error::new(Argument::Bit, Rule::TokenBits),
+            ),
+            (
+                PerToken { bit: 9, eps: 1e-4 },
+                2,
+                Error::new(Argument::Bit, Rule::TokenBits),
+            ),
+            (
+                PerToken { bit: 8, eps: 0.0 },
+                2,
+                Error::new(Argument::Eps, Rule::NotPositive),
+            ),
+            (
+                PerToken { bit: 8, eps: 1e-4 },
+                4,
+                Error::new(Argument::Scale, Rule::ChannelCount),
+            ),
         ];
         for (p, rows, error) in cases {
             let (s, zp) = (&mut s[..rows.min(2)], &mut zp[..rows.min(2)]);
@@ -280,7 +296,7 @@ fn bad_arguments_are_refused_and_write_nothing() {
         let p = PerToken { bit: 9, eps: 0.0 };
         assert_eq!(
             b.per_token_backward(&x, &x, &[1.0; 2], &[0; 2], &mut grad, &p),
-            Err(Error::BitWidth)
+            Err(Error::new(Argument::Bit, Rule::TokenBits))
         );
         let p = PerToken { bit: 8, eps: 0.0 };
         assert_eq!(

@@ -14,7 +14,7 @@ use common::*;
 use half::bf16;
 use qat_kernels::{
     asymmetric_per_group_finish, block_count, symmetric_per_channel_finish,
-    symmetric_per_tensor_finish, AsymmetricPerGroup, Backend, Error, Symmetric,
+    symmetric_per_tensor_finish, Argument, AsymmetricPerGroup, Backend, Error, Rule, Symmetric,
 };
 
 fn mixed(len: usize, seed: u64) -> (Vec<bf16>, Vec<bf16>) {
@@ -240,18 +240,18 @@ fn wrong_block_buffers_are_refused() {
             &mut values,
             &p
         ),
-        Err(Error::Shape)
+        Err(Error::new(Argument::BlockSums, Rule::Length))
     );
     assert_eq!(values, [7.0; 3]);
     let mut gs = bf16::ZERO;
     assert_eq!(
         symmetric_per_tensor_finish(&[0.0; 3], bf16::ONE, &mut gs, 5000, &p),
-        Err(Error::Shape)
+        Err(Error::new(Argument::BlockSums, Rule::Length))
     );
     let bad = Symmetric { eps: 0.0, ..p };
     assert_eq!(
         symmetric_per_tensor_finish(&[0.0; 4], bf16::ONE, &mut gs, 5000, &bad),
-        Err(Error::Eps)
+        Err(Error::new(Argument::Eps, Rule::NotPositive))
     );
     assert_eq!(gs, bf16::ZERO);
 }

@@ -23,7 +23,7 @@ use super::{gate, protect, BackwardArgs, MapArgs, Quantizer};
 use crate::arch::Backend;
 use crate::bf16_bits::{narrow, widen};
 use crate::kernels::scan::{elements, no_nan};
-use crate::Error;
+use crate::{Argument, Error, Rule};
 use core::marker::PhantomData;
 
 use crate::vector::{Elementwise, Lanes, Lanewise, Pair, Vector};
@@ -346,7 +346,7 @@ impl Quantizer for AsymmetricConstants {
         for ((&scale, &offset), group) in scales.iter().zip(offsets).zip(groups) {
             let (scale, offset) = (widen(scale), widen(offset));
             if !values_finite(&args.quant, scale, offset, group, no_nan) {
-                return Err(Error::NonFinite);
+                return Err(Error::new(Argument::Weight, Rule::NoCode));
             }
         }
         Ok(())
@@ -362,7 +362,7 @@ impl Quantizer for AsymmetricConstants {
         if f32::from(largest) < 2.0 * args.quant.levels {
             Ok(())
         } else {
-            Err(Error::Code)
+            Err(Error::new(Argument::Codes, Rule::OffGrid))
         }
     }
 

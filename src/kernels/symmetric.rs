@@ -17,7 +17,7 @@ use super::{gate, protect, BackwardArgs, MapArgs, Quantizer};
 use crate::arch::Backend;
 use crate::bf16_bits::{narrow, widen};
 use crate::kernels::scan::{elements, no_nan};
-use crate::Error;
+use crate::{Argument, Error, Rule};
 use core::marker::PhantomData;
 
 use crate::vector::{Elementwise, Lanes, Lanewise, Pair, Vector};
@@ -274,7 +274,7 @@ impl Quantizer for SymmetricConstants {
             // no columns it is empty.
             let weights = unsafe { elements(args.input.add(row * cols), cols) };
             if !values_finite(&args.quant, widen(scale), weights, no_nan) {
-                return Err(Error::NonFinite);
+                return Err(Error::new(Argument::Weight, Rule::NoCode));
             }
         }
         Ok(())
@@ -291,7 +291,7 @@ impl Quantizer for SymmetricConstants {
         {
             Ok(())
         } else {
-            Err(Error::Code)
+            Err(Error::new(Argument::Codes, Rule::OutsideRange))
         }
     }
 

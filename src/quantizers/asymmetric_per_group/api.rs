@@ -86,13 +86,14 @@ api! {
     }
 
     /// Export: the integer code of each weight, `q = r + n` in `0..2^bit`
-    /// (`bit` at most 8, else [`Error::BitWidth`]), where `r` is the level
-    /// [`Self::asymmetric_per_group`] snaps the weight to, so that
-    /// [`Self::asymmetric_per_group_dequantize`] gives back its output bit for
-    /// bit. Succeeds exactly when every value [`Self::asymmetric_per_group`]
-    /// gives is finite; otherwise (a NaN weight, scale or offset, infinities
-    /// meeting, a level past bf16's range) [`Error::NonFinite`], with nothing
-    /// written. Infinite weights whose value is finite clip like large ones.
+    /// (`bit` at most 8, else [`Status::BitWidth`](crate::Status::BitWidth)),
+    /// where `r` is the level [`Self::asymmetric_per_group`] snaps the weight
+    /// to, so that [`Self::asymmetric_per_group_dequantize`] gives back its
+    /// output bit for bit. Succeeds exactly when every value
+    /// [`Self::asymmetric_per_group`] gives is finite; otherwise (a NaN weight,
+    /// scale or offset, infinities meeting, a level past bf16's range)
+    /// [`Status::NonFinite`](crate::Status::NonFinite), with nothing written.
+    /// Infinite weights whose value is finite clip like large ones.
     pub fn asymmetric_per_group_quantize(
         self,
         weight: &[bf16],
@@ -109,8 +110,8 @@ api! {
     /// The values of codes from [`Self::asymmetric_per_group_quantize`]:
     /// `out[i] = ((codes[i] - n) + 0.5) * max(scale, eps) + offset`, in f32,
     /// one operation at a time, narrowed to bf16: bit for bit the forward pass
-    /// of the weights they came from. [`Error::Code`], with nothing written,
-    /// for a code of `2^bit` or more.
+    /// of the weights they came from. [`Status::Code`](crate::Status::Code),
+    /// with nothing written, for a code of `2^bit` or more.
     pub fn asymmetric_per_group_dequantize(
         self,
         codes: &[u8],
@@ -155,8 +156,8 @@ api! {
     /// forward pass is closest to the group's weights (mode
     /// [`Calibration::Search`]: 64 fractions of the min/max scale, the offset
     /// at the middle of the range, ties to the smaller scale) or LSQ's rule
-    /// ([`Calibration::Lsq`]). [`Error::NonFinite`], with nothing written, for
-    /// a NaN or infinite weight.
+    /// ([`Calibration::Lsq`]). [`Status::NonFinite`](crate::Status::NonFinite),
+    /// with nothing written, for a NaN or infinite weight.
     pub fn asymmetric_per_group_calibrate(
         self,
         weight: &[bf16],

@@ -9,7 +9,7 @@ use crate::call::{Call, Shape};
 use crate::dispatch;
 use crate::kernels::asymmetric_per_group::AsymmetricConstants;
 use crate::params::{check_eps, Params};
-use crate::Error;
+use crate::{Argument, Error, Rule};
 
 mod api;
 pub(crate) mod ffi;
@@ -49,11 +49,11 @@ impl Params for AsymmetricPerGroup {
 
     fn validate(&self) -> Result<AsymmetricConstants, Error> {
         if !(1..=16).contains(&self.bit) {
-            return Err(Error::BitWidth);
+            return Err(Error::new(Argument::Bit, Rule::WeightBits));
         }
         check_eps(self.eps)?;
         if !(self.clip_val.is_finite() && self.clip_val > 0.0 && self.clip_val < 1.0) {
-            return Err(Error::Clip);
+            return Err(Error::new(Argument::ClipVal, Rule::ClipRange));
         }
         let levels = (1u32 << (self.bit - 1)) as f32;
         // The extreme levels as the kernels compute them (`clip_val * n` is
@@ -64,7 +64,7 @@ impl Params for AsymmetricPerGroup {
         // bound every weight's level.
         let bound = self.clip_val * levels;
         if round_half_even(-bound - 0.5) < -levels || round_half_even(bound - 0.5) >= levels {
-            return Err(Error::Clip);
+            return Err(Error::new(Argument::ClipVal, Rule::ClipGrid));
         }
         Ok(AsymmetricConstants {
             levels,
@@ -73,15 +73,15 @@ impl Params for AsymmetricPerGroup {
         })
     }
 
-    /// `bit <= 8`, checked first.
+    /// `bit` in 1..=8, checked first.
     // Out of line: export and dequantization, per group and per channel,
     // share one copy (inlined, it was copied into each, +220 bytes on a
     // Cortex-M4F), and validation costs nothing beside a call.
     #[inline(never)]
     fn validate_for_codes(&self) -> Result<AsymmetricConstants, Error> {
         // The width first, as for every kernel: codes hold at most 8 bits.
-        if self.bit > 8 {
-            return Err(Error::BitWidth);
+        if !(1..=8).contains(&self.bit) {
+            return Err(Error::new(Argument::Bit, Rule::CodeBits));
         }
         self.validate()
     }
@@ -103,7 +103,8 @@ impl Backend {
         units: usize,
         params: &AsymmetricPerGroup,
     ) -> Call<Slices, AsymmetricPerGroup> {
-        let numel = units.checked_mul(params.group_size).ok_or(Error::Shape);
+        let numel = (units.checked_mul(params.group_size))
+            .ok_or(Error::new(Argument::GroupSize, Rule::TooLarge));
         self.call(
             numel.and_then(|n| Shape::groups(n, params.group_size)),
             *params,

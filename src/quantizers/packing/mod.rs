@@ -3,7 +3,7 @@
 
 use crate::boundary::{input, output, Boundary, In, Out, Slices};
 use crate::codes::{self, Packable};
-use crate::Error;
+use crate::{Argument, Error, Rule};
 
 pub(crate) mod ffi;
 
@@ -20,9 +20,13 @@ pub fn packed_len(count: usize, bits: u32) -> Option<usize> {
 
 /// Packs codes of `bits` bits (1, 2, 4 or 8) densely: the first code in the
 /// lowest bits of the first byte; the last byte's unused bits are zero.
-/// `packed` must hold [`packed_len`] bytes ([`Error::Shape`]); a code of
-/// `2^bits` or more gives [`Error::Code`], and a width other than 1, 2, 4 or
-/// 8 [`Error::BitWidth`], with nothing written.
+/// `packed` must hold [`packed_len`] bytes ([`Status::Shape`]); a code of
+/// `2^bits` or more gives [`Status::Code`], and a width other than 1, 2, 4
+/// or 8 [`Status::BitWidth`], with nothing written.
+///
+/// [`Status::Shape`]: crate::Status::Shape
+/// [`Status::Code`]: crate::Status::Code
+/// [`Status::BitWidth`]: crate::Status::BitWidth
 ///
 /// ```
 /// let mut packed = [0u8; 2];
@@ -66,19 +70,20 @@ pub fn unpack_signed_codes(packed: &[u8], bits: u32, codes: &mut [i8]) -> Result
 }
 
 /// The packed length of `count` codes of `bits` bits, after the width
-/// ([`Error::BitWidth`]) and then the count ([`Error::Shape`] beyond
-/// `isize::MAX`).
+/// ([`Rule::PackingWidth`]) and then the count ([`Rule::TooLarge`]
+/// beyond `isize::MAX`).
 fn checked_packed_len(count: usize, bits: u32) -> Result<usize, Error> {
-    let len = codes::packed_len(count, bits).ok_or(Error::BitWidth)?;
+    let len =
+        codes::packed_len(count, bits).ok_or(Error::new(Argument::Bits, Rule::PackingWidth))?;
     if count > isize::MAX as usize {
-        return Err(Error::Shape);
+        return Err(Error::new(Argument::Count, Rule::TooLarge));
     }
     Ok(len)
 }
 
 /// Validates and packs `count` codes of `bits` bits into `packed`: the
 /// width, the lengths, the boundary's checks, then every code's fit
-/// ([`Error::Code`]).
+/// ([`Status::Code`](crate::Status::Code)).
 ///
 /// # Safety
 /// Each pointer that passes `B`'s checks must be valid for its count.
@@ -91,7 +96,15 @@ pub(crate) unsafe fn pack<B: Boundary, C: Packable>(
     let (codes, packed) = (codes.into(), packed.into());
     B::status((|| {
         let len = checked_packed_len(count, bits)?;
-        B::check(|| [input(codes, count), output(packed, len)], || Ok(()))?;
+        B::check(
+            || {
+                [
+                    input(Argument::Codes, codes, count),
+                    output(Argument::Packed, packed, len),
+                ]
+            },
+            || Ok(()),
+        )?;
         // SAFETY: valid and not overlapping (caller, checked); the codes fit
         // before anything is written. Signed codes pack as their bytes' low
         // bits, their two's complement fields.
@@ -117,7 +130,15 @@ pub(crate) unsafe fn unpack<B: Boundary, C: Packable>(
     let (packed, codes) = (packed.into(), codes.into());
     B::status((|| {
         let len = checked_packed_len(count, bits)?;
-        B::check(|| [input(packed, len), output(codes, count)], || Ok(()))?;
+        B::check(
+            || {
+                [
+                    input(Argument::Packed, packed, len),
+                    output(Argument::Codes, codes, count),
+                ]
+            },
+            || Ok(()),
+        )?;
         // SAFETY: valid and not overlapping (caller, checked).
         unsafe { codes::unpack(packed.ptr, count, bits, codes.ptr) };
         Ok(())

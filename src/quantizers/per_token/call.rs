@@ -4,8 +4,8 @@
 use super::PerToken;
 use crate::boundary::{input, output, Boundary, In, Out};
 use crate::call::Call;
-use crate::fpenv;
 use crate::kernels::{self, PerTokenArgs, PerTokenBackwardArgs};
+use crate::{fpenv, Argument};
 
 /// Dynamic per-token fake quantization: `units` rows (tokens) of `len`
 /// activations.
@@ -30,10 +30,10 @@ impl<B: Boundary> Call<B, PerToken> {
             let quant = B::check(
                 || {
                     [
-                        input(input_, shape.numel()),
-                        output(output_, shape.numel()),
-                        output(scale, shape.units),
-                        output(zero_point, shape.units),
+                        input(Argument::Input, input_, shape.numel()),
+                        output(Argument::Out, output_, shape.numel()),
+                        output(Argument::Scale, scale, shape.units),
+                        output(Argument::ZeroPoint, zero_point, shape.units),
                     ]
                 },
                 || self.params.validate(),
@@ -73,11 +73,11 @@ impl<B: Boundary> Call<B, PerToken> {
             let quant = B::check(
                 || {
                     [
-                        input(g, shape.numel()),
-                        input(x, shape.numel()),
-                        input(scale, shape.units),
-                        input(zero_point, shape.units),
-                        output(gx, shape.numel()),
+                        input(Argument::GradOutput, g, shape.numel()),
+                        input(Argument::Input, x, shape.numel()),
+                        input(Argument::Scale, scale, shape.units),
+                        input(Argument::ZeroPoint, zero_point, shape.units),
+                        output(Argument::GradInput, gx, shape.numel()),
                     ]
                 },
                 || self.params.grid(),

@@ -6,7 +6,7 @@ use half::bf16;
 use crate::call::Shape;
 use crate::kernels::per_token::TokenConstants;
 use crate::params::check_eps;
-use crate::Error;
+use crate::{Argument, Error, Rule};
 
 mod call;
 pub(crate) mod ffi;
@@ -38,7 +38,7 @@ impl PerToken {
     /// checks only this (it reads the scales the forward pass wrote).
     pub(crate) fn grid(&self) -> Result<TokenConstants, Error> {
         if !(2..=8).contains(&self.bit) {
-            return Err(Error::BitWidth);
+            return Err(Error::new(Argument::Bit, Rule::TokenBits));
         }
         let half = (1u32 << (self.bit - 1)) as f32;
         Ok(TokenConstants {

@@ -71,10 +71,10 @@ api! {
 
     /// Export: the integer code `c = clip(round(x / ps), min_v, max_v)` of each
     /// weight, one scale per row; `min_v` and `max_v` must lie in `-128..=127`
-    /// (else [`Error::Range`]). Succeeds exactly when every value
-    /// [`Self::symmetric_per_channel`] gives is finite; otherwise (a NaN weight
-    /// or scale, an infinite scale, `c * ps` past bf16's range)
-    /// [`Error::NonFinite`], with nothing written.
+    /// (else [`Status::Range`](crate::Status::Range)). Succeeds exactly when
+    /// every value [`Self::symmetric_per_channel`] gives is finite; otherwise
+    /// (a NaN weight or scale, an infinite scale, `c * ps` past bf16's range)
+    /// [`Status::NonFinite`](crate::Status::NonFinite), with nothing written.
     pub fn symmetric_per_channel_quantize(
         self,
         weight: &[bf16],
@@ -89,8 +89,8 @@ api! {
 
     /// The values of codes from [`Self::symmetric_per_channel_quantize`]:
     /// `out[i] = codes[i] * max(scale, eps)`, narrowed to bf16.
-    /// [`Error::Code`], with nothing written, for a code outside `[min_v,
-    /// max_v]`.
+    /// [`Status::Code`](crate::Status::Code), with nothing written, for a code
+    /// outside `[min_v, max_v]`.
     pub fn symmetric_per_channel_dequantize(
         self,
         codes: &[i8],

@@ -8,7 +8,7 @@ use crate::call::{Call, Shape};
 use crate::dispatch;
 use crate::kernels::symmetric::SymmetricConstants;
 use crate::params::{check_eps, Params};
-use crate::Error;
+use crate::{Argument, Error, Rule};
 
 mod api;
 pub(crate) mod ffi;
@@ -62,8 +62,12 @@ impl Params for Symmetric {
     /// `-128 <= min_v` and `max_v <= 127`, checked last.
     fn validate_for_codes(&self) -> Result<SymmetricConstants, Error> {
         let quant = self.validate()?;
-        if self.min_v < -128.0 || self.max_v > 127.0 {
-            return Err(Error::Range);
+        let code = |v: f32| (-128.0..=127.0).contains(&v);
+        if !code(self.min_v) {
+            return Err(Error::new(Argument::MinV, Rule::NotCode));
+        }
+        if !code(self.max_v) {
+            return Err(Error::new(Argument::MaxV, Rule::NotCode));
         }
         Ok(quant)
     }
@@ -74,14 +78,18 @@ impl Params for Symmetric {
         // through i32 (`as` saturates, so this cannot panic).
         const BOUND: f32 = 16_777_216.0;
         let level = |v: f32| (-BOUND..=BOUND).contains(&v) && (v as i32) as f32 == v;
-        if level(self.min_v) && level(self.max_v) && self.min_v <= self.max_v {
+        if !level(self.min_v) {
+            Err(Error::new(Argument::MinV, Rule::NotLevel))
+        } else if !level(self.max_v) {
+            Err(Error::new(Argument::MaxV, Rule::NotLevel))
+        } else if self.max_v < self.min_v {
+            Err(Error::new(Argument::MaxV, Rule::BelowMin))
+        } else {
             Ok(SymmetricConstants {
                 eps: self.eps,
                 min_v: self.min_v,
                 max_v: self.max_v,
             })
-        } else {
-            Err(Error::Range)
         }
     }
 }
@@ -103,15 +111,9 @@ impl Backend {
     }
 }
 
-/// A symmetric call from C on `rows` rows of `cols` (per tensor: one row),
-/// on the active backend.
-pub(crate) fn from_c(
-    rows: usize,
-    cols: usize,
-    eps: f32,
-    min_v: f32,
-    max_v: f32,
-) -> Call<Raw, Symmetric> {
+/// A per-channel call from C on `rows` rows of `cols`, on the active
+/// backend.
+fn from_c(rows: usize, cols: usize, eps: f32, min_v: f32, max_v: f32) -> Call<Raw, Symmetric> {
     let params = Symmetric { eps, min_v, max_v };
     Call::new(dispatch::active(), Shape::rows(rows, cols), params)
 }

@@ -25,7 +25,7 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(from_c(1, numel, eps, min_v, max_v).forward(weight, scale, out))
+    raw!(from_c(numel, eps, min_v, max_v).forward(weight, scale, out))
 }
 
 /// Gradients of qat_symmetric_per_tensor: grad_weight and the one grad_scale,
@@ -45,7 +45,7 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_backward(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(from_c(1, numel, eps, min_v, max_v).backward(
+    raw!(from_c(numel, eps, min_v, max_v).backward(
         grad_output,
         weight,
         scale,
@@ -67,7 +67,7 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_quantize(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(from_c(1, numel, eps, min_v, max_v).quantize(weight, scale, codes))
+    raw!(from_c(numel, eps, min_v, max_v).quantize(weight, scale, codes))
 }
 
 /// qat_symmetric_per_channel_dequantize with one scale for every code.
@@ -83,7 +83,7 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_dequantize(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(from_c(1, numel, eps, min_v, max_v).dequantize(codes, scale, out))
+    raw!(from_c(numel, eps, min_v, max_v).dequantize(codes, scale, out))
 }
 
 /// qat_symmetric_per_tensor_backward for one shard: the two sums as block
@@ -103,7 +103,7 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_backward_blocks(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(from_c(1, numel, eps, min_v, max_v).backward_blocks(
+    raw!(from_c(numel, eps, min_v, max_v).backward_blocks(
         grad_output,
         weight,
         scale,
@@ -126,7 +126,7 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_finish(
     min_v: f32,
     max_v: f32,
 ) -> i32 {
-    raw!(from_c(1, numel, eps, min_v, max_v).finish(block_sums, scale, grad_scale))
+    raw!(from_c(numel, eps, min_v, max_v).finish(block_sums, scale, grad_scale))
 }
 
 /// Calibration per tensor: one scale, as qat_symmetric_per_channel_calibrate.
@@ -142,7 +142,7 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_calibrate(
     max_v: f32,
     mode: i32,
 ) -> i32 {
-    raw!(from_c(1, numel, eps, min_v, max_v).calibrate(weight, scale, Calibration::from_code(mode)))
+    raw!(from_c(numel, eps, min_v, max_v).calibrate(weight, scale, Calibration::from_code(mode)))
 }
 
 /// The entry points above in the tests' registry (`crate::registry`).
