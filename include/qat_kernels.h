@@ -238,8 +238,9 @@ const char *qat_version(void);
  * the handler it replaces, so that handlers can chain. The refusal lives
  * only during the call: a handler that keeps it copies it (to a
  * thread_local, for a detailed message after the call returns). The
- * handler must not unwind or longjmp out, and must not assume it runs
- * once per refused call if another thread sets a different handler.
+ * handler must not unwind or longjmp out. Where the CPU has no
+ * compare-and-swap (a Cortex-M0+), two calls that set handlers at once may
+ * both return the same one: set it at start-up.
  */
 qat_refusal_handler qat_set_refusal_handler(qat_refusal_handler handler);
 

@@ -197,7 +197,9 @@ impl Boundary for Slices {
 }
 
 /// A call's result as C sees it: `QAT_OK`, or the error's code after the
-/// refusal handler (if one is set) has been given the error.
+/// refusal handler (if one is set) has been given the error. Out of line:
+/// one copy of the rule-to-status table for every entry point.
+#[inline(never)]
 pub(crate) fn status(result: Result<(), Error>) -> i32 {
     match result {
         Ok(()) => QAT_OK,

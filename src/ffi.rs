@@ -109,10 +109,11 @@ pub(crate) fn refuse(error: Error) {
     // same size on every target Rust supports.
     let handler: unsafe extern "C" fn(*const qat_refusal) =
         unsafe { core::mem::transmute(handler) };
+    let (argument, rule) = error.codes();
     let refusal = qat_refusal {
         status: error.code(),
-        argument: error.argument as i32,
-        rule: error.rule as i32,
+        argument,
+        rule,
     };
     // SAFETY: the handler's contract (qat_set_refusal_handler): it takes a
     // valid refusal, which lives until it returns, and returns.
@@ -125,12 +126,21 @@ pub(crate) fn refuse(error: Error) {
 /// the handler it replaces, so that handlers can chain. The refusal lives
 /// only during the call: a handler that keeps it copies it (to a
 /// thread_local, for a detailed message after the call returns). The
-/// handler must not unwind or longjmp out, and must not assume it runs
-/// once per refused call if another thread sets a different handler.
+/// handler must not unwind or longjmp out. Where the CPU has no
+/// compare-and-swap (a Cortex-M0+), two calls that set handlers at once may
+/// both return the same one: set it at start-up.
 #[no_mangle]
 pub extern "C" fn qat_set_refusal_handler(handler: qat_refusal_handler) -> qat_refusal_handler {
     let new = handler.map_or(core::ptr::null_mut(), |f| f as *mut ());
+    #[cfg(target_has_atomic = "ptr")]
     let old = HANDLER.swap(new, Ordering::AcqRel);
+    // Without compare-and-swap (a Cortex-M0+): a load, then a store.
+    #[cfg(not(target_has_atomic = "ptr"))]
+    let old = {
+        let old = HANDLER.load(Ordering::Acquire);
+        HANDLER.store(new, Ordering::Release);
+        old
+    };
     if old.is_null() {
         None
     } else {
@@ -166,9 +176,9 @@ pub unsafe extern "C" fn qat_refusal_message(
     });
     let parts: [&[u8]; 3] = match detail {
         Some(error) => [
-            error.argument.name().as_bytes(),
+            error.argument().name().as_bytes(),
             b" ",
-            error.rule.text().as_bytes(),
+            error.rule().text().as_bytes(),
         ],
         None => [b"unknown refusal", b"", b""],
     };

@@ -539,3 +539,35 @@ fn the_handler_chains_and_is_not_called_on_success() {
     assert_eq!(qat_set_isa(qat_kernels::Isa::Auto as i32), QAT_OK);
     assert!(LAST.get().is_none());
 }
+
+#[test]
+fn docs_list_every_rule_with_its_status() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/validation.md"))
+        .unwrap();
+    let listed: Vec<&str> = doc
+        .lines()
+        .filter(|l| l.starts_with("| `QAT_ERR_"))
+        .collect();
+    let screaming = |name: String| {
+        name.chars()
+            .enumerate()
+            .flat_map(|(i, c)| {
+                (i > 0 && c.is_uppercase())
+                    .then_some('_')
+                    .into_iter()
+                    .chain(c.to_uppercase())
+            })
+            .collect::<String>()
+    };
+    let rules: Vec<String> = (0..)
+        .map_while(qat_kernels::Rule::from_code)
+        .map(|rule| {
+            format!(
+                "| `QAT_ERR_{}` | {} |",
+                screaming(format!("{:?}", rule.status())),
+                rule.text()
+            )
+        })
+        .collect();
+    assert_eq!(listed, rules, "docs/validation.md's list of rules");
+}

@@ -5,7 +5,8 @@
  * - QAT_OK, and the canary bytes after every buffer intact;
  * - (M4F) the same output bytes under every FPSCR mode, FPSCR restored;
  * - each buffer in turn null, then (wider than a byte) misaligned:
- *   QAT_ERR_POINTER with every output untouched;
+ *   QAT_ERR_POINTER with every output untouched, and the refusal handler
+ *   given the buffer's name and the rule ("weight is null ...");
  * and the stack high-water mark over all of them. */
 #include "../registry.h"
 #include "report.h"
@@ -17,6 +18,21 @@ static unsigned char first[ARENA];
 static int calls;
 
 static unsigned char *const arena = (unsigned char *)arena_words;
+
+/* The last refusal, as the library's handler gave it, and its words
+ * (static: not on the stack the figure measures). */
+static qat_refusal last;
+static char words[160];
+
+static void keep(const qat_refusal *refusal) { last = *refusal; }
+
+/* Whether the last refusal was status, named the buffer and said rule. */
+static int refused(int32_t status, const char *buffer, const char *rule) {
+    size_t n = strlen(buffer);
+    qat_refusal_message(&last, words, sizeof words);
+    return last.status == status && strncmp(words, buffer, n) == 0 && words[n] == ' ' &&
+           strstr(words, rule) != NULL;
+}
 
 typedef struct {
     void *p[EP_MAX_BUFFERS];
@@ -117,17 +133,20 @@ static void run(const entry_point *ep) {
         p[i] = NULL;
         paint_outputs(ep, &l);
         check(call(ep, p, &a) == QAT_ERR_POINTER && outputs_painted(ep, &l), "a null buffer is refused");
+        check(refused(QAT_ERR_POINTER, ep->buffers[i].name, "is null"), "a null buffer is named");
         if (ep_elem_size(ep->buffers[i].elem) > 1) {
             p[i] = (unsigned char *)l.p[i] + 1;
             paint_outputs(ep, &l);
             check(call(ep, p, &a) == QAT_ERR_POINTER && outputs_painted(ep, &l),
                   "a misaligned buffer is refused");
+            check(refused(QAT_ERR_POINTER, ep->buffers[i].name, "is not aligned"), "a misaligned buffer is named");
         }
     }
 }
 
 int main(void) {
     int e, before;
+    check(qat_set_refusal_handler(keep) == NULL, "no handler before");
     semihost_print("registry firmware: qat-kernels ");
     semihost_print(qat_version());
     semihost_print("\n");

@@ -15,11 +15,11 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <atomic>
 #include <climits>
 #include <cstring>
 #include <cstdint>
 #include <initializer_list>
+#include <mutex>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -76,8 +76,36 @@ void check_out(const char *op, const char *name, const Tensor &t, at::IntArrayRe
     TORCH_CHECK(t.sizes() == sizes, op, ": ", name, " must have shape ", sizes, ", not ", t.sizes());
 }
 
+// The detail of this thread's last refused call: the library's refusal
+// handler writes it on the refusing thread (over_units carries a worker's
+// back to the caller's thread).
+thread_local qat_refusal last_refusal{};
+qat_refusal_handler previous_handler = nullptr;
+
+extern "C" void keep_refusal(const qat_refusal *refusal) {
+    last_refusal = *refusal;
+    if (previous_handler != nullptr) previous_handler(refusal);
+}
+
+// Installed when the extension loads, chained to any handler set before.
+const bool handler_installed = [] {
+    previous_handler = qat_set_refusal_handler(keep_refusal);
+    return true;
+}();
+
+// A refused call's error names the argument and the rule it broke, from the
+// handler's detail ("bit is outside 2..=8"), or the status's class if
+// another handler has since replaced this one.
 void check_status(const char *op, int32_t status) {
-    TORCH_CHECK(status == QAT_OK, op, ": ", qat_status_message(status), " (status ", status, ")");
+    if (status == QAT_OK) return;
+    qat_refusal refusal = last_refusal;
+    last_refusal = qat_refusal{};
+    if (refusal.status != status) {
+        TORCH_CHECK(false, op, ": ", qat_status_message(status), " (status ", status, ")");
+    }
+    char detail[256];
+    qat_refusal_message(&refusal, detail, sizeof detail);
+    TORCH_CHECK(false, op, ": ", detail, " (", qat_status_message(status), "; status ", status, ")");
 }
 
 // A call's shape as the C ABI takes it: units (groups; rows; per tensor, one
@@ -137,14 +165,23 @@ int32_t over_units(int64_t units, int64_t len, bool split, Call call) {
             if (status != QAT_OK || k + grain >= units) return status;
         }
     }
-    std::atomic<int32_t> status{QAT_OK};
+    std::mutex refused;
+    int32_t status = QAT_OK;
+    qat_refusal refusal{};
     at::parallel_for(0, units, grain, [&](int64_t begin, int64_t end) {
         for (int64_t k = begin; k < end; k += grain) {
             int32_t s = call(k, std::min(grain, end - k));
-            if (s != QAT_OK) status.store(s);
+            if (s != QAT_OK) {
+                std::lock_guard<std::mutex> lock(refused);
+                status = s;
+                refusal = last_refusal;
+                return;
+            }
         }
     });
-    return status.load();
+    // The worker's detail, for check_status on this thread.
+    if (status != QAT_OK) last_refusal = refusal;
+    return status;
 }
 
 // A float32 call is staged part by part, so the library never sees its

@@ -57,15 +57,41 @@ def test_out_and_in_place_forms_give_the_functional_bits():
     (lambda w, s, o: ops.symmetric_per_channel(w.view(torch.int16), s, 1e-4, -8, 7), "weight must be bfloat16 or"),
     (lambda w, s, o: ops.symmetric_per_channel(w, s.float(), 1e-4, -8, 7), "scale must be bfloat16, not float32"),
     (lambda w, s, o: ops.symmetric_per_channel(w, s, 0.0, -8, 7), "eps is not finite and positive"),
-    (lambda w, s, o: ops.symmetric_per_tensor(w, s[:1], 1e-4, 7, -8), "min_v and max_v"),
+    (lambda w, s, o: ops.symmetric_per_tensor(w, s[:1], 1e-4, 7, -8), "max_v is less than min_v"),
     (lambda w, s, o: ops.asymmetric_per_group(w, s[:4], o, 100, 4, 1e-4, 0.99), "group_size 100"),
-    (lambda w, s, o: ops.asymmetric_per_group(w, s[:4], o, 128, 17, 1e-4, 0.99), "bit width outside 1..=16"),
-    (lambda w, s, o: ops.asymmetric_per_group(w, s[:4], o, 128, 4, 1e-4, 1.0), "clip_val"),
+    (lambda w, s, o: ops.asymmetric_per_group(w, s[:4], o, 128, 17, 1e-4, 0.99), r"bit is outside 1\.\.=16"),
+    (lambda w, s, o: ops.asymmetric_per_group(w, s[:4], o, 128, 4, 1e-4, 1.0), "clip_val is not finite with 0 < clip_val < 1"),
 ])
 def test_bad_input_raises_a_clear_error(case, pattern):
     w, s, o = weights(8, 64), torch.full((8,), 0.01, dtype=bf16), torch.zeros(4, dtype=bf16)
     with pytest.raises(RuntimeError, match=pattern):
         case(w, s, o)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case,pattern", [
+    (lambda w, s, o: ops.per_token(w, 9, 1e-6, False), r"per_token: bit is outside 2\.\.=8 \(.*status 3\)"),
+    (lambda w, s, o: ops.per_token_backward(w, w, s.float(), s.int(), 9), r"bit is outside 2\.\.=8"),
+    (lambda w, s, o: ops.asymmetric_per_group_quantize(w, s[:4], o, 128, 9, 1e-4, 0.99), r"bit is outside 1\.\.=8"),
+    (lambda w, s, o: ops.symmetric_per_channel_quantize(w, s, 1e-4, -129, 127), r"min_v is outside -128\.\.=127"),
+    (lambda w, s, o: ops.symmetric_per_channel(w, s, 1e-4, 0.5, 7), r"min_v is not an integer within -2\^24\.\.=2\^24"),
+    (lambda w, s, o: ops.pack_codes(torch.zeros(8, dtype=torch.uint8), 3), r"bits is not 1, 2, 4 or 8"),
+    (lambda w, s, o: ops.asymmetric_per_group_calibrate(w, 128, 4, 1e-4, 0.99, 7), r"mode is not QAT_CALIBRATE_SEARCH"),
+])
+def test_a_refusal_names_the_argument_and_its_rule(case, pattern, threads):
+    """The library's detail, from whichever thread refused the call."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        w, s, o = weights(8, 64), torch.full((8,), 0.01, dtype=bf16), torch.zeros(4, dtype=bf16)
+        with pytest.raises(RuntimeError, match=pattern):
+            case(w, s, o)
+        # Large enough to split across threads.
+        w = weights(4096, 64)
+        with pytest.raises(RuntimeError, match=r"bit is outside 2\.\.=8"):
+            ops.per_token(w, 1, 1e-6, True)
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_a_refused_call_writes_nothing():
