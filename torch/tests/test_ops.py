@@ -75,7 +75,7 @@ def test_bad_input_raises_a_clear_error(case, pattern):
     (lambda w, s, o: ops.asymmetric_per_group_quantize(w, s[:4], o, 128, 9, 1e-4, 0.99), r"bit is outside 1\.\.=8"),
     (lambda w, s, o: ops.symmetric_per_channel_quantize(w, s, 1e-4, -129, 127), r"min_v is outside -128\.\.=127"),
     (lambda w, s, o: ops.symmetric_per_channel(w, s, 1e-4, 0.5, 7), r"min_v is not an integer within -2\^24\.\.=2\^24"),
-    (lambda w, s, o: ops.pack_codes(torch.zeros(8, dtype=torch.uint8), 3), r"bits is not 1, 2, 4 or 8"),
+    (lambda w, s, o: ops.pack_codes(torch.zeros(8, dtype=torch.uint8), 3), r"bit 3 must be 1, 2, 4 or 8"),
     (lambda w, s, o: ops.asymmetric_per_group_calibrate(w, 128, 4, 1e-4, 0.99, 7), r"mode is not QAT_CALIBRATE_SEARCH"),
 ])
 def test_a_refusal_names_the_argument_and_its_rule(case, pattern, threads):
