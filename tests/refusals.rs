@@ -96,6 +96,10 @@ fn addresses(buffers: &mut [Vec<u64>]) -> Vec<usize> {
         .collect()
 }
 
+/// Adds a case: its description, how it changes the valid arguments,
+/// what it must give.
+type AddCase<'a> = dyn FnMut(&str, &dyn Fn(&mut Args), Want) + 'a;
+
 /// The wrong values of each parameter an entry point checks, with the
 /// words of their rules.
 fn parameter_cases(ep: &EntryPoint, valid: &Args) -> Vec<(String, Args, Want)> {
@@ -105,7 +109,7 @@ fn parameter_cases(ep: &EntryPoint, valid: &Args) -> Vec<(String, Args, Want)> {
         change(&mut a);
         cases.push((what.to_string(), a, w));
     };
-    let eps = |case: &mut dyn FnMut(&str, &dyn Fn(&mut Args), Want)| {
+    let eps = |case: &mut AddCase| {
         for (what, value) in [
             ("eps 0", 0.0),
             ("eps NaN", f32::NAN),
