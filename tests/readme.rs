@@ -114,3 +114,95 @@ fn nothing_refers_outside_the_repository() {
         }
     }
 }
+
+/// The GitHub slug of a heading: lower case, punctuation but `-` and `_`
+/// dropped, spaces to `-`.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The anchors of a markdown file's headings.
+fn anchors(markdown: &str) -> Vec<String> {
+    let mut fenced = false;
+    let mut found = Vec::new();
+    for line in markdown.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced && line.starts_with('#') {
+            found.push(slug(line.trim_start_matches('#')));
+        }
+    }
+    found
+}
+
+/// Every relative link of the documents the crate package, the C install
+/// (`make install`'s DOCDIR) and the repository carry resolves, anchor
+/// included, to a file that all three carry: so the links work off the
+/// repository, in a downloaded crate and in an installed copy alike.
+#[test]
+fn every_link_resolves_within_what_is_shipped() {
+    let mut documents = vec![
+        "README.md".to_string(),
+        "CHANGELOG.md".to_string(),
+        "benches/README.md".to_string(),
+    ];
+    for entry in fs::read_dir(root().join("docs")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".md") {
+            documents.push(format!("docs/{name}"));
+        }
+    }
+    let mut checked = 0;
+    for document in &documents {
+        let text = read(document);
+        let base = Path::new(document).parent().unwrap();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("](") {
+            rest = &rest[at + 2..];
+            let Some(end) = rest.find(')') else { break };
+            let target = &rest[..end];
+            if target.contains("://") || target.starts_with("mailto:") || target.contains(' ') {
+                continue;
+            }
+            let (path, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let file = if path.is_empty() {
+                PathBuf::from(document)
+            } else {
+                let mut resolved = PathBuf::new();
+                for part in base.join(path).components() {
+                    match part {
+                        std::path::Component::ParentDir => {
+                            resolved.pop();
+                        }
+                        std::path::Component::CurDir => {}
+                        other => resolved.push(other),
+                    }
+                }
+                resolved
+            };
+            let shown = file.display().to_string();
+            assert!(
+                root().join(&file).exists(),
+                "{document}: {target} does not exist"
+            );
+            assert!(
+                documents.contains(&shown),
+                "{document}: {target} is not shipped with the documents"
+            );
+            if !anchor.is_empty() {
+                assert!(
+                    anchors(&read(&shown)).iter().any(|a| a == anchor),
+                    "{document}: {target}: no such heading"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "only {checked} links");
+}
