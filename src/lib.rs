@@ -52,7 +52,7 @@
 //!   every CPU and for every buffer alignment.
 //! - **In place**: an output may be exactly an input of the same length (the
 //!   `_in_place` functions, or equal pointers through the C ABI); any other
-//!   overlap is rejected with [`Status::Overlap`](crate::Status::Overlap).
+//!   overlap is rejected with [`Status::Overlap`].
 //! - **Errors**: a rejected call writes nothing.
 //! - **Floating-point environment**: every call sets the default one (round
 //!   to nearest, no flushing of subnormals, exceptions masked) for its own
