@@ -112,6 +112,23 @@ pub(crate) trait Memory: Lanes {
     /// # Safety
     /// `dst` must be valid for writing one load's elements.
     unsafe fn store_codes<C: Code>(self, dst: *mut C);
+
+    /// Loads f32 values as they are, into the lanes that [`Memory::load`]
+    /// puts the same elements in.
+    ///
+    /// # Safety
+    /// `src` must be valid for reading one load's elements (4-byte alignment
+    /// suffices).
+    unsafe fn load_f32(token: Self::Token, src: *const f32) -> Self;
+
+    /// Stores the lanes as f32, in the order of [`Memory::load_f32`], every
+    /// NaN as `0x7FC0_0000` (which NaN an operation gives depends on the
+    /// hardware; the canonical one is the same everywhere, and narrows to
+    /// bf16's).
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing one load's elements.
+    unsafe fn store_f32(self, dst: *mut f32);
 }
 
 /// An integer code: `u8` (the per-group level index) or `i8` (the symmetric
@@ -219,6 +236,19 @@ impl Element for u16 {
     unsafe fn store_quad<V: Vector, P: Pair<V>>(quad: [P; 2], dst: *mut Self) {
         // SAFETY: the caller's.
         unsafe { P::store_quad(quad, dst) }
+    }
+}
+
+impl Element for f32 {
+    #[inline(always)]
+    unsafe fn load<M: Memory>(token: M::Token, src: *const Self) -> M {
+        // SAFETY: the caller's.
+        unsafe { M::load_f32(token, src) }
+    }
+    #[inline(always)]
+    unsafe fn store<M: Memory>(lanes: M, dst: *mut Self) {
+        // SAFETY: the caller's.
+        unsafe { lanes.store_f32(dst) }
     }
 }
 
@@ -386,6 +416,35 @@ pub(crate) trait Vector: Memory {
         unsafe {
             pair[0].store_codes(dst);
             pair[1].store_codes(dst.add(LANES));
+        }
+    }
+
+    /// Loads sixteen f32 values into two vectors, in [`Vector::load_pair`]'s
+    /// order.
+    ///
+    /// # Safety
+    /// `src` must be valid for reading sixteen f32.
+    #[inline(always)]
+    unsafe fn load_f32_pair(token: Self::Token, src: *const f32) -> [Self; 2] {
+        // SAFETY: sixteen elements are readable (caller).
+        unsafe {
+            [
+                Self::load_f32(token, src),
+                Self::load_f32(token, src.add(LANES)),
+            ]
+        }
+    }
+
+    /// Stores two vectors in [`Vector::load_pair`]'s order as sixteen f32.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing sixteen f32.
+    #[inline(always)]
+    unsafe fn store_f32_pair(pair: [Self; 2], dst: *mut f32) {
+        // SAFETY: sixteen elements are writable (caller).
+        unsafe {
+            pair[0].store_f32(dst);
+            pair[1].store_f32(dst.add(LANES));
         }
     }
 
@@ -603,6 +662,16 @@ impl<V: Vector> Memory for Two<V> {
     unsafe fn store_codes<C: Code>(self, dst: *mut C) {
         // SAFETY: sixteen codes are writable (caller).
         unsafe { V::store_codes_pair([self.0, self.1], dst) }
+    }    #[inline(always)]
+    unsafe fn load_f32(token: Self::Token, src: *const f32) -> Self {
+        // SAFETY: sixteen elements are readable (caller).
+        let [first, second] = unsafe { V::load_f32_pair(token, src) };
+        Two(first, second)
+    }
+    #[inline(always)]
+    unsafe fn store_f32(self, dst: *mut f32) {
+        // SAFETY: sixteen elements are writable (caller).
+        unsafe { V::store_f32_pair([self.0, self.1], dst) }
     }
 }
 

@@ -190,6 +190,33 @@ impl Memory for Scalar {
             unsafe { dst.add(i).write(C::from_integer(lane)) };
         }
     }
+    #[inline(always)]
+    unsafe fn load_f32((): (), src: *const f32) -> Self {
+        let mut lanes = [0.0; LANES];
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            // SAFETY: the caller guarantees `src` is valid for eight reads.
+            *lane = unsafe { src.add(i).read_unaligned() };
+        }
+        Scalar(lanes)
+    }
+
+    #[inline(always)]
+    unsafe fn store_f32(self, dst: *mut f32) {
+        for (i, lane) in self.0.into_iter().enumerate() {
+            // SAFETY: the caller guarantees `dst` is valid for eight writes.
+            unsafe { dst.add(i).write_unaligned(canonical_f32(lane)) };
+        }
+    }
+}
+
+/// `x`, with every NaN as `0x7FC0_0000`.
+#[inline(always)]
+pub(crate) fn canonical_f32(x: f32) -> f32 {
+    if x.is_nan() {
+        f32::from_bits(0x7FC0_0000)
+    } else {
+        x
+    }
 }
 
 impl Vector for Scalar {

@@ -186,6 +186,25 @@ impl Memory for Neon {
             vst1_s8(dst.cast(), vmovn_s16(words));
         }
     }
+    #[inline(always)]
+    unsafe fn load_f32((): (), src: *const f32) -> Self {
+        // SAFETY: the caller guarantees 32 readable bytes at `src`; `vld1q_f32`
+        // needs only the element's 4-byte alignment.
+        unsafe { Neon(vld1q_f32(src), vld1q_f32(src.add(4))) }
+    }
+
+    #[inline(always)]
+    unsafe fn store_f32(self, dst: *mut f32) {
+        // SAFETY: the caller guarantees 32 writable bytes at `dst`; `vst1q_f32`
+        // needs only the element's 4-byte alignment.
+        unsafe {
+            let canonical = |v: float32x4_t| {
+                vbslq_f32(vceqq_f32(v, v), v, vreinterpretq_f32_u32(vdupq_n_u32(0x7FC0_0000)))
+            };
+            vst1q_f32(dst, canonical(self.0));
+            vst1q_f32(dst.add(4), canonical(self.1));
+        }
+    }
 }
 
 impl Vector for Neon {

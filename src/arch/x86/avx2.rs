@@ -216,6 +216,31 @@ impl Memory for Avx2 {
         // writable bytes at `dst`, and `storel` has no alignment requirement.
         unsafe { _mm_storel_epi64(dst.cast(), Avx2::to_codes::<C>(self, self)) }
     }
+    #[inline(always)]
+    unsafe fn load_f32(_: Avx2Token, src: *const f32) -> Self {
+        // SAFETY: AVX2 is available (type invariant); the caller guarantees 32
+        // readable bytes at `src`, and `loadu` has no alignment requirement.
+        unsafe { Avx2(_mm256_loadu_ps(src)) }
+    }
+
+    #[inline(always)]
+    unsafe fn store_f32(self, dst: *mut f32) {
+        // SAFETY: AVX2 is available (type invariant); the caller guarantees 32
+        // writable bytes at `dst`, and `storeu` has no alignment requirement.
+        unsafe { _mm256_storeu_ps(dst, self.canonical()) }
+    }
+}
+
+impl Avx2 {
+    /// The lanes, every NaN as `0x7FC0_0000`.
+    #[inline(always)]
+    fn canonical(self) -> __m256 {
+        // SAFETY: AVX2 is available (type invariant).
+        unsafe {
+            let nan = _mm256_cmp_ps::<_CMP_UNORD_Q>(self.0, self.0);
+            _mm256_blendv_ps(self.0, _mm256_castsi256_ps(_mm256_set1_epi32(0x7FC0_0000)), nan)
+        }
+    }
 }
 
 impl Vector for Avx2 {
@@ -253,6 +278,32 @@ impl Vector for Avx2 {
             let nan = _mm256_packs_epi32(low_nan, high_nan);
             let canonical = _mm256_blendv_epi8(packed, _mm256_set1_epi16(0x7FC0), nan);
             _mm256_storeu_si256(dst.cast(), canonical);
+        }
+    }
+
+    // f32 values follow `load_pair`'s order: the 128-bit halves of the two
+    // loads exchanged.
+    #[inline(always)]
+    unsafe fn load_f32_pair(_: Avx2Token, src: *const f32) -> [Self; 2] {
+        // SAFETY: AVX2 is available (type invariant); the caller guarantees
+        // 64 readable bytes, and `loadu` has no alignment requirement.
+        unsafe {
+            let (low, high) = (_mm256_loadu_ps(src), _mm256_loadu_ps(src.add(LANES)));
+            [
+                Avx2(_mm256_permute2f128_ps::<0x20>(low, high)),
+                Avx2(_mm256_permute2f128_ps::<0x31>(low, high)),
+            ]
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn store_f32_pair([first, second]: [Self; 2], dst: *mut f32) {
+        let (first, second) = (first.canonical(), second.canonical());
+        // SAFETY: AVX2 is available (type invariant); the caller guarantees
+        // 64 writable bytes, and `storeu` has no alignment requirement.
+        unsafe {
+            _mm256_storeu_ps(dst, _mm256_permute2f128_ps::<0x20>(first, second));
+            _mm256_storeu_ps(dst.add(LANES), _mm256_permute2f128_ps::<0x31>(first, second));
         }
     }
 

@@ -272,6 +272,23 @@ impl<const BF16: bool> Memory for Zmm<BF16> {
             _mm_storeu_si128(dst.cast(), bytes);
         }
     }
+    #[inline(always)]
+    unsafe fn load_f32(_: Self::Token, src: *const f32) -> Self {
+        // SAFETY: the caller guarantees 64 readable bytes, and `loadu` has no
+        // alignment need; AVX-512 is available (the token).
+        unsafe { Zmm(_mm512_loadu_ps(src)) }
+    }
+
+    #[inline(always)]
+    unsafe fn store_f32(self, dst: *mut f32) {
+        // SAFETY: the caller guarantees 64 writable bytes, and `storeu` has
+        // no alignment need; AVX-512 is available (type invariant).
+        unsafe {
+            let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(self.0, self.0);
+            let canonical = _mm512_castsi512_ps(_mm512_set1_epi32(0x7FC0_0000));
+            _mm512_storeu_ps(dst, _mm512_mask_mov_ps(self.0, nan, canonical));
+        }
+    }
 }
 
 impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
