@@ -26,12 +26,6 @@ pub(crate) fn narrow(x: f32) -> u16 {
     }
 }
 
-/// Whether a bf16 value is finite: its magnitude's bits below infinity's.
-#[inline(always)]
-pub(crate) const fn finite(bits: u16) -> bool {
-    bits & 0x7FFF < 0x7F80
-}
-
 #[cfg(test)]
 mod tests {
     use super::{narrow, widen, CANONICAL_NAN};

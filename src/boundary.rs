@@ -83,23 +83,32 @@ impl<T> From<*mut T> for Out<T, ()> {
     }
 }
 
-impl<T> From<&[T]> for In<T, usize> {
-    fn from(s: &[T]) -> Self {
-        In {
-            ptr: s.as_ptr(),
-            len: s.len(),
+/// Slices of the element types the calls take as they are (bf16 slices
+/// are the calls' `u16` bits: `quantizers`). One impl per type, not one for
+/// every `T`, so that a bf16 slice has one conversion and a call's data
+/// type is inferred from its slices.
+macro_rules! slices {
+    ($($t:ty),*) => {$(
+        impl From<&[$t]> for In<$t, usize> {
+            fn from(s: &[$t]) -> Self {
+                In {
+                    ptr: s.as_ptr(),
+                    len: s.len(),
+                }
+            }
         }
-    }
-}
 
-impl<T> From<&mut [T]> for Out<T, usize> {
-    fn from(s: &mut [T]) -> Self {
-        Out {
-            ptr: s.as_mut_ptr(),
-            len: s.len(),
+        impl From<&mut [$t]> for Out<$t, usize> {
+            fn from(s: &mut [$t]) -> Self {
+                Out {
+                    ptr: s.as_mut_ptr(),
+                    len: s.len(),
+                }
+            }
         }
-    }
+    )*};
 }
+slices!(f32, f64, u8, i8, i32);
 
 /// A buffer as the checks see it: address, element count and size,
 /// direction, and the slice's length where one was given.

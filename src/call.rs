@@ -24,6 +24,7 @@ use crate::kernels::rows::{BlockSums, Totals};
 use crate::kernels::scan;
 use crate::kernels::{BackwardArgs, MapArgs, Quantizer};
 use crate::params::Params;
+use crate::vector::Data;
 use crate::{Argument, Error, Rule};
 
 /// The largest element count whose bf16 buffer fits in `isize::MAX` bytes.
@@ -120,7 +121,7 @@ impl<L: Len, X: Into<In<u16, L>>> From<(X, X)> for PerUnit<In<u16, L>> {
     }
 }
 
-impl<L: Len, X: Into<Out<u16, L>>> From<(X, X)> for PerUnit<Out<u16, L>> {
+impl<G, L: Len, X: Into<Out<G, L>>> From<(X, X)> for PerUnit<Out<G, L>> {
     fn from((scale, offset): (X, X)) -> Self {
         PerUnit {
             scale: scale.into(),
@@ -138,8 +139,8 @@ impl From<*const u16> for PerUnit<In<u16, ()>> {
     }
 }
 
-impl From<*mut u16> for PerUnit<Out<u16, ()>> {
-    fn from(scale: *mut u16) -> Self {
+impl<G> From<*mut G> for PerUnit<Out<G, ()>> {
+    fn from(scale: *mut G) -> Self {
         PerUnit {
             scale: scale.into(),
             offset: Out::none(),
@@ -149,10 +150,10 @@ impl From<*mut u16> for PerUnit<Out<u16, ()>> {
 
 /// Which of a quantizer's elementwise kernels a call runs: [`Forward`],
 /// [`Quantize`] or [`Dequantize`], with what each checks beyond the rest.
-pub(crate) trait Map<Q: Quantizer> {
-    /// What the kernel reads: bf16 weights, or codes.
+pub(crate) trait Map<Q: Quantizer, T: Data> {
+    /// What the kernel reads: weights `T`, or codes.
     type In: Copy;
-    /// What it writes: bf16 values, or codes.
+    /// What it writes: values `T`, or codes.
     type Out: Copy;
     /// What the C header calls the buffer it reads.
     const INPUT: Argument;
@@ -176,72 +177,76 @@ pub(crate) trait Map<Q: Quantizer> {
     }
 }
 
-/// The forward pass: bf16 weights to fake-quantized bf16.
+/// The forward pass: weights to fake-quantized values.
 pub(crate) enum Forward {}
 
-impl<Q: Quantizer> Map<Q> for Forward {
-    type In = u16;
-    type Out = u16;
+impl<Q: Quantizer, T: Data> Map<Q, T> for Forward {
+    type In = T;
+    type Out = T;
     const INPUT: Argument = Argument::Weight;
     const OUTPUT: Argument = Argument::Out;
-    type Kernel = Q::Forward;
+    type Kernel = Q::Forward<T>;
     fn validate<P: Params<Quant = Q>>(params: &P) -> Result<Q, Error> {
         params.validate()
     }
 }
 
-/// Export: bf16 weights to integer codes, refused where a weight has none.
+/// Export: weights to integer codes, refused where a weight has none.
 pub(crate) enum Quantize {}
 
-impl<Q: Quantizer> Map<Q> for Quantize {
-    type In = u16;
+impl<Q: Quantizer, T: Data> Map<Q, T> for Quantize {
+    type In = T;
     type Out = Q::Code;
     const INPUT: Argument = Argument::Weight;
     const OUTPUT: Argument = Argument::Codes;
-    type Kernel = Q::Quantize;
+    type Kernel = Q::Quantize<T>;
     fn validate<P: Params<Quant = Q>>(params: &P) -> Result<Q, Error> {
         params.validate_for_codes()
     }
-    unsafe fn check(backend: Backend, args: &MapArgs<Q, u16, Q::Code>) -> Result<(), Error> {
+    unsafe fn check(backend: Backend, args: &MapArgs<Q, T, Q::Code>) -> Result<(), Error> {
         // SAFETY: the caller's.
         unsafe { Q::codes_exist(backend, args) }
     }
 }
 
-/// Codes back to bf16, refused where a code is off the grid.
+/// Codes back to values, refused where a code is off the grid.
 pub(crate) enum Dequantize {}
 
-impl<Q: Quantizer> Map<Q> for Dequantize {
+impl<Q: Quantizer, T: Data> Map<Q, T> for Dequantize {
     type In = Q::Code;
-    type Out = u16;
+    type Out = T;
     const INPUT: Argument = Argument::Codes;
     const OUTPUT: Argument = Argument::Out;
-    type Kernel = Q::Dequantize;
+    type Kernel = Q::Dequantize<T>;
     fn validate<P: Params<Quant = Q>>(params: &P) -> Result<Q, Error> {
         params.validate_for_codes()
     }
-    unsafe fn check(backend: Backend, args: &MapArgs<Q, Q::Code, u16>) -> Result<(), Error> {
+    unsafe fn check(backend: Backend, args: &MapArgs<Q, Q::Code, T>) -> Result<(), Error> {
         // SAFETY: the caller's.
         unsafe { Q::codes_on_grid(backend, args) }
     }
 }
 
-/// Where a backward call puts its sums: finished into bf16 gradients
-/// ([`PerUnit`] of outputs), or left as f64 block values for shards to
-/// combine (`Out<f64, _>`, `2 * block_count(len)` per unit). The choice is a
-/// type, and picks the kernel: an entry point links only the one it runs.
-trait BackwardSums<Q: Quantizer>: Copy {
+/// Where a backward call on data `T` puts its sums: finished into
+/// gradients ([`PerUnit`] of outputs `G`), or left as f64 block values for
+/// shards to combine (`Out<f64, _>`, `2 * block_count(len)` per unit). The
+/// choice is a type, and picks the kernel: an entry point links only the
+/// one it runs.
+trait BackwardSums<Q: Quantizer, T: Data>: Copy {
+    /// The type of the finished gradients.
+    type Grad: Data;
     /// The backward kernel that fills these sums.
-    type Kernel: Kernel<Args = BackwardArgs<Q>, Output = ()>;
+    type Kernel: Kernel<Args = BackwardArgs<Q, T, Self::Grad>, Output = ()>;
     /// The buffers as the checks see them. Made inside the checks, so that
     /// they take no room in the frame the kernel runs under.
     fn buffers(self, shape: Shape) -> [Buffer; 2];
     /// Sets the kernel's arguments for these sums.
-    fn place(self, args: &mut BackwardArgs<Q>);
+    fn place(self, args: &mut BackwardArgs<Q, T, Self::Grad>);
 }
 
-impl<Q: Quantizer, L: Len> BackwardSums<Q> for PerUnit<Out<u16, L>> {
-    type Kernel = Q::Backward;
+impl<Q: Quantizer, T: Data, G: Data, L: Len> BackwardSums<Q, T> for PerUnit<Out<G, L>> {
+    type Grad = G;
+    type Kernel = Q::Backward<T, G>;
     fn buffers(self, shape: Shape) -> [Buffer; 2] {
         [
             output(Argument::GradScale, self.scale, shape.units),
@@ -252,20 +257,21 @@ impl<Q: Quantizer, L: Len> BackwardSums<Q> for PerUnit<Out<u16, L>> {
             ),
         ]
     }
-    fn place(self, args: &mut BackwardArgs<Q>) {
+    fn place(self, args: &mut BackwardArgs<Q, T, G>) {
         (args.grad_scale, args.grad_offset) = (self.scale.ptr, self.offset.ptr);
     }
 }
 
-impl<Q: Quantizer, L: Len> BackwardSums<Q> for Out<f64, L> {
-    type Kernel = Q::BackwardBlocks;
+impl<Q: Quantizer, T: Data, L: Len> BackwardSums<Q, T> for Out<f64, L> {
+    type Grad = T;
+    type Kernel = Q::BackwardBlocks<T>;
     fn buffers(self, shape: Shape) -> [Buffer; 2] {
         [
             output(Argument::BlockSums, self, shape.block_values()),
             output(Argument::GradOffset, Out::<u16, L>::none(), 0),
         ]
     }
-    fn place(self, args: &mut BackwardArgs<Q>) {
+    fn place(self, args: &mut BackwardArgs<Q, T, T>) {
         args.block_sums = Some(self.ptr);
     }
 }
@@ -308,47 +314,47 @@ impl<B: Boundary, P: Params> Call<B, P> {
     /// Each buffer that passes `B`'s checks is valid for its count of
     /// elements (the shape's); with [`Slices`], it also satisfies what
     /// those checks skip. So for every method.
-    pub unsafe fn forward(
+    pub unsafe fn forward<T: Data>(
         self,
-        weight: impl Into<In<u16, B::Len>>,
+        weight: impl Into<In<T, B::Len>>,
         scales: impl Into<PerUnit<In<u16, B::Len>>>,
-        out: impl Into<Out<u16, B::Len>>,
+        out: impl Into<Out<T, B::Len>>,
     ) -> B::Status {
         // SAFETY: the caller's.
-        B::status(unsafe { self.map::<Forward>(weight.into(), scales.into(), out.into()) })
+        B::status(unsafe { self.map::<T, Forward>(weight.into(), scales.into(), out.into()) })
     }
 
     /// Export to integer codes.
     ///
     /// # Safety
     /// As [`Call::forward`].
-    pub unsafe fn quantize(
+    pub unsafe fn quantize<T: Data>(
         self,
-        weight: impl Into<In<u16, B::Len>>,
+        weight: impl Into<In<T, B::Len>>,
         scales: impl Into<PerUnit<In<u16, B::Len>>>,
         codes: impl Into<Out<<P::Quant as Quantizer>::Code, B::Len>>,
     ) -> B::Status {
         // SAFETY: the caller's.
-        B::status(unsafe { self.map::<Quantize>(weight.into(), scales.into(), codes.into()) })
+        B::status(unsafe { self.map::<T, Quantize>(weight.into(), scales.into(), codes.into()) })
     }
 
     /// The values of codes.
     ///
     /// # Safety
     /// As [`Call::forward`].
-    pub unsafe fn dequantize(
+    pub unsafe fn dequantize<T: Data>(
         self,
         codes: impl Into<In<<P::Quant as Quantizer>::Code, B::Len>>,
         scales: impl Into<PerUnit<In<u16, B::Len>>>,
-        out: impl Into<Out<u16, B::Len>>,
+        out: impl Into<Out<T, B::Len>>,
     ) -> B::Status {
         // SAFETY: the caller's.
-        B::status(unsafe { self.map::<Dequantize>(codes.into(), scales.into(), out.into()) })
+        B::status(unsafe { self.map::<T, Dequantize>(codes.into(), scales.into(), out.into()) })
     }
 
     /// # Safety
     /// As [`Call::forward`].
-    unsafe fn map<M: Map<P::Quant>>(
+    unsafe fn map<T: Data, M: Map<P::Quant, T>>(
         self,
         input_: In<M::In, B::Len>,
         scales: PerUnit<In<u16, B::Len>>,
@@ -392,13 +398,13 @@ impl<B: Boundary, P: Params> Call<B, P> {
     ///
     /// # Safety
     /// As [`Call::forward`].
-    pub unsafe fn backward(
+    pub unsafe fn backward<T: Data, G: Data>(
         self,
-        grad_output: impl Into<In<u16, B::Len>>,
-        weight: impl Into<In<u16, B::Len>>,
+        grad_output: impl Into<In<T, B::Len>>,
+        weight: impl Into<In<T, B::Len>>,
         scales: impl Into<PerUnit<In<u16, B::Len>>>,
-        grad_weight: impl Into<Out<u16, B::Len>>,
-        grad_scales: impl Into<PerUnit<Out<u16, B::Len>>>,
+        grad_weight: impl Into<Out<T, B::Len>>,
+        grad_scales: impl Into<PerUnit<Out<G, B::Len>>>,
     ) -> B::Status {
         let (g, w, s, gw) = (
             grad_output.into(),
@@ -415,12 +421,12 @@ impl<B: Boundary, P: Params> Call<B, P> {
     ///
     /// # Safety
     /// As [`Call::forward`].
-    pub unsafe fn backward_blocks(
+    pub unsafe fn backward_blocks<T: Data>(
         self,
-        grad_output: impl Into<In<u16, B::Len>>,
-        weight: impl Into<In<u16, B::Len>>,
+        grad_output: impl Into<In<T, B::Len>>,
+        weight: impl Into<In<T, B::Len>>,
         scales: impl Into<PerUnit<In<u16, B::Len>>>,
-        grad_weight: impl Into<Out<u16, B::Len>>,
+        grad_weight: impl Into<Out<T, B::Len>>,
         block_sums: impl Into<Out<f64, B::Len>>,
     ) -> B::Status {
         let (g, w, s, gw) = (
@@ -435,12 +441,12 @@ impl<B: Boundary, P: Params> Call<B, P> {
 
     /// # Safety
     /// As [`Call::forward`].
-    unsafe fn backward_into<S: BackwardSums<P::Quant>>(
+    unsafe fn backward_into<T: Data, S: BackwardSums<P::Quant, T>>(
         self,
-        grad_output: In<u16, B::Len>,
-        weight: In<u16, B::Len>,
+        grad_output: In<T, B::Len>,
+        weight: In<T, B::Len>,
         scales: PerUnit<In<u16, B::Len>>,
-        grad_weight: Out<u16, B::Len>,
+        grad_weight: Out<T, B::Len>,
         sums: S,
     ) -> Result<(), Error> {
         fpenv::with_default(move || {
@@ -485,11 +491,11 @@ impl<B: Boundary, P: Params> Call<B, P> {
     ///
     /// # Safety
     /// As [`Call::forward`].
-    pub unsafe fn finish(
+    pub unsafe fn finish<G: Data>(
         self,
         block_sums: impl Into<In<f64, B::Len>>,
         scale: impl Into<In<u16, B::Len>>,
-        grad_scales: impl Into<PerUnit<Out<u16, B::Len>>>,
+        grad_scales: impl Into<PerUnit<Out<G, B::Len>>>,
     ) -> B::Status {
         let (block_sums, scale, grads) = (block_sums.into(), scale.into(), grad_scales.into());
         B::status(fpenv::with_default(move || {
@@ -513,10 +519,10 @@ impl<B: Boundary, P: Params> Call<B, P> {
                 unsafe {
                     let s = widen(scale.ptr.add(unit).read());
                     let sums = totals(block_sums.ptr.add(unit * 2 * blocks), blocks);
-                    let (grad_scale, grad_offset) = quant.finish(s, sums);
-                    grads.scale.ptr.add(unit).write(grad_scale);
+                    let [grad_scale, grad_offset] = quant.finish(s, sums);
+                    grads.scale.ptr.add(unit).write(G::narrow(grad_scale));
                     if P::Quant::OFFSETS {
-                        grads.offset.ptr.add(unit).write(grad_offset);
+                        grads.offset.ptr.add(unit).write(G::narrow(grad_offset));
                     }
                 }
             }
@@ -530,9 +536,9 @@ impl<B: Boundary, P: Params> Call<B, P> {
     ///
     /// # Safety
     /// As [`Call::forward`].
-    pub unsafe fn calibrate(
+    pub unsafe fn calibrate<T: Data>(
         self,
-        weight: impl Into<In<u16, B::Len>>,
+        weight: impl Into<In<T, B::Len>>,
         scales: impl Into<PerUnit<Out<u16, B::Len>>>,
         mode: Option<Calibration>,
     ) -> B::Status {
@@ -568,7 +574,7 @@ impl<B: Boundary, P: Params> Call<B, P> {
                     return Err(Error::new(Argument::Weight, Rule::NotFinite));
                 }
                 self.backend
-                    .run::<<P::Quant as Quantizer>::Calibrate>(&args);
+                    .run::<<P::Quant as Quantizer>::Calibrate<T>>(&args);
             }
             Ok(())
         }))

@@ -252,6 +252,59 @@ impl Element for f32 {
     }
 }
 
+/// What a data buffer holds (weights, activations, their gradients, the
+/// fake-quantized values): bf16 bit patterns (`u16`) or `f32`. The kernels
+/// compute in f32 either way: a bf16 input is one case of an f32 input, and
+/// a bf16 output is the f32 result narrowed.
+pub(crate) trait Data: Element {
+    /// Its magnitude's bits of infinity: a value is finite exactly when its
+    /// [`Data::magnitude`] is below this, and NaN when above.
+    const INFINITY: u32;
+    /// The value, widened exactly.
+    fn widen(self) -> f32;
+    /// `x` stored as this type: as [`Memory::store`] and
+    /// [`Memory::store_f32`] store a lane.
+    fn narrow(x: f32) -> Self;
+    /// The bits of the value's magnitude (its sign cleared).
+    fn magnitude(self) -> u32;
+}
+
+impl Data for u16 {
+    const INFINITY: u32 = 0x7F80;
+    #[inline(always)]
+    fn widen(self) -> f32 {
+        crate::bf16_bits::widen(self)
+    }
+    #[inline(always)]
+    fn narrow(x: f32) -> Self {
+        crate::bf16_bits::narrow(x)
+    }
+    #[inline(always)]
+    fn magnitude(self) -> u32 {
+        u32::from(self & 0x7FFF)
+    }
+}
+
+impl Data for f32 {
+    const INFINITY: u32 = 0x7F80_0000;
+    #[inline(always)]
+    fn widen(self) -> f32 {
+        self
+    }
+    #[inline(always)]
+    fn narrow(x: f32) -> Self {
+        if x.is_nan() {
+            f32::from_bits(0x7FC0_0000)
+        } else {
+            x
+        }
+    }
+    #[inline(always)]
+    fn magnitude(self) -> u32 {
+        self.to_bits() & 0x7FFF_FFFF
+    }
+}
+
 macro_rules! code_element {
     ($($code:ty),*) => {$(
         impl Element for $code {
@@ -662,7 +715,8 @@ impl<V: Vector> Memory for Two<V> {
     unsafe fn store_codes<C: Code>(self, dst: *mut C) {
         // SAFETY: sixteen codes are writable (caller).
         unsafe { V::store_codes_pair([self.0, self.1], dst) }
-    }    #[inline(always)]
+    }
+    #[inline(always)]
     unsafe fn load_f32(token: Self::Token, src: *const f32) -> Self {
         // SAFETY: sixteen elements are readable (caller).
         let [first, second] = unsafe { V::load_f32_pair(token, src) };

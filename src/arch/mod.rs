@@ -27,12 +27,18 @@ pub(crate) trait Kernel {
     unsafe fn run<V: Vector, P: Pair<V>>(token: P::Token, args: &Self::Args) -> Self::Output;
 }
 
-/// Defines a [`Kernel`] per line: a type that runs `module::function`.
+/// Defines a [`Kernel`] per line: a type that runs `module::function`,
+/// generic over the [`Data`](crate::vector::Data) types it names (the
+/// element types of its data buffers, a dtype axis), each a type of its own.
 macro_rules! kernels {
-    ($($(#[$doc:meta])* $name:ident: $module:ident::$function:ident($args:ty) -> $output:ty;)*) => {$(
+    ($($(#[$doc:meta])* $name:ident$(<$($t:ident),*>)?: $module:ident::$function:ident($args:ty) -> $output:ty;)*) => {$(
         $(#[$doc])*
-        pub(crate) enum $name {}
-        impl $crate::arch::Kernel for $name {
+        pub(crate) enum $name$(<$($t),*>)? {
+            /// Never made: the type only names the kernel.
+            #[allow(dead_code)]
+            Never(core::convert::Infallible, core::marker::PhantomData<($($($t,)*)?)>),
+        }
+        impl$(<$($t: $crate::vector::Data),*>)? $crate::arch::Kernel for $name$(<$($t),*>)? {
             type Args = $args;
             type Output = $output;
             #[inline(always)]
@@ -42,7 +48,7 @@ macro_rules! kernels {
             ) -> $output {
                 // SAFETY: the caller's (the Kernel contract).
                 #[allow(unused_unsafe)]
-                unsafe { $module::$function::<V, P>(token, args) }
+                unsafe { $module::$function::<V, P $($(, $t)*)?>(token, args) }
             }
         }
     )*};

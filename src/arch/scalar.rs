@@ -7,7 +7,7 @@
 //! cannot change, since every lane operation is one IEEE operation.
 
 use crate::bf16_bits::{narrow, widen};
-use crate::vector::{Code, Element, Lanes, Memory, Vector, LANES};
+use crate::vector::{Code, Data, Element, Lanes, Memory, Vector, LANES};
 #[cfg(target_arch = "arm")]
 use crate::vector::{Elementwise, Lanewise};
 
@@ -204,18 +204,8 @@ impl Memory for Scalar {
     unsafe fn store_f32(self, dst: *mut f32) {
         for (i, lane) in self.0.into_iter().enumerate() {
             // SAFETY: the caller guarantees `dst` is valid for eight writes.
-            unsafe { dst.add(i).write_unaligned(canonical_f32(lane)) };
+            unsafe { dst.add(i).write_unaligned(<f32 as Data>::narrow(lane)) };
         }
-    }
-}
-
-/// `x`, with every NaN as `0x7FC0_0000`.
-#[inline(always)]
-pub(crate) fn canonical_f32(x: f32) -> f32 {
-    if x.is_nan() {
-        f32::from_bits(0x7FC0_0000)
-    } else {
-        x
     }
 }
 

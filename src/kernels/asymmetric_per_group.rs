@@ -21,12 +21,12 @@ use super::rows::{backward_rows, map_rows, BlockValues, Codes, Forward, Totals, 
 use super::tails::read;
 use super::{gate, protect, BackwardArgs, MapArgs, Quantizer};
 use crate::arch::Backend;
-use crate::bf16_bits::{narrow, widen};
+use crate::bf16_bits::widen;
 use crate::kernels::scan::{elements, no_nan};
 use crate::{Argument, Error, Rule};
 use core::marker::PhantomData;
 
-use crate::vector::{Elementwise, Lanes, Lanewise, Pair, Vector};
+use crate::vector::{Data, Elementwise, Lanes, Lanewise, Pair, Vector};
 
 /// Validated asymmetric per-group parameters, in the form the kernels use.
 #[derive(Clone, Copy)]
@@ -112,11 +112,11 @@ impl Group {
 /// a group with this scale and offset (see [`super::values_finite`]), with
 /// `alpha + |o|` as the bound: `|(r + 0.5) * unit| <= alpha`, and rounding
 /// is monotone.
-pub(crate) fn values_finite(
+pub(crate) fn values_finite<T: Data>(
     quant: &AsymmetricConstants,
     scale: f32,
     offset: f32,
-    weights: &[u16],
+    weights: &[T],
     no_nan: bool,
 ) -> bool {
     let group = Group::new(quant, scale, offset);
@@ -203,12 +203,12 @@ unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise>(
 /// # Safety
 /// As for [`map`].
 #[inline(always)]
-pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(
+pub(crate) unsafe fn forward<V: Vector, P: Pair<V>, T: Data>(
     token: P::Token,
-    args: &MapArgs<AsymmetricConstants>,
+    args: &MapArgs<AsymmetricConstants, T, T>,
 ) {
     // SAFETY: the caller's.
-    unsafe { map::<V, P, _>(token, args, Forward) }
+    unsafe { map::<V, P, _>(token, args, |quantizer| Forward(quantizer, PhantomData)) }
 }
 
 /// The codes (`q = r + n`), which the caller has checked exist.
@@ -216,9 +216,9 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(
 /// # Safety
 /// As for [`map`].
 #[inline(always)]
-pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>>(
+pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>, T: Data>(
     token: P::Token,
-    args: &MapArgs<AsymmetricConstants, u16, u8>,
+    args: &MapArgs<AsymmetricConstants, T, u8>,
 ) {
     // SAFETY: the caller's.
     unsafe { map::<V, P, _>(token, args, |group| Codes(group, PhantomData)) }
@@ -229,9 +229,9 @@ pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>>(
 /// # Safety
 /// As for [`map`].
 #[inline(always)]
-pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>>(
+pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>, T: Data>(
     token: P::Token,
-    args: &MapArgs<AsymmetricConstants, u8, u16>,
+    args: &MapArgs<AsymmetricConstants, u8, T>,
 ) {
     // SAFETY: the caller's.
     unsafe { map::<V, P, _>(token, args, |group| Values(group, PhantomData)) }
@@ -243,9 +243,9 @@ pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>>(
 /// # Safety
 /// As for [`forward`], with the gradients' buffers of the same lengths.
 #[inline(always)]
-pub(super) unsafe fn backward_by_groups<V: Vector, P: Pair<V>>(
+pub(super) unsafe fn backward_by_groups<V: Vector, P: Pair<V>, T: Data, G: Data>(
     token: P::Token,
-    args: &BackwardArgs<AsymmetricConstants>,
+    args: &BackwardArgs<AsymmetricConstants, T, G>,
 ) {
     let (quant, buffers) = (
         &args.quant,
@@ -259,16 +259,16 @@ pub(super) unsafe fn backward_by_groups<V: Vector, P: Pair<V>>(
         (Group::new(quant, scale, offset), scale)
     };
     let finish = |k: usize, scale: f32, totals: Totals| {
-        let (grad_scale, grad_offset) = quant.finish(scale, totals.values());
+        let [grad_scale, grad_offset] = quant.finish(scale, totals.values());
         // SAFETY: k < units.
         unsafe {
-            args.grad_scale.add(k).write(grad_scale);
-            args.grad_offset.add(k).write(grad_offset);
+            args.grad_scale.add(k).write(G::narrow(grad_scale));
+            args.grad_offset.add(k).write(G::narrow(grad_offset));
         }
     };
     // SAFETY: the buffers hold `units` groups (caller).
     unsafe {
-        backward_rows::<V, P, _, _, _>(
+        backward_rows::<V, P, T, _, _, _>(
             token,
             buffers,
             units,
@@ -287,9 +287,9 @@ pub(super) unsafe fn backward_by_groups<V: Vector, P: Pair<V>>(
 /// As for [`backward_by_groups`], with `block_sums` valid for `2 *
 /// block_count(group_size)` values per group.
 #[inline(always)]
-pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>>(
+pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>, T: Data>(
     token: P::Token,
-    args: &BackwardArgs<AsymmetricConstants>,
+    args: &BackwardArgs<AsymmetricConstants, T, T>,
 ) {
     let Some(out) = args.block_sums else { return };
     let (quant, buffers) = (
@@ -310,24 +310,35 @@ pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>>(
     };
     // SAFETY: the buffers hold `units` groups (caller).
     unsafe {
-        backward_rows::<V, P, _, _, _>(token, buffers, units, len, group_of, sums_of, |_, _, _| {})
+        backward_rows::<V, P, T, _, _, _>(
+            token,
+            buffers,
+            units,
+            len,
+            group_of,
+            sums_of,
+            |_, _, _| {},
+        )
     }
 }
 
 impl Quantizer for AsymmetricConstants {
     type Code = u8;
     const OFFSETS: bool = true;
-    type Forward = super::AsymmetricForward;
-    type Quantize = super::AsymmetricQuantize;
-    type Dequantize = super::AsymmetricDequantize;
-    type Backward = super::AsymmetricBackward;
-    type BackwardBlocks = super::AsymmetricBackwardBlocks;
-    type Calibrate = super::AsymmetricCalibrate;
+    type Forward<T: Data> = super::AsymmetricForward<T>;
+    type Quantize<T: Data> = super::AsymmetricQuantize<T>;
+    type Dequantize<T: Data> = super::AsymmetricDequantize<T>;
+    type Backward<T: Data, G: Data> = super::AsymmetricBackward<T, G>;
+    type BackwardBlocks<T: Data> = super::AsymmetricBackwardBlocks<T>;
+    type Calibrate<T: Data> = super::AsymmetricCalibrate<T>;
 
     /// A NaN weight, scale or offset, an `alpha` or a level past bf16's
     /// range, or infinities meeting in `(x - o) / alpha`, all give a value
     /// that is not finite.
-    unsafe fn codes_exist(backend: Backend, args: &MapArgs<Self, u16, u8>) -> Result<(), Error> {
+    unsafe fn codes_exist<T: Data>(
+        backend: Backend,
+        args: &MapArgs<Self, T, u8>,
+    ) -> Result<(), Error> {
         let len = args.len;
         // SAFETY: the caller's; `units * len` cannot overflow, the call
         // checked it.
@@ -353,7 +364,10 @@ impl Quantizer for AsymmetricConstants {
     }
 
     /// Every code below `2^bit`.
-    unsafe fn codes_on_grid(backend: Backend, args: &MapArgs<Self, u8, u16>) -> Result<(), Error> {
+    unsafe fn codes_on_grid<T: Data>(
+        backend: Backend,
+        args: &MapArgs<Self, u8, T>,
+    ) -> Result<(), Error> {
         // SAFETY: the caller's; the backend is the call's (its ISA runs here).
         let largest = unsafe {
             backend.run::<super::LargestCode>(elements(args.input, args.units * args.len))
@@ -368,8 +382,7 @@ impl Quantizer for AsymmetricConstants {
 
     /// `grad_offset = offset_sum`, `grad_scale = alpha_sum * n * gate`.
     #[inline(always)]
-    fn finish(&self, scale: f32, [offset_sum, alpha_sum]: [f32; 2]) -> (u16, u16) {
-        let grad_scale = alpha_sum * self.levels * gate(scale, self.eps);
-        (narrow(grad_scale), narrow(offset_sum))
+    fn finish(&self, scale: f32, [offset_sum, alpha_sum]: [f32; 2]) -> [f32; 2] {
+        [alpha_sum * self.levels * gate(scale, self.eps), offset_sum]
     }
 }

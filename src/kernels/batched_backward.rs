@@ -16,7 +16,7 @@ use super::reduction::{block_value_pairs_of_8, BLOCK};
 use super::rows::{backward_short_row, backward_whole_quads, normalize_quad};
 use super::tails::{load_tail, store_tail};
 use super::BackwardArgs;
-use crate::vector::{Pair, Vector, LANES};
+use crate::vector::{Data, Pair, Vector, LANES};
 
 /// The asymmetric per-group backward: small groups in batches where the
 /// lanes finish sums eight at a time, the others group by group.
@@ -25,16 +25,16 @@ use crate::vector::{Pair, Vector, LANES};
 /// As for `asymmetric_per_group::forward`, with the gradients' buffers of
 /// the same lengths.
 #[inline(always)]
-pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
+pub(crate) unsafe fn backward<V: Vector, P: Pair<V>, T: Data, G: Data>(
     token: P::Token,
-    args: &BackwardArgs<AsymmetricConstants>,
+    args: &BackwardArgs<AsymmetricConstants, T, G>,
 ) {
     // SAFETY: this function's contract.
     unsafe {
         if P::SUMS_EIGHT_AT_ONCE && args.len <= BLOCK {
-            backward_in_batches::<V, P>(token, args)
+            backward_in_batches::<V, P, T, G>(token, args)
         } else {
-            backward_by_groups::<V, P>(token, args)
+            backward_by_groups::<V, P, T, G>(token, args)
         }
     }
 }
@@ -51,18 +51,18 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
 /// # Safety
 /// As for [`backward`], with `len <= BLOCK`.
 #[inline(always)]
-unsafe fn backward_in_batches<V: Vector, P: Pair<V>>(
+unsafe fn backward_in_batches<V: Vector, P: Pair<V>, T: Data, G: Data>(
     token: P::Token,
-    args: &BackwardArgs<AsymmetricConstants>,
+    args: &BackwardArgs<AsymmetricConstants, T, G>,
 ) {
     // SAFETY: this function's contract; each size has the quads it names.
     unsafe {
         match args.len {
-            32 => batches::<V, P, 1, 2>(token, args),
-            64 => batches::<V, P, 2, 1>(token, args),
-            128 => batches::<V, P, 4, 1>(token, args),
-            256 => batches::<V, P, 8, 1>(token, args),
-            _ => batches::<V, P, 0, 1>(token, args),
+            32 => batches::<V, P, T, G, 1, 2>(token, args),
+            64 => batches::<V, P, T, G, 2, 1>(token, args),
+            128 => batches::<V, P, T, G, 4, 1>(token, args),
+            256 => batches::<V, P, T, G, 8, 1>(token, args),
+            _ => batches::<V, P, T, G, 0, 1>(token, args),
         }
     }
 }
@@ -79,9 +79,16 @@ unsafe fn backward_in_batches<V: Vector, P: Pair<V>>(
 /// # Safety
 /// As for [`backward_in_batches`].
 #[inline(always)]
-unsafe fn batches<V: Vector, P: Pair<V>, const QUADS: usize, const PAIRS: usize>(
+unsafe fn batches<
+    V: Vector,
+    P: Pair<V>,
+    T: Data,
+    G: Data,
+    const QUADS: usize,
+    const PAIRS: usize,
+>(
     token: P::Token,
-    args: &BackwardArgs<AsymmetricConstants>,
+    args: &BackwardArgs<AsymmetricConstants, T, G>,
 ) {
     if args.units == 0 {
         return;
@@ -92,11 +99,12 @@ unsafe fn batches<V: Vector, P: Pair<V>, const QUADS: usize, const PAIRS: usize>
     let zero = P::sum_zero(token);
     let mut sums = [[P::sum_pair(zero, zero); LANES]; 2 * MOST_PAIRS];
     // SAFETY: 0 < groups.
-    let mut batch = unsafe { Batch::<P>::at::<V, PAIRS>(token, args, 0) };
+    let mut batch = unsafe { Batch::<P>::at::<V, T, G, PAIRS>(token, args, 0) };
     let mut normalized = [P::splat(token, 0.0); 2];
     if QUADS != 0 {
         // SAFETY: group 0 has a whole quad.
-        normalized = unsafe { normalize_quad::<V, P>(token, &batch.group(quant, 0), args.weight) };
+        normalized =
+            unsafe { normalize_quad::<V, P, T>(token, &batch.group(quant, 0), args.weight) };
     }
     loop {
         let mut next_batch = None;
@@ -109,7 +117,7 @@ unsafe fn batches<V: Vector, P: Pair<V>, const QUADS: usize, const PAIRS: usize>
                 // this batch's gradients, which may be the same buffers, are
                 // written.
                 // SAFETY: k + 1 < groups.
-                let next = unsafe { Batch::<P>::at::<V, PAIRS>(token, args, k + 1) };
+                let next = unsafe { Batch::<P>::at::<V, T, G, PAIRS>(token, args, k + 1) };
                 let first = next.group(quant, 0);
                 next_batch = Some(next);
                 Some(first)
@@ -127,10 +135,10 @@ unsafe fn batches<V: Vector, P: Pair<V>, const QUADS: usize, const PAIRS: usize>
                     args.grad_weight.add(at),
                 );
                 if QUADS == 0 {
-                    backward_short_row::<V, P>(token, g, x, grad_weight, len, &group)
+                    backward_short_row::<V, P, T>(token, g, x, grad_weight, len, &group)
                 } else {
                     let ahead = following.as_ref().map(|group| (group, x.add(len)));
-                    let (sums, next) = backward_whole_quads::<V, P, _>(
+                    let (sums, next) = backward_whole_quads::<V, P, T, _>(
                         token,
                         (g, x, grad_weight),
                         0,
@@ -146,7 +154,7 @@ unsafe fn batches<V: Vector, P: Pair<V>, const QUADS: usize, const PAIRS: usize>
             sums[j / LANES][j % LANES] = P::sum_pair(offset_sum, alpha_sum);
         }
         // SAFETY: the batch's groups exist.
-        unsafe { finish_batch::<V, P, PAIRS>(token, args, &batch, &sums) };
+        unsafe { finish_batch::<V, P, T, G, PAIRS>(token, args, &batch, &sums) };
         match next_batch {
             Some(next) => batch = next,
             None => break,
@@ -180,9 +188,9 @@ impl<P: Copy> Batch<P> {
     /// `first < groups`, `PAIRS <= MOST_PAIRS`, and the buffers as for
     /// [`backward_in_batches`].
     #[inline(always)]
-    unsafe fn at<V: Vector, const PAIRS: usize>(
+    unsafe fn at<V: Vector, T: Data, G: Data, const PAIRS: usize>(
         token: P::Token,
-        args: &BackwardArgs<AsymmetricConstants>,
+        args: &BackwardArgs<AsymmetricConstants, T, G>,
         first: usize,
     ) -> Self
     where
@@ -253,9 +261,9 @@ fn lanes_of<V: Vector, P: Pair<V>>(pair: P) -> [f32; 2 * LANES] {
 /// The batch's groups exist, `PAIRS` is the batch's, and the buffers are as
 /// for [`backward_in_batches`].
 #[inline(always)]
-unsafe fn finish_batch<V: Vector, P: Pair<V>, const PAIRS: usize>(
+unsafe fn finish_batch<V: Vector, P: Pair<V>, T: Data, G: Data, const PAIRS: usize>(
     token: P::Token,
-    args: &BackwardArgs<AsymmetricConstants>,
+    args: &BackwardArgs<AsymmetricConstants, T, G>,
     batch: &Batch<P>,
     sums: &[[P::SumPair; LANES]; 2 * MOST_PAIRS],
 ) {
@@ -282,8 +290,8 @@ unsafe fn finish_batch<V: Vector, P: Pair<V>, const PAIRS: usize>(
                 args.grad_scale.add(first + at),
             );
             if n == 2 * LANES {
-                grad_offset.store(offset_at);
-                grad_scale.store(scale_at);
+                G::store(grad_offset, offset_at);
+                G::store(grad_scale, scale_at);
             } else {
                 store_tail(grad_offset, offset_at, n);
                 store_tail(grad_scale, scale_at, n);

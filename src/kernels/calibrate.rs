@@ -27,7 +27,8 @@ use super::symmetric::Row;
 use super::symmetric::SymmetricConstants;
 use super::tails::load_tail;
 use crate::bf16_bits::{narrow, widen};
-use crate::vector::{Lanewise, Pair, Vector, LANES};
+use crate::vector::{Data, Lanewise, Pair, Vector, LANES};
+use core::marker::PhantomData;
 
 /// Candidates per unit.
 pub(crate) const CANDIDATES: usize = 64;
@@ -51,10 +52,10 @@ impl Calibration {
     }
 }
 
-/// Arguments of the calibration kernels: `units` units of `len` weights;
-/// per group also an offset per unit.
-pub(crate) struct CalibrateArgs<Q> {
-    pub weight: *const u16,
+/// Arguments of the calibration kernels: `units` units of `len` weights
+/// `T`; per group also an offset per unit.
+pub(crate) struct CalibrateArgs<Q, T = u16> {
+    pub weight: *const T,
     pub scale: *mut u16,
     /// Per group only (null for the symmetric quantizers).
     pub offset: *mut u16,
@@ -141,9 +142,9 @@ fn root_below_upper_midpoint(y: f64, k: u32) -> bool {
 /// # Safety
 /// `x` is valid for reading `len` elements; `token` proves `V`'s ISA.
 #[inline(always)]
-unsafe fn squared_error<V: Vector, P: Pair<V>>(
+unsafe fn squared_error<V: Vector, P: Pair<V>, T: Data>(
     token: P::Token,
-    x: *const u16,
+    x: *const T,
     len: usize,
     quantizer: &impl Lanewise,
     limit: Limit,
@@ -155,12 +156,12 @@ unsafe fn squared_error<V: Vector, P: Pair<V>>(
     // (the backends that finish sums eight at a time, AVX-512): each half
     // then adds to the lanes its elements belong to.
     while P::SUMS_EIGHT_AT_ONCE && len - i >= 2 * LANES {
-        let mut out = [0u16; 2 * LANES];
+        let mut out = [T::default(); 2 * LANES];
         // SAFETY: 2 * LANES elements from i are in the unit (caller).
-        let (w, q) = unsafe {
-            let w = P::load(token, x.add(i));
-            quantizer.forward(w).store(out.as_mut_ptr());
-            (w, P::load(token, out.as_ptr()))
+        let (w, q): (P, P) = unsafe {
+            let w = T::load(token, x.add(i));
+            T::store(quantizer.forward(w), out.as_mut_ptr());
+            (w, T::load(token, out.as_ptr()))
         };
         let d = w.sub(q);
         let [first, second] = d.mul(d).split();
@@ -172,19 +173,20 @@ unsafe fn squared_error<V: Vector, P: Pair<V>>(
     }
     while i < len {
         let n = (len - i).min(LANES);
-        let mut out = [0u16; LANES];
+        let mut out = [T::default(); LANES];
         // SAFETY: n elements from i are in the unit (caller); a short tail
         // goes through the stack, and the output through a stack array.
         let (w, q) = unsafe {
             let w: V = if n == LANES {
-                V::load(vector_token, x.add(i))
+                T::load(vector_token, x.add(i))
             } else {
                 load_tail(vector_token, x.add(i), n)
             };
             // Through `apply`, which a backend may run lane by lane; then
-            // narrowed to bf16 and widened back, as the forward kernel writes it.
-            V::apply(&Forward(quantizer), w).store(out.as_mut_ptr());
-            (w, V::load(vector_token, out.as_ptr()))
+            // stored as `T` and loaded back, as the forward kernel writes it.
+            let forward = Forward(quantizer, PhantomData::<T>);
+            T::store(V::apply(&forward, w), out.as_mut_ptr());
+            (w, T::load(vector_token, out.as_ptr()))
         };
         let d = w.sub(q);
         let e = d.mul(d);
@@ -208,9 +210,9 @@ unsafe fn squared_error<V: Vector, P: Pair<V>>(
 /// # Safety
 /// `x` is valid for reading `len` weights; `token` proves the ISA.
 #[inline(always)]
-unsafe fn search<V: Vector, P: Pair<V>, Q: Lanewise>(
+unsafe fn search<V: Vector, P: Pair<V>, T: Data, Q: Lanewise>(
     token: P::Token,
-    (x, len): (*const u16, usize),
+    (x, len): (*const T, usize),
     eps: f32,
     min_max: f32,
     quantizer_of: impl Fn(u16) -> Q,
@@ -218,7 +220,7 @@ unsafe fn search<V: Vector, P: Pair<V>, Q: Lanewise>(
     macro_rules! error_of {
         ($s:expr, $limit:expr) => {
             // SAFETY: the caller's.
-            unsafe { squared_error::<V, P>(token, x, len, &quantizer_of($s), $limit) }
+            unsafe { squared_error::<V, P, T>(token, x, len, &quantizer_of($s), $limit) }
         };
     }
     let candidate = |i: usize| scale_bits(min_max * (i as f32 / CANDIDATES as f32), eps);
@@ -269,11 +271,11 @@ impl Limit {
 ///
 /// # Safety
 /// `x` is valid for reading `len` elements.
-unsafe fn statistics(x: *const u16, len: usize) -> (f32, f32, f64) {
+unsafe fn statistics<T: Data>(x: *const T, len: usize) -> (f32, f32, f64) {
     let (mut lo, mut hi, mut sum) = (f32::INFINITY, f32::NEG_INFINITY, 0.0f64);
     for i in 0..len {
         // SAFETY: i < len (caller).
-        let w = widen(unsafe { x.add(i).read() });
+        let w = unsafe { x.add(i).read() }.widen();
         lo = if w < lo { w } else { lo };
         hi = if w > hi { w } else { hi };
         sum += f64::from(w);
@@ -285,11 +287,11 @@ unsafe fn statistics(x: *const u16, len: usize) -> (f32, f32, f64) {
 ///
 /// # Safety
 /// `x` is valid for reading `len` elements.
-unsafe fn mean_deviation(x: *const u16, len: usize, center: f64) -> f64 {
+unsafe fn mean_deviation<T: Data>(x: *const T, len: usize, center: f64) -> f64 {
     let mut sum = 0.0f64;
     for i in 0..len {
         // SAFETY: i < len (caller).
-        sum += (f64::from(widen(unsafe { x.add(i).read() })) - center).abs();
+        sum += (f64::from(unsafe { x.add(i).read() }.widen()) - center).abs();
     }
     if len == 0 {
         0.0
@@ -304,9 +306,9 @@ unsafe fn mean_deviation(x: *const u16, len: usize, center: f64) -> f64 {
 /// The buffers hold `units` units of `len` finite weights and `units`
 /// scales; `token` proves `V`'s ISA.
 #[inline(always)]
-pub(crate) unsafe fn symmetric<V: Vector, P: Pair<V>>(
+pub(crate) unsafe fn symmetric<V: Vector, P: Pair<V>, T: Data>(
     token: P::Token,
-    args: &CalibrateArgs<SymmetricConstants>,
+    args: &CalibrateArgs<SymmetricConstants, T>,
 ) {
     let q = &args.quant;
     let levels = if q.max_v >= 1.0 { q.max_v } else { -q.min_v };
@@ -327,7 +329,7 @@ pub(crate) unsafe fn symmetric<V: Vector, P: Pair<V>>(
             let min_max = largest / levels;
             // SAFETY: the unit's weights (caller).
             unsafe {
-                search::<V, P, _>(token, (x, args.len), q.eps, min_max, |s| {
+                search::<V, P, T, _>(token, (x, args.len), q.eps, min_max, |s| {
                     Row::new(q, widen(s))
                 })
             }
@@ -342,9 +344,9 @@ pub(crate) unsafe fn symmetric<V: Vector, P: Pair<V>>(
 /// # Safety
 /// As [`symmetric`], with `units` offsets too.
 #[inline(always)]
-pub(crate) unsafe fn asymmetric<V: Vector, P: Pair<V>>(
+pub(crate) unsafe fn asymmetric<V: Vector, P: Pair<V>, T: Data>(
     token: P::Token,
-    args: &CalibrateArgs<AsymmetricConstants>,
+    args: &CalibrateArgs<AsymmetricConstants, T>,
 ) {
     let q = &args.quant;
     let steps = 2.0 * q.levels - 1.0;
@@ -380,7 +382,7 @@ pub(crate) unsafe fn asymmetric<V: Vector, P: Pair<V>>(
             let scale = if min_max > 0.0 {
                 let group_of = |s: u16| Group::new(q, widen(s), widen(offset));
                 // SAFETY: the unit's weights (caller).
-                unsafe { search::<V, P, _>(token, (x, args.len), q.eps, min_max, group_of) }
+                unsafe { search::<V, P, T, _>(token, (x, args.len), q.eps, min_max, group_of) }
             } else {
                 eps_scale(q.eps)
             };

@@ -37,8 +37,7 @@ pub(crate) mod symmetric;
 mod tails;
 
 use crate::arch::{Backend, Kernel};
-use crate::bf16_bits::{finite, narrow, widen};
-use crate::vector::Lanewise;
+use crate::vector::{Data, Lanewise};
 use crate::Error;
 use asymmetric_per_group::AsymmetricConstants;
 use calibrate::CalibrateArgs;
@@ -48,22 +47,22 @@ use symmetric::SymmetricConstants;
 // Every kernel, as the unit a call picks a backend for (`arch::Backend::run`);
 // what each requires beyond valid buffers is in [`Quantizer`].
 crate::arch::kernels! {
-    AsymmetricForward: asymmetric_per_group::forward(MapArgs<AsymmetricConstants>) -> ();
-    AsymmetricBackward: batched_backward::backward(BackwardArgs<AsymmetricConstants>) -> ();
-    AsymmetricBackwardBlocks: asymmetric_per_group::backward_blocks(BackwardArgs<AsymmetricConstants>) -> ();
-    AsymmetricQuantize: asymmetric_per_group::quantize(MapArgs<AsymmetricConstants, u16, u8>) -> ();
-    AsymmetricDequantize: asymmetric_per_group::dequantize(MapArgs<AsymmetricConstants, u8, u16>) -> ();
-    SymmetricForward: symmetric::forward(MapArgs<SymmetricConstants>) -> ();
-    SymmetricBackward: symmetric::backward(BackwardArgs<SymmetricConstants>) -> ();
-    SymmetricBackwardBlocks: symmetric::backward_blocks(BackwardArgs<SymmetricConstants>) -> ();
-    SymmetricQuantize: symmetric::quantize(MapArgs<SymmetricConstants, u16, i8>) -> ();
-    SymmetricDequantize: symmetric::dequantize(MapArgs<SymmetricConstants, i8, u16>) -> ();
-    AsymmetricCalibrate: calibrate::asymmetric(CalibrateArgs<AsymmetricConstants>) -> ();
-    SymmetricCalibrate: calibrate::symmetric(CalibrateArgs<SymmetricConstants>) -> ();
+    AsymmetricForward<T>: asymmetric_per_group::forward(MapArgs<AsymmetricConstants, T, T>) -> ();
+    AsymmetricBackward<T, G>: batched_backward::backward(BackwardArgs<AsymmetricConstants, T, G>) -> ();
+    AsymmetricBackwardBlocks<T>: asymmetric_per_group::backward_blocks(BackwardArgs<AsymmetricConstants, T, T>) -> ();
+    AsymmetricQuantize<T>: asymmetric_per_group::quantize(MapArgs<AsymmetricConstants, T, u8>) -> ();
+    AsymmetricDequantize<T>: asymmetric_per_group::dequantize(MapArgs<AsymmetricConstants, u8, T>) -> ();
+    SymmetricForward<T>: symmetric::forward(MapArgs<SymmetricConstants, T, T>) -> ();
+    SymmetricBackward<T, G>: symmetric::backward(BackwardArgs<SymmetricConstants, T, G>) -> ();
+    SymmetricBackwardBlocks<T>: symmetric::backward_blocks(BackwardArgs<SymmetricConstants, T, T>) -> ();
+    SymmetricQuantize<T>: symmetric::quantize(MapArgs<SymmetricConstants, T, i8>) -> ();
+    SymmetricDequantize<T>: symmetric::dequantize(MapArgs<SymmetricConstants, i8, T>) -> ();
+    AsymmetricCalibrate<T>: calibrate::asymmetric(CalibrateArgs<AsymmetricConstants, T>) -> ();
+    SymmetricCalibrate<T>: calibrate::symmetric(CalibrateArgs<SymmetricConstants, T>) -> ();
     PerTokenForward: per_token::forward(PerTokenArgs) -> ();
     PerTokenBackward: per_token::backward(PerTokenBackwardArgs) -> ();
-    /// The largest `bits & 0x7FFF` of bf16 values.
-    LargestMagnitude: scan::largest_magnitude([u16]) -> u16;
+    /// The largest magnitude's bits ([`Data::magnitude`]) of values.
+    LargestMagnitude<T>: scan::largest_magnitude([T]) -> u32;
     /// The largest code.
     LargestCode: scan::largest_code([u8]) -> u8;
     /// The smallest and largest signed codes.
@@ -72,8 +71,8 @@ crate::arch::kernels! {
 
 /// Arguments of a quantizer's elementwise kernels on `units` units (groups
 /// or rows; per tensor, one row) of `len` elements, `Q` its constants:
-/// forward (bf16 to bf16, the defaults), quantize (bf16 to codes),
-/// dequantize (codes to bf16).
+/// forward (data to data, bf16 by default), quantize (data to codes),
+/// dequantize (codes to data).
 pub(crate) struct MapArgs<Q, In = u16, Out = u16> {
     pub input: *const In,
     pub scale: *const u16,
@@ -85,17 +84,19 @@ pub(crate) struct MapArgs<Q, In = u16, Out = u16> {
     pub quant: Q,
 }
 
-/// Arguments of a quantizer's backward kernels.
-pub(crate) struct BackwardArgs<Q> {
-    pub grad_output: *const u16,
-    pub weight: *const u16,
+/// Arguments of a quantizer's backward kernels: data `T` (the output
+/// gradient, the weights, their gradient), the scale and offset gradients
+/// `G`.
+pub(crate) struct BackwardArgs<Q, T = u16, G = u16> {
+    pub grad_output: *const T,
+    pub weight: *const T,
     pub scale: *const u16,
     /// As in [`MapArgs`].
     pub offset: *const u16,
-    pub grad_weight: *mut u16,
-    pub grad_scale: *mut u16,
+    pub grad_weight: *mut T,
+    pub grad_scale: *mut G,
     /// Where the quantizer has offsets, else null and unused.
-    pub grad_offset: *mut u16,
+    pub grad_offset: *mut G,
     /// Instead of `grad_scale` and `grad_offset` (then unused): each unit's
     /// two sums as block values, `2 * block_count(len)` per unit.
     pub block_sums: Option<*mut f64>,
@@ -141,18 +142,18 @@ pub(crate) trait Quantizer: Copy {
     type Code: Copy;
     /// Whether each unit has an offset beside its scale.
     const OFFSETS: bool;
-    /// The forward pass.
-    type Forward: Kernel<Args = MapArgs<Self>, Output = ()>;
+    /// The forward pass on data `T`.
+    type Forward<T: Data>: Kernel<Args = MapArgs<Self, T, T>, Output = ()>;
     /// Export to codes; requires [`Quantizer::codes_exist`].
-    type Quantize: Kernel<Args = MapArgs<Self, u16, Self::Code>, Output = ()>;
+    type Quantize<T: Data>: Kernel<Args = MapArgs<Self, T, Self::Code>, Output = ()>;
     /// The values of codes; requires [`Quantizer::codes_on_grid`].
-    type Dequantize: Kernel<Args = MapArgs<Self, Self::Code, u16>, Output = ()>;
-    /// The backward pass, finished into gradients.
-    type Backward: Kernel<Args = BackwardArgs<Self>, Output = ()>;
+    type Dequantize<T: Data>: Kernel<Args = MapArgs<Self, Self::Code, T>, Output = ()>;
+    /// The backward pass, finished into gradients `G`.
+    type Backward<T: Data, G: Data>: Kernel<Args = BackwardArgs<Self, T, G>, Output = ()>;
     /// The backward pass into block values (`block_sums` set).
-    type BackwardBlocks: Kernel<Args = BackwardArgs<Self>, Output = ()>;
+    type BackwardBlocks<T: Data>: Kernel<Args = BackwardArgs<Self, T, T>, Output = ()>;
     /// Calibration; requires every weight finite.
-    type Calibrate: Kernel<Args = CalibrateArgs<Self>, Output = ()>;
+    type Calibrate<T: Data>: Kernel<Args = CalibrateArgs<Self, T>, Output = ()>;
 
     /// `NonFinite` unless every weight's forward value is finite (then it
     /// has a code).
@@ -160,41 +161,44 @@ pub(crate) trait Quantizer: Copy {
     /// # Safety
     /// The buffers are valid for their lengths, and the CPU runs `backend`'s
     /// ISA.
-    unsafe fn codes_exist(
+    unsafe fn codes_exist<T: Data>(
         backend: Backend,
-        args: &MapArgs<Self, u16, Self::Code>,
+        args: &MapArgs<Self, T, Self::Code>,
     ) -> Result<(), Error>;
 
     /// `Code` unless every code is on the grid.
     ///
     /// # Safety
     /// As [`Quantizer::codes_exist`].
-    unsafe fn codes_on_grid(
+    unsafe fn codes_on_grid<T: Data>(
         backend: Backend,
-        args: &MapArgs<Self, Self::Code, u16>,
+        args: &MapArgs<Self, Self::Code, T>,
     ) -> Result<(), Error>;
 
-    /// One unit's scale gradient and offset gradient (`0` without offsets),
-    /// as bf16, from its scale and its two sums rounded to f32.
-    fn finish(&self, scale: f32, sums: [f32; 2]) -> (u16, u16);
+    /// One unit's scale gradient and offset gradient (`0` without offsets)
+    /// in f32, before they are stored, from its scale and its two sums
+    /// rounded to f32.
+    fn finish(&self, scale: f32, sums: [f32; 2]) -> [f32; 2];
 }
 
-/// Whether `quantizer`'s forward pass writes a finite bf16 value for every
-/// weight: the export kernels' condition. Where no weight is NaN
-/// (`no_nan`), a finite bf16 `bound` on every value's magnitude settles it;
-/// otherwise each weight's value is computed as the forward kernel does.
-pub(crate) fn values_finite(
+/// Whether `quantizer`'s forward pass writes a finite value of `T` for
+/// every weight: the export kernels' condition. Where no weight is NaN
+/// (`no_nan`), a `bound` on every value's magnitude that is finite as a `T`
+/// settles it; otherwise each weight's value is computed as the forward
+/// kernel does.
+pub(crate) fn values_finite<T: Data>(
     quantizer: &impl Lanewise,
     bound: f32,
-    weights: &[u16],
+    weights: &[T],
     no_nan: bool,
 ) -> bool {
-    if no_nan && finite(narrow(bound)) {
+    let finite = |x: f32| T::narrow(x).magnitude() < T::INFINITY;
+    if no_nan && finite(bound) {
         return true;
     }
     weights
         .iter()
-        .all(|&x| finite(narrow(quantizer.forward(widen(x)))))
+        .all(|&x| finite(quantizer.forward(x.widen())))
 }
 
 /// `ps = max(s, eps)`, NaN-propagating (`s < eps ? eps : s`).

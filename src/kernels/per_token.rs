@@ -22,6 +22,8 @@
 
 use super::rows::{backward_rows, map_rows, Forward, NoSums};
 use super::{protect, PerTokenArgs, PerTokenBackwardArgs};
+use core::marker::PhantomData;
+
 use crate::bf16_bits::widen;
 use crate::kernels::scan::elements;
 use crate::vector::{Lanes, Lanewise, Pair, Vector};
@@ -178,7 +180,7 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(token: P::Token, args: &PerT
             args.scale.add(k).write(t.scale);
             args.zero_point.add(k).write(t.zero_point as i32);
         }
-        Forward(t)
+        Forward(t, PhantomData::<u16>)
     };
     let buffers = (args.input, args.output);
     // SAFETY: the buffers hold `units` rows (caller).
@@ -203,7 +205,7 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(token: P::Token, args: &Per
     let buffers = (args.grad_output, args.input, args.grad_input);
     // SAFETY: the buffers hold `units` rows (caller).
     unsafe {
-        backward_rows::<V, P, _, _, _>(
+        backward_rows::<V, P, u16, _, _, _>(
             token,
             buffers,
             args.units,

@@ -7,7 +7,7 @@ use super::reduction::{block_value, Compensated, BLOCK};
 use super::tails::{load_tail, store_tail};
 use core::marker::PhantomData;
 
-use crate::vector::{Code, Element, Elementwise, Lanes, Lanewise, Pair, Vector, LANES};
+use crate::vector::{Code, Data, Element, Elementwise, Lanes, Lanewise, Pair, Vector, LANES};
 
 /// One vector of a map over a row at element `i`; `n < LANES` elements go
 /// through the stack.
@@ -102,23 +102,23 @@ pub(super) unsafe fn map_rows<V: Vector, P: Pair<V>, F: Elementwise>(
     }
 }
 
-/// A quantizer's forward pass: bf16 weights to fake-quantized bf16.
-pub(super) struct Forward<Q>(pub Q);
+/// A quantizer's forward pass: weights `T` to fake-quantized `T`.
+pub(super) struct Forward<Q, T>(pub Q, pub PhantomData<T>);
 
-impl<Q: Lanewise> Elementwise for Forward<Q> {
-    type In = u16;
-    type Out = u16;
+impl<Q: Lanewise, T: Data> Elementwise for Forward<Q, T> {
+    type In = T;
+    type Out = T;
     #[inline(always)]
     fn map<L: Lanes>(&self, x: L) -> L {
         self.0.forward(x)
     }
 }
 
-/// A quantizer's codes: bf16 weights to integer codes `C`.
-pub(super) struct Codes<Q, C>(pub Q, pub PhantomData<C>);
+/// A quantizer's codes: weights `T` to integer codes `C`.
+pub(super) struct Codes<Q, C, T>(pub Q, pub PhantomData<(C, T)>);
 
-impl<Q: Lanewise, C: Code> Elementwise for Codes<Q, C> {
-    type In = u16;
+impl<Q: Lanewise, C: Code, T: Data> Elementwise for Codes<Q, C, T> {
+    type In = T;
     type Out = C;
     #[inline(always)]
     fn map<L: Lanes>(&self, x: L) -> L {
@@ -126,13 +126,13 @@ impl<Q: Lanewise, C: Code> Elementwise for Codes<Q, C> {
     }
 }
 
-/// The values of a quantizer's codes: codes `C` to bf16, the forward pass's
+/// The values of a quantizer's codes: codes `C` to `T`, the forward pass's
 /// bits.
-pub(super) struct Values<Q, C>(pub Q, pub PhantomData<C>);
+pub(super) struct Values<Q, C, T>(pub Q, pub PhantomData<(C, T)>);
 
-impl<Q: Lanewise, C: Code> Elementwise for Values<Q, C> {
+impl<Q: Lanewise, C: Code, T: Data> Elementwise for Values<Q, C, T> {
     type In = C;
-    type Out = u16;
+    type Out = T;
     #[inline(always)]
     fn map<L: Lanes>(&self, code: L) -> L {
         self.0.value(code)
@@ -220,9 +220,9 @@ fn canonical(value: f64) -> f64 {
 /// `g` and `x` valid for reading and `grad_weight` for writing `rows * len`
 /// elements; `grad_weight` is one of the inputs or overlaps neither.
 #[inline(always)]
-pub(super) unsafe fn backward_rows<V: Vector, P: Pair<V>, Q: Lanewise, R, S: BlockSums>(
+pub(super) unsafe fn backward_rows<V: Vector, P: Pair<V>, T: Data, Q: Lanewise, R, S: BlockSums>(
     token: P::Token,
-    (g, x, grad_weight): (*const u16, *const u16, *mut u16),
+    (g, x, grad_weight): (*const T, *const T, *mut T),
     rows: usize,
     len: usize,
     mut row_of: impl FnMut(usize) -> (Q, R),
@@ -235,7 +235,7 @@ pub(super) unsafe fn backward_rows<V: Vector, P: Pair<V>, Q: Lanewise, R, S: Blo
         let at = k * len;
         // SAFETY: row k spans elements [at, at + len) of each buffer (caller).
         unsafe {
-            backward_row::<V, P>(
+            backward_row::<V, P, T>(
                 token,
                 g.add(at),
                 x.add(at),
@@ -257,12 +257,12 @@ pub(super) unsafe fn backward_rows<V: Vector, P: Pair<V>, Q: Lanewise, R, S: Blo
 /// `min(n, LANES)` elements from `i` are valid in every buffer, as in
 /// [`backward_row`].
 #[inline(always)]
-unsafe fn backward_step<V: Vector>(
+unsafe fn backward_step<V: Vector, T: Data>(
     token: V::Token,
     quantizer: &impl Lanewise,
-    g: *const u16,
-    x: *const u16,
-    grad_weight: *mut u16,
+    g: *const T,
+    x: *const T,
+    grad_weight: *mut T,
     i: usize,
     n: usize,
 ) -> [V; 2] {
@@ -271,13 +271,13 @@ unsafe fn backward_step<V: Vector>(
     // (caller); a short tail goes through the stack.
     unsafe {
         let (gv, xv) = if full {
-            (V::load(token, g.add(i)), V::load(token, x.add(i)))
+            (T::load(token, g.add(i)), T::load(token, x.add(i)))
         } else {
             (load_tail(token, g.add(i), n), load_tail(token, x.add(i), n))
         };
         let [w, a, b] = V::apply_backward(quantizer, gv, xv);
         if full {
-            w.store(grad_weight.add(i));
+            T::store(w, grad_weight.add(i));
             [a, b]
         } else {
             store_tail(w, grad_weight.add(i), n);
@@ -293,11 +293,11 @@ unsafe fn backward_step<V: Vector>(
 /// # Safety
 /// As for [`backward_row`], with `start..end` inside the row.
 #[inline(always)]
-unsafe fn backward_block<V: Vector, P: Pair<V>>(
+unsafe fn backward_block<V: Vector, P: Pair<V>, T: Data>(
     token: P::Token,
-    g: *const u16,
-    x: *const u16,
-    grad_weight: *mut u16,
+    g: *const T,
+    x: *const T,
+    grad_weight: *mut T,
     start: usize,
     end: usize,
     quantizer: &impl Lanewise,
@@ -316,9 +316,9 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
     let [mut sum_a, mut sum_b] = if whole > start {
         // SAFETY: start..whole lies in the block, a whole number of quads.
         unsafe {
-            let first = normalize_quad::<V, P>(token, quantizer, x.add(start));
+            let first = normalize_quad::<V, P, T>(token, quantizer, x.add(start));
             let rows = (g, x, grad_weight);
-            backward_whole_quads::<V, P, _>(token, rows, start, whole, quantizer, first, None).0
+            backward_whole_quads::<V, P, T, _>(token, rows, start, whole, quantizer, first, None).0
         }
     } else {
         [P::sum_zero(token), P::sum_zero(token)]
@@ -344,8 +344,9 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
             if at < end {
                 let n = (end - at).min(LANES);
                 // SAFETY: n elements from `at` are valid in every buffer.
-                let [a, b]: [V; 2] =
-                    unsafe { backward_step(vector_token, quantizer, g, x, grad_weight, at, n) };
+                let [a, b]: [V; 2] = unsafe {
+                    backward_step::<V, T>(vector_token, quantizer, g, x, grad_weight, at, n)
+                };
                 // Steps 0 and 1 to the first, 2 to 5 to the second, 6 and 7 to
                 // the third.
                 let slot = &mut partial[usize::from(step >= 2) + usize::from(step >= 6)];
@@ -390,14 +391,14 @@ unsafe fn backward_block<V: Vector, P: Pair<V>>(
 /// As for [`backward_block`], with `end - start` a positive multiple of
 /// `4 * LANES`; `ahead`'s pointer valid for reading `4 * LANES` elements.
 #[inline(always)]
-pub(super) unsafe fn backward_whole_quads<V: Vector, P: Pair<V>, Q: Lanewise>(
+pub(super) unsafe fn backward_whole_quads<V: Vector, P: Pair<V>, T: Data, Q: Lanewise>(
     token: P::Token,
-    (g, x, grad_weight): (*const u16, *const u16, *mut u16),
+    (g, x, grad_weight): (*const T, *const T, *mut T),
     start: usize,
     end: usize,
     quantizer: &Q,
     first: [P; 2],
-    ahead: Option<(&Q, *const u16)>,
+    ahead: Option<(&Q, *const T)>,
 ) -> ([P::Sum; 2], [P; 2]) {
     let (mut sum_a, mut sum_b) = (P::sum_zero(token), P::sum_zero(token));
     let mut i = start;
@@ -410,25 +411,26 @@ pub(super) unsafe fn backward_whole_quads<V: Vector, P: Pair<V>, Q: Lanewise>(
             let ([_, a0, b0], [_, a1, b1], next) = unsafe {
                 let (first, second, next) = if V::NORMALIZE_AHEAD {
                     let next = if end - i > 4 * LANES {
-                        normalize_quad(token, quantizer, x.add(i + 4 * LANES))
+                        normalize_quad::<V, P, T>(token, quantizer, x.add(i + 4 * LANES))
                     } else if let Some((quantizer, x)) = ahead {
-                        normalize_quad(token, quantizer, x)
+                        normalize_quad::<V, P, T>(token, quantizer, x)
                     } else {
                         normalized
                     };
-                    let ([g0, g1], [xn0, xn1]) = (P::load_quad(token, g.add(i)), normalized);
+                    let ([g0, g1], [xn0, xn1]) =
+                        (T::load_quad::<V, P>(token, g.add(i)), normalized);
                     (
                         quantizer.backward_normalized(g0, xn0),
                         quantizer.backward_normalized(g1, xn1),
                         next,
                     )
                 } else {
-                    let [g0, g1] = P::load_quad(token, g.add(i));
-                    let [x0, x1] = P::load_quad(token, x.add(i));
+                    let [g0, g1] = T::load_quad::<V, P>(token, g.add(i));
+                    let [x0, x1] = T::load_quad::<V, P>(token, x.add(i));
                     let (first, second) = (quantizer.backward(g0, x0), quantizer.backward(g1, x1));
                     (first, second, normalized)
                 };
-                P::store_quad([first[0], second[0]], grad_weight.add(i));
+                T::store_quad::<V, P>([first[0], second[0]], grad_weight.add(i));
                 (first, second, next)
             };
             normalized = next;
@@ -462,13 +464,13 @@ pub(super) unsafe fn backward_whole_quads<V: Vector, P: Pair<V>, Q: Lanewise>(
 /// # Safety
 /// `x` is valid for reading `4 * LANES` elements.
 #[inline(always)]
-pub(super) unsafe fn normalize_quad<V: Vector, P: Pair<V>>(
+pub(super) unsafe fn normalize_quad<V: Vector, P: Pair<V>, T: Data>(
     token: P::Token,
     quantizer: &impl Lanewise,
-    x: *const u16,
+    x: *const T,
 ) -> [P; 2] {
     // SAFETY: guaranteed by the caller.
-    let [x0, x1] = unsafe { P::load_quad(token, x) };
+    let [x0, x1] = unsafe { T::load_quad::<V, P>(token, x) };
     [quantizer.normalize(x0), quantizer.normalize(x1)]
 }
 
@@ -479,17 +481,17 @@ pub(super) unsafe fn normalize_quad<V: Vector, P: Pair<V>>(
 /// # Safety
 /// As for [`backward_row`].
 #[inline(always)]
-pub(super) unsafe fn backward_short_row<V: Vector, P: Pair<V>>(
+pub(super) unsafe fn backward_short_row<V: Vector, P: Pair<V>, T: Data>(
     token: P::Token,
-    g: *const u16,
-    x: *const u16,
-    grad_weight: *mut u16,
+    g: *const T,
+    x: *const T,
+    grad_weight: *mut T,
     len: usize,
     quantizer: &impl Lanewise,
 ) -> [P::Sum; 2] {
     debug_assert!(len <= BLOCK);
     // SAFETY: the block is the row (caller).
-    unsafe { backward_block::<V, P>(token, g, x, grad_weight, 0, len, quantizer) }
+    unsafe { backward_block::<V, P, T>(token, g, x, grad_weight, 0, len, quantizer) }
 }
 
 /// One row of a backward kernel: `[grad_weight, a, b] = backward(g, x)` for
@@ -500,11 +502,11 @@ pub(super) unsafe fn backward_short_row<V: Vector, P: Pair<V>>(
 /// `g` and `x` valid for reading and `grad_weight` for writing `len`
 /// elements; `grad_weight` is one of the inputs or overlaps neither.
 #[inline(always)]
-unsafe fn backward_row<V: Vector, P: Pair<V>>(
+unsafe fn backward_row<V: Vector, P: Pair<V>, T: Data>(
     token: P::Token,
-    g: *const u16,
-    x: *const u16,
-    grad_weight: *mut u16,
+    g: *const T,
+    x: *const T,
+    grad_weight: *mut T,
     len: usize,
     quantizer: &impl Lanewise,
     sums: &mut impl BlockSums,
@@ -514,7 +516,7 @@ unsafe fn backward_row<V: Vector, P: Pair<V>>(
         let end = start + (len - start).min(BLOCK);
         // SAFETY: the block lies in the row (caller).
         let [a, b] =
-            unsafe { backward_block::<V, P>(token, g, x, grad_weight, start, end, quantizer) };
+            unsafe { backward_block::<V, P, T>(token, g, x, grad_weight, start, end, quantizer) };
         sums.block(
             start / BLOCK,
             block_value::<V, P>(a),

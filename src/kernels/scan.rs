@@ -8,7 +8,7 @@
 use core::slice;
 
 use crate::arch::Backend;
-use crate::vector::{Pair, Vector};
+use crate::vector::{Data, Pair, Vector};
 
 /// `len` elements at `p` as a slice (`p` may be null or dangling when `len`
 /// is 0).
@@ -23,33 +23,33 @@ pub(crate) unsafe fn elements<'a, T>(p: *const T, len: usize) -> &'a [T] {
     unsafe { slice::from_raw_parts(p, len) }
 }
 
-/// Whether every bf16 value is finite: the largest magnitude's bits below
-/// infinity's `0x7F80`, scanned with `backend`'s ISA.
+/// Whether every value is finite: the largest magnitude's bits below
+/// infinity's, scanned with `backend`'s ISA.
 ///
 /// # Safety
 /// The CPU runs `backend`'s ISA (its contract).
-pub(crate) unsafe fn all_finite(backend: Backend, values: &[u16]) -> bool {
+pub(crate) unsafe fn all_finite<T: Data>(backend: Backend, values: &[T]) -> bool {
     // SAFETY: the caller's.
-    unsafe { backend.run::<super::LargestMagnitude>(values) < 0x7F80 }
+    unsafe { backend.run::<super::LargestMagnitude<T>>(values) < T::INFINITY }
 }
 
-/// Whether no bf16 value is NaN: the largest magnitude's bits at most
-/// infinity's `0x7F80`, scanned with `backend`'s ISA.
+/// Whether no value is NaN: the largest magnitude's bits at most
+/// infinity's, scanned with `backend`'s ISA.
 ///
 /// # Safety
 /// The CPU runs `backend`'s ISA (its contract).
-pub(crate) unsafe fn no_nan(backend: Backend, values: &[u16]) -> bool {
+pub(crate) unsafe fn no_nan<T: Data>(backend: Backend, values: &[T]) -> bool {
     // SAFETY: the caller's.
-    unsafe { backend.run::<super::LargestMagnitude>(values) <= 0x7F80 }
+    unsafe { backend.run::<super::LargestMagnitude<T>>(values) <= T::INFINITY }
 }
 
-/// The largest `bits & 0x7FFF` of bf16 values: below `0x7F80` exactly when
-/// every value is finite.
+/// The largest [`Data::magnitude`] of values: below [`Data::INFINITY`]
+/// exactly when every value is finite.
 #[inline(always)]
-pub(crate) fn largest_magnitude<V: Vector, P: Pair<V>>(_: P::Token, values: &[u16]) -> u16 {
+pub(crate) fn largest_magnitude<V: Vector, P: Pair<V>, T: Data>(_: P::Token, values: &[T]) -> u32 {
     values
         .iter()
-        .fold(0, |largest, &bits| largest.max(bits & 0x7FFF))
+        .fold(0, |largest, &value| largest.max(value.magnitude()))
 }
 
 /// The largest code (0 for none).

@@ -15,12 +15,12 @@ use super::rows::{backward_rows, map_rows, BlockValues, Codes, Forward, Totals, 
 use super::tails::read;
 use super::{gate, protect, BackwardArgs, MapArgs, Quantizer};
 use crate::arch::Backend;
-use crate::bf16_bits::{narrow, widen};
+use crate::bf16_bits::widen;
 use crate::kernels::scan::{elements, no_nan};
 use crate::{Argument, Error, Rule};
 use core::marker::PhantomData;
 
-use crate::vector::{Elementwise, Lanes, Lanewise, Pair, Vector};
+use crate::vector::{Data, Elementwise, Lanes, Lanewise, Pair, Vector};
 
 /// Validated symmetric parameters, in the form the kernels use: the
 /// scale's lower bound and the integer grid `min_v..=max_v`.
@@ -64,10 +64,10 @@ impl Row {
 /// a row with this scale (see [`super::values_finite`]), with
 /// `max(|min_v|, |max_v|) * ps` as the bound of every value `c * ps` where
 /// `ps` is finite (none where it is not: `0 * inf` is NaN).
-pub(crate) fn values_finite(
+pub(crate) fn values_finite<T: Data>(
     quant: &SymmetricConstants,
     scale: f32,
-    weights: &[u16],
+    weights: &[T],
     no_nan: bool,
 ) -> bool {
     let row = Row::new(quant, scale);
@@ -150,12 +150,12 @@ unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise>(
 /// # Safety
 /// As for [`map`].
 #[inline(always)]
-pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(
+pub(crate) unsafe fn forward<V: Vector, P: Pair<V>, T: Data>(
     token: P::Token,
-    args: &MapArgs<SymmetricConstants>,
+    args: &MapArgs<SymmetricConstants, T, T>,
 ) {
     // SAFETY: the caller's.
-    unsafe { map::<V, P, _>(token, args, Forward) }
+    unsafe { map::<V, P, _>(token, args, |quantizer| Forward(quantizer, PhantomData)) }
 }
 
 /// The codes `c`, which the caller has checked exist.
@@ -163,9 +163,9 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(
 /// # Safety
 /// As for [`map`].
 #[inline(always)]
-pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>>(
+pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>, T: Data>(
     token: P::Token,
-    args: &MapArgs<SymmetricConstants, u16, i8>,
+    args: &MapArgs<SymmetricConstants, T, i8>,
 ) {
     // SAFETY: the caller's.
     unsafe { map::<V, P, _>(token, args, |row| Codes(row, PhantomData)) }
@@ -176,9 +176,9 @@ pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>>(
 /// # Safety
 /// As for [`map`].
 #[inline(always)]
-pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>>(
+pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>, T: Data>(
     token: P::Token,
-    args: &MapArgs<SymmetricConstants, i8, u16>,
+    args: &MapArgs<SymmetricConstants, i8, T>,
 ) {
     // SAFETY: the caller's.
     unsafe { map::<V, P, _>(token, args, |row| Values(row, PhantomData)) }
@@ -187,9 +187,9 @@ pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>>(
 /// # Safety
 /// As for [`forward`], with the gradients' buffers of the same lengths.
 #[inline(always)]
-pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
+pub(crate) unsafe fn backward<V: Vector, P: Pair<V>, T: Data, G: Data>(
     token: P::Token,
-    args: &BackwardArgs<SymmetricConstants>,
+    args: &BackwardArgs<SymmetricConstants, T, G>,
 ) {
     let (quant, buffers) = (
         &args.quant,
@@ -206,12 +206,20 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
         unsafe {
             args.grad_scale
                 .add(row)
-                .write(quant.finish(scale, totals.values()).0)
+                .write(G::narrow(quant.finish(scale, totals.values())[0]))
         };
     };
     // SAFETY: the buffers hold `rows` rows (caller).
     unsafe {
-        backward_rows::<V, P, _, _, _>(token, buffers, rows, cols, row_of, |_| Totals::ZERO, finish)
+        backward_rows::<V, P, T, _, _, _>(
+            token,
+            buffers,
+            rows,
+            cols,
+            row_of,
+            |_| Totals::ZERO,
+            finish,
+        )
     }
 }
 
@@ -222,9 +230,9 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(
 /// As for [`backward`], with `block_sums` valid for `2 * block_count(cols)`
 /// values per row.
 #[inline(always)]
-pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>>(
+pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>, T: Data>(
     token: P::Token,
-    args: &BackwardArgs<SymmetricConstants>,
+    args: &BackwardArgs<SymmetricConstants, T, T>,
 ) {
     let Some(out) = args.block_sums else { return };
     let (quant, buffers) = (
@@ -242,23 +250,26 @@ pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>>(
     };
     // SAFETY: the buffers hold `rows` rows (caller).
     unsafe {
-        backward_rows::<V, P, _, _, _>(token, buffers, rows, cols, row_of, sums_of, |_, _, _| {})
+        backward_rows::<V, P, T, _, _, _>(token, buffers, rows, cols, row_of, sums_of, |_, _, _| {})
     }
 }
 
 impl Quantizer for SymmetricConstants {
     type Code = i8;
     const OFFSETS: bool = false;
-    type Forward = super::SymmetricForward;
-    type Quantize = super::SymmetricQuantize;
-    type Dequantize = super::SymmetricDequantize;
-    type Backward = super::SymmetricBackward;
-    type BackwardBlocks = super::SymmetricBackwardBlocks;
-    type Calibrate = super::SymmetricCalibrate;
+    type Forward<T: Data> = super::SymmetricForward<T>;
+    type Quantize<T: Data> = super::SymmetricQuantize<T>;
+    type Dequantize<T: Data> = super::SymmetricDequantize<T>;
+    type Backward<T: Data, G: Data> = super::SymmetricBackward<T, G>;
+    type BackwardBlocks<T: Data> = super::SymmetricBackwardBlocks<T>;
+    type Calibrate<T: Data> = super::SymmetricCalibrate<T>;
 
     /// A NaN weight or scale, an infinite scale, or `c * ps` past bf16's
     /// range give a value that is not finite.
-    unsafe fn codes_exist(backend: Backend, args: &MapArgs<Self, u16, i8>) -> Result<(), Error> {
+    unsafe fn codes_exist<T: Data>(
+        backend: Backend,
+        args: &MapArgs<Self, T, i8>,
+    ) -> Result<(), Error> {
         let cols = args.len;
         // SAFETY: the caller's.
         let (weights, scales) = unsafe {
@@ -281,7 +292,10 @@ impl Quantizer for SymmetricConstants {
     }
 
     /// Every code in `[min_v, max_v]`.
-    unsafe fn codes_on_grid(backend: Backend, args: &MapArgs<Self, i8, u16>) -> Result<(), Error> {
+    unsafe fn codes_on_grid<T: Data>(
+        backend: Backend,
+        args: &MapArgs<Self, i8, T>,
+    ) -> Result<(), Error> {
         // SAFETY: the caller's.
         let codes = unsafe { elements(args.input, args.units * args.len) };
         // SAFETY: the backend is the call's (its ISA runs here).
@@ -297,7 +311,7 @@ impl Quantizer for SymmetricConstants {
 
     /// `grad_scale = (level_sum + weight_sum) * gate`.
     #[inline(always)]
-    fn finish(&self, scale: f32, [level_sum, weight_sum]: [f32; 2]) -> (u16, u16) {
-        (narrow((level_sum + weight_sum) * gate(scale, self.eps)), 0)
+    fn finish(&self, scale: f32, [level_sum, weight_sum]: [f32; 2]) -> [f32; 2] {
+        [(level_sum + weight_sum) * gate(scale, self.eps), 0.0]
     }
 }

@@ -199,7 +199,11 @@ impl Memory for Neon {
         // needs only the element's 4-byte alignment.
         unsafe {
             let canonical = |v: float32x4_t| {
-                vbslq_f32(vceqq_f32(v, v), v, vreinterpretq_f32_u32(vdupq_n_u32(0x7FC0_0000)))
+                vbslq_f32(
+                    vceqq_f32(v, v),
+                    v,
+                    vreinterpretq_f32_u32(vdupq_n_u32(0x7FC0_0000)),
+                )
             };
             vst1q_f32(dst, canonical(self.0));
             vst1q_f32(dst.add(4), canonical(self.1));

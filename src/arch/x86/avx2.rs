@@ -238,7 +238,11 @@ impl Avx2 {
         // SAFETY: AVX2 is available (type invariant).
         unsafe {
             let nan = _mm256_cmp_ps::<_CMP_UNORD_Q>(self.0, self.0);
-            _mm256_blendv_ps(self.0, _mm256_castsi256_ps(_mm256_set1_epi32(0x7FC0_0000)), nan)
+            _mm256_blendv_ps(
+                self.0,
+                _mm256_castsi256_ps(_mm256_set1_epi32(0x7FC0_0000)),
+                nan,
+            )
         }
     }
 }
@@ -303,7 +307,10 @@ impl Vector for Avx2 {
         // 64 writable bytes, and `storeu` has no alignment requirement.
         unsafe {
             _mm256_storeu_ps(dst, _mm256_permute2f128_ps::<0x20>(first, second));
-            _mm256_storeu_ps(dst.add(LANES), _mm256_permute2f128_ps::<0x31>(first, second));
+            _mm256_storeu_ps(
+                dst.add(LANES),
+                _mm256_permute2f128_ps::<0x31>(first, second),
+            );
         }
     }
 
