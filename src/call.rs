@@ -139,6 +139,16 @@ impl From<*const u16> for PerUnit<In<u16, ()>> {
     }
 }
 
+/// The gradients of a quantizer without offsets.
+impl<G, L: Len> From<Out<G, L>> for PerUnit<Out<G, L>> {
+    fn from(scale: Out<G, L>) -> Self {
+        PerUnit {
+            scale,
+            offset: Out::none(),
+        }
+    }
+}
+
 impl<G> From<*mut G> for PerUnit<Out<G, ()>> {
     fn from(scale: *mut G) -> Self {
         PerUnit {

@@ -118,6 +118,7 @@ mod codes;
 mod dispatch;
 mod error;
 pub mod ffi;
+mod float;
 mod fpenv;
 mod isa;
 mod kernels;
@@ -131,6 +132,7 @@ pub mod registry;
 mod vector;
 
 pub use error::{Argument, Error, Rule, Status};
+pub use float::Float;
 pub use isa::{active_isa, set_isa, Isa};
 pub use quantizers::*;
 

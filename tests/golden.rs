@@ -252,16 +252,17 @@ fn empty_inputs_write_zero_sums() {
     for (name, b) in backends() {
         let p = Symmetric::default();
         let mut gs = bf16::from_bits(0x1234);
-        b.symmetric_per_tensor_backward(&[], &[], bf16::ONE, &mut [], &mut gs, &p)
+        b.symmetric_per_tensor_backward::<bf16>(&[], &[], bf16::ONE, &mut [], &mut gs, &p)
             .unwrap();
         assert_eq!(gs.to_bits(), 0x0000, "{name}");
         let mut gs = [bf16::from_bits(0x1234); 3];
-        b.symmetric_per_channel_backward(&[], &[], &[bf16::ONE; 3], &mut [], &mut gs, &p)
+        b.symmetric_per_channel_backward::<bf16>(&[], &[], &[bf16::ONE; 3], &mut [], &mut gs, &p)
             .unwrap();
         assert_eq!(gs.map(|v| v.to_bits()), [0; 3]);
         let a = AsymmetricPerGroup::default();
-        b.asymmetric_per_group(&[], &[], &[], &mut [], &a).unwrap();
-        b.asymmetric_per_group_backward(&[], &[], &[], &[], &mut [], &mut [], &mut [], &a)
+        b.asymmetric_per_group::<bf16>(&[], &[], &[], &mut [], &a)
+            .unwrap();
+        b.asymmetric_per_group_backward::<bf16>(&[], &[], &[], &[], &mut [], &mut [], &mut [], &a)
             .unwrap();
     }
 }

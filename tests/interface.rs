@@ -382,27 +382,46 @@ fn call(template: &str, buffers: &[Buffer], arg: impl Fn(&Buffer) -> String, mod
     format!("{method}({})", args.join(", "))
 }
 
-/// The Rust type of a buffer argument.
-fn rust_type(d: &Description, b: &Buffer) -> String {
+/// Whether a buffer is a gradient of the learned parameters (which the
+/// Rust API gives in the data type's gradient type).
+fn learned_gradient(b: &Buffer) -> bool {
+    b.kind == Kind::Learned && b.output && b.name.starts_with("grad_")
+}
+
+/// The Rust type of a buffer argument: data `T`, gradients of the learned
+/// parameters `grad` (`T::Grad`, or `G` where there is no data).
+fn rust_type(d: &Description, b: &Buffer, grad: &str) -> String {
     let elem = match b.kind {
-        Kind::Weights | Kind::Learned => "bf16",
+        Kind::Weights => "T",
+        Kind::Learned if learned_gradient(b) => grad,
+        Kind::Learned => "bf16",
         Kind::Codes => d.codes(),
         Kind::Blocks => "f64",
     };
     match (b.kind == Kind::Learned && d.one_scale(), b.output) {
-        (true, false) => "bf16".to_string(),
-        (true, true) => "&mut bf16".to_string(),
+        (true, false) => elem.to_string(),
+        (true, true) => format!("&mut {elem}"),
         (false, false) => format!("&[{elem}]"),
         (false, true) => format!("&mut [{elem}]"),
     }
 }
 
-/// A buffer as the Rust call passes it.
-fn rust_arg(d: &Description, b: &Buffer) -> String {
-    match (b.kind == Kind::Learned && d.one_scale(), b.output) {
+/// A buffer as the Rust call passes it: data and gradients through their
+/// type's conversion ([`Float`]'s), the others as they are.
+fn rust_arg(d: &Description, b: &Buffer, grad: &str) -> String {
+    let name = match (b.kind == Kind::Learned && d.one_scale(), b.output) {
         (true, false) => format!("core::slice::from_ref(&{})", b.name),
         (true, true) => format!("core::slice::from_mut({})", b.name),
         _ => b.name.clone(),
+    };
+    let convert = |ty: &str| {
+        let how = if b.output { "output" } else { "input" };
+        format!("<{ty}>::{how}({name})")
+    };
+    match b.kind {
+        Kind::Weights => convert("T"),
+        Kind::Learned if learned_gradient(b) => convert(grad),
+        _ => name,
     }
 }
 
@@ -429,12 +448,12 @@ fn rust(d: &Description) -> String {
     );
     // Written as an `impl` for rustfmt, which leaves a macro's body as it
     // is; `api!` in its place (see `generated_interface_is_fresh`).
-    out.push_str("use half::bf16;\n\nuse super::*;\nuse crate::boundary::Out;\nuse crate::{Backend, Calibration, Error};\n\nimpl Backend {\n");
+    out.push_str("use half::bf16;\n\nuse super::*;\n// The conversions of data slices.\nuse crate::float::sealed::Float as _;\nuse crate::{Backend, Calibration, Error, Float};\n\nimpl Backend {\n");
     let method = |out: &mut String, name: String, doc: &str, args: Vec<String>, body: String| {
         doc_comment(out, doc, "    ");
         let _ = writeln!(
             out,
-            "    pub fn {name}(self, {}) -> Result<(), Error> {{\n{body}\n    }}\n",
+            "    pub fn {name}<T: Float>(self, {}) -> Result<(), Error> {{\n{body}\n    }}\n",
             args.join(", ")
         );
     };
@@ -445,7 +464,7 @@ fn rust(d: &Description) -> String {
         let (buffers, template) = operation(d, op);
         let mut args: Vec<String> = buffers
             .iter()
-            .map(|b| format!("{}: {}", b.name, rust_type(d, b)))
+            .map(|b| format!("{}: {}", b.name, rust_type(d, b, "T::Grad")))
             .collect();
         args.push(format!("params: &{params}"));
         if op == "calibrate" {
@@ -459,7 +478,12 @@ fn rust(d: &Description) -> String {
         let body = format!(
             "        slices!({}.{})",
             rust_call(n),
-            call(template, &buffers, |b| rust_arg(d, b), "Some(mode)")
+            call(
+                template,
+                &buffers,
+                |b| rust_arg(d, b, "T::Grad"),
+                "Some(mode)"
+            )
         );
         method(
             &mut out,
@@ -482,18 +506,18 @@ fn rust(d: &Description) -> String {
             } else {
                 "grad_weight"
             };
-            let mut args = vec![format!("{whole}: &mut [bf16]")];
+            let mut args = vec![format!("{whole}: &mut [T]")];
             args.extend(
                 buffers
                     .iter()
                     .filter(|b| ![whole, inner, output].contains(&b.name.as_str()))
-                    .map(|b| format!("{}: {}", b.name, rust_type(d, b))),
+                    .map(|b| format!("{}: {}", b.name, rust_type(d, b, "T::Grad"))),
             );
             args.push(format!("params: &{params}"));
             let (prelude, n) = if op == "forward" {
-                ("let (n, w) = (weight.len(), Out::from(weight));", "n")
+                ("let (n, w) = (weight.len(), T::output(weight));", "n")
             } else {
-                ("let w = Out::from(grad);", "weight.len()")
+                ("let w = T::output(grad);", "weight.len()")
             };
             let the_call = call(
                 template,
@@ -501,7 +525,7 @@ fn rust(d: &Description) -> String {
                 |b| match b.name.as_str() {
                     n if n == inner => "w.reading()".to_string(),
                     n if n == output => "w".to_string(),
-                    _ => rust_arg(d, b),
+                    _ => rust_arg(d, b, "T::Grad"),
                 },
                 "",
             );
@@ -537,7 +561,7 @@ fn rust(d: &Description) -> String {
     let (buffers, template) = operation(d, "finish");
     let mut args: Vec<String> = buffers
         .iter()
-        .map(|b| format!("{}: {}", b.name, rust_type(d, b)))
+        .map(|b| format!("{}: {}", b.name, rust_type(d, b, "G")))
         .collect();
     if let Some(sizes) = d.keys.get("finish sizes") {
         args.extend(sizes.split(',').map(|s| s.trim().to_string()));
@@ -546,11 +570,11 @@ fn rust(d: &Description) -> String {
     doc_comment(&mut out, &d.doc("finish", false, false, 76), "");
     let _ = writeln!(
         out,
-        "pub fn {}({}) -> Result<(), Error> {{\n    slices!({}.{})\n}}",
+        "pub fn {}<G: Float>({}) -> Result<(), Error> {{\n    slices!({}.{})\n}}",
         d.op_name("finish"),
         args.join(", "),
         d.key("finish call"),
-        call(template, &buffers, |b| rust_arg(d, b), "")
+        call(template, &buffers, |b| rust_arg(d, b, "G"), "")
     );
     out
 }
@@ -706,14 +730,20 @@ fn rust_entry(d: &Description, op: &str, buffers: &[Buffer]) -> String {
     let mut args: Vec<String> = buffers
         .iter()
         .enumerate()
-        .map(
-            |(i, b)| match (b.kind == Kind::Learned && d.one_scale(), b.output) {
-                (true, false) => format!("slice(p[{i}])[0]"),
-                (true, true) => format!("&mut slice_mut(p[{i}])[0]"),
-                (false, false) => format!("slice(p[{i}])"),
-                (false, true) => format!("slice_mut(p[{i}])"),
-            },
-        )
+        .map(|(i, b)| {
+            // The bf16 form: data and gradients as bf16.
+            let ty = if b.kind == Kind::Weights || learned_gradient(b) {
+                "::<half::bf16>"
+            } else {
+                ""
+            };
+            match (b.kind == Kind::Learned && d.one_scale(), b.output) {
+                (true, false) => format!("slice{ty}(p[{i}])[0]"),
+                (true, true) => format!("&mut slice_mut{ty}(p[{i}])[0]"),
+                (false, false) => format!("slice{ty}(p[{i}])"),
+                (false, true) => format!("slice_mut{ty}(p[{i}])"),
+            }
+        })
         .collect();
     let (ty, fields) = d.params();
     if op == "finish" {

@@ -26,12 +26,12 @@ pub use crate::kernels::calibrate::Calibration;
 macro_rules! api {
     ($(
         $(#[$attr:meta])*
-        pub fn $name:ident($self:ident $(, $arg:ident: $ty:ty)* $(,)?) -> Result<(), Error> $body:block
+        pub fn $name:ident$(<$g:ident: $bound:ident>)?($self:ident $(, $arg:ident: $ty:ty)* $(,)?) -> Result<(), Error> $body:block
     )*) => {
         impl $crate::quantizers::Backend {$(
             $(#[$attr])*
             #[allow(clippy::too_many_arguments)]
-            pub fn $name($self $(, $arg: $ty)*) -> Result<(), $crate::Error> $body
+            pub fn $name$(<$g: $bound>)?($self $(, $arg: $ty)*) -> Result<(), $crate::Error> $body
         )*}
         $(
             #[doc = concat!(
@@ -39,7 +39,7 @@ macro_rules! api {
                 ") on the active backend."
             )]
             #[allow(clippy::too_many_arguments)]
-            pub fn $name($($arg: $ty),*) -> Result<(), $crate::Error> {
+            pub fn $name$(<$g: $bound>)?($($arg: $ty),*) -> Result<(), $crate::Error> {
                 $crate::quantizers::Backend::active().$name($($arg),*)
             }
         )*

@@ -6,37 +6,38 @@
 use half::bf16;
 
 use super::*;
-use crate::boundary::Out;
-use crate::{Backend, Calibration, Error};
+// The conversions of data slices.
+use crate::float::sealed::Float as _;
+use crate::{Backend, Calibration, Error, Float};
 
 api! {
     /// Asymmetric per-channel fake quantization (LSQ+ forward) of a row-major
     /// matrix, one scale and offset per row: [`Self::asymmetric_per_group`]
     /// with each row a group.
-    pub fn asymmetric_per_channel(
+    pub fn asymmetric_per_channel<T: Float>(
         self,
-        weight: &[bf16],
+        weight: &[T],
         scale: &[bf16],
         offset: &[bf16],
-        out: &mut [bf16],
+        out: &mut [T],
         params: &AsymmetricPerChannel,
     ) -> Result<(), Error> {
         slices!(self.per_row(weight.len(), scale.len(), params).forward(
-            weight,
+            <T>::input(weight),
             (scale, offset),
-            out
+            <T>::output(out)
         ))
     }
 
     /// [`Self::asymmetric_per_channel`] writing over `weight`.
-    pub fn asymmetric_per_channel_in_place(
+    pub fn asymmetric_per_channel_in_place<T: Float>(
         self,
-        weight: &mut [bf16],
+        weight: &mut [T],
         scale: &[bf16],
         offset: &[bf16],
         params: &AsymmetricPerChannel,
     ) -> Result<(), Error> {
-        let (n, w) = (weight.len(), Out::from(weight));
+        let (n, w) = (weight.len(), T::output(weight));
         slices!(self
             .per_row(n, scale.len(), params)
             .forward(w.reading(), (scale, offset), w))
@@ -44,60 +45,66 @@ api! {
 
     /// Gradients of [`Self::asymmetric_per_channel`]: `grad_weight` (one per
     /// weight), `grad_scale` and `grad_offset` (one per row).
-    pub fn asymmetric_per_channel_backward(
+    pub fn asymmetric_per_channel_backward<T: Float>(
         self,
-        grad_output: &[bf16],
-        weight: &[bf16],
+        grad_output: &[T],
+        weight: &[T],
         scale: &[bf16],
         offset: &[bf16],
-        grad_weight: &mut [bf16],
-        grad_scale: &mut [bf16],
-        grad_offset: &mut [bf16],
+        grad_weight: &mut [T],
+        grad_scale: &mut [T::Grad],
+        grad_offset: &mut [T::Grad],
         params: &AsymmetricPerChannel,
     ) -> Result<(), Error> {
         slices!(self.per_row(weight.len(), scale.len(), params).backward(
-            grad_output,
-            weight,
+            <T>::input(grad_output),
+            <T>::input(weight),
             (scale, offset),
-            grad_weight,
-            (grad_scale, grad_offset)
+            <T>::output(grad_weight),
+            (
+                <T::Grad>::output(grad_scale),
+                <T::Grad>::output(grad_offset)
+            )
         ))
     }
 
     /// [`Self::asymmetric_per_channel_backward`] with `grad` holding the output
     /// gradient on entry and the weight gradient on return.
-    pub fn asymmetric_per_channel_backward_in_place(
+    pub fn asymmetric_per_channel_backward_in_place<T: Float>(
         self,
-        grad: &mut [bf16],
-        weight: &[bf16],
+        grad: &mut [T],
+        weight: &[T],
         scale: &[bf16],
         offset: &[bf16],
-        grad_scale: &mut [bf16],
-        grad_offset: &mut [bf16],
+        grad_scale: &mut [T::Grad],
+        grad_offset: &mut [T::Grad],
         params: &AsymmetricPerChannel,
     ) -> Result<(), Error> {
-        let w = Out::from(grad);
+        let w = T::output(grad);
         slices!(self.per_row(weight.len(), scale.len(), params).backward(
             w.reading(),
-            weight,
+            <T>::input(weight),
             (scale, offset),
             w,
-            (grad_scale, grad_offset)
+            (
+                <T::Grad>::output(grad_scale),
+                <T::Grad>::output(grad_offset)
+            )
         ))
     }
 
     /// Export, as [`Self::asymmetric_per_group_quantize`] with each row a
     /// group.
-    pub fn asymmetric_per_channel_quantize(
+    pub fn asymmetric_per_channel_quantize<T: Float>(
         self,
-        weight: &[bf16],
+        weight: &[T],
         scale: &[bf16],
         offset: &[bf16],
         codes: &mut [u8],
         params: &AsymmetricPerChannel,
     ) -> Result<(), Error> {
         slices!(self.per_row(weight.len(), scale.len(), params).quantize(
-            weight,
+            <T>::input(weight),
             (scale, offset),
             codes
         ))
@@ -105,18 +112,18 @@ api! {
 
     /// The values of codes from [`Self::asymmetric_per_channel_quantize`], as
     /// [`Self::asymmetric_per_group_dequantize`] with each row a group.
-    pub fn asymmetric_per_channel_dequantize(
+    pub fn asymmetric_per_channel_dequantize<T: Float>(
         self,
         codes: &[u8],
         scale: &[bf16],
         offset: &[bf16],
-        out: &mut [bf16],
+        out: &mut [T],
         params: &AsymmetricPerChannel,
     ) -> Result<(), Error> {
         slices!(self.per_row(codes.len(), scale.len(), params).dequantize(
             codes,
             (scale, offset),
-            out
+            <T>::output(out)
         ))
     }
 
@@ -126,39 +133,39 @@ api! {
     /// and offset gradients, for
     /// [`asymmetric_per_channel_finish`](crate::asymmetric_per_channel_finish)
     /// once the shards' values are combined.
-    pub fn asymmetric_per_channel_backward_blocks(
+    pub fn asymmetric_per_channel_backward_blocks<T: Float>(
         self,
-        grad_output: &[bf16],
-        weight: &[bf16],
+        grad_output: &[T],
+        weight: &[T],
         scale: &[bf16],
         offset: &[bf16],
-        grad_weight: &mut [bf16],
+        grad_weight: &mut [T],
         block_sums: &mut [f64],
         params: &AsymmetricPerChannel,
     ) -> Result<(), Error> {
         slices!(self
             .per_row(weight.len(), scale.len(), params)
             .backward_blocks(
-                grad_output,
-                weight,
+                <T>::input(grad_output),
+                <T>::input(weight),
                 (scale, offset),
-                grad_weight,
+                <T>::output(grad_weight),
                 block_sums
             ))
     }
 
     /// Calibration per row, as [`Self::asymmetric_per_group_calibrate`] with
     /// each row a group.
-    pub fn asymmetric_per_channel_calibrate(
+    pub fn asymmetric_per_channel_calibrate<T: Float>(
         self,
-        weight: &[bf16],
+        weight: &[T],
         scale: &mut [bf16],
         offset: &mut [bf16],
         params: &AsymmetricPerChannel,
         mode: Calibration,
     ) -> Result<(), Error> {
         slices!(self.per_row(weight.len(), scale.len(), params).calibrate(
-            weight,
+            <T>::input(weight),
             (scale, offset),
             Some(mode)
         ))
@@ -168,15 +175,19 @@ api! {
 /// The scale and offset gradients that one
 /// [`Backend::asymmetric_per_channel_backward`] call gives, from the rows'
 /// block values (rows of `cols` weights).
-pub fn asymmetric_per_channel_finish(
+pub fn asymmetric_per_channel_finish<G: Float>(
     block_sums: &[f64],
     scale: &[bf16],
-    grad_scale: &mut [bf16],
-    grad_offset: &mut [bf16],
+    grad_scale: &mut [G],
+    grad_offset: &mut [G],
     cols: usize,
     params: &AsymmetricPerChannel,
 ) -> Result<(), Error> {
     slices!(Backend::active()
         .per_row_of(scale.len(), cols, params)
-        .finish(block_sums, scale, (grad_scale, grad_offset)))
+        .finish(
+            block_sums,
+            scale,
+            (<G>::output(grad_scale), <G>::output(grad_offset))
+        ))
 }

@@ -6,35 +6,38 @@
 use half::bf16;
 
 use super::*;
-use crate::boundary::Out;
-use crate::{Backend, Calibration, Error};
+// The conversions of data slices.
+use crate::float::sealed::Float as _;
+use crate::{Backend, Calibration, Error, Float};
 
 api! {
     /// Asymmetric per-group fake quantization (LSQ+ forward): `out[i]` is
     /// `weight[i]` snapped to its group's grid of `2^bit` levels. `scale` and
     /// `offset` hold one value per group of `group_size` consecutive weights.
-    pub fn asymmetric_per_group(
+    pub fn asymmetric_per_group<T: Float>(
         self,
-        weight: &[bf16],
+        weight: &[T],
         scale: &[bf16],
         offset: &[bf16],
-        out: &mut [bf16],
+        out: &mut [T],
         params: &AsymmetricPerGroup,
     ) -> Result<(), Error> {
-        slices!(self
-            .per_group(weight.len(), params)
-            .forward(weight, (scale, offset), out))
+        slices!(self.per_group(weight.len(), params).forward(
+            <T>::input(weight),
+            (scale, offset),
+            <T>::output(out)
+        ))
     }
 
     /// [`Self::asymmetric_per_group`] writing over `weight`.
-    pub fn asymmetric_per_group_in_place(
+    pub fn asymmetric_per_group_in_place<T: Float>(
         self,
-        weight: &mut [bf16],
+        weight: &mut [T],
         scale: &[bf16],
         offset: &[bf16],
         params: &AsymmetricPerGroup,
     ) -> Result<(), Error> {
-        let (n, w) = (weight.len(), Out::from(weight));
+        let (n, w) = (weight.len(), T::output(weight));
         slices!(self
             .per_group(n, params)
             .forward(w.reading(), (scale, offset), w))
@@ -43,45 +46,51 @@ api! {
     /// Gradients of [`Self::asymmetric_per_group`] given the gradient of its
     /// output: `grad_weight` (one per weight), `grad_scale` and `grad_offset`
     /// (one per group).
-    pub fn asymmetric_per_group_backward(
+    pub fn asymmetric_per_group_backward<T: Float>(
         self,
-        grad_output: &[bf16],
-        weight: &[bf16],
+        grad_output: &[T],
+        weight: &[T],
         scale: &[bf16],
         offset: &[bf16],
-        grad_weight: &mut [bf16],
-        grad_scale: &mut [bf16],
-        grad_offset: &mut [bf16],
+        grad_weight: &mut [T],
+        grad_scale: &mut [T::Grad],
+        grad_offset: &mut [T::Grad],
         params: &AsymmetricPerGroup,
     ) -> Result<(), Error> {
         slices!(self.per_group(weight.len(), params).backward(
-            grad_output,
-            weight,
+            <T>::input(grad_output),
+            <T>::input(weight),
             (scale, offset),
-            grad_weight,
-            (grad_scale, grad_offset)
+            <T>::output(grad_weight),
+            (
+                <T::Grad>::output(grad_scale),
+                <T::Grad>::output(grad_offset)
+            )
         ))
     }
 
     /// [`Self::asymmetric_per_group_backward`] with `grad` holding the output
     /// gradient on entry and the weight gradient on return.
-    pub fn asymmetric_per_group_backward_in_place(
+    pub fn asymmetric_per_group_backward_in_place<T: Float>(
         self,
-        grad: &mut [bf16],
-        weight: &[bf16],
+        grad: &mut [T],
+        weight: &[T],
         scale: &[bf16],
         offset: &[bf16],
-        grad_scale: &mut [bf16],
-        grad_offset: &mut [bf16],
+        grad_scale: &mut [T::Grad],
+        grad_offset: &mut [T::Grad],
         params: &AsymmetricPerGroup,
     ) -> Result<(), Error> {
-        let w = Out::from(grad);
+        let w = T::output(grad);
         slices!(self.per_group(weight.len(), params).backward(
             w.reading(),
-            weight,
+            <T>::input(weight),
             (scale, offset),
             w,
-            (grad_scale, grad_offset)
+            (
+                <T::Grad>::output(grad_scale),
+                <T::Grad>::output(grad_offset)
+            )
         ))
     }
 
@@ -94,17 +103,19 @@ api! {
     /// scale or offset, infinities meeting, a level past bf16's range)
     /// [`Status::NonFinite`](crate::Status::NonFinite), with nothing written.
     /// Infinite weights whose value is finite clip like large ones.
-    pub fn asymmetric_per_group_quantize(
+    pub fn asymmetric_per_group_quantize<T: Float>(
         self,
-        weight: &[bf16],
+        weight: &[T],
         scale: &[bf16],
         offset: &[bf16],
         codes: &mut [u8],
         params: &AsymmetricPerGroup,
     ) -> Result<(), Error> {
-        slices!(self
-            .per_group(weight.len(), params)
-            .quantize(weight, (scale, offset), codes))
+        slices!(self.per_group(weight.len(), params).quantize(
+            <T>::input(weight),
+            (scale, offset),
+            codes
+        ))
     }
 
     /// The values of codes from [`Self::asymmetric_per_group_quantize`]:
@@ -112,17 +123,19 @@ api! {
     /// one operation at a time, narrowed to bf16: bit for bit the forward pass
     /// of the weights they came from. [`Status::Code`](crate::Status::Code),
     /// with nothing written, for a code of `2^bit` or more.
-    pub fn asymmetric_per_group_dequantize(
+    pub fn asymmetric_per_group_dequantize<T: Float>(
         self,
         codes: &[u8],
         scale: &[bf16],
         offset: &[bf16],
-        out: &mut [bf16],
+        out: &mut [T],
         params: &AsymmetricPerGroup,
     ) -> Result<(), Error> {
-        slices!(self
-            .per_group(codes.len(), params)
-            .dequantize(codes, (scale, offset), out))
+        slices!(self.per_group(codes.len(), params).dequantize(
+            codes,
+            (scale, offset),
+            <T>::output(out)
+        ))
     }
 
     /// [`Self::asymmetric_per_group_backward`] for one shard of a sharded
@@ -133,21 +146,21 @@ api! {
     /// [`asymmetric_per_group_finish`](crate::asymmetric_per_group_finish) once
     /// the shards' values are combined (see `docs/kernels.md`, "Gradients
     /// across shards").
-    pub fn asymmetric_per_group_backward_blocks(
+    pub fn asymmetric_per_group_backward_blocks<T: Float>(
         self,
-        grad_output: &[bf16],
-        weight: &[bf16],
+        grad_output: &[T],
+        weight: &[T],
         scale: &[bf16],
         offset: &[bf16],
-        grad_weight: &mut [bf16],
+        grad_weight: &mut [T],
         block_sums: &mut [f64],
         params: &AsymmetricPerGroup,
     ) -> Result<(), Error> {
         slices!(self.per_group(weight.len(), params).backward_blocks(
-            grad_output,
-            weight,
+            <T>::input(grad_output),
+            <T>::input(weight),
             (scale, offset),
-            grad_weight,
+            <T>::output(grad_weight),
             block_sums
         ))
     }
@@ -158,17 +171,19 @@ api! {
     /// at the middle of the range, ties to the smaller scale) or LSQ's rule
     /// ([`Calibration::Lsq`]). [`Status::NonFinite`](crate::Status::NonFinite),
     /// with nothing written, for a NaN or infinite weight.
-    pub fn asymmetric_per_group_calibrate(
+    pub fn asymmetric_per_group_calibrate<T: Float>(
         self,
-        weight: &[bf16],
+        weight: &[T],
         scale: &mut [bf16],
         offset: &mut [bf16],
         params: &AsymmetricPerGroup,
         mode: Calibration,
     ) -> Result<(), Error> {
-        slices!(self
-            .per_group(weight.len(), params)
-            .calibrate(weight, (scale, offset), Some(mode)))
+        slices!(self.per_group(weight.len(), params).calibrate(
+            <T>::input(weight),
+            (scale, offset),
+            Some(mode)
+        ))
     }
 }
 
@@ -176,14 +191,18 @@ api! {
 /// [`Backend::asymmetric_per_group_backward`] call gives, from the groups'
 /// block values (those of [`Backend::asymmetric_per_group_backward_blocks`],
 /// combined across shards).
-pub fn asymmetric_per_group_finish(
+pub fn asymmetric_per_group_finish<G: Float>(
     block_sums: &[f64],
     scale: &[bf16],
-    grad_scale: &mut [bf16],
-    grad_offset: &mut [bf16],
+    grad_scale: &mut [G],
+    grad_offset: &mut [G],
     params: &AsymmetricPerGroup,
 ) -> Result<(), Error> {
     slices!(Backend::active()
         .per_group_of_units(scale.len(), params)
-        .finish(block_sums, scale, (grad_scale, grad_offset)))
+        .finish(
+            block_sums,
+            scale,
+            (<G>::output(grad_scale), <G>::output(grad_offset))
+        ))
 }

@@ -6,32 +6,35 @@
 use half::bf16;
 
 use super::*;
-use crate::boundary::Out;
-use crate::{Backend, Calibration, Error};
+// The conversions of data slices.
+use crate::float::sealed::Float as _;
+use crate::{Backend, Calibration, Error, Float};
 
 api! {
     /// Symmetric per-channel fake quantization (LSQ forward) of a row-major
     /// matrix, one scale per row.
-    pub fn symmetric_per_channel(
+    pub fn symmetric_per_channel<T: Float>(
         self,
-        weight: &[bf16],
+        weight: &[T],
         scale: &[bf16],
-        out: &mut [bf16],
+        out: &mut [T],
         params: &Symmetric,
     ) -> Result<(), Error> {
-        slices!(self
-            .per_channel(weight.len(), scale.len(), params)
-            .forward(weight, scale, out))
+        slices!(self.per_channel(weight.len(), scale.len(), params).forward(
+            <T>::input(weight),
+            scale,
+            <T>::output(out)
+        ))
     }
 
     /// [`Self::symmetric_per_channel`] writing over `weight`.
-    pub fn symmetric_per_channel_in_place(
+    pub fn symmetric_per_channel_in_place<T: Float>(
         self,
-        weight: &mut [bf16],
+        weight: &mut [T],
         scale: &[bf16],
         params: &Symmetric,
     ) -> Result<(), Error> {
-        let (n, w) = (weight.len(), Out::from(weight));
+        let (n, w) = (weight.len(), T::output(weight));
         slices!(self
             .per_channel(n, scale.len(), params)
             .forward(w.reading(), scale, w))
@@ -39,34 +42,46 @@ api! {
 
     /// Gradients of [`Self::symmetric_per_channel`]: `grad_weight` (one per
     /// weight) and `grad_scale` (one per row).
-    pub fn symmetric_per_channel_backward(
+    pub fn symmetric_per_channel_backward<T: Float>(
         self,
-        grad_output: &[bf16],
-        weight: &[bf16],
+        grad_output: &[T],
+        weight: &[T],
         scale: &[bf16],
-        grad_weight: &mut [bf16],
-        grad_scale: &mut [bf16],
+        grad_weight: &mut [T],
+        grad_scale: &mut [T::Grad],
         params: &Symmetric,
     ) -> Result<(), Error> {
         slices!(self
             .per_channel(weight.len(), scale.len(), params)
-            .backward(grad_output, weight, scale, grad_weight, grad_scale))
+            .backward(
+                <T>::input(grad_output),
+                <T>::input(weight),
+                scale,
+                <T>::output(grad_weight),
+                <T::Grad>::output(grad_scale)
+            ))
     }
 
     /// [`Self::symmetric_per_channel_backward`] with `grad` holding the output
     /// gradient on entry and the weight gradient on return.
-    pub fn symmetric_per_channel_backward_in_place(
+    pub fn symmetric_per_channel_backward_in_place<T: Float>(
         self,
-        grad: &mut [bf16],
-        weight: &[bf16],
+        grad: &mut [T],
+        weight: &[T],
         scale: &[bf16],
-        grad_scale: &mut [bf16],
+        grad_scale: &mut [T::Grad],
         params: &Symmetric,
     ) -> Result<(), Error> {
-        let w = Out::from(grad);
+        let w = T::output(grad);
         slices!(self
             .per_channel(weight.len(), scale.len(), params)
-            .backward(w.reading(), weight, scale, w, grad_scale))
+            .backward(
+                w.reading(),
+                <T>::input(weight),
+                scale,
+                w,
+                <T::Grad>::output(grad_scale)
+            ))
     }
 
     /// Export: the integer code `c = clip(round(x / ps), min_v, max_v)` of each
@@ -75,32 +90,32 @@ api! {
     /// every value [`Self::symmetric_per_channel`] gives is finite; otherwise
     /// (a NaN weight or scale, an infinite scale, `c * ps` past bf16's range)
     /// [`Status::NonFinite`](crate::Status::NonFinite), with nothing written.
-    pub fn symmetric_per_channel_quantize(
+    pub fn symmetric_per_channel_quantize<T: Float>(
         self,
-        weight: &[bf16],
+        weight: &[T],
         scale: &[bf16],
         codes: &mut [i8],
         params: &Symmetric,
     ) -> Result<(), Error> {
         slices!(self
             .per_channel(weight.len(), scale.len(), params)
-            .quantize(weight, scale, codes))
+            .quantize(<T>::input(weight), scale, codes))
     }
 
     /// The values of codes from [`Self::symmetric_per_channel_quantize`]:
     /// `out[i] = codes[i] * max(scale, eps)`, narrowed to bf16.
     /// [`Status::Code`](crate::Status::Code), with nothing written, for a code
     /// outside `[min_v, max_v]`.
-    pub fn symmetric_per_channel_dequantize(
+    pub fn symmetric_per_channel_dequantize<T: Float>(
         self,
         codes: &[i8],
         scale: &[bf16],
-        out: &mut [bf16],
+        out: &mut [T],
         params: &Symmetric,
     ) -> Result<(), Error> {
         slices!(self
             .per_channel(codes.len(), scale.len(), params)
-            .dequantize(codes, scale, out))
+            .dequantize(codes, scale, <T>::output(out)))
     }
 
     /// [`Self::symmetric_per_channel_backward`] for one shard: `grad_weight`,
@@ -109,46 +124,52 @@ api! {
     /// gradients, for
     /// [`symmetric_per_channel_finish`](crate::symmetric_per_channel_finish)
     /// once the shards' values are combined.
-    pub fn symmetric_per_channel_backward_blocks(
+    pub fn symmetric_per_channel_backward_blocks<T: Float>(
         self,
-        grad_output: &[bf16],
-        weight: &[bf16],
+        grad_output: &[T],
+        weight: &[T],
         scale: &[bf16],
-        grad_weight: &mut [bf16],
+        grad_weight: &mut [T],
         block_sums: &mut [f64],
         params: &Symmetric,
     ) -> Result<(), Error> {
         slices!(self
             .per_channel(weight.len(), scale.len(), params)
-            .backward_blocks(grad_output, weight, scale, grad_weight, block_sums))
+            .backward_blocks(
+                <T>::input(grad_output),
+                <T>::input(weight),
+                scale,
+                <T>::output(grad_weight),
+                block_sums
+            ))
     }
 
     /// Calibration per channel: writes each row's scale, as
     /// [`Self::asymmetric_per_group_calibrate`] (candidates: 64 fractions of
     /// `max|w| / max_v`).
-    pub fn symmetric_per_channel_calibrate(
+    pub fn symmetric_per_channel_calibrate<T: Float>(
         self,
-        weight: &[bf16],
+        weight: &[T],
         scale: &mut [bf16],
         params: &Symmetric,
         mode: Calibration,
     ) -> Result<(), Error> {
         slices!(self
             .per_channel(weight.len(), scale.len(), params)
-            .calibrate(weight, scale, Some(mode)))
+            .calibrate(<T>::input(weight), scale, Some(mode)))
     }
 }
 
 /// The scale gradients that one [`Backend::symmetric_per_channel_backward`]
 /// call gives, from the rows' block values (rows of `cols` weights).
-pub fn symmetric_per_channel_finish(
+pub fn symmetric_per_channel_finish<G: Float>(
     block_sums: &[f64],
     scale: &[bf16],
-    grad_scale: &mut [bf16],
+    grad_scale: &mut [G],
     cols: usize,
     params: &Symmetric,
 ) -> Result<(), Error> {
     slices!(Backend::active()
         .per_channel_of(scale.len(), cols, params)
-        .finish(block_sums, scale, grad_scale))
+        .finish(block_sums, scale, <G>::output(grad_scale)))
 }

@@ -6,33 +6,34 @@
 use half::bf16;
 
 use super::*;
-use crate::boundary::Out;
-use crate::{Backend, Calibration, Error};
+// The conversions of data slices.
+use crate::float::sealed::Float as _;
+use crate::{Backend, Calibration, Error, Float};
 
 api! {
     /// Symmetric per-tensor fake quantization: one scale for every weight.
-    pub fn symmetric_per_tensor(
+    pub fn symmetric_per_tensor<T: Float>(
         self,
-        weight: &[bf16],
+        weight: &[T],
         scale: bf16,
-        out: &mut [bf16],
+        out: &mut [T],
         params: &Symmetric,
     ) -> Result<(), Error> {
         slices!(self.per_tensor(weight.len(), params).forward(
-            weight,
+            <T>::input(weight),
             core::slice::from_ref(&scale),
-            out
+            <T>::output(out)
         ))
     }
 
     /// [`Self::symmetric_per_tensor`] writing over `weight`.
-    pub fn symmetric_per_tensor_in_place(
+    pub fn symmetric_per_tensor_in_place<T: Float>(
         self,
-        weight: &mut [bf16],
+        weight: &mut [T],
         scale: bf16,
         params: &Symmetric,
     ) -> Result<(), Error> {
-        let (n, w) = (weight.len(), Out::from(weight));
+        let (n, w) = (weight.len(), T::output(weight));
         slices!(self
             .per_tensor(n, params)
             .forward(w.reading(), core::slice::from_ref(&scale), w))
@@ -40,55 +41,55 @@ api! {
 
     /// Gradients of [`Self::symmetric_per_tensor`]: `grad_weight` and the one
     /// `grad_scale`, summed over every element (+0.0 when there are none).
-    pub fn symmetric_per_tensor_backward(
+    pub fn symmetric_per_tensor_backward<T: Float>(
         self,
-        grad_output: &[bf16],
-        weight: &[bf16],
+        grad_output: &[T],
+        weight: &[T],
         scale: bf16,
-        grad_weight: &mut [bf16],
-        grad_scale: &mut bf16,
+        grad_weight: &mut [T],
+        grad_scale: &mut T::Grad,
         params: &Symmetric,
     ) -> Result<(), Error> {
         slices!(self.per_tensor(weight.len(), params).backward(
-            grad_output,
-            weight,
+            <T>::input(grad_output),
+            <T>::input(weight),
             core::slice::from_ref(&scale),
-            grad_weight,
-            core::slice::from_mut(grad_scale)
+            <T>::output(grad_weight),
+            <T::Grad>::output(core::slice::from_mut(grad_scale))
         ))
     }
 
     /// [`Self::symmetric_per_tensor_backward`] with `grad` holding the output
     /// gradient on entry and the weight gradient on return.
-    pub fn symmetric_per_tensor_backward_in_place(
+    pub fn symmetric_per_tensor_backward_in_place<T: Float>(
         self,
-        grad: &mut [bf16],
-        weight: &[bf16],
+        grad: &mut [T],
+        weight: &[T],
         scale: bf16,
-        grad_scale: &mut bf16,
+        grad_scale: &mut T::Grad,
         params: &Symmetric,
     ) -> Result<(), Error> {
-        let w = Out::from(grad);
+        let w = T::output(grad);
         slices!(self.per_tensor(weight.len(), params).backward(
             w.reading(),
-            weight,
+            <T>::input(weight),
             core::slice::from_ref(&scale),
             w,
-            core::slice::from_mut(grad_scale)
+            <T::Grad>::output(core::slice::from_mut(grad_scale))
         ))
     }
 
     /// [`Self::symmetric_per_channel_quantize`] with one scale for every
     /// weight.
-    pub fn symmetric_per_tensor_quantize(
+    pub fn symmetric_per_tensor_quantize<T: Float>(
         self,
-        weight: &[bf16],
+        weight: &[T],
         scale: bf16,
         codes: &mut [i8],
         params: &Symmetric,
     ) -> Result<(), Error> {
         slices!(self.per_tensor(weight.len(), params).quantize(
-            weight,
+            <T>::input(weight),
             core::slice::from_ref(&scale),
             codes
         ))
@@ -96,17 +97,17 @@ api! {
 
     /// [`Self::symmetric_per_channel_dequantize`] with one scale for every
     /// code.
-    pub fn symmetric_per_tensor_dequantize(
+    pub fn symmetric_per_tensor_dequantize<T: Float>(
         self,
         codes: &[i8],
         scale: bf16,
-        out: &mut [bf16],
+        out: &mut [T],
         params: &Symmetric,
     ) -> Result<(), Error> {
         slices!(self.per_tensor(codes.len(), params).dequantize(
             codes,
             core::slice::from_ref(&scale),
-            out
+            <T>::output(out)
         ))
     }
 
@@ -114,35 +115,35 @@ api! {
     /// block values (2 * [`block_count`](crate::block_count)(numel)) instead of
     /// the scale gradient, for
     /// [`symmetric_per_tensor_finish`](crate::symmetric_per_tensor_finish).
-    pub fn symmetric_per_tensor_backward_blocks(
+    pub fn symmetric_per_tensor_backward_blocks<T: Float>(
         self,
-        grad_output: &[bf16],
-        weight: &[bf16],
+        grad_output: &[T],
+        weight: &[T],
         scale: bf16,
-        grad_weight: &mut [bf16],
+        grad_weight: &mut [T],
         block_sums: &mut [f64],
         params: &Symmetric,
     ) -> Result<(), Error> {
         slices!(self.per_tensor(weight.len(), params).backward_blocks(
-            grad_output,
-            weight,
+            <T>::input(grad_output),
+            <T>::input(weight),
             core::slice::from_ref(&scale),
-            grad_weight,
+            <T>::output(grad_weight),
             block_sums
         ))
     }
 
     /// Calibration per tensor: one scale, as
     /// [`Self::symmetric_per_channel_calibrate`].
-    pub fn symmetric_per_tensor_calibrate(
+    pub fn symmetric_per_tensor_calibrate<T: Float>(
         self,
-        weight: &[bf16],
+        weight: &[T],
         scale: &mut bf16,
         params: &Symmetric,
         mode: Calibration,
     ) -> Result<(), Error> {
         slices!(self.per_tensor(weight.len(), params).calibrate(
-            weight,
+            <T>::input(weight),
             core::slice::from_mut(scale),
             Some(mode)
         ))
@@ -151,16 +152,16 @@ api! {
 
 /// The scale gradient that one [`Backend::symmetric_per_tensor_backward`] call
 /// over `numel` weights gives, from the tensor's block values.
-pub fn symmetric_per_tensor_finish(
+pub fn symmetric_per_tensor_finish<G: Float>(
     block_sums: &[f64],
     scale: bf16,
-    grad_scale: &mut bf16,
+    grad_scale: &mut G,
     numel: usize,
     params: &Symmetric,
 ) -> Result<(), Error> {
     slices!(Backend::active().per_tensor(numel, params).finish(
         block_sums,
         core::slice::from_ref(&scale),
-        core::slice::from_mut(grad_scale)
+        <G>::output(core::slice::from_mut(grad_scale))
     ))
 }
