@@ -2,7 +2,8 @@
 //! one case of an f32 input, so on every bf16 value (all 65,536, as f32
 //! weights) the f32 results, narrowed to bf16, are the bf16 call's bits —
 //! the fake-quantized weights, the weight and scale (and offset) gradients,
-//! the codes and their values. On f32 values bf16 cannot hold (random
+//! the codes and their values, per-token activations with their scales
+//! and zero points. On f32 values bf16 cannot hold (random
 //! values, NaN payloads, subnormals, the largest magnitudes, ties between
 //! levels) every backend gives the same f32 bits, with every NaN written as
 //! `0x7FC0_0000`.
@@ -11,7 +12,7 @@ mod common;
 
 use common::{backends, Rng};
 use half::bf16;
-use qat_kernels::{AsymmetricPerGroup, Backend, Calibration, Symmetric};
+use qat_kernels::{AsymmetricPerGroup, Backend, Calibration, PerToken, Symmetric};
 
 /// Every bf16 value, as bf16 and as f32.
 fn every_bf16() -> (Vec<bf16>, Vec<f32>) {
@@ -159,7 +160,33 @@ fn bf16_inputs_as_f32_give_the_bf16_bits_narrowed() {
         let mut finished = 0f32;
         qat_kernels::symmetric_per_tensor_finish(&bsf, one, &mut finished, n, &q).unwrap();
         assert_eq!(finished.to_bits(), gsf.to_bits(), "{name}: finish in f32");
-        compared += 16;
+        // Per-token activations: 256 tokens of 256, both mappings.
+        let pt = PerToken::default();
+        for symmetric in [false, true] {
+            let (mut out, mut sc, mut zp) = (vec![bf16::ZERO; n], vec![0f32; 256], vec![0i32; 256]);
+            let (mut outf, mut scf, mut zpf) = (vec![0f32; n], vec![0f32; 256], vec![0i32; 256]);
+            if symmetric {
+                b.per_token_symmetric(&x, &mut out, &mut sc, &mut zp, &pt)
+                    .unwrap();
+                b.per_token_symmetric(&xf, &mut outf, &mut scf, &mut zpf, &pt)
+                    .unwrap();
+            } else {
+                b.per_token_asymmetric(&x, &mut out, &mut sc, &mut zp, &pt)
+                    .unwrap();
+                b.per_token_asymmetric(&xf, &mut outf, &mut scf, &mut zpf, &pt)
+                    .unwrap();
+            }
+            assert_eq!(narrowed(&outf), bits(&out), "{name}: per token {symmetric}");
+            assert_eq!(f32_bits(&scf), f32_bits(&sc), "{name}: per-token scales");
+            assert_eq!(zpf, zp, "{name}: per-token zero points");
+            let (mut gi, mut gif) = (vec![bf16::ZERO; n], vec![0f32; n]);
+            b.per_token_backward(&g, &x, &sc, &zp, &mut gi, &pt)
+                .unwrap();
+            b.per_token_backward(&gf, &xf, &sc, &zp, &mut gif, &pt)
+                .unwrap();
+            assert_eq!(narrowed(&gif), bits(&gi), "{name}: per-token backward");
+        }
+        compared += 22;
     }
     println!("{compared} comparisons of every bf16 value as f32 against bf16");
 }
@@ -237,6 +264,16 @@ fn f32_inputs_give_the_same_bits_on_every_backend() {
             .unwrap();
         all.extend(f32_bits(&gw));
         all.push(gs.to_bits());
+        let pt = PerToken::default();
+        let (mut sc, mut zp) = (vec![0f32; rows], vec![0i32; rows]);
+        b.per_token_asymmetric(&x, &mut out, &mut sc, &mut zp, &pt)
+            .unwrap();
+        all.extend(f32_bits(&out));
+        all.extend(f32_bits(&sc));
+        all.extend(zp.iter().map(|&z| z as u32));
+        b.per_token_backward(&g, &x, &sc, &zp, &mut gw, &pt)
+            .unwrap();
+        all.extend(f32_bits(&gw));
         // Export of the finite weights, and calibration.
         let finite: Vec<f32> = x
             .iter()

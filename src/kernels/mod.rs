@@ -59,8 +59,8 @@ crate::arch::kernels! {
     SymmetricDequantize<T>: symmetric::dequantize(MapArgs<SymmetricConstants, i8, T>) -> ();
     AsymmetricCalibrate<T>: calibrate::asymmetric(CalibrateArgs<AsymmetricConstants, T>) -> ();
     SymmetricCalibrate<T>: calibrate::symmetric(CalibrateArgs<SymmetricConstants, T>) -> ();
-    PerTokenForward: per_token::forward(PerTokenArgs) -> ();
-    PerTokenBackward: per_token::backward(PerTokenBackwardArgs) -> ();
+    PerTokenForward<T>: per_token::forward(PerTokenArgs<T>) -> ();
+    PerTokenBackward<T>: per_token::backward(PerTokenBackwardArgs<T>) -> ();
     /// The largest magnitude's bits ([`Data::magnitude`]) of values.
     LargestMagnitude<T>: scan::largest_magnitude([T]) -> u32;
     /// The largest code.
@@ -106,10 +106,10 @@ pub(crate) struct BackwardArgs<Q, T = u16, G = u16> {
 }
 
 /// Arguments of the per-token forward kernels: `units` rows of `len`
-/// activations, and each row's scale and zero point written.
-pub(crate) struct PerTokenArgs {
-    pub input: *const u16,
-    pub output: *mut u16,
+/// activations `T`, and each row's scale and zero point written.
+pub(crate) struct PerTokenArgs<T = u16> {
+    pub input: *const T,
+    pub output: *mut T,
     pub scale: *mut f32,
     pub zero_point: *mut i32,
     pub units: usize,
@@ -121,12 +121,12 @@ pub(crate) struct PerTokenArgs {
 
 /// Arguments of the per-token backward kernel: the scales and zero points
 /// the forward pass wrote.
-pub(crate) struct PerTokenBackwardArgs {
-    pub grad_output: *const u16,
-    pub input: *const u16,
+pub(crate) struct PerTokenBackwardArgs<T = u16> {
+    pub grad_output: *const T,
+    pub input: *const T,
     pub scale: *const f32,
     pub zero_point: *const i32,
-    pub grad_input: *mut u16,
+    pub grad_input: *mut T,
     pub units: usize,
     pub len: usize,
     pub quant: TokenConstants,

@@ -24,9 +24,8 @@ use super::rows::{backward_rows, map_rows, Forward, NoSums};
 use super::{protect, PerTokenArgs, PerTokenBackwardArgs};
 use core::marker::PhantomData;
 
-use crate::bf16_bits::widen;
 use crate::kernels::scan::elements;
-use crate::vector::{Lanes, Lanewise, Pair, Vector};
+use crate::vector::{Data, Lanes, Lanewise, Pair, Vector};
 
 /// The grid and the scale's lower bound, validated.
 #[derive(Clone, Copy)]
@@ -36,42 +35,44 @@ pub(crate) struct TokenConstants {
     pub eps: f32,
 }
 
-/// A bf16 value's key in the order of values: keys compare as the values
-/// do (`-0` just below `+0`), with NaNs beyond the infinity of their sign.
+/// An f32 bit pattern's key in the order of values: keys compare as the
+/// values do (`-0` just below `+0`), with NaNs beyond the infinity of their
+/// sign.
 #[inline(always)]
-fn key(bits: u16) -> u16 {
-    if bits & 0x8000 != 0 {
+fn key(bits: u32) -> u32 {
+    if bits & 0x8000_0000 != 0 {
         !bits
     } else {
-        bits | 0x8000
+        bits | 0x8000_0000
     }
 }
 
 /// The value whose key this is.
 #[inline(always)]
-fn value_of(key: u16) -> f32 {
-    widen(if key & 0x8000 != 0 {
-        key & 0x7FFF
+fn value_of(key: u32) -> f32 {
+    f32::from_bits(if key & 0x8000_0000 != 0 {
+        key & 0x7FFF_FFFF
     } else {
         !key
     })
 }
 
 /// A row's least and greatest values, exactly: an integer reduction over
-/// the values' keys, so the same on every backend and in any order (a plain
-/// loop, which each backend's compiler vectorizes). Both NaN if a value is
-/// NaN; both 0 for an empty row.
+/// the values' keys (each value widened to f32, which is exact), so the same
+/// on every backend and in any order (a plain loop, which each backend's
+/// compiler vectorizes). Both NaN if a value is NaN; both 0 for an empty
+/// row.
 #[inline(always)]
-fn extremes(row: &[u16]) -> (f32, f32) {
+fn extremes<T: Data>(row: &[T]) -> (f32, f32) {
     if row.is_empty() {
         return (0.0, 0.0);
     }
-    let (low, high) = row.iter().fold((u16::MAX, 0), |(low, high), &bits| {
-        let k = key(bits);
+    let (low, high) = row.iter().fold((u32::MAX, 0), |(low, high), &x| {
+        let k = key(x.widen().to_bits());
         (low.min(k), high.max(k))
     });
     // Keys past those of the infinities belong to NaNs.
-    if low < key(0xFF80) || high > key(0x7F80) {
+    if low < key(0xFF80_0000) || high > key(0x7F80_0000) {
         return (f32::NAN, f32::NAN);
     }
     (value_of(low), value_of(high))
@@ -89,7 +90,7 @@ pub(crate) struct Token {
 impl Token {
     /// The row's parameters, asymmetric or symmetric, from its extremes.
     #[inline(always)]
-    fn of_row(grid: &TokenConstants, row: &[u16], symmetric: bool) -> Token {
+    fn of_row<T: Data>(grid: &TokenConstants, row: &[T], symmetric: bool) -> Token {
         let (lo, hi) = extremes(row);
         // The lanes' NaN-propagating `min`, `max` and `round`, on scalars.
         let min_neg = Lanes::min(lo, 0.0);
@@ -168,7 +169,10 @@ impl Lanewise for Token {
 /// The buffers hold `units` rows of `len` values, and `units` scales and
 /// zero points; input and output are one buffer or do not overlap.
 #[inline(always)]
-pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(token: P::Token, args: &PerTokenArgs) {
+pub(crate) unsafe fn forward<V: Vector, P: Pair<V>, T: Data>(
+    token: P::Token,
+    args: &PerTokenArgs<T>,
+) {
     let row_of = |k: usize| {
         // SAFETY: row k is in the input (caller; with no columns the slice
         // is empty, whatever the pointer); nothing writes it while this
@@ -180,7 +184,7 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(token: P::Token, args: &PerT
             args.scale.add(k).write(t.scale);
             args.zero_point.add(k).write(t.zero_point as i32);
         }
-        Forward(t, PhantomData::<u16>)
+        Forward(t, PhantomData::<T>)
     };
     let buffers = (args.input, args.output);
     // SAFETY: the buffers hold `units` rows (caller).
@@ -195,7 +199,10 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>>(token: P::Token, args: &PerT
 /// zero points; the input gradient is one of the inputs or overlaps
 /// neither.
 #[inline(always)]
-pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(token: P::Token, args: &PerTokenBackwardArgs) {
+pub(crate) unsafe fn backward<V: Vector, P: Pair<V>, T: Data>(
+    token: P::Token,
+    args: &PerTokenBackwardArgs<T>,
+) {
     let row_of = |k: usize| {
         // SAFETY: k < units (caller).
         let (scale, zero_point) =
@@ -205,7 +212,7 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>>(token: P::Token, args: &Per
     let buffers = (args.grad_output, args.input, args.grad_input);
     // SAFETY: the buffers hold `units` rows (caller).
     unsafe {
-        backward_rows::<V, P, u16, _, _, _>(
+        backward_rows::<V, P, T, _, _, _>(
             token,
             buffers,
             args.units,

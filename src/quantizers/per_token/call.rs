@@ -5,6 +5,7 @@ use super::PerToken;
 use crate::boundary::{input, output, Boundary, In, Out};
 use crate::call::Call;
 use crate::kernels::{self, PerTokenArgs, PerTokenBackwardArgs};
+use crate::vector::Data;
 use crate::{fpenv, Argument};
 
 /// Dynamic per-token fake quantization: `units` rows (tokens) of `len`
@@ -15,11 +16,11 @@ impl<B: Boundary> Call<B, PerToken> {
     ///
     /// # Safety
     /// As [`Call::forward`].
-    pub unsafe fn forward(
+    pub unsafe fn forward<T: Data>(
         self,
         symmetric: bool,
-        activation: impl Into<In<u16, B::Len>>,
-        out: impl Into<Out<u16, B::Len>>,
+        activation: impl Into<In<T, B::Len>>,
+        out: impl Into<Out<T, B::Len>>,
         scale: impl Into<Out<f32, B::Len>>,
         zero_point: impl Into<Out<i32, B::Len>>,
     ) -> B::Status {
@@ -49,7 +50,7 @@ impl<B: Boundary> Call<B, PerToken> {
                 symmetric,
             };
             // SAFETY: as in `map`.
-            unsafe { self.backend.run::<kernels::PerTokenForward>(&args) };
+            unsafe { self.backend.run::<kernels::PerTokenForward<T>>(&args) };
             Ok(())
         }))
     }
@@ -58,13 +59,13 @@ impl<B: Boundary> Call<B, PerToken> {
     ///
     /// # Safety
     /// As [`Call::forward`].
-    pub unsafe fn backward(
+    pub unsafe fn backward<T: Data>(
         self,
-        grad_output: impl Into<In<u16, B::Len>>,
-        activation: impl Into<In<u16, B::Len>>,
+        grad_output: impl Into<In<T, B::Len>>,
+        activation: impl Into<In<T, B::Len>>,
         scale: impl Into<In<f32, B::Len>>,
         zero_point: impl Into<In<i32, B::Len>>,
-        grad_input: impl Into<Out<u16, B::Len>>,
+        grad_input: impl Into<Out<T, B::Len>>,
     ) -> B::Status {
         let (g, x, gx) = (grad_output.into(), activation.into(), grad_input.into());
         let (scale, zero_point) = (scale.into(), zero_point.into());
@@ -93,7 +94,7 @@ impl<B: Boundary> Call<B, PerToken> {
                 quant,
             };
             // SAFETY: as in `map`.
-            unsafe { self.backend.run::<kernels::PerTokenBackward>(&args) };
+            unsafe { self.backend.run::<kernels::PerTokenBackward<T>>(&args) };
             Ok(())
         }))
     }

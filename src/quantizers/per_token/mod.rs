@@ -1,12 +1,10 @@
 //! Dynamic per-token fake quantization of activations: its parameters,
 //! its operations on slices and, in `ffi`, its C entry points.
 
-use half::bf16;
-
 use crate::call::Shape;
 use crate::kernels::per_token::TokenConstants;
 use crate::params::check_eps;
-use crate::{Argument, Error, Rule};
+use crate::{Argument, Error, Float, Rule};
 
 mod call;
 pub(crate) mod ffi;
@@ -72,44 +70,50 @@ api! {
     /// assert_eq!(scale[0], 4.0 / 255.0); // (3 - (-1)) / (127 - (-128))
     /// assert_eq!(zero_point[0], -64); // -128 - round(-1 / scale)
     /// ```
-    pub fn per_token_asymmetric(
+    pub fn per_token_asymmetric<T: Float>(
         self,
-        input: &[bf16],
-        out: &mut [bf16],
+        input: &[T],
+        out: &mut [T],
         scale: &mut [f32],
         zero_point: &mut [i32],
         params: &PerToken,
     ) -> Result<(), Error> {
         let call = self.call(Shape::channels(input.len(), scale.len()), *params);
-        slices!(call.forward(false, input, out, scale, zero_point))
+        slices!(call.forward(false, T::input(input), T::output(out), scale, zero_point))
     }
 
     /// [`Self::per_token_asymmetric`], symmetric: zero points 0.
-    pub fn per_token_symmetric(
+    pub fn per_token_symmetric<T: Float>(
         self,
-        input: &[bf16],
-        out: &mut [bf16],
+        input: &[T],
+        out: &mut [T],
         scale: &mut [f32],
         zero_point: &mut [i32],
         params: &PerToken,
     ) -> Result<(), Error> {
         let call = self.call(Shape::channels(input.len(), scale.len()), *params);
-        slices!(call.forward(true, input, out, scale, zero_point))
+        slices!(call.forward(true, T::input(input), T::output(out), scale, zero_point))
     }
 
     /// The gradient of either per-token forward pass, from the scales and
     /// zero points it wrote: `grad_output` where the value was not clipped,
     /// else 0 (the straight-through estimator). Only `params.bit` is used.
-    pub fn per_token_backward(
+    pub fn per_token_backward<T: Float>(
         self,
-        grad_output: &[bf16],
-        input: &[bf16],
+        grad_output: &[T],
+        input: &[T],
         scale: &[f32],
         zero_point: &[i32],
-        grad_input: &mut [bf16],
+        grad_input: &mut [T],
         params: &PerToken,
     ) -> Result<(), Error> {
         let call = self.call(Shape::channels(input.len(), scale.len()), *params);
-        slices!(call.backward(grad_output, input, scale, zero_point, grad_input))
+        slices!(call.backward(
+            T::input(grad_output),
+            T::input(input),
+            scale,
+            zero_point,
+            T::output(grad_input)
+        ))
     }
 }
