@@ -1,19 +1,22 @@
 //! The data types of the Rust API: [`Float`], the one axis every operation
 //! on data takes, implemented once per type.
 
-use half::bf16;
+use half::{bf16, f16};
 
 use crate::boundary::{In, Out};
 use crate::vector::Data;
 
 /// A floating-point type that data buffers (weights, activations, their
-/// gradients, fake-quantized values) hold: [`bf16`] or `f32`. Sealed.
+/// gradients, fake-quantized values) hold: [`bf16`], `f32` or [`f16`]
+/// (IEEE binary16). Sealed.
 ///
 /// The kernels compute in f32 either way, one IEEE operation per step, so a
 /// bf16 buffer is one case of an f32 buffer: for values that bf16 holds,
 /// the f32 result narrowed to bf16 is the bf16 call's, bit for bit. An f32
 /// output is the value before that narrowing (every NaN as `0x7FC0_0000`).
-/// Scales and offsets stay bf16; their gradients are [`Float::Grad`].
+/// An f16 output is that value narrowed to binary16 (round to nearest even,
+/// overflow to infinity, every NaN as `0x7E00`). Scales and offsets stay
+/// bf16; their gradients are `Float::Grad`: bf16 for bf16 data, else f32.
 pub trait Float: sealed::Float {}
 
 impl<T: sealed::Float> Float for T {}
@@ -66,5 +69,6 @@ pub(crate) mod sealed {
     float! {
         bf16: bf16, u16;
         f32: f32, f32;
+        f16: f32, f16;
     }
 }

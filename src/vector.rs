@@ -15,6 +15,8 @@
 //! the ISA: each backend's entry point (`arch::backend!`). So holding a value proves its
 //! instructions can run, and the SIMD methods can be safe functions.
 
+use half::f16;
+
 /// Lanes in a [`Vector`].
 pub(crate) const LANES: usize = 8;
 
@@ -129,6 +131,43 @@ pub(crate) trait Memory: Lanes {
     /// # Safety
     /// `dst` must be valid for writing one load's elements.
     unsafe fn store_f32(self, dst: *mut f32);
+    /// Loads IEEE binary16 values, widened exactly, into the lanes that
+    /// [`Memory::load`] puts the same elements in. By default through f32
+    /// on the stack, one value at a time; a backend with conversion
+    /// instructions converts the lanes at once (the same values: the
+    /// widening is exact).
+    ///
+    /// # Safety
+    /// `src` must be valid for reading one load's elements (2-byte
+    /// alignment suffices).
+    #[inline(always)]
+    unsafe fn load_f16(token: Self::Token, src: *const f16) -> Self {
+        let mut wide = Self::Staged::<f32>::default();
+        for (i, w) in wide.as_mut().iter_mut().enumerate() {
+            // SAFETY: one load's elements are readable (caller).
+            *w = unsafe { src.add(i).read_unaligned() }.to_f32();
+        }
+        // SAFETY: a local array of one load's elements.
+        unsafe { Self::load_f32(token, wide.as_ref().as_ptr()) }
+    }
+
+    /// Narrows the lanes to binary16 (round to nearest even, overflow to
+    /// infinity, subnormals kept, every NaN as `0x7E00`) and stores them,
+    /// in the order of [`Memory::load_f16`]. By default one value at a
+    /// time, as [`Memory::load_f16`].
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing one load's elements.
+    #[inline(always)]
+    unsafe fn store_f16(self, dst: *mut f16) {
+        let mut wide = Self::Staged::<f32>::default();
+        // SAFETY: a local array of one load's elements.
+        unsafe { self.store_f32(wide.as_mut().as_mut_ptr()) };
+        for (i, &w) in wide.as_ref().iter().enumerate() {
+            // SAFETY: one load's elements are writable (caller).
+            unsafe { dst.add(i).write_unaligned(<f16 as Data>::narrow(w)) };
+        }
+    }
 }
 
 /// An integer code: `u8` (the per-group level index) or `i8` (the symmetric
@@ -239,6 +278,19 @@ impl Element for u16 {
     }
 }
 
+impl Element for f16 {
+    #[inline(always)]
+    unsafe fn load<M: Memory>(token: M::Token, src: *const Self) -> M {
+        // SAFETY: the caller's.
+        unsafe { M::load_f16(token, src) }
+    }
+    #[inline(always)]
+    unsafe fn store<M: Memory>(lanes: M, dst: *mut Self) {
+        // SAFETY: the caller's.
+        unsafe { lanes.store_f16(dst) }
+    }
+}
+
 impl Element for f32 {
     #[inline(always)]
     unsafe fn load<M: Memory>(token: M::Token, src: *const Self) -> M {
@@ -253,7 +305,8 @@ impl Element for f32 {
 }
 
 /// What a data buffer holds (weights, activations, their gradients, the
-/// fake-quantized values): bf16 bit patterns (`u16`) or `f32`. The kernels
+/// fake-quantized values): bf16 bit patterns (`u16`), `f32` or IEEE
+/// binary16 (`f16`). The kernels
 /// compute in f32 either way: a bf16 input is one case of an f32 input, and
 /// a bf16 output is the f32 result narrowed.
 pub(crate) trait Data: Element {
@@ -302,6 +355,26 @@ impl Data for f32 {
     #[inline(always)]
     fn magnitude(self) -> u32 {
         self.to_bits() & 0x7FFF_FFFF
+    }
+}
+
+impl Data for f16 {
+    const INFINITY: u32 = 0x7C00;
+    #[inline(always)]
+    fn widen(self) -> f32 {
+        self.to_f32()
+    }
+    #[inline(always)]
+    fn narrow(x: f32) -> Self {
+        if x.is_nan() {
+            f16::from_bits(0x7E00)
+        } else {
+            f16::from_f32(x)
+        }
+    }
+    #[inline(always)]
+    fn magnitude(self) -> u32 {
+        u32::from(self.to_bits() & 0x7FFF)
     }
 }
 

@@ -7,11 +7,15 @@
 //! values, NaN payloads, subnormals, the largest magnitudes, ties between
 //! levels) every backend gives the same f32 bits, with every NaN written as
 //! `0x7FC0_0000`.
+//!
+//! And every binary16 value as f16 data gives the f32 call's results
+//! narrowed to binary16 by a narrowing written here (the nearest value,
+//! ties to even), and the same f32 scale gradients.
 
 mod common;
 
 use common::{backends, Rng};
-use half::bf16;
+use half::{bf16, f16};
 use qat_kernels::{AsymmetricPerGroup, Backend, Calibration, PerToken, Symmetric};
 
 /// Every bf16 value, as bf16 and as f32.
@@ -320,4 +324,167 @@ fn f32_inputs_give_the_same_bits_on_every_backend() {
         results.len(),
         want.len()
     );
+}
+
+/// The f16 an f32 narrows to, found independently of the library and of
+/// `half`'s conversion: the nearest of binary16's values (decoded from
+/// their fields), ties to the even significand, overflow from 65520 on to
+/// infinity, every NaN `0x7E00`.
+fn narrow16(x: f32) -> u16 {
+    if x.is_nan() {
+        return 0x7E00;
+    }
+    let sign = if x.is_sign_negative() { 0x8000 } else { 0 };
+    let a = f64::from(x.abs());
+    let decode = |m: u16| {
+        let (e, f) = (i32::from(m >> 10), f64::from(m & 0x3FF));
+        if e == 0 {
+            f * 2f64.powi(-24)
+        } else {
+            (1024.0 + f) * 2f64.powi(e - 25)
+        }
+    };
+    if a >= 65520.0 {
+        return sign | 0x7C00;
+    }
+    // The largest magnitude at most `a` (values grow with the bits).
+    let (mut lo, mut hi) = (0u16, 0x7BFF);
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if decode(mid) <= a {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    let below = lo;
+    let m = if decode(below) == a || below == 0x7BFF {
+        below
+    } else {
+        let (d0, d1) = (a - decode(below), decode(below + 1) - a);
+        if d0 < d1 || (d0 == d1 && below & 1 == 0) {
+            below
+        } else {
+            below + 1
+        }
+    };
+    sign | m
+}
+
+/// Every binary16 value as f16 data and as f32 data: the f16 call's outputs
+/// are the f32 call's narrowed to binary16, and the scale gradients (f32
+/// for both) are the same bits, on every backend.
+#[test]
+fn f16_inputs_give_the_f32_results_narrowed() {
+    let h: Vec<f16> = (0..=u16::MAX).map(f16::from_bits).collect();
+    let w: Vec<f32> = h.iter().map(|v| v.to_f32()).collect();
+    let n = h.len();
+    let mut rng = Rng(0x16);
+    let gh: Vec<f16> = (0..n)
+        .map(|_| f16::from_f64(rng.normal(1.0).to_f64()))
+        .collect();
+    let gw: Vec<f32> = gh.iter().map(|v| v.to_f32()).collect();
+    let narrow_all = |v: &[f32]| v.iter().map(|&x| narrow16(x)).collect::<Vec<u16>>();
+    let h_bits = |v: &[f16]| v.iter().map(|x| x.to_bits()).collect::<Vec<u16>>();
+    for (name, b) in backends() {
+        let p = AsymmetricPerGroup {
+            group_size: 256,
+            bit: 4,
+            ..Default::default()
+        };
+        let groups = n / 256;
+        let s: Vec<bf16> = (0..groups)
+            .map(|k| bf16::from_f32(2f32.powi(k as i32 % 30 - 20)))
+            .collect();
+        let o: Vec<bf16> = (0..groups).map(|_| rng.normal(0.1)).collect();
+        let (mut out16, mut out32) = (vec![f16::ZERO; n], vec![0f32; n]);
+        b.asymmetric_per_group(&h, &s, &o, &mut out16, &p).unwrap();
+        b.asymmetric_per_group(&w, &s, &o, &mut out32, &p).unwrap();
+        assert_eq!(
+            h_bits(&out16),
+            narrow_all(&out32),
+            "{name}: per group forward"
+        );
+        let (mut gw16, mut gs16, mut go16) =
+            (vec![f16::ZERO; n], vec![0f32; groups], vec![0f32; groups]);
+        let (mut gw32, mut gs32, mut go32) =
+            (vec![0f32; n], vec![0f32; groups], vec![0f32; groups]);
+        b.asymmetric_per_group_backward(&gh, &h, &s, &o, &mut gw16, &mut gs16, &mut go16, &p)
+            .unwrap();
+        b.asymmetric_per_group_backward(&gw, &w, &s, &o, &mut gw32, &mut gs32, &mut go32, &p)
+            .unwrap();
+        assert_eq!(
+            h_bits(&gw16),
+            narrow_all(&gw32),
+            "{name}: per group grad_weight"
+        );
+        assert_eq!(
+            f32_bits(&gs16),
+            f32_bits(&gs32),
+            "{name}: per group grad_scale"
+        );
+        assert_eq!(
+            f32_bits(&go16),
+            f32_bits(&go32),
+            "{name}: per group grad_offset"
+        );
+
+        let q = Symmetric::signed(8);
+        let (mut out16, mut out32) = (vec![f16::ZERO; n], vec![0f32; n]);
+        b.symmetric_per_channel(&h, &s, &mut out16, &q).unwrap();
+        b.symmetric_per_channel(&w, &s, &mut out32, &q).unwrap();
+        assert_eq!(
+            h_bits(&out16),
+            narrow_all(&out32),
+            "{name}: per channel forward"
+        );
+        let (mut gs16, mut gs32) = (0f32, 0f32);
+        b.symmetric_per_tensor_backward(&gh, &h, s[3], &mut gw16, &mut gs16, &q)
+            .unwrap();
+        b.symmetric_per_tensor_backward(&gw, &w, s[3], &mut gw32, &mut gs32, &q)
+            .unwrap();
+        assert_eq!(
+            h_bits(&gw16),
+            narrow_all(&gw32),
+            "{name}: per tensor grad_weight"
+        );
+        assert_eq!(
+            gs16.to_bits(),
+            gs32.to_bits(),
+            "{name}: per tensor grad_scale"
+        );
+
+        let pt = PerToken::default();
+        let (mut sc16, mut zp16) = (vec![0f32; 256], vec![0i32; 256]);
+        let (mut sc32, mut zp32) = (vec![0f32; 256], vec![0i32; 256]);
+        b.per_token_asymmetric(&h, &mut out16, &mut sc16, &mut zp16, &pt)
+            .unwrap();
+        b.per_token_asymmetric(&w, &mut out32, &mut sc32, &mut zp32, &pt)
+            .unwrap();
+        assert_eq!(h_bits(&out16), narrow_all(&out32), "{name}: per token");
+        assert_eq!(
+            (f32_bits(&sc16), zp16),
+            (f32_bits(&sc32), zp32),
+            "{name}: per-token parameters"
+        );
+    }
+}
+
+/// `narrow16` against a few values whose binary16 is known.
+#[test]
+fn the_test_narrowing_to_f16_is_right() {
+    for (x, want) in [
+        (1.0f32, 0x3C00u16),
+        (65504.0, 0x7BFF),
+        (65519.99, 0x7BFF),
+        (65520.0, 0x7C00),
+        (-2f32.powi(-24), 0x8001),
+        (2f32.powi(-25), 0x0000), // a tie between 0 and the least subnormal: to even, 0
+        (1.5 * 2f32.powi(-24), 0x0002), // a tie between 1 and 2 ulps: to even, 2
+        (1.0 + 2f32.powi(-11), 0x3C00), // a tie: to even
+        (1.0 + 3.0 * 2f32.powi(-11), 0x3C02),
+        (f32::NAN, 0x7E00),
+    ] {
+        assert_eq!(narrow16(x), want, "{x}");
+    }
 }
