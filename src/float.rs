@@ -7,8 +7,8 @@ use crate::boundary::{In, Out};
 use crate::vector::Data;
 
 /// A floating-point type that data buffers (weights, activations, their
-/// gradients, fake-quantized values) hold: [`bf16`], `f32` or [`f16`]
-/// (IEEE binary16). Sealed.
+/// gradients, fake-quantized values) hold: [`bf16`], `f32` or
+/// [`f16`](half::f16) (IEEE binary16). Sealed.
 ///
 /// The kernels compute in f32 either way, one IEEE operation per step, so a
 /// bf16 buffer is one case of an f32 buffer: for values that bf16 holds,
