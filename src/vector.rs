@@ -561,6 +561,39 @@ pub(crate) trait Vector: Memory {
         }
     }
 
+    /// Loads sixteen binary16 values into two vectors, in
+    /// [`Vector::load_pair`]'s order: by default widened through f32 on the
+    /// stack.
+    ///
+    /// # Safety
+    /// `src` must be valid for reading sixteen f16.
+    #[inline(always)]
+    unsafe fn load_f16_pair(token: Self::Token, src: *const f16) -> [Self; 2] {
+        let mut wide = [0f32; 2 * LANES];
+        for (i, w) in wide.iter_mut().enumerate() {
+            // SAFETY: sixteen elements are readable (caller).
+            *w = unsafe { src.add(i).read_unaligned() }.to_f32();
+        }
+        // SAFETY: a local array of sixteen.
+        unsafe { Self::load_f32_pair(token, wide.as_ptr()) }
+    }
+
+    /// Stores two vectors in [`Vector::load_pair`]'s order as sixteen
+    /// binary16 values, narrowed as [`Memory::store_f16`] narrows.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing sixteen f16.
+    #[inline(always)]
+    unsafe fn store_f16_pair(pair: [Self; 2], dst: *mut f16) {
+        let mut wide = [0f32; 2 * LANES];
+        // SAFETY: a local array of sixteen.
+        unsafe { Self::store_f32_pair(pair, wide.as_mut_ptr()) };
+        for (i, &w) in wide.iter().enumerate() {
+            // SAFETY: sixteen elements are writable (caller).
+            unsafe { dst.add(i).write_unaligned(<f16 as Data>::narrow(w)) };
+        }
+    }
+
     /// Stores two vectors in [`Vector::load_pair`]'s order as sixteen f32.
     ///
     /// # Safety
@@ -799,6 +832,17 @@ impl<V: Vector> Memory for Two<V> {
     unsafe fn store_f32(self, dst: *mut f32) {
         // SAFETY: sixteen elements are writable (caller).
         unsafe { V::store_f32_pair([self.0, self.1], dst) }
+    }
+    #[inline(always)]
+    unsafe fn load_f16(token: Self::Token, src: *const f16) -> Self {
+        // SAFETY: sixteen elements are readable (caller).
+        let [first, second] = unsafe { V::load_f16_pair(token, src) };
+        Two(first, second)
+    }
+    #[inline(always)]
+    unsafe fn store_f16(self, dst: *mut f16) {
+        // SAFETY: sixteen elements are writable (caller).
+        unsafe { V::store_f16_pair([self.0, self.1], dst) }
     }
 }
 

@@ -5,6 +5,8 @@ use core::arch::x86::*;
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::*;
 
+use half::f16;
+
 use crate::vector::{Code, Element, Lanes, Memory, Token, Vector, LANES};
 
 /// Proof that the CPU runs AVX2 and FMA.
@@ -20,11 +22,12 @@ impl Token for Avx2Token {
 
 /// Eight f32 lanes in a YMM register.
 ///
-/// Every method uses AVX2 and FMA instructions without `#[target_feature]` of
-/// its own. A value can only be made from an [`Avx2Token`] (or another
-/// value), so one exists only where the CPU runs AVX2 and FMA: the invariant
-/// every `SAFETY` comment below relies on. (The methods inline into the
-/// backend's `#[target_feature(enable = "avx2,fma")]` entry points.)
+/// Every method uses AVX2, FMA and F16C instructions without
+/// `#[target_feature]` of its own. A value can only be made from an
+/// [`Avx2Token`] (or another value), so one exists only where the CPU runs
+/// AVX2, FMA and F16C: the invariant every `SAFETY` comment below relies on.
+/// (The methods inline into the backend's `#[target_feature(enable =
+/// "avx2,fma,f16c")]` entry points.)
 #[derive(Clone, Copy)]
 pub(crate) struct Avx2(__m256);
 
@@ -229,9 +232,40 @@ impl Memory for Avx2 {
         // writable bytes at `dst`, and `storeu` has no alignment requirement.
         unsafe { _mm256_storeu_ps(dst, self.canonical()) }
     }
+    #[inline(always)]
+    unsafe fn load_f16(_: Avx2Token, src: *const f16) -> Self {
+        // SAFETY: the caller guarantees 16 readable bytes at `src`, and
+        // `loadu` has no alignment requirement.
+        Avx2::from_f16(unsafe { _mm_loadu_si128(src.cast()) })
+    }
+
+    #[inline(always)]
+    unsafe fn store_f16(self, dst: *mut f16) {
+        // SAFETY: the caller guarantees 16 writable bytes at `dst`, and
+        // `storeu` has no alignment requirement.
+        unsafe { _mm_storeu_si128(dst.cast(), self.to_f16()) }
+    }
 }
 
 impl Avx2 {
+    /// Eight binary16 values widened (F16C; exact).
+    #[inline(always)]
+    fn from_f16(halves: __m128i) -> Self {
+        // SAFETY: F16C is available (type invariant: the backend requires it).
+        Avx2(unsafe { _mm256_cvtph_ps(halves) })
+    }
+
+    /// The lanes narrowed to binary16: NaN canonical first (`0x7FC0_0000`
+    /// converts to `0x7E00`), then round to nearest even, whatever MXCSR
+    /// says (the rounding is the instruction's).
+    #[inline(always)]
+    fn to_f16(self) -> __m128i {
+        // SAFETY: F16C is available (type invariant).
+        unsafe {
+            _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(self.canonical())
+        }
+    }
+
     /// The lanes, every NaN as `0x7FC0_0000`.
     #[inline(always)]
     fn canonical(self) -> __m256 {
@@ -311,6 +345,35 @@ impl Vector for Avx2 {
                 dst.add(LANES),
                 _mm256_permute2f128_ps::<0x31>(first, second),
             );
+        }
+    }
+
+    // binary16 values as f32 ones: the halves of the two loads exchanged.
+    #[inline(always)]
+    unsafe fn load_f16_pair(_: Avx2Token, src: *const f16) -> [Self; 2] {
+        // SAFETY: AVX2 is available (type invariant); the caller guarantees
+        // 32 readable bytes, and `loadu` has no alignment requirement.
+        unsafe {
+            let (low, high) = (
+                Avx2::from_f16(_mm_loadu_si128(src.cast())).0,
+                Avx2::from_f16(_mm_loadu_si128(src.add(LANES).cast())).0,
+            );
+            [
+                Avx2(_mm256_permute2f128_ps::<0x20>(low, high)),
+                Avx2(_mm256_permute2f128_ps::<0x31>(low, high)),
+            ]
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn store_f16_pair([first, second]: [Self; 2], dst: *mut f16) {
+        // SAFETY: AVX2 is available (type invariant); the caller guarantees
+        // 32 writable bytes, and `storeu` has no alignment requirement.
+        unsafe {
+            let low = Avx2(_mm256_permute2f128_ps::<0x20>(first.0, second.0));
+            let high = Avx2(_mm256_permute2f128_ps::<0x31>(first.0, second.0));
+            _mm_storeu_si128(dst.cast(), low.to_f16());
+            _mm_storeu_si128(dst.add(LANES).cast(), high.to_f16());
         }
     }
 
@@ -419,4 +482,4 @@ impl Vector for Avx2 {
     }
 }
 
-crate::arch::backend!(Avx2, crate::vector::Two<Avx2>, #[target_feature(enable = "avx2,fma")]);
+crate::arch::backend!(Avx2, crate::vector::Two<Avx2>, #[target_feature(enable = "avx2,fma,f16c")]);

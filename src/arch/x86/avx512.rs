@@ -13,6 +13,8 @@ use core::arch::x86::*;
 use core::arch::x86_64::*;
 
 use super::avx2::{Avx2, Avx2Token};
+use half::f16;
+
 use crate::vector::{Code, Element, Lanes, Memory, Pair, Token, LANES};
 
 /// Proof that the CPU runs AVX-512 F, BW and VL with AVX2 and FMA, and with
@@ -283,10 +285,40 @@ impl<const BF16: bool> Memory for Zmm<BF16> {
     unsafe fn store_f32(self, dst: *mut f32) {
         // SAFETY: the caller guarantees 64 writable bytes, and `storeu` has
         // no alignment need; AVX-512 is available (type invariant).
+        unsafe { _mm512_storeu_ps(dst, self.canonical()) }
+    }
+
+    #[inline(always)]
+    unsafe fn load_f16(_: Self::Token, src: *const f16) -> Self {
+        // SAFETY: the caller guarantees 32 readable bytes, and `loadu` has no
+        // alignment need; AVX-512 is available (the token).
+        unsafe { Zmm(_mm512_cvtph_ps(_mm256_loadu_si256(src.cast()))) }
+    }
+
+    #[inline(always)]
+    unsafe fn store_f16(self, dst: *mut f16) {
+        // SAFETY: the caller guarantees 32 writable bytes, and `storeu` has
+        // no alignment need; AVX-512 is available (type invariant). NaN is
+        // canonical first (`0x7FC0_0000` converts to `0x7E00`); the rounding
+        // is the instruction's, to nearest even.
+        unsafe {
+            let halves = _mm512_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+                self.canonical(),
+            );
+            _mm256_storeu_si256(dst.cast(), halves);
+        }
+    }
+}
+
+impl<const BF16: bool> Zmm<BF16> {
+    /// The lanes, every NaN as `0x7FC0_0000`.
+    #[inline(always)]
+    fn canonical(self) -> __m512 {
+        // SAFETY: AVX-512 is available (type invariant).
         unsafe {
             let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(self.0, self.0);
             let canonical = _mm512_castsi512_ps(_mm512_set1_epi32(0x7FC0_0000));
-            _mm512_storeu_ps(dst, _mm512_mask_mov_ps(self.0, nan, canonical));
+            _mm512_mask_mov_ps(self.0, nan, canonical)
         }
     }
 }
@@ -457,7 +489,7 @@ impl<const BF16: bool> Pair<Avx2> for Zmm<BF16> {
 crate::arch::backend!(
     Avx2,
     Zmm<false>,
-    #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl")]
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl")]
 );
 
 /// The backend that narrows with AVX-512 BF16.
@@ -466,6 +498,6 @@ pub(crate) mod with_bf16 {
     crate::arch::backend!(
         Avx2,
         Zmm<true>,
-        #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")]
+        #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")]
     );
 }

@@ -62,22 +62,22 @@ fn level() -> Level {
 }
 
 /// One reading of CPUID and XCR0:
-/// - AVX2: CPUID leaf 1 ECX bit 28 (AVX), bit 27 (OSXSAVE: XGETBV usable) and
-///   bit 12 (FMA, which every AVX2 CPU from Intel and AMD has), XCR0 bits 1
-///   and 2 (the OS saves XMM and YMM registers), leaf 7 EBX bit 5;
-/// - AVX-512: AVX2, plus leaf 7 EBX bits 16, 30 and 31 (AVX-512F, BW and VL),
-///   leaf 1 ECX bit 29 (F16C, which rustc's `avx512f` implies, so its code
-///   may use it, and which the standard library's detection checks too) and
-///   XCR0 bits 5, 6 and 7 (the OS saves the opmask and ZMM registers);
+/// - AVX2: CPUID leaf 1 ECX bit 28 (AVX), bit 27 (OSXSAVE: XGETBV usable),
+///   bit 12 (FMA) and bit 29 (F16C: the binary16 conversions; every AVX2 CPU
+///   from Intel and AMD has both), XCR0 bits 1 and 2 (the OS saves XMM and
+///   YMM registers), leaf 7 EBX bit 5;
+/// - AVX-512: AVX2 (F16C too, which rustc's `avx512f` implies and the
+///   standard library's detection checks), plus leaf 7 EBX bits 16, 30 and
+///   31 (AVX-512F, BW and VL) and XCR0 bits 5, 6 and 7 (the OS saves the
+///   opmask and ZMM registers);
 /// - BF16: AVX-512, plus leaf 7 EBX bit 17 (DQ) and sub-leaf 1 EAX bit 5.
 fn detect() -> Level {
     let Some(f) = features() else {
         return Level::Baseline;
     };
-    let avx2 = f.xcr0 & 0b110 == 0b110 && f.leaf7_ebx & (1 << 5) != 0;
+    let avx2 = f.f16c && f.xcr0 & 0b110 == 0b110 && f.leaf7_ebx & (1 << 5) != 0;
     let f_bw_vl = (1 << 16) | (1 << 30) | (1 << 31);
-    let avx512 =
-        avx2 && f.f16c && f.xcr0 & 0b1110_0000 == 0b1110_0000 && f.leaf7_ebx & f_bw_vl == f_bw_vl;
+    let avx512 = avx2 && f.xcr0 & 0b1110_0000 == 0b1110_0000 && f.leaf7_ebx & f_bw_vl == f_bw_vl;
     let bf16 = avx512 && f.leaf7_ebx & (1 << 17) != 0 && f.leaf7_1_eax & (1 << 5) != 0;
     match (avx2, avx512, bf16) {
         (_, _, true) => Level::Avx512Bf16,
