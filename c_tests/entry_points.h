@@ -16,7 +16,7 @@ typedef enum { EP_GROUP, EP_MATRIX, EP_TENSOR, EP_PACK } ep_shape;
 /* A buffer's count: every weight, one per unit (group or row; per tensor
  * one), 2 * qat_block_count(len) per unit, the codes, the packed bytes. */
 typedef enum { EP_ALL, EP_UNIT, EP_BLOCKS, EP_CODES, EP_PACKED } ep_count;
-typedef enum { EP_BF16, EP_U8, EP_I8, EP_F64, EP_F32, EP_I32 } ep_elem;
+typedef enum { EP_BF16, EP_U8, EP_I8, EP_F64, EP_F32, EP_I32, EP_F16 } ep_elem;
 typedef struct {
     const char *name;
     ep_elem elem;
@@ -47,9 +47,39 @@ static int32_t ep_qat_asymmetric_per_group(void *const *p, const ep_args *a) {
     return qat_asymmetric_per_group(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
+static int32_t ep_qat_asymmetric_per_group_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
 static int32_t ep_qat_asymmetric_per_group_backward(void *const *p, const ep_args *a) {
     (void)a;
     return qat_asymmetric_per_group_backward(p[0], p[1], p[2], p[3], p[4], p[5], p[6], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_backward_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_backward_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], p[4], p[5], p[6], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_backward_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_backward_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], p[4], p[5], p[6], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_backward_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_backward_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], p[4], p[5], p[6], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_group_quantize(void *const *p, const ep_args *a) {
@@ -57,9 +87,39 @@ static int32_t ep_qat_asymmetric_per_group_quantize(void *const *p, const ep_arg
     return qat_asymmetric_per_group_quantize(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
+static int32_t ep_qat_asymmetric_per_group_quantize_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_quantize_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_quantize_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_quantize_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_quantize_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_quantize_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
 static int32_t ep_qat_asymmetric_per_group_dequantize(void *const *p, const ep_args *a) {
     (void)a;
     return qat_asymmetric_per_group_dequantize(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_dequantize_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_dequantize_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_dequantize_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_dequantize_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_dequantize_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_dequantize_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_group_backward_blocks(void *const *p, const ep_args *a) {
@@ -67,9 +127,39 @@ static int32_t ep_qat_asymmetric_per_group_backward_blocks(void *const *p, const
     return qat_asymmetric_per_group_backward_blocks(p[0], p[1], p[2], p[3], p[4], p[5], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
+static int32_t ep_qat_asymmetric_per_group_backward_blocks_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_backward_blocks_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], p[4], p[5], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_backward_blocks_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_backward_blocks_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], p[4], p[5], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_backward_blocks_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_backward_blocks_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], p[4], p[5], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
 static int32_t ep_qat_asymmetric_per_group_finish(void *const *p, const ep_args *a) {
     (void)a;
     return qat_asymmetric_per_group_finish(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_finish_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_finish_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_finish_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_finish_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_group_finish_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_finish_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_group_calibrate(void *const *p, const ep_args *a) {
@@ -77,9 +167,39 @@ static int32_t ep_qat_asymmetric_per_group_calibrate(void *const *p, const ep_ar
     return qat_asymmetric_per_group_calibrate(p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val, a->mode);
 }
 
+static int32_t ep_qat_asymmetric_per_group_calibrate_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_calibrate_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val, a->mode);
+}
+
+static int32_t ep_qat_asymmetric_per_group_calibrate_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_calibrate_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val, a->mode);
+}
+
+static int32_t ep_qat_asymmetric_per_group_calibrate_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_group_calibrate_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val, a->mode);
+}
+
 static int32_t ep_qat_asymmetric_per_channel(void *const *p, const ep_args *a) {
     (void)a;
     return qat_asymmetric_per_channel(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_channel_backward(void *const *p, const ep_args *a) {
@@ -87,9 +207,39 @@ static int32_t ep_qat_asymmetric_per_channel_backward(void *const *p, const ep_a
     return qat_asymmetric_per_channel_backward(p[0], p[1], p[2], p[3], p[4], p[5], p[6], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
+static int32_t ep_qat_asymmetric_per_channel_backward_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_backward_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], p[4], p[5], p[6], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_backward_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_backward_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], p[4], p[5], p[6], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_backward_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_backward_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], p[4], p[5], p[6], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
 static int32_t ep_qat_asymmetric_per_channel_quantize(void *const *p, const ep_args *a) {
     (void)a;
     return qat_asymmetric_per_channel_quantize(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_quantize_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_quantize_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_quantize_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_quantize_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_quantize_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_quantize_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_channel_dequantize(void *const *p, const ep_args *a) {
@@ -97,9 +247,39 @@ static int32_t ep_qat_asymmetric_per_channel_dequantize(void *const *p, const ep
     return qat_asymmetric_per_channel_dequantize(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
+static int32_t ep_qat_asymmetric_per_channel_dequantize_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_dequantize_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_dequantize_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_dequantize_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_dequantize_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_dequantize_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
 static int32_t ep_qat_asymmetric_per_channel_backward_blocks(void *const *p, const ep_args *a) {
     (void)a;
     return qat_asymmetric_per_channel_backward_blocks(p[0], p[1], p[2], p[3], p[4], p[5], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_backward_blocks_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_backward_blocks_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], p[4], p[5], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_backward_blocks_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_backward_blocks_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], p[4], p[5], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_backward_blocks_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_backward_blocks_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], p[4], p[5], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
 static int32_t ep_qat_asymmetric_per_channel_finish(void *const *p, const ep_args *a) {
@@ -107,9 +287,39 @@ static int32_t ep_qat_asymmetric_per_channel_finish(void *const *p, const ep_arg
     return qat_asymmetric_per_channel_finish(p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
 }
 
+static int32_t ep_qat_asymmetric_per_channel_finish_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_finish_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_finish_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_finish_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_finish_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_finish_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val);
+}
+
 static int32_t ep_qat_asymmetric_per_channel_calibrate(void *const *p, const ep_args *a) {
     (void)a;
     return qat_asymmetric_per_channel_calibrate(p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val, a->mode);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_calibrate_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_calibrate_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val, a->mode);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_calibrate_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_calibrate_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val, a->mode);
+}
+
+static int32_t ep_qat_asymmetric_per_channel_calibrate_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_asymmetric_per_channel_calibrate_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->bit, a->eps, a->clip_val, a->mode);
 }
 
 static int32_t ep_qat_symmetric_per_channel(void *const *p, const ep_args *a) {
@@ -117,9 +327,39 @@ static int32_t ep_qat_symmetric_per_channel(void *const *p, const ep_args *a) {
     return qat_symmetric_per_channel(p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
 }
 
+static int32_t ep_qat_symmetric_per_channel_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
 static int32_t ep_qat_symmetric_per_channel_backward(void *const *p, const ep_args *a) {
     (void)a;
     return qat_symmetric_per_channel_backward(p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_backward_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_backward_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_backward_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_backward_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_backward_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_backward_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_channel_quantize(void *const *p, const ep_args *a) {
@@ -127,9 +367,39 @@ static int32_t ep_qat_symmetric_per_channel_quantize(void *const *p, const ep_ar
     return qat_symmetric_per_channel_quantize(p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
 }
 
+static int32_t ep_qat_symmetric_per_channel_quantize_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_quantize_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_quantize_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_quantize_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_quantize_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_quantize_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
 static int32_t ep_qat_symmetric_per_channel_dequantize(void *const *p, const ep_args *a) {
     (void)a;
     return qat_symmetric_per_channel_dequantize(p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_dequantize_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_dequantize_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_dequantize_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_dequantize_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_dequantize_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_dequantize_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_channel_backward_blocks(void *const *p, const ep_args *a) {
@@ -137,9 +407,39 @@ static int32_t ep_qat_symmetric_per_channel_backward_blocks(void *const *p, cons
     return qat_symmetric_per_channel_backward_blocks(p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
 }
 
+static int32_t ep_qat_symmetric_per_channel_backward_blocks_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_backward_blocks_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_backward_blocks_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_backward_blocks_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_backward_blocks_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_backward_blocks_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
 static int32_t ep_qat_symmetric_per_channel_finish(void *const *p, const ep_args *a) {
     (void)a;
     return qat_symmetric_per_channel_finish(p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_finish_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_finish_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_finish_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_finish_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_channel_finish_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_finish_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_channel_calibrate(void *const *p, const ep_args *a) {
@@ -147,9 +447,39 @@ static int32_t ep_qat_symmetric_per_channel_calibrate(void *const *p, const ep_a
     return qat_symmetric_per_channel_calibrate(p[0], p[1], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v, a->mode);
 }
 
+static int32_t ep_qat_symmetric_per_channel_calibrate_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_calibrate_dtype(QAT_DTYPE_BF16, p[0], p[1], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v, a->mode);
+}
+
+static int32_t ep_qat_symmetric_per_channel_calibrate_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_calibrate_dtype(QAT_DTYPE_F32, p[0], p[1], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v, a->mode);
+}
+
+static int32_t ep_qat_symmetric_per_channel_calibrate_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_channel_calibrate_dtype(QAT_DTYPE_F16, p[0], p[1], a->sizes[0], a->sizes[1], a->eps, a->min_v, a->max_v, a->mode);
+}
+
 static int32_t ep_qat_symmetric_per_tensor(void *const *p, const ep_args *a) {
     (void)a;
     return qat_symmetric_per_tensor(p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_tensor_backward(void *const *p, const ep_args *a) {
@@ -157,9 +487,39 @@ static int32_t ep_qat_symmetric_per_tensor_backward(void *const *p, const ep_arg
     return qat_symmetric_per_tensor_backward(p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->eps, a->min_v, a->max_v);
 }
 
+static int32_t ep_qat_symmetric_per_tensor_backward_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_backward_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_backward_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_backward_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_backward_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_backward_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
 static int32_t ep_qat_symmetric_per_tensor_quantize(void *const *p, const ep_args *a) {
     (void)a;
     return qat_symmetric_per_tensor_quantize(p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_quantize_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_quantize_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_quantize_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_quantize_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_quantize_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_quantize_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_tensor_dequantize(void *const *p, const ep_args *a) {
@@ -167,9 +527,39 @@ static int32_t ep_qat_symmetric_per_tensor_dequantize(void *const *p, const ep_a
     return qat_symmetric_per_tensor_dequantize(p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
 }
 
+static int32_t ep_qat_symmetric_per_tensor_dequantize_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_dequantize_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_dequantize_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_dequantize_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_dequantize_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_dequantize_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
 static int32_t ep_qat_symmetric_per_tensor_backward_blocks(void *const *p, const ep_args *a) {
     (void)a;
     return qat_symmetric_per_tensor_backward_blocks(p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_backward_blocks_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_backward_blocks_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_backward_blocks_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_backward_blocks_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_backward_blocks_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_backward_blocks_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->eps, a->min_v, a->max_v);
 }
 
 static int32_t ep_qat_symmetric_per_tensor_finish(void *const *p, const ep_args *a) {
@@ -177,9 +567,39 @@ static int32_t ep_qat_symmetric_per_tensor_finish(void *const *p, const ep_args 
     return qat_symmetric_per_tensor_finish(p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
 }
 
+static int32_t ep_qat_symmetric_per_tensor_finish_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_finish_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_finish_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_finish_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_finish_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_finish_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], a->sizes[0], a->eps, a->min_v, a->max_v);
+}
+
 static int32_t ep_qat_symmetric_per_tensor_calibrate(void *const *p, const ep_args *a) {
     (void)a;
     return qat_symmetric_per_tensor_calibrate(p[0], p[1], a->sizes[0], a->eps, a->min_v, a->max_v, a->mode);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_calibrate_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_calibrate_dtype(QAT_DTYPE_BF16, p[0], p[1], a->sizes[0], a->eps, a->min_v, a->max_v, a->mode);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_calibrate_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_calibrate_dtype(QAT_DTYPE_F32, p[0], p[1], a->sizes[0], a->eps, a->min_v, a->max_v, a->mode);
+}
+
+static int32_t ep_qat_symmetric_per_tensor_calibrate_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_symmetric_per_tensor_calibrate_dtype(QAT_DTYPE_F16, p[0], p[1], a->sizes[0], a->eps, a->min_v, a->max_v, a->mode);
 }
 
 static int32_t ep_qat_per_token_asymmetric(void *const *p, const ep_args *a) {
@@ -195,6 +615,51 @@ static int32_t ep_qat_per_token_symmetric(void *const *p, const ep_args *a) {
 static int32_t ep_qat_per_token_backward(void *const *p, const ep_args *a) {
     (void)a;
     return qat_per_token_backward(p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->sizes[1], a->bit);
+}
+
+static int32_t ep_qat_per_token_asymmetric_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_per_token_asymmetric_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps);
+}
+
+static int32_t ep_qat_per_token_symmetric_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_per_token_symmetric_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps);
+}
+
+static int32_t ep_qat_per_token_backward_dtype_bf16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_per_token_backward_dtype(QAT_DTYPE_BF16, p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->sizes[1], a->bit);
+}
+
+static int32_t ep_qat_per_token_asymmetric_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_per_token_asymmetric_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps);
+}
+
+static int32_t ep_qat_per_token_symmetric_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_per_token_symmetric_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps);
+}
+
+static int32_t ep_qat_per_token_backward_dtype_f32(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_per_token_backward_dtype(QAT_DTYPE_F32, p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->sizes[1], a->bit);
+}
+
+static int32_t ep_qat_per_token_asymmetric_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_per_token_asymmetric_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps);
+}
+
+static int32_t ep_qat_per_token_symmetric_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_per_token_symmetric_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], a->sizes[0], a->sizes[1], a->bit, a->eps);
+}
+
+static int32_t ep_qat_per_token_backward_dtype_f16(void *const *p, const ep_args *a) {
+    (void)a;
+    return qat_per_token_backward_dtype(QAT_DTYPE_F16, p[0], p[1], p[2], p[3], p[4], a->sizes[0], a->sizes[1], a->bit);
 }
 
 static int32_t ep_qat_pack_codes(void *const *p, const ep_args *a) {
@@ -219,41 +684,134 @@ static int32_t ep_qat_unpack_signed_codes(void *const *p, const ep_args *a) {
 
 static const entry_point ENTRY_POINTS[] = {
     {"qat_asymmetric_per_group", EP_GROUP, 0, 4, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_asymmetric_per_group},
+    {"qat_asymmetric_per_group_dtype[Bf16]", EP_GROUP, 0, 4, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_asymmetric_per_group_dtype_bf16},
+    {"qat_asymmetric_per_group_dtype[F32]", EP_GROUP, 0, 4, {{"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_F32, 1, EP_ALL}}, ep_qat_asymmetric_per_group_dtype_f32},
+    {"qat_asymmetric_per_group_dtype[F16]", EP_GROUP, 0, 4, {{"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_F16, 1, EP_ALL}}, ep_qat_asymmetric_per_group_dtype_f16},
     {"qat_asymmetric_per_group_backward", EP_GROUP, 0, 7, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"grad_scale", EP_BF16, 1, EP_UNIT}, {"grad_offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_backward},
+    {"qat_asymmetric_per_group_backward_dtype[Bf16]", EP_GROUP, 0, 7, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"grad_scale", EP_BF16, 1, EP_UNIT}, {"grad_offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_backward_dtype_bf16},
+    {"qat_asymmetric_per_group_backward_dtype[F32]", EP_GROUP, 0, 7, {{"grad_output", EP_F32, 0, EP_ALL}, {"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_F32, 1, EP_ALL}, {"grad_scale", EP_F32, 1, EP_UNIT}, {"grad_offset", EP_F32, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_backward_dtype_f32},
+    {"qat_asymmetric_per_group_backward_dtype[F16]", EP_GROUP, 0, 7, {{"grad_output", EP_F16, 0, EP_ALL}, {"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_F16, 1, EP_ALL}, {"grad_scale", EP_F32, 1, EP_UNIT}, {"grad_offset", EP_F32, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_backward_dtype_f16},
     {"qat_asymmetric_per_group_quantize", EP_GROUP, 0, 4, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"codes", EP_U8, 1, EP_ALL}}, ep_qat_asymmetric_per_group_quantize},
+    {"qat_asymmetric_per_group_quantize_dtype[Bf16]", EP_GROUP, 0, 4, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"codes", EP_U8, 1, EP_ALL}}, ep_qat_asymmetric_per_group_quantize_dtype_bf16},
+    {"qat_asymmetric_per_group_quantize_dtype[F32]", EP_GROUP, 0, 4, {{"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"codes", EP_U8, 1, EP_ALL}}, ep_qat_asymmetric_per_group_quantize_dtype_f32},
+    {"qat_asymmetric_per_group_quantize_dtype[F16]", EP_GROUP, 0, 4, {{"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"codes", EP_U8, 1, EP_ALL}}, ep_qat_asymmetric_per_group_quantize_dtype_f16},
     {"qat_asymmetric_per_group_dequantize", EP_GROUP, 0, 4, {{"codes", EP_U8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_asymmetric_per_group_dequantize},
+    {"qat_asymmetric_per_group_dequantize_dtype[Bf16]", EP_GROUP, 0, 4, {{"codes", EP_U8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_asymmetric_per_group_dequantize_dtype_bf16},
+    {"qat_asymmetric_per_group_dequantize_dtype[F32]", EP_GROUP, 0, 4, {{"codes", EP_U8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_F32, 1, EP_ALL}}, ep_qat_asymmetric_per_group_dequantize_dtype_f32},
+    {"qat_asymmetric_per_group_dequantize_dtype[F16]", EP_GROUP, 0, 4, {{"codes", EP_U8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_F16, 1, EP_ALL}}, ep_qat_asymmetric_per_group_dequantize_dtype_f16},
     {"qat_asymmetric_per_group_backward_blocks", EP_GROUP, 0, 6, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_asymmetric_per_group_backward_blocks},
+    {"qat_asymmetric_per_group_backward_blocks_dtype[Bf16]", EP_GROUP, 0, 6, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_asymmetric_per_group_backward_blocks_dtype_bf16},
+    {"qat_asymmetric_per_group_backward_blocks_dtype[F32]", EP_GROUP, 0, 6, {{"grad_output", EP_F32, 0, EP_ALL}, {"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_F32, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_asymmetric_per_group_backward_blocks_dtype_f32},
+    {"qat_asymmetric_per_group_backward_blocks_dtype[F16]", EP_GROUP, 0, 6, {{"grad_output", EP_F16, 0, EP_ALL}, {"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_F16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_asymmetric_per_group_backward_blocks_dtype_f16},
     {"qat_asymmetric_per_group_finish", EP_GROUP, 0, 4, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_BF16, 1, EP_UNIT}, {"grad_offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_finish},
+    {"qat_asymmetric_per_group_finish_dtype[Bf16]", EP_GROUP, 0, 4, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_BF16, 1, EP_UNIT}, {"grad_offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_finish_dtype_bf16},
+    {"qat_asymmetric_per_group_finish_dtype[F32]", EP_GROUP, 0, 4, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_F32, 1, EP_UNIT}, {"grad_offset", EP_F32, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_finish_dtype_f32},
+    {"qat_asymmetric_per_group_finish_dtype[F16]", EP_GROUP, 0, 4, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_F32, 1, EP_UNIT}, {"grad_offset", EP_F32, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_finish_dtype_f16},
     {"qat_asymmetric_per_group_calibrate", EP_GROUP, 1, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}, {"offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_calibrate},
+    {"qat_asymmetric_per_group_calibrate_dtype[Bf16]", EP_GROUP, 1, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}, {"offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_calibrate_dtype_bf16},
+    {"qat_asymmetric_per_group_calibrate_dtype[F32]", EP_GROUP, 1, 3, {{"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}, {"offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_calibrate_dtype_f32},
+    {"qat_asymmetric_per_group_calibrate_dtype[F16]", EP_GROUP, 1, 3, {{"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}, {"offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_group_calibrate_dtype_f16},
     {"qat_asymmetric_per_channel", EP_MATRIX, 0, 4, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_asymmetric_per_channel},
+    {"qat_asymmetric_per_channel_dtype[Bf16]", EP_MATRIX, 0, 4, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_asymmetric_per_channel_dtype_bf16},
+    {"qat_asymmetric_per_channel_dtype[F32]", EP_MATRIX, 0, 4, {{"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_F32, 1, EP_ALL}}, ep_qat_asymmetric_per_channel_dtype_f32},
+    {"qat_asymmetric_per_channel_dtype[F16]", EP_MATRIX, 0, 4, {{"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_F16, 1, EP_ALL}}, ep_qat_asymmetric_per_channel_dtype_f16},
     {"qat_asymmetric_per_channel_backward", EP_MATRIX, 0, 7, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"grad_scale", EP_BF16, 1, EP_UNIT}, {"grad_offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_channel_backward},
+    {"qat_asymmetric_per_channel_backward_dtype[Bf16]", EP_MATRIX, 0, 7, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"grad_scale", EP_BF16, 1, EP_UNIT}, {"grad_offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_channel_backward_dtype_bf16},
+    {"qat_asymmetric_per_channel_backward_dtype[F32]", EP_MATRIX, 0, 7, {{"grad_output", EP_F32, 0, EP_ALL}, {"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_F32, 1, EP_ALL}, {"grad_scale", EP_F32, 1, EP_UNIT}, {"grad_offset", EP_F32, 1, EP_UNIT}}, ep_qat_asymmetric_per_channel_backward_dtype_f32},
+    {"qat_asymmetric_per_channel_backward_dtype[F16]", EP_MATRIX, 0, 7, {{"grad_output", EP_F16, 0, EP_ALL}, {"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_F16, 1, EP_ALL}, {"grad_scale", EP_F32, 1, EP_UNIT}, {"grad_offset", EP_F32, 1, EP_UNIT}}, ep_qat_asymmetric_per_channel_backward_dtype_f16},
     {"qat_asymmetric_per_channel_quantize", EP_MATRIX, 0, 4, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"codes", EP_U8, 1, EP_ALL}}, ep_qat_asymmetric_per_channel_quantize},
+    {"qat_asymmetric_per_channel_quantize_dtype[Bf16]", EP_MATRIX, 0, 4, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"codes", EP_U8, 1, EP_ALL}}, ep_qat_asymmetric_per_channel_quantize_dtype_bf16},
+    {"qat_asymmetric_per_channel_quantize_dtype[F32]", EP_MATRIX, 0, 4, {{"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"codes", EP_U8, 1, EP_ALL}}, ep_qat_asymmetric_per_channel_quantize_dtype_f32},
+    {"qat_asymmetric_per_channel_quantize_dtype[F16]", EP_MATRIX, 0, 4, {{"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"codes", EP_U8, 1, EP_ALL}}, ep_qat_asymmetric_per_channel_quantize_dtype_f16},
     {"qat_asymmetric_per_channel_dequantize", EP_MATRIX, 0, 4, {{"codes", EP_U8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_asymmetric_per_channel_dequantize},
+    {"qat_asymmetric_per_channel_dequantize_dtype[Bf16]", EP_MATRIX, 0, 4, {{"codes", EP_U8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_asymmetric_per_channel_dequantize_dtype_bf16},
+    {"qat_asymmetric_per_channel_dequantize_dtype[F32]", EP_MATRIX, 0, 4, {{"codes", EP_U8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_F32, 1, EP_ALL}}, ep_qat_asymmetric_per_channel_dequantize_dtype_f32},
+    {"qat_asymmetric_per_channel_dequantize_dtype[F16]", EP_MATRIX, 0, 4, {{"codes", EP_U8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"out", EP_F16, 1, EP_ALL}}, ep_qat_asymmetric_per_channel_dequantize_dtype_f16},
     {"qat_asymmetric_per_channel_backward_blocks", EP_MATRIX, 0, 6, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_asymmetric_per_channel_backward_blocks},
+    {"qat_asymmetric_per_channel_backward_blocks_dtype[Bf16]", EP_MATRIX, 0, 6, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_asymmetric_per_channel_backward_blocks_dtype_bf16},
+    {"qat_asymmetric_per_channel_backward_blocks_dtype[F32]", EP_MATRIX, 0, 6, {{"grad_output", EP_F32, 0, EP_ALL}, {"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_F32, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_asymmetric_per_channel_backward_blocks_dtype_f32},
+    {"qat_asymmetric_per_channel_backward_blocks_dtype[F16]", EP_MATRIX, 0, 6, {{"grad_output", EP_F16, 0, EP_ALL}, {"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"offset", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_F16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_asymmetric_per_channel_backward_blocks_dtype_f16},
     {"qat_asymmetric_per_channel_finish", EP_MATRIX, 0, 4, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_BF16, 1, EP_UNIT}, {"grad_offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_channel_finish},
+    {"qat_asymmetric_per_channel_finish_dtype[Bf16]", EP_MATRIX, 0, 4, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_BF16, 1, EP_UNIT}, {"grad_offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_channel_finish_dtype_bf16},
+    {"qat_asymmetric_per_channel_finish_dtype[F32]", EP_MATRIX, 0, 4, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_F32, 1, EP_UNIT}, {"grad_offset", EP_F32, 1, EP_UNIT}}, ep_qat_asymmetric_per_channel_finish_dtype_f32},
+    {"qat_asymmetric_per_channel_finish_dtype[F16]", EP_MATRIX, 0, 4, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_F32, 1, EP_UNIT}, {"grad_offset", EP_F32, 1, EP_UNIT}}, ep_qat_asymmetric_per_channel_finish_dtype_f16},
     {"qat_asymmetric_per_channel_calibrate", EP_MATRIX, 1, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}, {"offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_channel_calibrate},
+    {"qat_asymmetric_per_channel_calibrate_dtype[Bf16]", EP_MATRIX, 1, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}, {"offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_channel_calibrate_dtype_bf16},
+    {"qat_asymmetric_per_channel_calibrate_dtype[F32]", EP_MATRIX, 1, 3, {{"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}, {"offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_channel_calibrate_dtype_f32},
+    {"qat_asymmetric_per_channel_calibrate_dtype[F16]", EP_MATRIX, 1, 3, {{"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}, {"offset", EP_BF16, 1, EP_UNIT}}, ep_qat_asymmetric_per_channel_calibrate_dtype_f16},
     {"qat_symmetric_per_channel", EP_MATRIX, 0, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_symmetric_per_channel},
+    {"qat_symmetric_per_channel_dtype[Bf16]", EP_MATRIX, 0, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_symmetric_per_channel_dtype_bf16},
+    {"qat_symmetric_per_channel_dtype[F32]", EP_MATRIX, 0, 3, {{"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_F32, 1, EP_ALL}}, ep_qat_symmetric_per_channel_dtype_f32},
+    {"qat_symmetric_per_channel_dtype[F16]", EP_MATRIX, 0, 3, {{"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_F16, 1, EP_ALL}}, ep_qat_symmetric_per_channel_dtype_f16},
     {"qat_symmetric_per_channel_backward", EP_MATRIX, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"grad_scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_backward},
+    {"qat_symmetric_per_channel_backward_dtype[Bf16]", EP_MATRIX, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"grad_scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_backward_dtype_bf16},
+    {"qat_symmetric_per_channel_backward_dtype[F32]", EP_MATRIX, 0, 5, {{"grad_output", EP_F32, 0, EP_ALL}, {"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_F32, 1, EP_ALL}, {"grad_scale", EP_F32, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_backward_dtype_f32},
+    {"qat_symmetric_per_channel_backward_dtype[F16]", EP_MATRIX, 0, 5, {{"grad_output", EP_F16, 0, EP_ALL}, {"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_F16, 1, EP_ALL}, {"grad_scale", EP_F32, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_backward_dtype_f16},
     {"qat_symmetric_per_channel_quantize", EP_MATRIX, 0, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"codes", EP_I8, 1, EP_ALL}}, ep_qat_symmetric_per_channel_quantize},
+    {"qat_symmetric_per_channel_quantize_dtype[Bf16]", EP_MATRIX, 0, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"codes", EP_I8, 1, EP_ALL}}, ep_qat_symmetric_per_channel_quantize_dtype_bf16},
+    {"qat_symmetric_per_channel_quantize_dtype[F32]", EP_MATRIX, 0, 3, {{"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"codes", EP_I8, 1, EP_ALL}}, ep_qat_symmetric_per_channel_quantize_dtype_f32},
+    {"qat_symmetric_per_channel_quantize_dtype[F16]", EP_MATRIX, 0, 3, {{"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"codes", EP_I8, 1, EP_ALL}}, ep_qat_symmetric_per_channel_quantize_dtype_f16},
     {"qat_symmetric_per_channel_dequantize", EP_MATRIX, 0, 3, {{"codes", EP_I8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_symmetric_per_channel_dequantize},
+    {"qat_symmetric_per_channel_dequantize_dtype[Bf16]", EP_MATRIX, 0, 3, {{"codes", EP_I8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_symmetric_per_channel_dequantize_dtype_bf16},
+    {"qat_symmetric_per_channel_dequantize_dtype[F32]", EP_MATRIX, 0, 3, {{"codes", EP_I8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_F32, 1, EP_ALL}}, ep_qat_symmetric_per_channel_dequantize_dtype_f32},
+    {"qat_symmetric_per_channel_dequantize_dtype[F16]", EP_MATRIX, 0, 3, {{"codes", EP_I8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_F16, 1, EP_ALL}}, ep_qat_symmetric_per_channel_dequantize_dtype_f16},
     {"qat_symmetric_per_channel_backward_blocks", EP_MATRIX, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_symmetric_per_channel_backward_blocks},
+    {"qat_symmetric_per_channel_backward_blocks_dtype[Bf16]", EP_MATRIX, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_symmetric_per_channel_backward_blocks_dtype_bf16},
+    {"qat_symmetric_per_channel_backward_blocks_dtype[F32]", EP_MATRIX, 0, 5, {{"grad_output", EP_F32, 0, EP_ALL}, {"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_F32, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_symmetric_per_channel_backward_blocks_dtype_f32},
+    {"qat_symmetric_per_channel_backward_blocks_dtype[F16]", EP_MATRIX, 0, 5, {{"grad_output", EP_F16, 0, EP_ALL}, {"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_F16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_symmetric_per_channel_backward_blocks_dtype_f16},
     {"qat_symmetric_per_channel_finish", EP_MATRIX, 0, 3, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_finish},
+    {"qat_symmetric_per_channel_finish_dtype[Bf16]", EP_MATRIX, 0, 3, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_finish_dtype_bf16},
+    {"qat_symmetric_per_channel_finish_dtype[F32]", EP_MATRIX, 0, 3, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_F32, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_finish_dtype_f32},
+    {"qat_symmetric_per_channel_finish_dtype[F16]", EP_MATRIX, 0, 3, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_F32, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_finish_dtype_f16},
     {"qat_symmetric_per_channel_calibrate", EP_MATRIX, 1, 2, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_calibrate},
+    {"qat_symmetric_per_channel_calibrate_dtype[Bf16]", EP_MATRIX, 1, 2, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_calibrate_dtype_bf16},
+    {"qat_symmetric_per_channel_calibrate_dtype[F32]", EP_MATRIX, 1, 2, {{"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_calibrate_dtype_f32},
+    {"qat_symmetric_per_channel_calibrate_dtype[F16]", EP_MATRIX, 1, 2, {{"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_channel_calibrate_dtype_f16},
     {"qat_symmetric_per_tensor", EP_TENSOR, 0, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_symmetric_per_tensor},
+    {"qat_symmetric_per_tensor_dtype[Bf16]", EP_TENSOR, 0, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_symmetric_per_tensor_dtype_bf16},
+    {"qat_symmetric_per_tensor_dtype[F32]", EP_TENSOR, 0, 3, {{"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_F32, 1, EP_ALL}}, ep_qat_symmetric_per_tensor_dtype_f32},
+    {"qat_symmetric_per_tensor_dtype[F16]", EP_TENSOR, 0, 3, {{"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_F16, 1, EP_ALL}}, ep_qat_symmetric_per_tensor_dtype_f16},
     {"qat_symmetric_per_tensor_backward", EP_TENSOR, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"grad_scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_tensor_backward},
+    {"qat_symmetric_per_tensor_backward_dtype[Bf16]", EP_TENSOR, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"grad_scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_tensor_backward_dtype_bf16},
+    {"qat_symmetric_per_tensor_backward_dtype[F32]", EP_TENSOR, 0, 5, {{"grad_output", EP_F32, 0, EP_ALL}, {"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_F32, 1, EP_ALL}, {"grad_scale", EP_F32, 1, EP_UNIT}}, ep_qat_symmetric_per_tensor_backward_dtype_f32},
+    {"qat_symmetric_per_tensor_backward_dtype[F16]", EP_TENSOR, 0, 5, {{"grad_output", EP_F16, 0, EP_ALL}, {"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_F16, 1, EP_ALL}, {"grad_scale", EP_F32, 1, EP_UNIT}}, ep_qat_symmetric_per_tensor_backward_dtype_f16},
     {"qat_symmetric_per_tensor_quantize", EP_TENSOR, 0, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"codes", EP_I8, 1, EP_ALL}}, ep_qat_symmetric_per_tensor_quantize},
+    {"qat_symmetric_per_tensor_quantize_dtype[Bf16]", EP_TENSOR, 0, 3, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"codes", EP_I8, 1, EP_ALL}}, ep_qat_symmetric_per_tensor_quantize_dtype_bf16},
+    {"qat_symmetric_per_tensor_quantize_dtype[F32]", EP_TENSOR, 0, 3, {{"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"codes", EP_I8, 1, EP_ALL}}, ep_qat_symmetric_per_tensor_quantize_dtype_f32},
+    {"qat_symmetric_per_tensor_quantize_dtype[F16]", EP_TENSOR, 0, 3, {{"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"codes", EP_I8, 1, EP_ALL}}, ep_qat_symmetric_per_tensor_quantize_dtype_f16},
     {"qat_symmetric_per_tensor_dequantize", EP_TENSOR, 0, 3, {{"codes", EP_I8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_symmetric_per_tensor_dequantize},
+    {"qat_symmetric_per_tensor_dequantize_dtype[Bf16]", EP_TENSOR, 0, 3, {{"codes", EP_I8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_BF16, 1, EP_ALL}}, ep_qat_symmetric_per_tensor_dequantize_dtype_bf16},
+    {"qat_symmetric_per_tensor_dequantize_dtype[F32]", EP_TENSOR, 0, 3, {{"codes", EP_I8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_F32, 1, EP_ALL}}, ep_qat_symmetric_per_tensor_dequantize_dtype_f32},
+    {"qat_symmetric_per_tensor_dequantize_dtype[F16]", EP_TENSOR, 0, 3, {{"codes", EP_I8, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"out", EP_F16, 1, EP_ALL}}, ep_qat_symmetric_per_tensor_dequantize_dtype_f16},
     {"qat_symmetric_per_tensor_backward_blocks", EP_TENSOR, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_symmetric_per_tensor_backward_blocks},
+    {"qat_symmetric_per_tensor_backward_blocks_dtype[Bf16]", EP_TENSOR, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_BF16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_symmetric_per_tensor_backward_blocks_dtype_bf16},
+    {"qat_symmetric_per_tensor_backward_blocks_dtype[F32]", EP_TENSOR, 0, 5, {{"grad_output", EP_F32, 0, EP_ALL}, {"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_F32, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_symmetric_per_tensor_backward_blocks_dtype_f32},
+    {"qat_symmetric_per_tensor_backward_blocks_dtype[F16]", EP_TENSOR, 0, 5, {{"grad_output", EP_F16, 0, EP_ALL}, {"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_weight", EP_F16, 1, EP_ALL}, {"block_sums", EP_F64, 1, EP_BLOCKS}}, ep_qat_symmetric_per_tensor_backward_blocks_dtype_f16},
     {"qat_symmetric_per_tensor_finish", EP_TENSOR, 0, 3, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_tensor_finish},
+    {"qat_symmetric_per_tensor_finish_dtype[Bf16]", EP_TENSOR, 0, 3, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_tensor_finish_dtype_bf16},
+    {"qat_symmetric_per_tensor_finish_dtype[F32]", EP_TENSOR, 0, 3, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_F32, 1, EP_UNIT}}, ep_qat_symmetric_per_tensor_finish_dtype_f32},
+    {"qat_symmetric_per_tensor_finish_dtype[F16]", EP_TENSOR, 0, 3, {{"block_sums", EP_F64, 0, EP_BLOCKS}, {"scale", EP_BF16, 0, EP_UNIT}, {"grad_scale", EP_F32, 1, EP_UNIT}}, ep_qat_symmetric_per_tensor_finish_dtype_f16},
     {"qat_symmetric_per_tensor_calibrate", EP_TENSOR, 1, 2, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_tensor_calibrate},
+    {"qat_symmetric_per_tensor_calibrate_dtype[Bf16]", EP_TENSOR, 1, 2, {{"weight", EP_BF16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_tensor_calibrate_dtype_bf16},
+    {"qat_symmetric_per_tensor_calibrate_dtype[F32]", EP_TENSOR, 1, 2, {{"weight", EP_F32, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_tensor_calibrate_dtype_f32},
+    {"qat_symmetric_per_tensor_calibrate_dtype[F16]", EP_TENSOR, 1, 2, {{"weight", EP_F16, 0, EP_ALL}, {"scale", EP_BF16, 1, EP_UNIT}}, ep_qat_symmetric_per_tensor_calibrate_dtype_f16},
     {"qat_per_token_asymmetric", EP_MATRIX, 0, 4, {{"input", EP_BF16, 0, EP_ALL}, {"out", EP_BF16, 1, EP_ALL}, {"scale", EP_F32, 1, EP_UNIT}, {"zero_point", EP_I32, 1, EP_UNIT}}, ep_qat_per_token_asymmetric},
     {"qat_per_token_symmetric", EP_MATRIX, 0, 4, {{"input", EP_BF16, 0, EP_ALL}, {"out", EP_BF16, 1, EP_ALL}, {"scale", EP_F32, 1, EP_UNIT}, {"zero_point", EP_I32, 1, EP_UNIT}}, ep_qat_per_token_symmetric},
     {"qat_per_token_backward", EP_MATRIX, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"input", EP_BF16, 0, EP_ALL}, {"scale", EP_F32, 0, EP_UNIT}, {"zero_point", EP_I32, 0, EP_UNIT}, {"grad_input", EP_BF16, 1, EP_ALL}}, ep_qat_per_token_backward},
+    {"qat_per_token_asymmetric_dtype[Bf16]", EP_MATRIX, 0, 4, {{"input", EP_BF16, 0, EP_ALL}, {"out", EP_BF16, 1, EP_ALL}, {"scale", EP_F32, 1, EP_UNIT}, {"zero_point", EP_I32, 1, EP_UNIT}}, ep_qat_per_token_asymmetric_dtype_bf16},
+    {"qat_per_token_symmetric_dtype[Bf16]", EP_MATRIX, 0, 4, {{"input", EP_BF16, 0, EP_ALL}, {"out", EP_BF16, 1, EP_ALL}, {"scale", EP_F32, 1, EP_UNIT}, {"zero_point", EP_I32, 1, EP_UNIT}}, ep_qat_per_token_symmetric_dtype_bf16},
+    {"qat_per_token_backward_dtype[Bf16]", EP_MATRIX, 0, 5, {{"grad_output", EP_BF16, 0, EP_ALL}, {"input", EP_BF16, 0, EP_ALL}, {"scale", EP_F32, 0, EP_UNIT}, {"zero_point", EP_I32, 0, EP_UNIT}, {"grad_input", EP_BF16, 1, EP_ALL}}, ep_qat_per_token_backward_dtype_bf16},
+    {"qat_per_token_asymmetric_dtype[F32]", EP_MATRIX, 0, 4, {{"input", EP_F32, 0, EP_ALL}, {"out", EP_F32, 1, EP_ALL}, {"scale", EP_F32, 1, EP_UNIT}, {"zero_point", EP_I32, 1, EP_UNIT}}, ep_qat_per_token_asymmetric_dtype_f32},
+    {"qat_per_token_symmetric_dtype[F32]", EP_MATRIX, 0, 4, {{"input", EP_F32, 0, EP_ALL}, {"out", EP_F32, 1, EP_ALL}, {"scale", EP_F32, 1, EP_UNIT}, {"zero_point", EP_I32, 1, EP_UNIT}}, ep_qat_per_token_symmetric_dtype_f32},
+    {"qat_per_token_backward_dtype[F32]", EP_MATRIX, 0, 5, {{"grad_output", EP_F32, 0, EP_ALL}, {"input", EP_F32, 0, EP_ALL}, {"scale", EP_F32, 0, EP_UNIT}, {"zero_point", EP_I32, 0, EP_UNIT}, {"grad_input", EP_F32, 1, EP_ALL}}, ep_qat_per_token_backward_dtype_f32},
+    {"qat_per_token_asymmetric_dtype[F16]", EP_MATRIX, 0, 4, {{"input", EP_F16, 0, EP_ALL}, {"out", EP_F16, 1, EP_ALL}, {"scale", EP_F32, 1, EP_UNIT}, {"zero_point", EP_I32, 1, EP_UNIT}}, ep_qat_per_token_asymmetric_dtype_f16},
+    {"qat_per_token_symmetric_dtype[F16]", EP_MATRIX, 0, 4, {{"input", EP_F16, 0, EP_ALL}, {"out", EP_F16, 1, EP_ALL}, {"scale", EP_F32, 1, EP_UNIT}, {"zero_point", EP_I32, 1, EP_UNIT}}, ep_qat_per_token_symmetric_dtype_f16},
+    {"qat_per_token_backward_dtype[F16]", EP_MATRIX, 0, 5, {{"grad_output", EP_F16, 0, EP_ALL}, {"input", EP_F16, 0, EP_ALL}, {"scale", EP_F32, 0, EP_UNIT}, {"zero_point", EP_I32, 0, EP_UNIT}, {"grad_input", EP_F16, 1, EP_ALL}}, ep_qat_per_token_backward_dtype_f16},
     {"qat_pack_codes", EP_PACK, 0, 2, {{"codes", EP_U8, 0, EP_CODES}, {"packed", EP_U8, 1, EP_PACKED}}, ep_qat_pack_codes},
     {"qat_unpack_codes", EP_PACK, 0, 2, {{"packed", EP_U8, 0, EP_PACKED}, {"codes", EP_U8, 1, EP_CODES}}, ep_qat_unpack_codes},
     {"qat_pack_signed_codes", EP_PACK, 0, 2, {{"codes", EP_I8, 0, EP_CODES}, {"packed", EP_U8, 1, EP_PACKED}}, ep_qat_pack_signed_codes},
     {"qat_unpack_signed_codes", EP_PACK, 0, 2, {{"packed", EP_U8, 0, EP_PACKED}, {"codes", EP_I8, 1, EP_CODES}}, ep_qat_unpack_signed_codes},
 };
-enum { ENTRY_POINTS_LEN = 35 };
+enum { ENTRY_POINTS_LEN = 128 };
 
 #endif

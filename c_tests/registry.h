@@ -13,7 +13,7 @@ static const ep_args EP_DEFAULT_ARGS = {{0, 1}, 4, 1e-4f, 0.99f, -8.0f, 7.0f, 0}
 
 static inline size_t ep_elem_size(ep_elem e) {
     switch (e) {
-    case EP_BF16: return 2;
+    case EP_BF16: case EP_F16: return 2;
     case EP_F64: return 8;
     case EP_F32: case EP_I32: return 4;
     default: return 1;
@@ -69,8 +69,9 @@ static inline void ep_counts(const entry_point *ep, const ep_args *a, size_t *co
     }
 }
 
-/* Contents that pass every check: bf16 values between 2^-7 and 2^-5 of
- * either sign, one in five subnormal; codes 0 and 1 (signed: 0 and -1);
+/* Contents that pass every check: bf16 (and binary16) values between 2^-7
+ * and 2^-5 of either sign, one in five subnormal, f32 ones small and
+ * positive; codes 0 and 1 (signed: 0 and -1);
  * block values of moderate size; small scales and zero points. */
 static inline void ep_fill_valid(ep_elem elem, void *p, size_t n, uint64_t *state) {
     size_t i;
@@ -91,7 +92,12 @@ static inline void ep_fill_valid(ep_elem elem, void *p, size_t n, uint64_t *stat
             memcpy((unsigned char *)p + 8 * i, &v, 8);
             break;
         }
-        case EP_F32: { /* per-token scales */
+        case EP_F16: { /* binary16 data, as bf16's: 2^-7 to 2^-5 */
+            uint16_t v = (uint16_t)((r % 5 == 0 ? 0 : 0x2000) | ((r >> 8) & 0x83FF));
+            memcpy((unsigned char *)p + 2 * i, &v, 2);
+            break;
+        }
+        case EP_F32: { /* per-token scales, f32 data */
             float v = (float)(r % 1000) / 64000.0f + 1e-4f;
             memcpy((unsigned char *)p + 4 * i, &v, 4);
             break;

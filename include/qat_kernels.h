@@ -89,6 +89,10 @@ enum qat_err
    * The calibration mode is unknown.
    */
   QAT_ERR_MODE = 11,
+  /**
+   * The dtype is unknown.
+   */
+  QAT_ERR_DTYPE = 12,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -160,6 +164,40 @@ enum qat_calibrate
 typedef enum qat_calibrate qat_calibrate;
 #else
 typedef int32_t qat_calibrate;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The element type of a C call's data buffers (weights, activations, their
+ * gradients, the outputs computed from them): the first argument of each
+ * entry point's `_dtype` form. With `QAT_DTYPE_BF16` (`qat_bf16` data) the
+ * form is the entry point itself; with `QAT_DTYPE_F32` (`float`) and
+ * `QAT_DTYPE_F16` (IEEE binary16 bits, `_Float16`) the scale and offset
+ * gradients are `float`. Scales and offsets are `qat_bf16` throughout.
+ */
+enum qat_dtype
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * bfloat16, as `qat_bf16`.
+   */
+  QAT_DTYPE_BF16 = 0,
+  /**
+   * IEEE binary32, `float`.
+   */
+  QAT_DTYPE_F32 = 1,
+  /**
+   * IEEE binary16, as its 16-bit pattern.
+   */
+  QAT_DTYPE_F16 = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum qat_dtype qat_dtype;
+#else
+typedef int32_t qat_dtype;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -276,6 +314,25 @@ int32_t qat_asymmetric_per_channel(const qat_bf16 *weight,
                                    float clip_val);
 
 /**
+ * qat_asymmetric_per_channel on data of the element type dtype (a QAT_DTYPE_*
+ * value): the buffers typed void hold it, and the gradients of the scale and
+ * offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype
+ * returns QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_channel_dtype(int32_t dtype,
+                                         const void *weight,
+                                         const qat_bf16 *scale,
+                                         const qat_bf16 *offset,
+                                         void *out,
+                                         size_t rows,
+                                         size_t cols,
+                                         uint32_t bit,
+                                         float eps,
+                                         float clip_val);
+
+/**
  * Gradients of qat_asymmetric_per_channel: grad_weight (one per weight),
  * grad_scale and grad_offset (one per row). An output may be exactly an input
  * of the same length; no other overlap is allowed.
@@ -296,6 +353,28 @@ int32_t qat_asymmetric_per_channel_backward(const qat_bf16 *grad_output,
                                             float clip_val);
 
 /**
+ * qat_asymmetric_per_channel_backward on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown
+ * dtype returns QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_channel_backward_dtype(int32_t dtype,
+                                                  const void *grad_output,
+                                                  const void *weight,
+                                                  const qat_bf16 *scale,
+                                                  const qat_bf16 *offset,
+                                                  void *grad_weight,
+                                                  void *grad_scale,
+                                                  void *grad_offset,
+                                                  size_t rows,
+                                                  size_t cols,
+                                                  uint32_t bit,
+                                                  float eps,
+                                                  float clip_val);
+
+/**
  * Export, as qat_asymmetric_per_group_quantize with each row a group.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
@@ -309,6 +388,25 @@ int32_t qat_asymmetric_per_channel_quantize(const qat_bf16 *weight,
                                             uint32_t bit,
                                             float eps,
                                             float clip_val);
+
+/**
+ * qat_asymmetric_per_channel_quantize on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown
+ * dtype returns QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_channel_quantize_dtype(int32_t dtype,
+                                                  const void *weight,
+                                                  const qat_bf16 *scale,
+                                                  const qat_bf16 *offset,
+                                                  uint8_t *codes,
+                                                  size_t rows,
+                                                  size_t cols,
+                                                  uint32_t bit,
+                                                  float eps,
+                                                  float clip_val);
 
 /**
  * The values of codes from qat_asymmetric_per_channel_quantize, as
@@ -325,6 +423,25 @@ int32_t qat_asymmetric_per_channel_dequantize(const uint8_t *codes,
                                               uint32_t bit,
                                               float eps,
                                               float clip_val);
+
+/**
+ * qat_asymmetric_per_channel_dequantize on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown
+ * dtype returns QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_channel_dequantize_dtype(int32_t dtype,
+                                                    const uint8_t *codes,
+                                                    const qat_bf16 *scale,
+                                                    const qat_bf16 *offset,
+                                                    void *out,
+                                                    size_t rows,
+                                                    size_t cols,
+                                                    uint32_t bit,
+                                                    float eps,
+                                                    float clip_val);
 
 /**
  * qat_asymmetric_per_channel_backward for one shard: grad_weight, and each
@@ -347,6 +464,27 @@ int32_t qat_asymmetric_per_channel_backward_blocks(const qat_bf16 *grad_output,
                                                    float clip_val);
 
 /**
+ * qat_asymmetric_per_channel_backward_blocks on data of the element type dtype
+ * (a QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of
+ * the scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An
+ * unknown dtype returns QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_channel_backward_blocks_dtype(int32_t dtype,
+                                                         const void *grad_output,
+                                                         const void *weight,
+                                                         const qat_bf16 *scale,
+                                                         const qat_bf16 *offset,
+                                                         void *grad_weight,
+                                                         double *block_sums,
+                                                         size_t rows,
+                                                         size_t cols,
+                                                         uint32_t bit,
+                                                         float eps,
+                                                         float clip_val);
+
+/**
  * The scale and offset gradients that one qat_asymmetric_per_channel_backward
  * call gives, from the rows' block values (rows of cols weights). grad_scale
  * may be scale (in place).
@@ -364,6 +502,25 @@ int32_t qat_asymmetric_per_channel_finish(const double *block_sums,
                                           float clip_val);
 
 /**
+ * qat_asymmetric_per_channel_finish on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown
+ * dtype returns QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_channel_finish_dtype(int32_t dtype,
+                                                const double *block_sums,
+                                                const qat_bf16 *scale,
+                                                void *grad_scale,
+                                                void *grad_offset,
+                                                size_t rows,
+                                                size_t cols,
+                                                uint32_t bit,
+                                                float eps,
+                                                float clip_val);
+
+/**
  * Calibration per row, as qat_asymmetric_per_group_calibrate with each row a
  * group.
  *
@@ -378,6 +535,25 @@ int32_t qat_asymmetric_per_channel_calibrate(const qat_bf16 *weight,
                                              float eps,
                                              float clip_val,
                                              int32_t mode);
+
+/**
+ * qat_asymmetric_per_channel_calibrate on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown
+ * dtype returns QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_channel_calibrate_dtype(int32_t dtype,
+                                                   const void *weight,
+                                                   qat_bf16 *scale,
+                                                   qat_bf16 *offset,
+                                                   size_t rows,
+                                                   size_t cols,
+                                                   uint32_t bit,
+                                                   float eps,
+                                                   float clip_val,
+                                                   int32_t mode);
 
 /**
  * Asymmetric per-group fake quantization (LSQ+ forward): out[i] is weight[i]
@@ -399,6 +575,25 @@ int32_t qat_asymmetric_per_group(const qat_bf16 *weight,
                                  float clip_val);
 
 /**
+ * qat_asymmetric_per_group on data of the element type dtype (a QAT_DTYPE_*
+ * value): the buffers typed void hold it, and the gradients of the scale and
+ * offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype
+ * returns QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_group_dtype(int32_t dtype,
+                                       const void *weight,
+                                       const qat_bf16 *scale,
+                                       const qat_bf16 *offset,
+                                       void *out,
+                                       size_t numel,
+                                       size_t group_size,
+                                       uint32_t bit,
+                                       float eps,
+                                       float clip_val);
+
+/**
  * Gradients of qat_asymmetric_per_group given the gradient of its output:
  * grad_weight (one per weight), grad_scale and grad_offset (one per group). An
  * output may be exactly an input of the same length (grad_weight =
@@ -418,6 +613,28 @@ int32_t qat_asymmetric_per_group_backward(const qat_bf16 *grad_output,
                                           uint32_t bit,
                                           float eps,
                                           float clip_val);
+
+/**
+ * qat_asymmetric_per_group_backward on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown
+ * dtype returns QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_group_backward_dtype(int32_t dtype,
+                                                const void *grad_output,
+                                                const void *weight,
+                                                const qat_bf16 *scale,
+                                                const qat_bf16 *offset,
+                                                void *grad_weight,
+                                                void *grad_scale,
+                                                void *grad_offset,
+                                                size_t numel,
+                                                size_t group_size,
+                                                uint32_t bit,
+                                                float eps,
+                                                float clip_val);
 
 /**
  * Export: the integer code of each weight, q = r + n in 0..2^bit (bit at most
@@ -442,6 +659,25 @@ int32_t qat_asymmetric_per_group_quantize(const qat_bf16 *weight,
                                           float clip_val);
 
 /**
+ * qat_asymmetric_per_group_quantize on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown
+ * dtype returns QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_group_quantize_dtype(int32_t dtype,
+                                                const void *weight,
+                                                const qat_bf16 *scale,
+                                                const qat_bf16 *offset,
+                                                uint8_t *codes,
+                                                size_t numel,
+                                                size_t group_size,
+                                                uint32_t bit,
+                                                float eps,
+                                                float clip_val);
+
+/**
  * The values of codes from qat_asymmetric_per_group_quantize: out[i] =
  * ((codes[i] - n) + 0.5) * max(scale, eps) + offset, in f32, one operation at
  * a time, narrowed to bf16: bit for bit the forward pass of the weights they
@@ -458,6 +694,25 @@ int32_t qat_asymmetric_per_group_dequantize(const uint8_t *codes,
                                             uint32_t bit,
                                             float eps,
                                             float clip_val);
+
+/**
+ * qat_asymmetric_per_group_dequantize on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown
+ * dtype returns QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_group_dequantize_dtype(int32_t dtype,
+                                                  const uint8_t *codes,
+                                                  const qat_bf16 *scale,
+                                                  const qat_bf16 *offset,
+                                                  void *out,
+                                                  size_t numel,
+                                                  size_t group_size,
+                                                  uint32_t bit,
+                                                  float eps,
+                                                  float clip_val);
 
 /**
  * qat_asymmetric_per_group_backward for one shard of a sharded weight: writes
@@ -482,6 +737,27 @@ int32_t qat_asymmetric_per_group_backward_blocks(const qat_bf16 *grad_output,
                                                  float clip_val);
 
 /**
+ * qat_asymmetric_per_group_backward_blocks on data of the element type dtype
+ * (a QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of
+ * the scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An
+ * unknown dtype returns QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_group_backward_blocks_dtype(int32_t dtype,
+                                                       const void *grad_output,
+                                                       const void *weight,
+                                                       const qat_bf16 *scale,
+                                                       const qat_bf16 *offset,
+                                                       void *grad_weight,
+                                                       double *block_sums,
+                                                       size_t numel,
+                                                       size_t group_size,
+                                                       uint32_t bit,
+                                                       float eps,
+                                                       float clip_val);
+
+/**
  * The scale and offset gradients that one qat_asymmetric_per_group_backward
  * call gives, from the groups' block values (those of
  * qat_asymmetric_per_group_backward_blocks, combined across shards).
@@ -498,6 +774,25 @@ int32_t qat_asymmetric_per_group_finish(const double *block_sums,
                                         uint32_t bit,
                                         float eps,
                                         float clip_val);
+
+/**
+ * qat_asymmetric_per_group_finish on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown
+ * dtype returns QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_group_finish_dtype(int32_t dtype,
+                                              const double *block_sums,
+                                              const qat_bf16 *scale,
+                                              void *grad_scale,
+                                              void *grad_offset,
+                                              size_t numel,
+                                              size_t group_size,
+                                              uint32_t bit,
+                                              float eps,
+                                              float clip_val);
 
 /**
  * Calibration per group: writes each group's scale and offset, those whose
@@ -518,6 +813,25 @@ int32_t qat_asymmetric_per_group_calibrate(const qat_bf16 *weight,
                                            float eps,
                                            float clip_val,
                                            int32_t mode);
+
+/**
+ * qat_asymmetric_per_group_calibrate on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown
+ * dtype returns QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_asymmetric_per_group_calibrate_dtype(int32_t dtype,
+                                                 const void *weight,
+                                                 qat_bf16 *scale,
+                                                 qat_bf16 *offset,
+                                                 size_t numel,
+                                                 size_t group_size,
+                                                 uint32_t bit,
+                                                 float eps,
+                                                 float clip_val,
+                                                 int32_t mode);
 
 /**
  * Bytes that count codes of bits bits take packed: (count * bits + 7) / 8
@@ -615,6 +929,56 @@ int32_t qat_per_token_backward(const qat_bf16 *grad_output,
                                uint32_t bit);
 
 /**
+ * qat_per_token_asymmetric on activations of the element type dtype (a
+ * QAT_DTYPE_* value): input and out hold it. An unknown dtype returns
+ * QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_per_token_asymmetric_dtype(int32_t dtype,
+                                       const void *input,
+                                       void *out,
+                                       float *scale,
+                                       int32_t *zero_point,
+                                       size_t rows,
+                                       size_t cols,
+                                       uint32_t bit,
+                                       float eps);
+
+/**
+ * qat_per_token_symmetric on activations of the element type dtype, as
+ * qat_per_token_asymmetric_dtype.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_per_token_symmetric_dtype(int32_t dtype,
+                                      const void *input,
+                                      void *out,
+                                      float *scale,
+                                      int32_t *zero_point,
+                                      size_t rows,
+                                      size_t cols,
+                                      uint32_t bit,
+                                      float eps);
+
+/**
+ * qat_per_token_backward on data of the element type dtype (a QAT_DTYPE_*
+ * value): grad_output, input and grad_input hold it. An unknown dtype
+ * returns QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_per_token_backward_dtype(int32_t dtype,
+                                     const void *grad_output,
+                                     const void *input,
+                                     const float *scale,
+                                     const int32_t *zero_point,
+                                     void *grad_input,
+                                     size_t rows,
+                                     size_t cols,
+                                     uint32_t bit);
+
+/**
  * Symmetric per-channel fake quantization (LSQ forward) of a row-major matrix,
  * one scale per row. weight and out hold rows x cols values; out may be weight
  * (in place).
@@ -629,6 +993,24 @@ int32_t qat_symmetric_per_channel(const qat_bf16 *weight,
                                   float eps,
                                   float min_v,
                                   float max_v);
+
+/**
+ * qat_symmetric_per_channel on data of the element type dtype (a QAT_DTYPE_*
+ * value): the buffers typed void hold it, and the gradients of the scale are
+ * qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+ * QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_channel_dtype(int32_t dtype,
+                                        const void *weight,
+                                        const qat_bf16 *scale,
+                                        void *out,
+                                        size_t rows,
+                                        size_t cols,
+                                        float eps,
+                                        float min_v,
+                                        float max_v);
 
 /**
  * Gradients of qat_symmetric_per_channel: grad_weight (one per weight) and
@@ -646,6 +1028,26 @@ int32_t qat_symmetric_per_channel_backward(const qat_bf16 *grad_output,
                                            float eps,
                                            float min_v,
                                            float max_v);
+
+/**
+ * qat_symmetric_per_channel_backward on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+ * QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_channel_backward_dtype(int32_t dtype,
+                                                 const void *grad_output,
+                                                 const void *weight,
+                                                 const qat_bf16 *scale,
+                                                 void *grad_weight,
+                                                 void *grad_scale,
+                                                 size_t rows,
+                                                 size_t cols,
+                                                 float eps,
+                                                 float min_v,
+                                                 float max_v);
 
 /**
  * Export: the integer code c = clip(round(x / ps), min_v, max_v) of each
@@ -666,6 +1068,24 @@ int32_t qat_symmetric_per_channel_quantize(const qat_bf16 *weight,
                                            float max_v);
 
 /**
+ * qat_symmetric_per_channel_quantize on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+ * QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_channel_quantize_dtype(int32_t dtype,
+                                                 const void *weight,
+                                                 const qat_bf16 *scale,
+                                                 int8_t *codes,
+                                                 size_t rows,
+                                                 size_t cols,
+                                                 float eps,
+                                                 float min_v,
+                                                 float max_v);
+
+/**
  * The values of codes from qat_symmetric_per_channel_quantize: out[i] =
  * codes[i] * max(scale, eps), narrowed to bf16. QAT_ERR_CODE, with nothing
  * written, for a code outside [min_v, max_v].
@@ -680,6 +1100,24 @@ int32_t qat_symmetric_per_channel_dequantize(const int8_t *codes,
                                              float eps,
                                              float min_v,
                                              float max_v);
+
+/**
+ * qat_symmetric_per_channel_dequantize on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+ * QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_channel_dequantize_dtype(int32_t dtype,
+                                                   const int8_t *codes,
+                                                   const qat_bf16 *scale,
+                                                   void *out,
+                                                   size_t rows,
+                                                   size_t cols,
+                                                   float eps,
+                                                   float min_v,
+                                                   float max_v);
 
 /**
  * qat_symmetric_per_channel_backward for one shard: grad_weight, and each
@@ -701,6 +1139,26 @@ int32_t qat_symmetric_per_channel_backward_blocks(const qat_bf16 *grad_output,
                                                   float max_v);
 
 /**
+ * qat_symmetric_per_channel_backward_blocks on data of the element type dtype
+ * (a QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of
+ * the scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype
+ * returns QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_channel_backward_blocks_dtype(int32_t dtype,
+                                                        const void *grad_output,
+                                                        const void *weight,
+                                                        const qat_bf16 *scale,
+                                                        void *grad_weight,
+                                                        double *block_sums,
+                                                        size_t rows,
+                                                        size_t cols,
+                                                        float eps,
+                                                        float min_v,
+                                                        float max_v);
+
+/**
  * The scale gradients that one qat_symmetric_per_channel_backward call gives,
  * from the rows' block values (rows of cols weights). grad_scale may be scale
  * (in place).
@@ -715,6 +1173,24 @@ int32_t qat_symmetric_per_channel_finish(const double *block_sums,
                                          float eps,
                                          float min_v,
                                          float max_v);
+
+/**
+ * qat_symmetric_per_channel_finish on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+ * QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_channel_finish_dtype(int32_t dtype,
+                                               const double *block_sums,
+                                               const qat_bf16 *scale,
+                                               void *grad_scale,
+                                               size_t rows,
+                                               size_t cols,
+                                               float eps,
+                                               float min_v,
+                                               float max_v);
 
 /**
  * Calibration per channel: writes each row's scale, as
@@ -733,6 +1209,24 @@ int32_t qat_symmetric_per_channel_calibrate(const qat_bf16 *weight,
                                             int32_t mode);
 
 /**
+ * qat_symmetric_per_channel_calibrate on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+ * QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_channel_calibrate_dtype(int32_t dtype,
+                                                  const void *weight,
+                                                  qat_bf16 *scale,
+                                                  size_t rows,
+                                                  size_t cols,
+                                                  float eps,
+                                                  float min_v,
+                                                  float max_v,
+                                                  int32_t mode);
+
+/**
  * Symmetric per-tensor fake quantization: one scale for every weight. weight
  * and out hold numel values; out may be weight (in place). scale[0] is read
  * even when numel is 0.
@@ -746,6 +1240,23 @@ int32_t qat_symmetric_per_tensor(const qat_bf16 *weight,
                                  float eps,
                                  float min_v,
                                  float max_v);
+
+/**
+ * qat_symmetric_per_tensor on data of the element type dtype (a QAT_DTYPE_*
+ * value): the buffers typed void hold it, and the gradients of the scale are
+ * qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+ * QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_tensor_dtype(int32_t dtype,
+                                       const void *weight,
+                                       const qat_bf16 *scale,
+                                       void *out,
+                                       size_t numel,
+                                       float eps,
+                                       float min_v,
+                                       float max_v);
 
 /**
  * Gradients of qat_symmetric_per_tensor: grad_weight and the one grad_scale,
@@ -765,6 +1276,25 @@ int32_t qat_symmetric_per_tensor_backward(const qat_bf16 *grad_output,
                                           float max_v);
 
 /**
+ * qat_symmetric_per_tensor_backward on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+ * QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_tensor_backward_dtype(int32_t dtype,
+                                                const void *grad_output,
+                                                const void *weight,
+                                                const qat_bf16 *scale,
+                                                void *grad_weight,
+                                                void *grad_scale,
+                                                size_t numel,
+                                                float eps,
+                                                float min_v,
+                                                float max_v);
+
+/**
  * qat_symmetric_per_channel_quantize with one scale for every weight.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
@@ -778,6 +1308,23 @@ int32_t qat_symmetric_per_tensor_quantize(const qat_bf16 *weight,
                                           float max_v);
 
 /**
+ * qat_symmetric_per_tensor_quantize on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+ * QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_tensor_quantize_dtype(int32_t dtype,
+                                                const void *weight,
+                                                const qat_bf16 *scale,
+                                                int8_t *codes,
+                                                size_t numel,
+                                                float eps,
+                                                float min_v,
+                                                float max_v);
+
+/**
  * qat_symmetric_per_channel_dequantize with one scale for every code.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
@@ -789,6 +1336,23 @@ int32_t qat_symmetric_per_tensor_dequantize(const int8_t *codes,
                                             float eps,
                                             float min_v,
                                             float max_v);
+
+/**
+ * qat_symmetric_per_tensor_dequantize on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+ * QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_tensor_dequantize_dtype(int32_t dtype,
+                                                  const int8_t *codes,
+                                                  const qat_bf16 *scale,
+                                                  void *out,
+                                                  size_t numel,
+                                                  float eps,
+                                                  float min_v,
+                                                  float max_v);
 
 /**
  * qat_symmetric_per_tensor_backward for one shard: the two sums as block
@@ -808,6 +1372,25 @@ int32_t qat_symmetric_per_tensor_backward_blocks(const qat_bf16 *grad_output,
                                                  float max_v);
 
 /**
+ * qat_symmetric_per_tensor_backward_blocks on data of the element type dtype
+ * (a QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of
+ * the scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype
+ * returns QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_tensor_backward_blocks_dtype(int32_t dtype,
+                                                       const void *grad_output,
+                                                       const void *weight,
+                                                       const qat_bf16 *scale,
+                                                       void *grad_weight,
+                                                       double *block_sums,
+                                                       size_t numel,
+                                                       float eps,
+                                                       float min_v,
+                                                       float max_v);
+
+/**
  * The scale gradient that one qat_symmetric_per_tensor_backward call over
  * numel weights gives, from the tensor's block values.
  *
@@ -822,6 +1405,23 @@ int32_t qat_symmetric_per_tensor_finish(const double *block_sums,
                                         float max_v);
 
 /**
+ * qat_symmetric_per_tensor_finish on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+ * QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_tensor_finish_dtype(int32_t dtype,
+                                              const double *block_sums,
+                                              const qat_bf16 *scale,
+                                              void *grad_scale,
+                                              size_t numel,
+                                              float eps,
+                                              float min_v,
+                                              float max_v);
+
+/**
  * Calibration per tensor: one scale, as qat_symmetric_per_channel_calibrate.
  *
  * Safety: each non-null pointer must be valid for its count of elements.
@@ -833,6 +1433,23 @@ int32_t qat_symmetric_per_tensor_calibrate(const qat_bf16 *weight,
                                            float min_v,
                                            float max_v,
                                            int32_t mode);
+
+/**
+ * qat_symmetric_per_tensor_calibrate on data of the element type dtype (a
+ * QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+ * scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+ * QAT_ERR_DTYPE, before anything else is checked.
+ *
+ * Safety: each non-null pointer must be valid for its count of elements.
+ */
+int32_t qat_symmetric_per_tensor_calibrate_dtype(int32_t dtype,
+                                                 const void *weight,
+                                                 qat_bf16 *scale,
+                                                 size_t numel,
+                                                 float eps,
+                                                 float min_v,
+                                                 float max_v,
+                                                 int32_t mode);
 
 #ifdef __cplusplus
 }  // extern "C"

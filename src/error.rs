@@ -49,10 +49,12 @@ pub enum Status {
     Code = 10,
     /// The calibration mode is unknown.
     Mode = 11,
+    /// The dtype is unknown.
+    Dtype = 12,
 }
 
 /// Every value, in the order of their codes.
-const STATUSES: [Status; 11] = [
+const STATUSES: [Status; 12] = [
     Status::Pointer,
     Status::Shape,
     Status::BitWidth,
@@ -64,6 +66,7 @@ const STATUSES: [Status; 11] = [
     Status::NonFinite,
     Status::Code,
     Status::Mode,
+    Status::Dtype,
 ];
 
 /// Success.
@@ -109,6 +112,7 @@ impl Status {
             }
             Status::Code => c"a code is off its grid or does not fit the packing width",
             Status::Mode => c"unknown calibration mode",
+            Status::Dtype => c"unknown dtype",
         }
     }
 }
@@ -179,6 +183,7 @@ arguments! {
     MaxV = "max_v",
     Isa = "isa",
     Mode = "mode",
+    Dtype = "dtype",
 }
 
 /// Writes the list of rules once: the enum, each rule's status and its
@@ -252,6 +257,7 @@ rules! {
     OutsideRange: Code "has a code outside min_v..=max_v",
     TooWide: Code "has a code that does not fit in bits bits",
     UnknownMode: Mode "is not QAT_CALIBRATE_SEARCH (0) or QAT_CALIBRATE_LSQ (1)",
+    UnknownDtype: Dtype "is not QAT_DTYPE_BF16 (0), QAT_DTYPE_F32 (1) or QAT_DTYPE_F16 (2)",
 }
 
 /// Why a call was refused: the argument and the rule it broke. A call that

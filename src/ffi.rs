@@ -72,6 +72,12 @@ pub extern "C" fn qat_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
+/// The status of a call whose dtype is none of [`crate::Dtype`]'s (the
+/// `_dtype` forms' `with_dtype!` else branch).
+pub(crate) fn unknown_dtype() -> i32 {
+    status(Err(Error::new(Argument::Dtype, Rule::UnknownDtype)))
+}
+
 /// Why a call was refused, as a refusal handler receives it: the status the
 /// call returns, and which argument broke which rule, which
 /// qat_refusal_message puts in words ("bit is outside 2..=8"). The

@@ -1,13 +1,11 @@
 //! The data types of the Rust API: [`Float`], the one axis every operation
 //! on data takes, implemented once per type.
 
-use half::{bf16, f16};
-
 use crate::boundary::{In, Out};
 use crate::vector::Data;
 
 /// A floating-point type that data buffers (weights, activations, their
-/// gradients, fake-quantized values) hold: [`bf16`], `f32` or
+/// gradients, fake-quantized values) hold: [`bf16`](half::bf16), `f32` or
 /// [`f16`](half::f16) (IEEE binary16). Sealed.
 ///
 /// The kernels compute in f32 either way, one IEEE operation per step, so a
@@ -41,34 +39,83 @@ pub(crate) mod sealed {
         fn output(s: &mut [Self]) -> Out<Self::Data, usize>;
     }
 
-    /// One line per type: its gradient type and its kernels' element.
+    /// One line per type: its gradient type, its kernels' element, and its
+    /// C dtype. From this list also `with_dtype!`, the C forms' dispatch on
+    /// a dtype (`$d` is `$`, for the inner macro's own variables).
     macro_rules! float {
-        ($($t:ty: $grad:ty, $data:ty;)*) => {$(
-            #[allow(private_bounds, private_interfaces)]
-            impl Float for $t {
-                type Grad = $grad;
-                type Data = $data;
-                #[inline(always)]
-                fn input(s: &[Self]) -> In<$data, usize> {
-                    In {
-                        ptr: s.as_ptr().cast(),
-                        len: s.len(),
+        ($d:tt $($t:ty: $grad:ty, $data:ty, $dtype:ident;)*) => {
+            $(
+                #[allow(private_bounds, private_interfaces)]
+                impl Float for $t {
+                    type Grad = $grad;
+                    type Data = $data;
+                    #[inline(always)]
+                    fn input(s: &[Self]) -> In<$data, usize> {
+                        In {
+                            ptr: s.as_ptr().cast(),
+                            len: s.len(),
+                        }
+                    }
+                    #[inline(always)]
+                    fn output(s: &mut [Self]) -> Out<$data, usize> {
+                        Out {
+                            ptr: s.as_mut_ptr().cast(),
+                            len: s.len(),
+                        }
                     }
                 }
-                #[inline(always)]
-                fn output(s: &mut [Self]) -> Out<$data, usize> {
-                    Out {
-                        ptr: s.as_mut_ptr().cast(),
-                        len: s.len(),
+            )*
+
+            // Every `Dtype` has a line above: else this match is not
+            // exhaustive.
+            const _: fn(Dtype) = |dtype| match dtype {
+                $(Dtype::$dtype => {})*
+            };
+
+            /// `body` with `data` the kernels' element of the C dtype
+            /// `code` and `grad` its gradients' element; `none` for a code
+            /// that is no dtype.
+            macro_rules! with_dtype {
+                ($d code:expr, |$d data:ident, $d grad:ident| $d body:expr, else $d none:expr) => {
+                    $(
+                        if $d code == $crate::float::Dtype::$dtype as i32 {
+                            #[allow(dead_code)]
+                            type $d data = $data;
+                            #[allow(dead_code)]
+                            type $d grad = <$grad as $crate::float::sealed::Float>::Data;
+                            $d body
+                        } else
+                    )* {
+                        $d none
                     }
-                }
+                };
             }
-        )*};
+            pub(crate) use with_dtype;
+        };
     }
 
-    float! {
-        bf16: bf16, u16;
-        f32: f32, f32;
-        f16: f32, f16;
+    float! { $
+        ::half::bf16: ::half::bf16, u16, Bf16;
+        f32: f32, f32, F32;
+        ::half::f16: f32, ::half::f16, F16;
     }
+}
+
+pub(crate) use sealed::with_dtype;
+
+/// The element type of a C call's data buffers (weights, activations, their
+/// gradients, the outputs computed from them): the first argument of each
+/// entry point's `_dtype` form. With `QAT_DTYPE_BF16` (`qat_bf16` data) the
+/// form is the entry point itself; with `QAT_DTYPE_F32` (`float`) and
+/// `QAT_DTYPE_F16` (IEEE binary16 bits, `_Float16`) the scale and offset
+/// gradients are `float`. Scales and offsets are `qat_bf16` throughout.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dtype {
+    /// bfloat16, as `qat_bf16`.
+    Bf16 = 0,
+    /// IEEE binary32, `float`.
+    F32 = 1,
+    /// IEEE binary16, as its 16-bit pattern.
+    F16 = 2,
 }

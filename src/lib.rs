@@ -132,7 +132,7 @@ pub mod registry;
 mod vector;
 
 pub use error::{Argument, Error, Rule, Status};
-pub use float::Float;
+pub use float::{Dtype, Float};
 pub use isa::{active_isa, set_isa, Isa};
 pub use quantizers::*;
 

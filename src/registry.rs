@@ -45,6 +45,7 @@ pub enum Elem {
     F64,
     F32,
     I32,
+    F16,
 }
 
 impl Elem {
@@ -54,6 +55,7 @@ impl Elem {
             Elem::U8 | Elem::I8 => 1,
             Elem::F64 => 8,
             Elem::F32 | Elem::I32 => 4,
+            Elem::F16 => 2,
         }
     }
 }
@@ -189,6 +191,9 @@ pub fn status(result: Result<(), crate::Error>) -> i32 {
 
 pub struct EntryPoint {
     pub name: &'static str,
+    /// The dtype a `_dtype` form is called with (its first argument), or
+    /// `None` for an entry point without one.
+    pub dtype: Option<crate::Dtype>,
     pub role: Role,
     pub shape: Shape,
     pub params: Params,
@@ -271,6 +276,12 @@ macro_rules! entry {
     (@rust) => {
         None
     };
+    (@dtype) => {
+        None
+    };
+    (@dtype $dtype:ident) => {
+        Some($crate::Dtype::$dtype)
+    };
     (@rust |$p:ident, $a:ident| $rust:expr) => {
         Some(|$p, $a| {
             // SAFETY: the caller's addresses are valid for their counts,
@@ -279,7 +290,7 @@ macro_rules! entry {
         })
     };
     (
-        $name:ident($($arg:ident),* $(,)?),
+        $name:ident$([$dtype:ident])?($($arg:ident),* $(,)?),
         $role:expr,
         $shape:ident, $params:ident, $contents:ident, calibration: $calibration:expr,
         [$($buf:ident: $elem:ident $dir:ident $count:ident),* $(,)?]
@@ -289,6 +300,7 @@ macro_rules! entry {
     ) => {
         $crate::registry::EntryPoint {
             name: stringify!($name),
+            dtype: $crate::registry::entry!(@dtype $($dtype)?),
             role: $role,
             shape: $crate::registry::Shape::$shape,
             params: $crate::registry::Params::$params,
@@ -307,6 +319,7 @@ macro_rules! entry {
                 // SAFETY: the caller's addresses are valid for the buffers' counts.
                 unsafe {
                     $name(
+                        $($crate::Dtype::$dtype as i32,)?
                         $({
                             let _ = stringify!($buf);
                             *p.next().unwrap() as *mut _

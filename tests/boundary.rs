@@ -593,6 +593,35 @@ fn entry(name: &str) -> &'static EntryPoint {
     ENTRY_POINTS.iter().find(|e| e.name == name).unwrap()
 }
 
+/// The entry point `name` that `ep` names as a partner: a dtype form's of
+/// the same dtype.
+fn partner(ep: &EntryPoint, name: &str) -> &'static EntryPoint {
+    ENTRY_POINTS
+        .iter()
+        .find(|e| e.name == name && e.dtype == ep.dtype)
+        .unwrap()
+}
+
+/// An entry point as the counts below name it: a dtype form's with its dtype.
+fn label(ep: &EntryPoint) -> String {
+    match ep.dtype {
+        Some(dtype) => format!("{}[{dtype:?}]", ep.name),
+        None => ep.name.to_string(),
+    }
+}
+
+/// Whether every value of a data buffer is finite.
+fn all_finite(elem: Elem, bytes: &[u8]) -> bool {
+    match elem {
+        Elem::Bf16 => halves(bytes).iter().all(|v| v & 0x7FFF < 0x7F80),
+        Elem::F16 => halves(bytes).iter().all(|v| v & 0x7FFF < 0x7C00),
+        Elem::F32 => bytes
+            .chunks_exact(4)
+            .all(|c| f32::from_le_bytes(c.try_into().unwrap()).is_finite()),
+        e => panic!("no data of {e:?}"),
+    }
+}
+
 fn bf16_bytes(v: &[u16]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
@@ -635,6 +664,19 @@ fn every_isa_agrees_and_the_invariants_hold_on_nasty_values() {
                 let n = n as usize;
                 match buf.elem {
                     Elem::Bf16 => bf16_bytes(&(0..n).map(|_| nasty(&mut rng)).collect::<Vec<_>>()),
+                    // binary16 data: specials, and random patterns.
+                    Elem::F16 => (0..n)
+                        .flat_map(|_| {
+                            let special = [
+                                0x7C00u16, 0xFC00, 0x7E01, 0xFD00, 0x0001, 0x8000, 0x7BFF, 0x3C00,
+                            ];
+                            let v = match rng.below(3) {
+                                0 => special[rng.below(special.len())],
+                                _ => (rng.next_u64() as u16 & 0xBFFF) >> rng.below(3),
+                            };
+                            v.to_le_bytes()
+                        })
+                        .collect(),
                     Elem::U8 | Elem::I8
                         if ep.shape == Shape::Pack && !buf.output && buf.count == Count::Codes =>
                     {
@@ -713,7 +755,7 @@ fn every_isa_agrees_and_the_invariants_hold_on_nasty_values() {
                     ep.name,
                     reference.name
                 );
-                *references.entry(ep.name).or_insert(0) += 1;
+                *references.entry(label(ep)).or_insert(0) += 1;
             }
             // The same through the Rust API, on this backend.
             if let Some(rust) = run_rust(ep, &args, &inputs) {
@@ -722,7 +764,7 @@ fn every_isa_agrees_and_the_invariants_hold_on_nasty_values() {
                     "{}: the Rust API differs on ISA {isa}, {args:?}",
                     ep.name
                 );
-                *rust_calls.entry(ep.name).or_insert(0) += 1;
+                *rust_calls.entry(label(ep)).or_insert(0) += 1;
             }
             match &first {
                 None => first = Some(result),
@@ -739,7 +781,7 @@ fn every_isa_agrees_and_the_invariants_hold_on_nasty_values() {
         }
         // The invariant of its role, on the same inputs.
         if invariant(ep, &args, &inputs, status, &outputs) {
-            *invariants.entry(ep.name).or_insert(0) += 1;
+            *invariants.entry(label(ep)).or_insert(0) += 1;
         }
     }
     assert_eq!(qat_set_isa(0), OK);
@@ -751,24 +793,24 @@ fn every_isa_agrees_and_the_invariants_hold_on_nasty_values() {
             Role::Quantize { .. } | Role::Blocks { .. } | Role::Pack { .. }
         ) {
             assert!(
-                invariants.get(ep.name).is_some_and(|&n| n > 0),
+                invariants.get(&label(ep)).is_some_and(|&n| n > 0),
                 "{}: invariant never checked",
-                ep.name
+                label(ep)
             );
         }
     }
     for ep in ENTRY_POINTS.iter().filter(|ep| ep.reference.is_some()) {
         assert!(
-            references.contains_key(ep.name),
+            references.contains_key(&label(ep)),
             "{}: never held to its reference",
-            ep.name
+            label(ep)
         );
     }
     for ep in ENTRY_POINTS.iter().filter(|ep| ep.rust.is_some()) {
         assert!(
-            rust_calls.contains_key(ep.name),
+            rust_calls.contains_key(&label(ep)),
             "{}: its Rust API never called",
-            ep.name
+            label(ep)
         );
     }
     println!(
@@ -829,8 +871,8 @@ fn invariant(
             dequantize,
         } => quantize_round_trip(
             ep,
-            entry(forward),
-            entry(dequantize),
+            partner(ep, forward),
+            partner(ep, dequantize),
             args,
             inputs,
             status,
@@ -838,14 +880,14 @@ fn invariant(
         ),
         Role::Blocks { backward, finish } => blocks_finish_to_backward(
             ep,
-            entry(backward),
-            entry(finish),
+            partner(ep, backward),
+            partner(ep, finish),
             args,
             inputs,
             status,
             outputs,
         ),
-        Role::Pack { unpack } => unpack_of_pack(ep, entry(unpack), args, status, outputs),
+        Role::Pack { unpack } => unpack_of_pack(ep, partner(ep, unpack), args, status, outputs),
         Role::Train | Role::Dequantize | Role::Finish | Role::Calibrate | Role::Unpack => false,
     }
 }
@@ -869,8 +911,9 @@ fn quantize_round_trip(
     if f_status != OK || !(status == OK || status == NON_FINITE) {
         return false;
     }
-    let values = halves(named(forward, &f_out, "out"));
-    let finite = values.iter().all(|v| v & 0x7FFF < 0x7F80);
+    let values = named(forward, &f_out, "out");
+    let out = forward.buffers.iter().find(|b| b.name == "out").unwrap();
+    let finite = all_finite(out.elem, values);
     assert_eq!(
         status == OK,
         finite,
@@ -886,7 +929,7 @@ fn quantize_round_trip(
     let (d_status, d_out) = run(dequantize, args, &buffers_of(dequantize, args, &given));
     assert_eq!(d_status, OK);
     assert_eq!(
-        halves(named(dequantize, &d_out, "out")),
+        named(dequantize, &d_out, "out"),
         values,
         "{}: dequantize(quantize) != forward",
         ep.name

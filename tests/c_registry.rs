@@ -9,7 +9,8 @@
 
 mod registry;
 
-use registry::{Count, Elem, Role, Shape, ENTRY_POINTS};
+use qat_kernels::Dtype;
+use registry::{Count, Elem, EntryPoint, Role, Shape, ENTRY_POINTS};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -46,6 +47,22 @@ fn scalar(name: &str) -> &'static str {
     }
 }
 
+/// An entry's name as the firmware prints it: a dtype form's with its dtype.
+fn shown(ep: &EntryPoint) -> String {
+    match ep.dtype {
+        Some(dtype) => format!("{}[{dtype:?}]", ep.name),
+        None => ep.name.to_string(),
+    }
+}
+
+/// An entry's C wrapper's name: a dtype form's with its dtype.
+fn wrapper(ep: &EntryPoint) -> String {
+    match ep.dtype {
+        Some(dtype) => format!("{}_{}", ep.name, format!("{dtype:?}").to_lowercase()),
+        None => ep.name.to_string(),
+    }
+}
+
 fn generate(header: &str) -> String {
     let mut out = String::from(
         "/* Every buffer-taking entry point of the C ABI, as the Rust tests' registry
@@ -66,7 +83,7 @@ typedef enum { EP_GROUP, EP_MATRIX, EP_TENSOR, EP_PACK } ep_shape;
 /* A buffer's count: every weight, one per unit (group or row; per tensor
  * one), 2 * qat_block_count(len) per unit, the codes, the packed bytes. */
 typedef enum { EP_ALL, EP_UNIT, EP_BLOCKS, EP_CODES, EP_PACKED } ep_count;
-typedef enum { EP_BF16, EP_U8, EP_I8, EP_F64, EP_F32, EP_I32 } ep_elem;
+typedef enum { EP_BF16, EP_U8, EP_I8, EP_F64, EP_F32, EP_I32, EP_F16 } ep_elem;
 typedef struct {
     const char *name;
     ep_elem elem;
@@ -98,7 +115,10 @@ typedef struct {
         let mut pointer = 0;
         let mut args = Vec::new();
         for (ty, name) in &params {
-            if ty.ends_with('*') {
+            if name == "dtype" {
+                let dtype = ep.dtype.expect("a dtype form's entry has its dtype");
+                args.push(format!("QAT_DTYPE_{}", format!("{dtype:?}").to_uppercase()));
+            } else if ty.ends_with('*') {
                 let buf = ep
                     .buffers
                     .get(pointer)
@@ -119,9 +139,10 @@ typedef struct {
         );
         writeln!(
             out,
-            "\nstatic int32_t ep_{name}(void *const *p, const ep_args *a) {{\n    (void)a;\n    return {name}({});\n}}",
+            "\nstatic int32_t ep_{}(void *const *p, const ep_args *a) {{\n    (void)a;\n    return {}({});\n}}",
+            wrapper(ep),
+            ep.name,
             args.join(", "),
-            name = ep.name
         )
         .unwrap();
     }
@@ -144,6 +165,7 @@ typedef struct {
                     Elem::F64 => "EP_F64",
                     Elem::F32 => "EP_F32",
                     Elem::I32 => "EP_I32",
+                    Elem::F16 => "EP_F16",
                 };
                 let count = match b.count {
                     Count::All => "EP_ALL",
@@ -161,11 +183,12 @@ typedef struct {
             .collect();
         writeln!(
             out,
-            "    {{\"{name}\", {shape}, {}, {}, {{{}}}, ep_{name}}},",
+            "    {{\"{}\", {shape}, {}, {}, {{{}}}, ep_{}}},",
+            shown(ep),
             u8::from(ep.calibration),
             ep.buffers.len(),
             buffers.join(", "),
-            name = ep.name
+            wrapper(ep),
         )
         .unwrap();
     }
@@ -251,9 +274,14 @@ fn the_registry_names_every_pointer_taking_function_of_the_header() {
 /// shard form its backward and finish, a pack its unpack.
 #[test]
 fn every_role_is_the_names_and_its_partners_exist() {
-    let exists = |name: &str| ENTRY_POINTS.iter().any(|e| e.name == name);
     for ep in ENTRY_POINTS.iter() {
-        let n = ep.name;
+        // A partner of the same dtype form, with the same dtype.
+        let exists = |name: &str| {
+            ENTRY_POINTS
+                .iter()
+                .any(|e| e.name == name && e.dtype == ep.dtype)
+        };
+        let n = ep.name.strip_suffix("_dtype").unwrap_or(ep.name);
         let by_name = if n.ends_with("_quantize") {
             "quantize"
         } else if n.ends_with("_dequantize") {
@@ -289,4 +317,36 @@ fn every_role_is_the_names_and_its_partners_exist() {
             assert!(exists(p), "{n}: {p} is not in the registry");
         }
     }
+}
+
+/// Every dtype form is registered with every dtype, and only dtype forms
+/// take one: so the suites that run the registry cover every combination
+/// the C ABI allows.
+#[test]
+fn every_dtype_form_is_registered_with_every_dtype() {
+    let all = [Dtype::Bf16, Dtype::F32, Dtype::F16];
+    let mut forms = 0;
+    for ep in ENTRY_POINTS.iter() {
+        assert_eq!(
+            ep.name.ends_with("_dtype"),
+            ep.dtype.is_some(),
+            "{}",
+            ep.name
+        );
+        if ep.dtype == Some(Dtype::Bf16) {
+            forms += 1;
+            for dtype in all {
+                assert!(
+                    ENTRY_POINTS
+                        .iter()
+                        .any(|e| e.name == ep.name && e.dtype == Some(dtype)),
+                    "{} is not registered with {dtype:?}",
+                    ep.name
+                );
+            }
+        }
+    }
+    let plain = ENTRY_POINTS.iter().filter(|e| e.dtype.is_none()).count();
+    // Every data-taking entry point has a form (packing has none).
+    assert_eq!(forms, plain - 4, "dtype forms");
 }

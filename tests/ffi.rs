@@ -20,6 +20,7 @@ const QAT_ERR_UNSUPPORTED_ISA: i32 = 8;
 const QAT_ERR_NON_FINITE: i32 = 9;
 const QAT_ERR_CODE: i32 = 10;
 const QAT_ERR_MODE: i32 = 11;
+const QAT_ERR_DTYPE: i32 = 12;
 const QAT_ISA_AUTO: i32 = 0;
 const QAT_ISA_SCALAR: i32 = 1;
 const QAT_ISA_AVX2: i32 = 2;
@@ -177,6 +178,7 @@ fn codes_match_the_rust_errors() {
         (QAT_ERR_NON_FINITE, Status::NonFinite),
         (QAT_ERR_CODE, Status::Code),
         (QAT_ERR_MODE, Status::Mode),
+        (QAT_ERR_DTYPE, Status::Dtype),
     ] {
         assert_eq!(error.code(), code);
         assert_eq!(Status::from_code(code), Some(error));
@@ -579,7 +581,7 @@ fn messages_and_version() {
         unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_owned()
     };
     let mut seen = std::collections::HashSet::new();
-    for code in 0..=11 {
+    for code in 0..=12 {
         let m = text(qat_status_message(code));
         assert!(!m.is_empty() && m != "unknown status code", "{code}");
         assert!(seen.insert(m.clone()), "duplicate message {m}");
@@ -587,7 +589,7 @@ fn messages_and_version() {
             assert_eq!(e.to_string(), m);
         }
     }
-    for code in [-1, 12, i32::MAX, i32::MIN] {
+    for code in [-1, 13, i32::MAX, i32::MIN] {
         assert_eq!(text(qat_status_message(code)), "unknown status code");
     }
     assert_eq!(text(qat_version()), env!("CARGO_PKG_VERSION"));

@@ -588,7 +588,7 @@ fn c(d: &Description) -> String {
         d.key("title")
     );
     out.push_str(
-        "use super::*;\nuse crate::ffi::qat_bf16;\nuse crate::quantizers::Calibration;\n\n",
+        "use core::ffi::c_void;\n\nuse super::*;\nuse crate::ffi::{qat_bf16, unknown_dtype};\nuse crate::float::with_dtype;\nuse crate::quantizers::Calibration;\n\n",
     );
     let mut entries = String::new();
     let size_names: Vec<&str> = sizes
@@ -639,6 +639,47 @@ fn c(d: &Description) -> String {
             call(template, &buffers, |b| b.name.clone(), "Calibration::from_code(mode)")
         );
 
+        // Its dtype form: the data and the gradients of the learned
+        // parameters as `void`, of the element type `dtype` says.
+        let typed = |b: &Buffer| b.kind == Kind::Weights || learned_gradient(b);
+        let mut doc = fill(
+            &format!(
+                "{name} on data of the element type dtype (a QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the scale{} are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns QAT_ERR_DTYPE, before anything else is checked.",
+                if d.asymmetric() { " and offset" } else { "" }
+            ),
+            76,
+        );
+        doc.push_str("\nSafety: each non-null pointer must be valid for its count of elements.\n");
+        doc_comment(&mut out, &doc, "");
+        let dtype_args: Vec<String> = ["dtype: i32".to_string()]
+            .into_iter()
+            .chain(buffers.iter().zip(&args).map(|(b, arg)| {
+                if typed(b) {
+                    let pointer = if b.output { "*mut" } else { "*const" };
+                    format!("{}: {pointer} c_void", b.name)
+                } else {
+                    arg.clone()
+                }
+            }))
+            .chain(args[buffers.len()..].iter().cloned())
+            .collect();
+        let cast = |b: &Buffer| {
+            if b.kind == Kind::Weights {
+                format!("{}.cast::<T>()", b.name)
+            } else if learned_gradient(b) {
+                format!("{}.cast::<G>()", b.name)
+            } else {
+                b.name.clone()
+            }
+        };
+        let _ = writeln!(
+            out,
+            "#[no_mangle]\npub unsafe extern \"C\" fn {name}_dtype({}) -> i32 {{\n    with_dtype!(dtype, |T, G| raw!({}.{}), else unknown_dtype())\n}}\n",
+            dtype_args.join(", "),
+            d.key("c call"),
+            call(template, &buffers, cast, "Calibration::from_code(mode)")
+        );
+
         // Its registry entry.
         let role = match op {
             "quantize" => format!(
@@ -674,41 +715,69 @@ fn c(d: &Description) -> String {
         if op == "calibrate" {
             scalars.push("mode");
         }
-        let _ = write!(
-            entries,
-            "        entry! {{\n            {name}({}),\n            {role},\n            {shape}, {params}, {contents}, calibration: {},\n            [\n",
-            scalars.join(", "),
-            op == "calibrate"
-        );
-        for b in &buffers {
-            let elem = match b.kind {
-                Kind::Weights | Kind::Learned => "Bf16",
-                Kind::Codes if d.asymmetric() => "U8",
-                Kind::Codes => "I8",
-                Kind::Blocks => "F64",
+        // The bf16 entry point, then its dtype form with each dtype: the
+        // data's element and the gradients' (`None`: the bf16 entry point).
+        for dtype in [
+            None,
+            Some(("Bf16", "Bf16", "Bf16")),
+            Some(("F32", "F32", "F32")),
+            Some(("F16", "F16", "F32")),
+        ] {
+            let (entry_name, role) = match dtype {
+                None => (name.clone(), role.clone()),
+                Some((dt, _, _)) => (
+                    format!("{name}_dtype[{dt}]"),
+                    role.replace("\", ", "_dtype\", ")
+                        .replace("\" }", "_dtype\" }"),
+                ),
             };
-            let count = match b.kind {
-                Kind::Weights | Kind::Codes => "All",
-                Kind::Learned => "Unit",
-                Kind::Blocks => "Blocks",
-            };
-            let dir = if b.output { "OUT" } else { "IN" };
-            let _ = writeln!(entries, "                {}: {elem} {dir} {count},", b.name);
-        }
-        entries.push_str("            ],\n");
-        if let Some((other, sizes)) = &reference {
-            let _ = writeln!(
+            let _ = write!(
                 entries,
-                "            same_as: qat_{other}{}, |a| {sizes},",
-                &d.op_name(op)[d.name().len()..]
+                "        entry! {{\n            {entry_name}({}),\n            {role},\n            {shape}, {params}, {contents}, calibration: {},\n            [\n",
+                scalars.join(", "),
+                op == "calibrate"
             );
+            for b in &buffers {
+                let elem = match (b.kind, dtype) {
+                    (Kind::Weights, Some((_, data, _))) => data,
+                    (Kind::Learned, Some((_, _, grad))) if learned_gradient(b) => grad,
+                    (Kind::Weights | Kind::Learned, _) => "Bf16",
+                    (Kind::Codes, _) if d.asymmetric() => "U8",
+                    (Kind::Codes, _) => "I8",
+                    (Kind::Blocks, _) => "F64",
+                };
+                let count = match b.kind {
+                    Kind::Weights | Kind::Codes => "All",
+                    Kind::Learned => "Unit",
+                    Kind::Blocks => "Blocks",
+                };
+                let dir = if b.output { "OUT" } else { "IN" };
+                let _ = writeln!(entries, "                {}: {elem} {dir} {count},", b.name);
+            }
+            entries.push_str("            ],\n");
+            match (&reference, dtype) {
+                // The bf16 dtype form is its bf16 entry point.
+                (_, Some(("Bf16", _, _))) => {
+                    let _ = writeln!(entries, "            same_as: {name}, |a| *a,");
+                }
+                (Some((other, sizes)), None) => {
+                    let _ = writeln!(
+                        entries,
+                        "            same_as: qat_{other}{}, |a| {sizes},",
+                        &d.op_name(op)[d.name().len()..]
+                    );
+                }
+                _ => {}
+            }
+            if dtype.is_none() {
+                let _ = writeln!(
+                    entries,
+                    "            rust: |p, a| {},",
+                    rust_entry(d, op, &buffers)
+                );
+            }
+            entries.push_str("        },\n");
         }
-        let _ = writeln!(
-            entries,
-            "            rust: |p, a| {},",
-            rust_entry(d, op, &buffers)
-        );
-        entries.push_str("        },\n");
     }
     let _ = write!(
         out,

@@ -273,12 +273,12 @@ fn size_cases(ep: &EntryPoint, valid: &Args) -> Vec<(String, Args, Want)> {
             want(SHAPE, "count", too_large),
         ),
     }
-    // Sizes each fine whose block values pass PTRDIFF_MAX bytes: 2^61
+    // Sizes each fine whose block values pass PTRDIFF_MAX bytes: 2^60
     // units, each two f64 block values.
     if ep.buffers.iter().any(|b| b.count == Blocks) && ep.shape != Shape::Tensor {
         case(
             "block values too large",
-            [1 << 61, 1],
+            [1 << 60, 1],
             want(SHAPE, "block_sums", too_large),
         );
     }
@@ -382,16 +382,23 @@ fn cases(ep: &EntryPoint, valid: Args, good: &[usize]) -> Vec<Case> {
         content: Some((name, value)),
         want: w,
     };
+    // A NaN of the weights' element type.
+    let weight = ep.buffers.iter().find(|b| b.name == "weight");
+    let nan = match weight.map(|b| b.elem) {
+        Some(Elem::F32) => f32::NAN.to_le_bytes().to_vec(),
+        Some(Elem::F16) => 0x7E00u16.to_le_bytes().to_vec(),
+        _ => 0x7FC0u16.to_le_bytes().to_vec(),
+    };
     match ep.contents {
         Contents::None => {}
         Contents::Finite if ep.calibration => out.push(content(
             "weight",
-            0x7FC0u16.to_le_bytes().to_vec(),
+            nan.clone(),
             want(NON_FINITE, "weight", "has a NaN or infinite value"),
         )),
         Contents::Finite => out.push(content(
             "weight",
-            0x7FC0u16.to_le_bytes().to_vec(),
+            nan,
             want(NON_FINITE, "weight", "is not finite, so no integer code"),
         )),
         Contents::Codes => {
@@ -574,4 +581,30 @@ fn docs_list_every_rule_with_its_status() {
         })
         .collect();
     assert_eq!(listed, rules, "docs/validation.md's list of rules");
+}
+
+#[test]
+fn an_unknown_dtype_is_refused_first() {
+    qat_set_refusal_handler(Some(keep));
+    for dtype in [-1, 3, 7, i32::MAX] {
+        LAST.set(None);
+        // SAFETY: refused before any pointer is looked at (null ones here).
+        let status = unsafe {
+            qat_symmetric_per_tensor_dtype(
+                dtype,
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null_mut(),
+                usize::MAX,
+                0.0,
+                9.5,
+                -3.0,
+            )
+        };
+        assert_eq!(status, qat_kernels::Status::Dtype.code(), "{dtype}");
+        assert_eq!(
+            words(&LAST.get().unwrap()),
+            "dtype is not QAT_DTYPE_BF16 (0), QAT_DTYPE_F32 (1) or QAT_DTYPE_F16 (2)"
+        );
+    }
 }

@@ -252,6 +252,13 @@ pub fn valid_buffers(ep: &EntryPoint, args: &Args, seed: u64) -> Vec<Vec<u64>> {
                         (v | (next() as u16 & 0x80FF)).to_le_bytes()
                     })
                     .collect(),
+                // binary16 data: the same, between 2^-7 and 2^-5.
+                Elem::F16 => (0..n)
+                    .flat_map(|_| {
+                        let v = if next() % 5 == 0 { 0 } else { 0x2000 };
+                        (v | (next() as u16 & 0x83FF)).to_le_bytes()
+                    })
+                    .collect(),
                 Elem::U8 => (0..n).map(|_| (next() & 1) as u8).collect(),
                 Elem::I8 => (0..n).map(|_| (next() & 1) as u8 * 0xFF).collect(),
                 Elem::F64 => (0..n)

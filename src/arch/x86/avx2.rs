@@ -261,9 +261,7 @@ impl Avx2 {
     #[inline(always)]
     fn to_f16(self) -> __m128i {
         // SAFETY: F16C is available (type invariant).
-        unsafe {
-            _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(self.canonical())
-        }
+        unsafe { _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(self.canonical()) }
     }
 
     /// The lanes, every NaN as `0x7FC0_0000`.

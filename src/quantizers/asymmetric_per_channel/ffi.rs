@@ -6,8 +6,11 @@
 // and each states its pointer contract in a "Safety:" paragraph.
 #![allow(rustdoc::broken_intra_doc_links, clippy::missing_safety_doc)]
 
+use core::ffi::c_void;
+
 use super::*;
-use crate::ffi::qat_bf16;
+use crate::ffi::{qat_bf16, unknown_dtype};
+use crate::float::with_dtype;
 use crate::quantizers::Calibration;
 
 /// Asymmetric per-channel fake quantization (LSQ+ forward) of a row-major
@@ -29,6 +32,28 @@ pub unsafe extern "C" fn qat_asymmetric_per_channel(
     clip_val: f32,
 ) -> i32 {
     raw!(from_c(rows, cols, bit, eps, clip_val).forward(weight, (scale, offset), out))
+}
+
+/// qat_asymmetric_per_channel on data of the element type dtype (a QAT_DTYPE_*
+/// value): the buffers typed void hold it, and the gradients of the scale and
+/// offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype
+/// returns QAT_ERR_DTYPE, before anything else is checked.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_asymmetric_per_channel_dtype(
+    dtype: i32,
+    weight: *const c_void,
+    scale: *const qat_bf16,
+    offset: *const qat_bf16,
+    out: *mut c_void,
+    rows: usize,
+    cols: usize,
+    bit: u32,
+    eps: f32,
+    clip_val: f32,
+) -> i32 {
+    with_dtype!(dtype, |T, G| raw!(from_c(rows, cols, bit, eps, clip_val).forward(weight.cast::<T>(), (scale, offset), out.cast::<T>())), else unknown_dtype())
 }
 
 /// Gradients of qat_asymmetric_per_channel: grad_weight (one per weight),
@@ -60,6 +85,31 @@ pub unsafe extern "C" fn qat_asymmetric_per_channel_backward(
     ))
 }
 
+/// qat_asymmetric_per_channel_backward on data of the element type dtype (a
+/// QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+/// scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown
+/// dtype returns QAT_ERR_DTYPE, before anything else is checked.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_asymmetric_per_channel_backward_dtype(
+    dtype: i32,
+    grad_output: *const c_void,
+    weight: *const c_void,
+    scale: *const qat_bf16,
+    offset: *const qat_bf16,
+    grad_weight: *mut c_void,
+    grad_scale: *mut c_void,
+    grad_offset: *mut c_void,
+    rows: usize,
+    cols: usize,
+    bit: u32,
+    eps: f32,
+    clip_val: f32,
+) -> i32 {
+    with_dtype!(dtype, |T, G| raw!(from_c(rows, cols, bit, eps, clip_val).backward(grad_output.cast::<T>(), weight.cast::<T>(), (scale, offset), grad_weight.cast::<T>(), (grad_scale.cast::<G>(), grad_offset.cast::<G>()))), else unknown_dtype())
+}
+
 /// Export, as qat_asymmetric_per_group_quantize with each row a group.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
@@ -76,6 +126,28 @@ pub unsafe extern "C" fn qat_asymmetric_per_channel_quantize(
     clip_val: f32,
 ) -> i32 {
     raw!(from_c(rows, cols, bit, eps, clip_val).quantize(weight, (scale, offset), codes))
+}
+
+/// qat_asymmetric_per_channel_quantize on data of the element type dtype (a
+/// QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+/// scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown
+/// dtype returns QAT_ERR_DTYPE, before anything else is checked.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_asymmetric_per_channel_quantize_dtype(
+    dtype: i32,
+    weight: *const c_void,
+    scale: *const qat_bf16,
+    offset: *const qat_bf16,
+    codes: *mut u8,
+    rows: usize,
+    cols: usize,
+    bit: u32,
+    eps: f32,
+    clip_val: f32,
+) -> i32 {
+    with_dtype!(dtype, |T, G| raw!(from_c(rows, cols, bit, eps, clip_val).quantize(weight.cast::<T>(), (scale, offset), codes)), else unknown_dtype())
 }
 
 /// The values of codes from qat_asymmetric_per_channel_quantize, as
@@ -95,6 +167,28 @@ pub unsafe extern "C" fn qat_asymmetric_per_channel_dequantize(
     clip_val: f32,
 ) -> i32 {
     raw!(from_c(rows, cols, bit, eps, clip_val).dequantize(codes, (scale, offset), out))
+}
+
+/// qat_asymmetric_per_channel_dequantize on data of the element type dtype (a
+/// QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+/// scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown
+/// dtype returns QAT_ERR_DTYPE, before anything else is checked.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_asymmetric_per_channel_dequantize_dtype(
+    dtype: i32,
+    codes: *const u8,
+    scale: *const qat_bf16,
+    offset: *const qat_bf16,
+    out: *mut c_void,
+    rows: usize,
+    cols: usize,
+    bit: u32,
+    eps: f32,
+    clip_val: f32,
+) -> i32 {
+    with_dtype!(dtype, |T, G| raw!(from_c(rows, cols, bit, eps, clip_val).dequantize(codes, (scale, offset), out.cast::<T>())), else unknown_dtype())
 }
 
 /// qat_asymmetric_per_channel_backward for one shard: grad_weight, and each
@@ -126,6 +220,30 @@ pub unsafe extern "C" fn qat_asymmetric_per_channel_backward_blocks(
     ))
 }
 
+/// qat_asymmetric_per_channel_backward_blocks on data of the element type dtype
+/// (a QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of
+/// the scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An
+/// unknown dtype returns QAT_ERR_DTYPE, before anything else is checked.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_asymmetric_per_channel_backward_blocks_dtype(
+    dtype: i32,
+    grad_output: *const c_void,
+    weight: *const c_void,
+    scale: *const qat_bf16,
+    offset: *const qat_bf16,
+    grad_weight: *mut c_void,
+    block_sums: *mut f64,
+    rows: usize,
+    cols: usize,
+    bit: u32,
+    eps: f32,
+    clip_val: f32,
+) -> i32 {
+    with_dtype!(dtype, |T, G| raw!(from_c(rows, cols, bit, eps, clip_val).backward_blocks(grad_output.cast::<T>(), weight.cast::<T>(), (scale, offset), grad_weight.cast::<T>(), block_sums)), else unknown_dtype())
+}
+
 /// The scale and offset gradients that one qat_asymmetric_per_channel_backward
 /// call gives, from the rows' block values (rows of cols weights). grad_scale
 /// may be scale (in place).
@@ -150,6 +268,28 @@ pub unsafe extern "C" fn qat_asymmetric_per_channel_finish(
     ))
 }
 
+/// qat_asymmetric_per_channel_finish on data of the element type dtype (a
+/// QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+/// scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown
+/// dtype returns QAT_ERR_DTYPE, before anything else is checked.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_asymmetric_per_channel_finish_dtype(
+    dtype: i32,
+    block_sums: *const f64,
+    scale: *const qat_bf16,
+    grad_scale: *mut c_void,
+    grad_offset: *mut c_void,
+    rows: usize,
+    cols: usize,
+    bit: u32,
+    eps: f32,
+    clip_val: f32,
+) -> i32 {
+    with_dtype!(dtype, |T, G| raw!(from_c(rows, cols, bit, eps, clip_val).finish(block_sums, scale, (grad_scale.cast::<G>(), grad_offset.cast::<G>()))), else unknown_dtype())
+}
+
 /// Calibration per row, as qat_asymmetric_per_group_calibrate with each row a
 /// group.
 ///
@@ -171,6 +311,28 @@ pub unsafe extern "C" fn qat_asymmetric_per_channel_calibrate(
         (scale, offset),
         Calibration::from_code(mode)
     ))
+}
+
+/// qat_asymmetric_per_channel_calibrate on data of the element type dtype (a
+/// QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+/// scale and offset are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown
+/// dtype returns QAT_ERR_DTYPE, before anything else is checked.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_asymmetric_per_channel_calibrate_dtype(
+    dtype: i32,
+    weight: *const c_void,
+    scale: *mut qat_bf16,
+    offset: *mut qat_bf16,
+    rows: usize,
+    cols: usize,
+    bit: u32,
+    eps: f32,
+    clip_val: f32,
+    mode: i32,
+) -> i32 {
+    with_dtype!(dtype, |T, G| raw!(from_c(rows, cols, bit, eps, clip_val).calibrate(weight.cast::<T>(), (scale, offset), Calibration::from_code(mode))), else unknown_dtype())
 }
 
 /// The entry points above in the tests' registry (`crate::registry`).
@@ -202,6 +364,40 @@ pub(crate) mod registry {
             ))),
         },
         entry! {
+            qat_asymmetric_per_channel_dtype[Bf16](rows, cols, bit, eps, clip_val),
+            Role::Train,
+            Matrix, Asymmetric, None, calibration: false,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                out: Bf16 OUT All,
+            ],
+            same_as: qat_asymmetric_per_channel, |a| *a,
+        },
+        entry! {
+            qat_asymmetric_per_channel_dtype[F32](rows, cols, bit, eps, clip_val),
+            Role::Train,
+            Matrix, Asymmetric, None, calibration: false,
+            [
+                weight: F32 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                out: F32 OUT All,
+            ],
+        },
+        entry! {
+            qat_asymmetric_per_channel_dtype[F16](rows, cols, bit, eps, clip_val),
+            Role::Train,
+            Matrix, Asymmetric, None, calibration: false,
+            [
+                weight: F16 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                out: F16 OUT All,
+            ],
+        },
+        entry! {
             qat_asymmetric_per_channel_backward(rows, cols, bit, eps, clip_val),
             Role::Train,
             Matrix, Asymmetric, None, calibration: false,
@@ -227,6 +423,49 @@ pub(crate) mod registry {
             ))),
         },
         entry! {
+            qat_asymmetric_per_channel_backward_dtype[Bf16](rows, cols, bit, eps, clip_val),
+            Role::Train,
+            Matrix, Asymmetric, None, calibration: false,
+            [
+                grad_output: Bf16 IN All,
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                grad_weight: Bf16 OUT All,
+                grad_scale: Bf16 OUT Unit,
+                grad_offset: Bf16 OUT Unit,
+            ],
+            same_as: qat_asymmetric_per_channel_backward, |a| *a,
+        },
+        entry! {
+            qat_asymmetric_per_channel_backward_dtype[F32](rows, cols, bit, eps, clip_val),
+            Role::Train,
+            Matrix, Asymmetric, None, calibration: false,
+            [
+                grad_output: F32 IN All,
+                weight: F32 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                grad_weight: F32 OUT All,
+                grad_scale: F32 OUT Unit,
+                grad_offset: F32 OUT Unit,
+            ],
+        },
+        entry! {
+            qat_asymmetric_per_channel_backward_dtype[F16](rows, cols, bit, eps, clip_val),
+            Role::Train,
+            Matrix, Asymmetric, None, calibration: false,
+            [
+                grad_output: F16 IN All,
+                weight: F16 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                grad_weight: F16 OUT All,
+                grad_scale: F32 OUT Unit,
+                grad_offset: F32 OUT Unit,
+            ],
+        },
+        entry! {
             qat_asymmetric_per_channel_quantize(rows, cols, bit, eps, clip_val),
             Role::Quantize { forward: "qat_asymmetric_per_channel", dequantize: "qat_asymmetric_per_channel_dequantize" },
             Matrix, AsymmetricCodes, Finite, calibration: false,
@@ -246,6 +485,40 @@ pub(crate) mod registry {
             ))),
         },
         entry! {
+            qat_asymmetric_per_channel_quantize_dtype[Bf16](rows, cols, bit, eps, clip_val),
+            Role::Quantize { forward: "qat_asymmetric_per_channel_dtype", dequantize: "qat_asymmetric_per_channel_dequantize_dtype" },
+            Matrix, AsymmetricCodes, Finite, calibration: false,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                codes: U8 OUT All,
+            ],
+            same_as: qat_asymmetric_per_channel_quantize, |a| *a,
+        },
+        entry! {
+            qat_asymmetric_per_channel_quantize_dtype[F32](rows, cols, bit, eps, clip_val),
+            Role::Quantize { forward: "qat_asymmetric_per_channel_dtype", dequantize: "qat_asymmetric_per_channel_dequantize_dtype" },
+            Matrix, AsymmetricCodes, Finite, calibration: false,
+            [
+                weight: F32 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                codes: U8 OUT All,
+            ],
+        },
+        entry! {
+            qat_asymmetric_per_channel_quantize_dtype[F16](rows, cols, bit, eps, clip_val),
+            Role::Quantize { forward: "qat_asymmetric_per_channel_dtype", dequantize: "qat_asymmetric_per_channel_dequantize_dtype" },
+            Matrix, AsymmetricCodes, Finite, calibration: false,
+            [
+                weight: F16 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                codes: U8 OUT All,
+            ],
+        },
+        entry! {
             qat_asymmetric_per_channel_dequantize(rows, cols, bit, eps, clip_val),
             Role::Dequantize,
             Matrix, AsymmetricCodes, Codes, calibration: false,
@@ -263,6 +536,40 @@ pub(crate) mod registry {
                 slice_mut::<half::bf16>(p[3]),
                 &AsymmetricPerChannel { bit: scalar!(a, bit), eps: scalar!(a, eps), clip_val: scalar!(a, clip_val) },
             ))),
+        },
+        entry! {
+            qat_asymmetric_per_channel_dequantize_dtype[Bf16](rows, cols, bit, eps, clip_val),
+            Role::Dequantize,
+            Matrix, AsymmetricCodes, Codes, calibration: false,
+            [
+                codes: U8 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                out: Bf16 OUT All,
+            ],
+            same_as: qat_asymmetric_per_channel_dequantize, |a| *a,
+        },
+        entry! {
+            qat_asymmetric_per_channel_dequantize_dtype[F32](rows, cols, bit, eps, clip_val),
+            Role::Dequantize,
+            Matrix, AsymmetricCodes, Codes, calibration: false,
+            [
+                codes: U8 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                out: F32 OUT All,
+            ],
+        },
+        entry! {
+            qat_asymmetric_per_channel_dequantize_dtype[F16](rows, cols, bit, eps, clip_val),
+            Role::Dequantize,
+            Matrix, AsymmetricCodes, Codes, calibration: false,
+            [
+                codes: U8 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                out: F16 OUT All,
+            ],
         },
         entry! {
             qat_asymmetric_per_channel_backward_blocks(rows, cols, bit, eps, clip_val),
@@ -288,6 +595,46 @@ pub(crate) mod registry {
             ))),
         },
         entry! {
+            qat_asymmetric_per_channel_backward_blocks_dtype[Bf16](rows, cols, bit, eps, clip_val),
+            Role::Blocks { backward: "qat_asymmetric_per_channel_backward_dtype", finish: "qat_asymmetric_per_channel_finish_dtype" },
+            Matrix, Asymmetric, None, calibration: false,
+            [
+                grad_output: Bf16 IN All,
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                grad_weight: Bf16 OUT All,
+                block_sums: F64 OUT Blocks,
+            ],
+            same_as: qat_asymmetric_per_channel_backward_blocks, |a| *a,
+        },
+        entry! {
+            qat_asymmetric_per_channel_backward_blocks_dtype[F32](rows, cols, bit, eps, clip_val),
+            Role::Blocks { backward: "qat_asymmetric_per_channel_backward_dtype", finish: "qat_asymmetric_per_channel_finish_dtype" },
+            Matrix, Asymmetric, None, calibration: false,
+            [
+                grad_output: F32 IN All,
+                weight: F32 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                grad_weight: F32 OUT All,
+                block_sums: F64 OUT Blocks,
+            ],
+        },
+        entry! {
+            qat_asymmetric_per_channel_backward_blocks_dtype[F16](rows, cols, bit, eps, clip_val),
+            Role::Blocks { backward: "qat_asymmetric_per_channel_backward_dtype", finish: "qat_asymmetric_per_channel_finish_dtype" },
+            Matrix, Asymmetric, None, calibration: false,
+            [
+                grad_output: F16 IN All,
+                weight: F16 IN All,
+                scale: Bf16 IN Unit,
+                offset: Bf16 IN Unit,
+                grad_weight: F16 OUT All,
+                block_sums: F64 OUT Blocks,
+            ],
+        },
+        entry! {
             qat_asymmetric_per_channel_finish(rows, cols, bit, eps, clip_val),
             Role::Finish,
             Matrix, Asymmetric, None, calibration: false,
@@ -308,6 +655,40 @@ pub(crate) mod registry {
             ))),
         },
         entry! {
+            qat_asymmetric_per_channel_finish_dtype[Bf16](rows, cols, bit, eps, clip_val),
+            Role::Finish,
+            Matrix, Asymmetric, None, calibration: false,
+            [
+                block_sums: F64 IN Blocks,
+                scale: Bf16 IN Unit,
+                grad_scale: Bf16 OUT Unit,
+                grad_offset: Bf16 OUT Unit,
+            ],
+            same_as: qat_asymmetric_per_channel_finish, |a| *a,
+        },
+        entry! {
+            qat_asymmetric_per_channel_finish_dtype[F32](rows, cols, bit, eps, clip_val),
+            Role::Finish,
+            Matrix, Asymmetric, None, calibration: false,
+            [
+                block_sums: F64 IN Blocks,
+                scale: Bf16 IN Unit,
+                grad_scale: F32 OUT Unit,
+                grad_offset: F32 OUT Unit,
+            ],
+        },
+        entry! {
+            qat_asymmetric_per_channel_finish_dtype[F16](rows, cols, bit, eps, clip_val),
+            Role::Finish,
+            Matrix, Asymmetric, None, calibration: false,
+            [
+                block_sums: F64 IN Blocks,
+                scale: Bf16 IN Unit,
+                grad_scale: F32 OUT Unit,
+                grad_offset: F32 OUT Unit,
+            ],
+        },
+        entry! {
             qat_asymmetric_per_channel_calibrate(rows, cols, bit, eps, clip_val, mode),
             Role::Calibrate,
             Matrix, Asymmetric, Finite, calibration: true,
@@ -324,6 +705,37 @@ pub(crate) mod registry {
                 &AsymmetricPerChannel { bit: scalar!(a, bit), eps: scalar!(a, eps), clip_val: scalar!(a, clip_val) },
                 Calibration::from_code(a.mode)?,
             ))),
+        },
+        entry! {
+            qat_asymmetric_per_channel_calibrate_dtype[Bf16](rows, cols, bit, eps, clip_val, mode),
+            Role::Calibrate,
+            Matrix, Asymmetric, Finite, calibration: true,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 OUT Unit,
+                offset: Bf16 OUT Unit,
+            ],
+            same_as: qat_asymmetric_per_channel_calibrate, |a| *a,
+        },
+        entry! {
+            qat_asymmetric_per_channel_calibrate_dtype[F32](rows, cols, bit, eps, clip_val, mode),
+            Role::Calibrate,
+            Matrix, Asymmetric, Finite, calibration: true,
+            [
+                weight: F32 IN All,
+                scale: Bf16 OUT Unit,
+                offset: Bf16 OUT Unit,
+            ],
+        },
+        entry! {
+            qat_asymmetric_per_channel_calibrate_dtype[F16](rows, cols, bit, eps, clip_val, mode),
+            Role::Calibrate,
+            Matrix, Asymmetric, Finite, calibration: true,
+            [
+                weight: F16 IN All,
+                scale: Bf16 OUT Unit,
+                offset: Bf16 OUT Unit,
+            ],
         },
     ];
 }

@@ -82,6 +82,7 @@ pub(crate) mod registry {
     pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[
         EntryPoint {
             name: "qat_pack_codes",
+            dtype: None,
             role: Role::Pack {
                 unpack: "qat_unpack_codes",
             },
@@ -99,6 +100,7 @@ pub(crate) mod registry {
         },
         EntryPoint {
             name: "qat_unpack_codes",
+            dtype: None,
             role: Role::Unpack,
             shape: Shape::Pack,
             params: Params::Width,
@@ -114,6 +116,7 @@ pub(crate) mod registry {
         },
         EntryPoint {
             name: "qat_pack_signed_codes",
+            dtype: None,
             role: Role::Pack {
                 unpack: "qat_unpack_signed_codes",
             },
@@ -131,6 +134,7 @@ pub(crate) mod registry {
         },
         EntryPoint {
             name: "qat_unpack_signed_codes",
+            dtype: None,
             role: Role::Unpack,
             shape: Shape::Pack,
             params: Params::Width,

@@ -1,10 +1,13 @@
 //! Per-token activations: the C entry points, each one call (see `crate::ffi`).
 #![allow(clippy::missing_safety_doc)]
 
+use core::ffi::c_void;
+
 use crate::boundary::Raw;
 use crate::call::{Call, Shape};
 use crate::dispatch;
-use crate::ffi::qat_bf16;
+use crate::ffi::{qat_bf16, unknown_dtype};
+use crate::float::with_dtype;
 use crate::PerToken;
 
 /// A per-token call from C on `rows` tokens of `cols`, on the active backend.
@@ -86,6 +89,95 @@ pub unsafe extern "C" fn qat_per_token_backward(
     ))
 }
 
+/// qat_per_token_asymmetric on activations of the element type dtype (a
+/// QAT_DTYPE_* value): input and out hold it. An unknown dtype returns
+/// QAT_ERR_DTYPE, before anything else is checked.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_per_token_asymmetric_dtype(
+    dtype: i32,
+    input: *const c_void,
+    out: *mut c_void,
+    scale: *mut f32,
+    zero_point: *mut i32,
+    rows: usize,
+    cols: usize,
+    bit: u32,
+    eps: f32,
+) -> i32 {
+    with_dtype!(
+        dtype,
+        |T, G| raw!(per_token(rows, cols, bit, eps).forward(
+            false,
+            input.cast::<T>(),
+            out.cast::<T>(),
+            scale,
+            zero_point
+        )),
+        else unknown_dtype()
+    )
+}
+
+/// qat_per_token_symmetric on activations of the element type dtype, as
+/// qat_per_token_asymmetric_dtype.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_per_token_symmetric_dtype(
+    dtype: i32,
+    input: *const c_void,
+    out: *mut c_void,
+    scale: *mut f32,
+    zero_point: *mut i32,
+    rows: usize,
+    cols: usize,
+    bit: u32,
+    eps: f32,
+) -> i32 {
+    with_dtype!(
+        dtype,
+        |T, G| raw!(per_token(rows, cols, bit, eps).forward(
+            true,
+            input.cast::<T>(),
+            out.cast::<T>(),
+            scale,
+            zero_point
+        )),
+        else unknown_dtype()
+    )
+}
+
+/// qat_per_token_backward on data of the element type dtype (a QAT_DTYPE_*
+/// value): grad_output, input and grad_input hold it. An unknown dtype
+/// returns QAT_ERR_DTYPE, before anything else is checked.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_per_token_backward_dtype(
+    dtype: i32,
+    grad_output: *const c_void,
+    input: *const c_void,
+    scale: *const f32,
+    zero_point: *const i32,
+    grad_input: *mut c_void,
+    rows: usize,
+    cols: usize,
+    bit: u32,
+) -> i32 {
+    with_dtype!(
+        dtype,
+        |T, G| raw!(per_token(rows, cols, bit, 1.0).backward(
+            grad_output.cast::<T>(),
+            input.cast::<T>(),
+            scale,
+            zero_point,
+            grad_input.cast::<T>(),
+        )),
+        else unknown_dtype()
+    )
+}
+
 /// The entry points above in the tests' registry (`crate::registry`).
 /// cbindgen:ignore
 #[cfg(feature = "test-hooks")]
@@ -93,41 +185,84 @@ pub(crate) mod registry {
     use super::*;
     use crate::registry::{entry, EntryPoint, Role};
 
-    /// Its entry points.
-    pub(crate) static ENTRY_POINTS: &[EntryPoint] = &[
-        entry! {
-            qat_per_token_asymmetric(rows, cols, bit, eps),
-            Role::Train,
-            Matrix, Token, None, calibration: false,
-            [
-                input: Bf16 IN All,
-                out: Bf16 OUT All,
-                scale: F32 OUT Unit,
-                zero_point: I32 OUT Unit,
+    /// Its entry points: the bf16 ones, then their dtype forms with each
+    /// dtype (whose name is also the data's element).
+    macro_rules! entry_points {
+        ($($dtype:ident),*) => {
+            &[
+                entry! {
+                    qat_per_token_asymmetric(rows, cols, bit, eps),
+                    Role::Train,
+                    Matrix, Token, None, calibration: false,
+                    [
+                        input: Bf16 IN All,
+                        out: Bf16 OUT All,
+                        scale: F32 OUT Unit,
+                        zero_point: I32 OUT Unit,
+                    ]
+                },
+                entry! {
+                    qat_per_token_symmetric(rows, cols, bit, eps),
+                    Role::Train,
+                    Matrix, Token, None, calibration: false,
+                    [
+                        input: Bf16 IN All,
+                        out: Bf16 OUT All,
+                        scale: F32 OUT Unit,
+                        zero_point: I32 OUT Unit,
+                    ]
+                },
+                entry! {
+                    qat_per_token_backward(rows, cols, bit),
+                    Role::Train,
+                    Matrix, TokenBits, None, calibration: false,
+                    [
+                        grad_output: Bf16 IN All,
+                        input: Bf16 IN All,
+                        scale: F32 IN Unit,
+                        zero_point: I32 IN Unit,
+                        grad_input: Bf16 OUT All,
+                    ]
+                },
+                $(
+                    entry! {
+                        qat_per_token_asymmetric_dtype[$dtype](rows, cols, bit, eps),
+                        Role::Train,
+                        Matrix, Token, None, calibration: false,
+                        [
+                            input: $dtype IN All,
+                            out: $dtype OUT All,
+                            scale: F32 OUT Unit,
+                            zero_point: I32 OUT Unit,
+                        ]
+                    },
+                    entry! {
+                        qat_per_token_symmetric_dtype[$dtype](rows, cols, bit, eps),
+                        Role::Train,
+                        Matrix, Token, None, calibration: false,
+                        [
+                            input: $dtype IN All,
+                            out: $dtype OUT All,
+                            scale: F32 OUT Unit,
+                            zero_point: I32 OUT Unit,
+                        ]
+                    },
+                    entry! {
+                        qat_per_token_backward_dtype[$dtype](rows, cols, bit),
+                        Role::Train,
+                        Matrix, TokenBits, None, calibration: false,
+                        [
+                            grad_output: $dtype IN All,
+                            input: $dtype IN All,
+                            scale: F32 IN Unit,
+                            zero_point: I32 IN Unit,
+                            grad_input: $dtype OUT All,
+                        ]
+                    },
+                )*
             ]
-        },
-        entry! {
-            qat_per_token_symmetric(rows, cols, bit, eps),
-            Role::Train,
-            Matrix, Token, None, calibration: false,
-            [
-                input: Bf16 IN All,
-                out: Bf16 OUT All,
-                scale: F32 OUT Unit,
-                zero_point: I32 OUT Unit,
-            ]
-        },
-        entry! {
-            qat_per_token_backward(rows, cols, bit),
-            Role::Train,
-            Matrix, TokenBits, None, calibration: false,
-            [
-                grad_output: Bf16 IN All,
-                input: Bf16 IN All,
-                scale: F32 IN Unit,
-                zero_point: I32 IN Unit,
-                grad_input: Bf16 OUT All,
-            ]
-        },
-    ];
+        };
+    }
+
+    pub(crate) static ENTRY_POINTS: &[EntryPoint] = entry_points!(Bf16, F32, F16);
 }

@@ -6,8 +6,11 @@
 // and each states its pointer contract in a "Safety:" paragraph.
 #![allow(rustdoc::broken_intra_doc_links, clippy::missing_safety_doc)]
 
+use core::ffi::c_void;
+
 use super::*;
-use crate::ffi::qat_bf16;
+use crate::ffi::{qat_bf16, unknown_dtype};
+use crate::float::with_dtype;
 use crate::quantizers::Calibration;
 
 /// Symmetric per-tensor fake quantization: one scale for every weight. weight
@@ -26,6 +29,26 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor(
     max_v: f32,
 ) -> i32 {
     raw!(from_c(numel, eps, min_v, max_v).forward(weight, scale, out))
+}
+
+/// qat_symmetric_per_tensor on data of the element type dtype (a QAT_DTYPE_*
+/// value): the buffers typed void hold it, and the gradients of the scale are
+/// qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+/// QAT_ERR_DTYPE, before anything else is checked.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_symmetric_per_tensor_dtype(
+    dtype: i32,
+    weight: *const c_void,
+    scale: *const qat_bf16,
+    out: *mut c_void,
+    numel: usize,
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+) -> i32 {
+    with_dtype!(dtype, |T, G| raw!(from_c(numel, eps, min_v, max_v).forward(weight.cast::<T>(), scale, out.cast::<T>())), else unknown_dtype())
 }
 
 /// Gradients of qat_symmetric_per_tensor: grad_weight and the one grad_scale,
@@ -54,6 +77,28 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_backward(
     ))
 }
 
+/// qat_symmetric_per_tensor_backward on data of the element type dtype (a
+/// QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+/// scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+/// QAT_ERR_DTYPE, before anything else is checked.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_symmetric_per_tensor_backward_dtype(
+    dtype: i32,
+    grad_output: *const c_void,
+    weight: *const c_void,
+    scale: *const qat_bf16,
+    grad_weight: *mut c_void,
+    grad_scale: *mut c_void,
+    numel: usize,
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+) -> i32 {
+    with_dtype!(dtype, |T, G| raw!(from_c(numel, eps, min_v, max_v).backward(grad_output.cast::<T>(), weight.cast::<T>(), scale, grad_weight.cast::<T>(), grad_scale.cast::<G>())), else unknown_dtype())
+}
+
 /// qat_symmetric_per_channel_quantize with one scale for every weight.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
@@ -70,6 +115,26 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_quantize(
     raw!(from_c(numel, eps, min_v, max_v).quantize(weight, scale, codes))
 }
 
+/// qat_symmetric_per_tensor_quantize on data of the element type dtype (a
+/// QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+/// scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+/// QAT_ERR_DTYPE, before anything else is checked.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_symmetric_per_tensor_quantize_dtype(
+    dtype: i32,
+    weight: *const c_void,
+    scale: *const qat_bf16,
+    codes: *mut i8,
+    numel: usize,
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+) -> i32 {
+    with_dtype!(dtype, |T, G| raw!(from_c(numel, eps, min_v, max_v).quantize(weight.cast::<T>(), scale, codes)), else unknown_dtype())
+}
+
 /// qat_symmetric_per_channel_dequantize with one scale for every code.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
@@ -84,6 +149,26 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_dequantize(
     max_v: f32,
 ) -> i32 {
     raw!(from_c(numel, eps, min_v, max_v).dequantize(codes, scale, out))
+}
+
+/// qat_symmetric_per_tensor_dequantize on data of the element type dtype (a
+/// QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+/// scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+/// QAT_ERR_DTYPE, before anything else is checked.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_symmetric_per_tensor_dequantize_dtype(
+    dtype: i32,
+    codes: *const i8,
+    scale: *const qat_bf16,
+    out: *mut c_void,
+    numel: usize,
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+) -> i32 {
+    with_dtype!(dtype, |T, G| raw!(from_c(numel, eps, min_v, max_v).dequantize(codes, scale, out.cast::<T>())), else unknown_dtype())
 }
 
 /// qat_symmetric_per_tensor_backward for one shard: the two sums as block
@@ -112,6 +197,28 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_backward_blocks(
     ))
 }
 
+/// qat_symmetric_per_tensor_backward_blocks on data of the element type dtype
+/// (a QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of
+/// the scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype
+/// returns QAT_ERR_DTYPE, before anything else is checked.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_symmetric_per_tensor_backward_blocks_dtype(
+    dtype: i32,
+    grad_output: *const c_void,
+    weight: *const c_void,
+    scale: *const qat_bf16,
+    grad_weight: *mut c_void,
+    block_sums: *mut f64,
+    numel: usize,
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+) -> i32 {
+    with_dtype!(dtype, |T, G| raw!(from_c(numel, eps, min_v, max_v).backward_blocks(grad_output.cast::<T>(), weight.cast::<T>(), scale, grad_weight.cast::<T>(), block_sums)), else unknown_dtype())
+}
+
 /// The scale gradient that one qat_symmetric_per_tensor_backward call over
 /// numel weights gives, from the tensor's block values.
 ///
@@ -129,6 +236,26 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_finish(
     raw!(from_c(numel, eps, min_v, max_v).finish(block_sums, scale, grad_scale))
 }
 
+/// qat_symmetric_per_tensor_finish on data of the element type dtype (a
+/// QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+/// scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+/// QAT_ERR_DTYPE, before anything else is checked.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_symmetric_per_tensor_finish_dtype(
+    dtype: i32,
+    block_sums: *const f64,
+    scale: *const qat_bf16,
+    grad_scale: *mut c_void,
+    numel: usize,
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+) -> i32 {
+    with_dtype!(dtype, |T, G| raw!(from_c(numel, eps, min_v, max_v).finish(block_sums, scale, grad_scale.cast::<G>())), else unknown_dtype())
+}
+
 /// Calibration per tensor: one scale, as qat_symmetric_per_channel_calibrate.
 ///
 /// Safety: each non-null pointer must be valid for its count of elements.
@@ -143,6 +270,26 @@ pub unsafe extern "C" fn qat_symmetric_per_tensor_calibrate(
     mode: i32,
 ) -> i32 {
     raw!(from_c(numel, eps, min_v, max_v).calibrate(weight, scale, Calibration::from_code(mode)))
+}
+
+/// qat_symmetric_per_tensor_calibrate on data of the element type dtype (a
+/// QAT_DTYPE_* value): the buffers typed void hold it, and the gradients of the
+/// scale are qat_bf16 with QAT_DTYPE_BF16, else float. An unknown dtype returns
+/// QAT_ERR_DTYPE, before anything else is checked.
+///
+/// Safety: each non-null pointer must be valid for its count of elements.
+#[no_mangle]
+pub unsafe extern "C" fn qat_symmetric_per_tensor_calibrate_dtype(
+    dtype: i32,
+    weight: *const c_void,
+    scale: *mut qat_bf16,
+    numel: usize,
+    eps: f32,
+    min_v: f32,
+    max_v: f32,
+    mode: i32,
+) -> i32 {
+    with_dtype!(dtype, |T, G| raw!(from_c(numel, eps, min_v, max_v).calibrate(weight.cast::<T>(), scale, Calibration::from_code(mode))), else unknown_dtype())
 }
 
 /// The entry points above in the tests' registry (`crate::registry`).
@@ -171,6 +318,37 @@ pub(crate) mod registry {
             ))),
         },
         entry! {
+            qat_symmetric_per_tensor_dtype[Bf16](numel, eps, min_v, max_v),
+            Role::Train,
+            Tensor, Symmetric, None, calibration: false,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                out: Bf16 OUT All,
+            ],
+            same_as: qat_symmetric_per_tensor, |a| *a,
+        },
+        entry! {
+            qat_symmetric_per_tensor_dtype[F32](numel, eps, min_v, max_v),
+            Role::Train,
+            Tensor, Symmetric, None, calibration: false,
+            [
+                weight: F32 IN All,
+                scale: Bf16 IN Unit,
+                out: F32 OUT All,
+            ],
+        },
+        entry! {
+            qat_symmetric_per_tensor_dtype[F16](numel, eps, min_v, max_v),
+            Role::Train,
+            Tensor, Symmetric, None, calibration: false,
+            [
+                weight: F16 IN All,
+                scale: Bf16 IN Unit,
+                out: F16 OUT All,
+            ],
+        },
+        entry! {
             qat_symmetric_per_tensor_backward(numel, eps, min_v, max_v),
             Role::Train,
             Tensor, Symmetric, None, calibration: false,
@@ -191,6 +369,43 @@ pub(crate) mod registry {
             ))),
         },
         entry! {
+            qat_symmetric_per_tensor_backward_dtype[Bf16](numel, eps, min_v, max_v),
+            Role::Train,
+            Tensor, Symmetric, None, calibration: false,
+            [
+                grad_output: Bf16 IN All,
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                grad_weight: Bf16 OUT All,
+                grad_scale: Bf16 OUT Unit,
+            ],
+            same_as: qat_symmetric_per_tensor_backward, |a| *a,
+        },
+        entry! {
+            qat_symmetric_per_tensor_backward_dtype[F32](numel, eps, min_v, max_v),
+            Role::Train,
+            Tensor, Symmetric, None, calibration: false,
+            [
+                grad_output: F32 IN All,
+                weight: F32 IN All,
+                scale: Bf16 IN Unit,
+                grad_weight: F32 OUT All,
+                grad_scale: F32 OUT Unit,
+            ],
+        },
+        entry! {
+            qat_symmetric_per_tensor_backward_dtype[F16](numel, eps, min_v, max_v),
+            Role::Train,
+            Tensor, Symmetric, None, calibration: false,
+            [
+                grad_output: F16 IN All,
+                weight: F16 IN All,
+                scale: Bf16 IN Unit,
+                grad_weight: F16 OUT All,
+                grad_scale: F32 OUT Unit,
+            ],
+        },
+        entry! {
             qat_symmetric_per_tensor_quantize(numel, eps, min_v, max_v),
             Role::Quantize { forward: "qat_symmetric_per_tensor", dequantize: "qat_symmetric_per_tensor_dequantize" },
             Tensor, SymmetricCodes, Finite, calibration: false,
@@ -207,6 +422,37 @@ pub(crate) mod registry {
             ))),
         },
         entry! {
+            qat_symmetric_per_tensor_quantize_dtype[Bf16](numel, eps, min_v, max_v),
+            Role::Quantize { forward: "qat_symmetric_per_tensor_dtype", dequantize: "qat_symmetric_per_tensor_dequantize_dtype" },
+            Tensor, SymmetricCodes, Finite, calibration: false,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                codes: I8 OUT All,
+            ],
+            same_as: qat_symmetric_per_tensor_quantize, |a| *a,
+        },
+        entry! {
+            qat_symmetric_per_tensor_quantize_dtype[F32](numel, eps, min_v, max_v),
+            Role::Quantize { forward: "qat_symmetric_per_tensor_dtype", dequantize: "qat_symmetric_per_tensor_dequantize_dtype" },
+            Tensor, SymmetricCodes, Finite, calibration: false,
+            [
+                weight: F32 IN All,
+                scale: Bf16 IN Unit,
+                codes: I8 OUT All,
+            ],
+        },
+        entry! {
+            qat_symmetric_per_tensor_quantize_dtype[F16](numel, eps, min_v, max_v),
+            Role::Quantize { forward: "qat_symmetric_per_tensor_dtype", dequantize: "qat_symmetric_per_tensor_dequantize_dtype" },
+            Tensor, SymmetricCodes, Finite, calibration: false,
+            [
+                weight: F16 IN All,
+                scale: Bf16 IN Unit,
+                codes: I8 OUT All,
+            ],
+        },
+        entry! {
             qat_symmetric_per_tensor_dequantize(numel, eps, min_v, max_v),
             Role::Dequantize,
             Tensor, SymmetricCodes, Codes, calibration: false,
@@ -221,6 +467,37 @@ pub(crate) mod registry {
                 slice_mut::<half::bf16>(p[2]),
                 &Symmetric { eps: scalar!(a, eps), min_v: scalar!(a, min_v), max_v: scalar!(a, max_v) },
             ))),
+        },
+        entry! {
+            qat_symmetric_per_tensor_dequantize_dtype[Bf16](numel, eps, min_v, max_v),
+            Role::Dequantize,
+            Tensor, SymmetricCodes, Codes, calibration: false,
+            [
+                codes: I8 IN All,
+                scale: Bf16 IN Unit,
+                out: Bf16 OUT All,
+            ],
+            same_as: qat_symmetric_per_tensor_dequantize, |a| *a,
+        },
+        entry! {
+            qat_symmetric_per_tensor_dequantize_dtype[F32](numel, eps, min_v, max_v),
+            Role::Dequantize,
+            Tensor, SymmetricCodes, Codes, calibration: false,
+            [
+                codes: I8 IN All,
+                scale: Bf16 IN Unit,
+                out: F32 OUT All,
+            ],
+        },
+        entry! {
+            qat_symmetric_per_tensor_dequantize_dtype[F16](numel, eps, min_v, max_v),
+            Role::Dequantize,
+            Tensor, SymmetricCodes, Codes, calibration: false,
+            [
+                codes: I8 IN All,
+                scale: Bf16 IN Unit,
+                out: F16 OUT All,
+            ],
         },
         entry! {
             qat_symmetric_per_tensor_backward_blocks(numel, eps, min_v, max_v),
@@ -243,6 +520,43 @@ pub(crate) mod registry {
             ))),
         },
         entry! {
+            qat_symmetric_per_tensor_backward_blocks_dtype[Bf16](numel, eps, min_v, max_v),
+            Role::Blocks { backward: "qat_symmetric_per_tensor_backward_dtype", finish: "qat_symmetric_per_tensor_finish_dtype" },
+            Tensor, Symmetric, None, calibration: false,
+            [
+                grad_output: Bf16 IN All,
+                weight: Bf16 IN All,
+                scale: Bf16 IN Unit,
+                grad_weight: Bf16 OUT All,
+                block_sums: F64 OUT Blocks,
+            ],
+            same_as: qat_symmetric_per_tensor_backward_blocks, |a| *a,
+        },
+        entry! {
+            qat_symmetric_per_tensor_backward_blocks_dtype[F32](numel, eps, min_v, max_v),
+            Role::Blocks { backward: "qat_symmetric_per_tensor_backward_dtype", finish: "qat_symmetric_per_tensor_finish_dtype" },
+            Tensor, Symmetric, None, calibration: false,
+            [
+                grad_output: F32 IN All,
+                weight: F32 IN All,
+                scale: Bf16 IN Unit,
+                grad_weight: F32 OUT All,
+                block_sums: F64 OUT Blocks,
+            ],
+        },
+        entry! {
+            qat_symmetric_per_tensor_backward_blocks_dtype[F16](numel, eps, min_v, max_v),
+            Role::Blocks { backward: "qat_symmetric_per_tensor_backward_dtype", finish: "qat_symmetric_per_tensor_finish_dtype" },
+            Tensor, Symmetric, None, calibration: false,
+            [
+                grad_output: F16 IN All,
+                weight: F16 IN All,
+                scale: Bf16 IN Unit,
+                grad_weight: F16 OUT All,
+                block_sums: F64 OUT Blocks,
+            ],
+        },
+        entry! {
             qat_symmetric_per_tensor_finish(numel, eps, min_v, max_v),
             Role::Finish,
             Tensor, Symmetric, None, calibration: false,
@@ -260,6 +574,37 @@ pub(crate) mod registry {
             ))),
         },
         entry! {
+            qat_symmetric_per_tensor_finish_dtype[Bf16](numel, eps, min_v, max_v),
+            Role::Finish,
+            Tensor, Symmetric, None, calibration: false,
+            [
+                block_sums: F64 IN Blocks,
+                scale: Bf16 IN Unit,
+                grad_scale: Bf16 OUT Unit,
+            ],
+            same_as: qat_symmetric_per_tensor_finish, |a| *a,
+        },
+        entry! {
+            qat_symmetric_per_tensor_finish_dtype[F32](numel, eps, min_v, max_v),
+            Role::Finish,
+            Tensor, Symmetric, None, calibration: false,
+            [
+                block_sums: F64 IN Blocks,
+                scale: Bf16 IN Unit,
+                grad_scale: F32 OUT Unit,
+            ],
+        },
+        entry! {
+            qat_symmetric_per_tensor_finish_dtype[F16](numel, eps, min_v, max_v),
+            Role::Finish,
+            Tensor, Symmetric, None, calibration: false,
+            [
+                block_sums: F64 IN Blocks,
+                scale: Bf16 IN Unit,
+                grad_scale: F32 OUT Unit,
+            ],
+        },
+        entry! {
             qat_symmetric_per_tensor_calibrate(numel, eps, min_v, max_v, mode),
             Role::Calibrate,
             Tensor, Symmetric, Finite, calibration: true,
@@ -273,6 +618,34 @@ pub(crate) mod registry {
                 &Symmetric { eps: scalar!(a, eps), min_v: scalar!(a, min_v), max_v: scalar!(a, max_v) },
                 Calibration::from_code(a.mode)?,
             ))),
+        },
+        entry! {
+            qat_symmetric_per_tensor_calibrate_dtype[Bf16](numel, eps, min_v, max_v, mode),
+            Role::Calibrate,
+            Tensor, Symmetric, Finite, calibration: true,
+            [
+                weight: Bf16 IN All,
+                scale: Bf16 OUT Unit,
+            ],
+            same_as: qat_symmetric_per_tensor_calibrate, |a| *a,
+        },
+        entry! {
+            qat_symmetric_per_tensor_calibrate_dtype[F32](numel, eps, min_v, max_v, mode),
+            Role::Calibrate,
+            Tensor, Symmetric, Finite, calibration: true,
+            [
+                weight: F32 IN All,
+                scale: Bf16 OUT Unit,
+            ],
+        },
+        entry! {
+            qat_symmetric_per_tensor_calibrate_dtype[F16](numel, eps, min_v, max_v, mode),
+            Role::Calibrate,
+            Tensor, Symmetric, Finite, calibration: true,
+            [
+                weight: F16 IN All,
+                scale: Bf16 OUT Unit,
+            ],
         },
     ];
 }
