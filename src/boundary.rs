@@ -1,8 +1,11 @@
-//! Where a call comes from, and the checks its buffers need: from slices
-//! ([`Slices`], the safe API), only their lengths against the call's shape;
-//! from C ([`Raw`]), every buffer's extent, pointer and overlap. The one
-//! home of the boundary's checks; `call` runs them in their place in the
-//! documented order.
+//! Where a call comes from, the checks its buffers need, and how a refusal
+//! reaches the caller (the status, and the refusal handler's detail): from
+//! slices ([`Slices`], the safe API), only their lengths against the call's
+//! shape; from C ([`Raw`]), every buffer's extent, pointer and overlap. The
+//! one home of the boundary's checks; `call` runs them in their place in
+//! the documented order.
+
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::error::QAT_OK;
 use crate::{Argument, Error, Rule};
@@ -213,7 +216,7 @@ pub(crate) fn status(result: Result<(), Error>) -> i32 {
     match result {
         Ok(()) => QAT_OK,
         Err(error) => {
-            crate::ffi::refuse(error);
+            refuse(error);
             error.code()
         }
     }
@@ -312,4 +315,54 @@ fn check_overlaps(buffers: &[Buffer]) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Why a call was refused, as a refusal handler receives it: the status the
+/// call returns, and which argument broke which rule, which
+/// qat_refusal_message puts in words ("bit is outside 2..=8"). The
+/// argument and rule codes are for qat_refusal_message; their values may
+/// change between releases.
+#[repr(C)]
+#[derive(Clone, Copy)]
+#[allow(non_camel_case_types)]
+pub struct qat_refusal {
+    /// The QAT_ERR_* code the call returns.
+    pub status: i32,
+    /// The argument, as a code.
+    pub argument: i32,
+    /// The rule it broke, as a code.
+    pub rule: i32,
+}
+
+/// A function a refused call calls, on the calling thread, before it
+/// returns its status. It must return (not unwind or longjmp).
+#[allow(non_camel_case_types)]
+pub type qat_refusal_handler = Option<unsafe extern "C" fn(refusal: *const qat_refusal)>;
+
+/// The handler, as a pointer (null: none): an atomic store and load, which
+/// every target has, the Cortex-M0+ too.
+pub(crate) static HANDLER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Gives a refused call's error to the handler (`qat_set_refusal_handler`,
+/// in `ffi`), if one is set. Out of line: one copy for every entry point.
+#[inline(never)]
+pub(crate) fn refuse(error: Error) {
+    let handler = HANDLER.load(Ordering::Acquire);
+    if handler.is_null() {
+        return;
+    }
+    // SAFETY: only `qat_set_refusal_handler` stores here, and only a
+    // function pointer of this type; fn pointers and data pointers have the
+    // same size on every target Rust supports.
+    let handler: unsafe extern "C" fn(*const qat_refusal) =
+        unsafe { core::mem::transmute(handler) };
+    let (argument, rule) = error.codes();
+    let refusal = qat_refusal {
+        status: error.code(),
+        argument,
+        rule,
+    };
+    // SAFETY: the handler's contract (qat_set_refusal_handler): it takes a
+    // valid refusal, which lives until it returns, and returns.
+    unsafe { handler(&refusal) };
 }

@@ -15,9 +15,10 @@
 #![allow(clippy::missing_safety_doc)]
 
 use core::ffi::c_char;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::Ordering;
 
-use crate::boundary::status;
+pub use crate::boundary::{qat_refusal, qat_refusal_handler};
+use crate::boundary::{status, HANDLER};
 use crate::{set_isa, Argument, Error, Isa, Rule, Status};
 
 pub use crate::quantizers::c::*;
@@ -76,54 +77,6 @@ pub extern "C" fn qat_version() -> *const c_char {
 /// `_dtype` forms' `with_dtype!` else branch).
 pub(crate) fn unknown_dtype() -> i32 {
     status(Err(Error::new(Argument::Dtype, Rule::UnknownDtype)))
-}
-
-/// Why a call was refused, as a refusal handler receives it: the status the
-/// call returns, and which argument broke which rule, which
-/// qat_refusal_message puts in words ("bit is outside 2..=8"). The
-/// argument and rule codes are for qat_refusal_message; their values may
-/// change between releases.
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct qat_refusal {
-    /// The QAT_ERR_* code the call returns.
-    pub status: i32,
-    /// The argument, as a code.
-    pub argument: i32,
-    /// The rule it broke, as a code.
-    pub rule: i32,
-}
-
-/// A function a refused call calls, on the calling thread, before it
-/// returns its status. It must return (not unwind or longjmp).
-pub type qat_refusal_handler = Option<unsafe extern "C" fn(refusal: *const qat_refusal)>;
-
-/// The handler, as a pointer (null: none): an atomic store and load, which
-/// every target has, the Cortex-M0+ too.
-static HANDLER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
-
-/// Gives a refused call's error to the handler, if one is set. Out of line:
-/// one copy for every entry point.
-#[inline(never)]
-pub(crate) fn refuse(error: Error) {
-    let handler = HANDLER.load(Ordering::Acquire);
-    if handler.is_null() {
-        return;
-    }
-    // SAFETY: only `qat_set_refusal_handler` stores here, and only a
-    // function pointer of this type; fn pointers and data pointers have the
-    // same size on every target Rust supports.
-    let handler: unsafe extern "C" fn(*const qat_refusal) =
-        unsafe { core::mem::transmute(handler) };
-    let (argument, rule) = error.codes();
-    let refusal = qat_refusal {
-        status: error.code(),
-        argument,
-        rule,
-    };
-    // SAFETY: the handler's contract (qat_set_refusal_handler): it takes a
-    // valid refusal, which lives until it returns, and returns.
-    unsafe { handler(&refusal) };
 }
 
 /// Sets the function every refused call (any entry point that returns a
