@@ -143,10 +143,8 @@ pub(crate) trait Memory: Lanes {
     #[inline(always)]
     unsafe fn load_f16(token: Self::Token, src: *const f16) -> Self {
         let mut wide = Self::Staged::<f32>::default();
-        for (i, w) in wide.as_mut().iter_mut().enumerate() {
-            // SAFETY: one load's elements are readable (caller).
-            *w = unsafe { src.add(i).read_unaligned() }.to_f32();
-        }
+        // SAFETY: one load's elements are readable (caller).
+        unsafe { widen_f16(src, wide.as_mut()) };
         // SAFETY: a local array of one load's elements.
         unsafe { Self::load_f32(token, wide.as_ref().as_ptr()) }
     }
@@ -161,12 +159,38 @@ pub(crate) trait Memory: Lanes {
     #[inline(always)]
     unsafe fn store_f16(self, dst: *mut f16) {
         let mut wide = Self::Staged::<f32>::default();
-        // SAFETY: a local array of one load's elements.
-        unsafe { self.store_f32(wide.as_mut().as_mut_ptr()) };
-        for (i, &w) in wide.as_ref().iter().enumerate() {
-            // SAFETY: one load's elements are writable (caller).
-            unsafe { dst.add(i).write_unaligned(<f16 as Data>::narrow(w)) };
+        // SAFETY: a local array of one load's elements, and one load's
+        // elements are writable (caller).
+        unsafe {
+            self.store_f32(wide.as_mut().as_mut_ptr());
+            narrow_f16(wide.as_ref(), dst);
         }
+    }
+}
+
+/// `wide.len()` binary16 values from `src`, widened (exact): the default
+/// f16 loads, one value at a time.
+///
+/// # Safety
+/// `src` is valid for reading `wide.len()` values.
+#[inline(always)]
+unsafe fn widen_f16(src: *const f16, wide: &mut [f32]) {
+    for (i, w) in wide.iter_mut().enumerate() {
+        // SAFETY: i < wide.len() (caller).
+        *w = unsafe { src.add(i).read_unaligned() }.to_f32();
+    }
+}
+
+/// `wide` narrowed to binary16 ([`Data::narrow`]) at `dst`: the default f16
+/// stores, one value at a time.
+///
+/// # Safety
+/// `dst` is valid for writing `wide.len()` values.
+#[inline(always)]
+unsafe fn narrow_f16(wide: &[f32], dst: *mut f16) {
+    for (i, &w) in wide.iter().enumerate() {
+        // SAFETY: i < wide.len() (caller).
+        unsafe { dst.add(i).write_unaligned(<f16 as Data>::narrow(w)) };
     }
 }
 
@@ -570,12 +594,11 @@ pub(crate) trait Vector: Memory {
     #[inline(always)]
     unsafe fn load_f16_pair(token: Self::Token, src: *const f16) -> [Self; 2] {
         let mut wide = [0f32; 2 * LANES];
-        for (i, w) in wide.iter_mut().enumerate() {
-            // SAFETY: sixteen elements are readable (caller).
-            *w = unsafe { src.add(i).read_unaligned() }.to_f32();
+        // SAFETY: sixteen elements are readable (caller); a local array.
+        unsafe {
+            widen_f16(src, &mut wide);
+            Self::load_f32_pair(token, wide.as_ptr())
         }
-        // SAFETY: a local array of sixteen.
-        unsafe { Self::load_f32_pair(token, wide.as_ptr()) }
     }
 
     /// Stores two vectors in [`Vector::load_pair`]'s order as sixteen
@@ -586,11 +609,11 @@ pub(crate) trait Vector: Memory {
     #[inline(always)]
     unsafe fn store_f16_pair(pair: [Self; 2], dst: *mut f16) {
         let mut wide = [0f32; 2 * LANES];
-        // SAFETY: a local array of sixteen.
-        unsafe { Self::store_f32_pair(pair, wide.as_mut_ptr()) };
-        for (i, &w) in wide.iter().enumerate() {
-            // SAFETY: sixteen elements are writable (caller).
-            unsafe { dst.add(i).write_unaligned(<f16 as Data>::narrow(w)) };
+        // SAFETY: a local array of sixteen, and sixteen elements are
+        // writable (caller).
+        unsafe {
+            Self::store_f32_pair(pair, wide.as_mut_ptr());
+            narrow_f16(&wide, dst);
         }
     }
 
