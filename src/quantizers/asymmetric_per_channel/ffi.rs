@@ -373,7 +373,6 @@ pub(crate) mod registry {
                 offset: Bf16 IN Unit,
                 out: Bf16 OUT All,
             ],
-            same_as: qat_asymmetric_per_channel, |a| *a,
         },
         entry! {
             qat_asymmetric_per_channel_dtype[F32](rows, cols, bit, eps, clip_val),
@@ -435,7 +434,6 @@ pub(crate) mod registry {
                 grad_scale: Bf16 OUT Unit,
                 grad_offset: Bf16 OUT Unit,
             ],
-            same_as: qat_asymmetric_per_channel_backward, |a| *a,
         },
         entry! {
             qat_asymmetric_per_channel_backward_dtype[F32](rows, cols, bit, eps, clip_val),
@@ -494,7 +492,6 @@ pub(crate) mod registry {
                 offset: Bf16 IN Unit,
                 codes: U8 OUT All,
             ],
-            same_as: qat_asymmetric_per_channel_quantize, |a| *a,
         },
         entry! {
             qat_asymmetric_per_channel_quantize_dtype[F32](rows, cols, bit, eps, clip_val),
@@ -547,7 +544,6 @@ pub(crate) mod registry {
                 offset: Bf16 IN Unit,
                 out: Bf16 OUT All,
             ],
-            same_as: qat_asymmetric_per_channel_dequantize, |a| *a,
         },
         entry! {
             qat_asymmetric_per_channel_dequantize_dtype[F32](rows, cols, bit, eps, clip_val),
@@ -606,7 +602,6 @@ pub(crate) mod registry {
                 grad_weight: Bf16 OUT All,
                 block_sums: F64 OUT Blocks,
             ],
-            same_as: qat_asymmetric_per_channel_backward_blocks, |a| *a,
         },
         entry! {
             qat_asymmetric_per_channel_backward_blocks_dtype[F32](rows, cols, bit, eps, clip_val),
@@ -664,7 +659,6 @@ pub(crate) mod registry {
                 grad_scale: Bf16 OUT Unit,
                 grad_offset: Bf16 OUT Unit,
             ],
-            same_as: qat_asymmetric_per_channel_finish, |a| *a,
         },
         entry! {
             qat_asymmetric_per_channel_finish_dtype[F32](rows, cols, bit, eps, clip_val),
@@ -715,7 +709,6 @@ pub(crate) mod registry {
                 scale: Bf16 OUT Unit,
                 offset: Bf16 OUT Unit,
             ],
-            same_as: qat_asymmetric_per_channel_calibrate, |a| *a,
         },
         entry! {
             qat_asymmetric_per_channel_calibrate_dtype[F32](rows, cols, bit, eps, clip_val, mode),

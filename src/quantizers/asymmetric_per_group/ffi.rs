@@ -392,7 +392,6 @@ pub(crate) mod registry {
                 offset: Bf16 IN Unit,
                 out: Bf16 OUT All,
             ],
-            same_as: qat_asymmetric_per_group, |a| *a,
         },
         entry! {
             qat_asymmetric_per_group_dtype[F32](numel, group_size, bit, eps, clip_val),
@@ -453,7 +452,6 @@ pub(crate) mod registry {
                 grad_scale: Bf16 OUT Unit,
                 grad_offset: Bf16 OUT Unit,
             ],
-            same_as: qat_asymmetric_per_group_backward, |a| *a,
         },
         entry! {
             qat_asymmetric_per_group_backward_dtype[F32](numel, group_size, bit, eps, clip_val),
@@ -511,7 +509,6 @@ pub(crate) mod registry {
                 offset: Bf16 IN Unit,
                 codes: U8 OUT All,
             ],
-            same_as: qat_asymmetric_per_group_quantize, |a| *a,
         },
         entry! {
             qat_asymmetric_per_group_quantize_dtype[F32](numel, group_size, bit, eps, clip_val),
@@ -563,7 +560,6 @@ pub(crate) mod registry {
                 offset: Bf16 IN Unit,
                 out: Bf16 OUT All,
             ],
-            same_as: qat_asymmetric_per_group_dequantize, |a| *a,
         },
         entry! {
             qat_asymmetric_per_group_dequantize_dtype[F32](numel, group_size, bit, eps, clip_val),
@@ -621,7 +617,6 @@ pub(crate) mod registry {
                 grad_weight: Bf16 OUT All,
                 block_sums: F64 OUT Blocks,
             ],
-            same_as: qat_asymmetric_per_group_backward_blocks, |a| *a,
         },
         entry! {
             qat_asymmetric_per_group_backward_blocks_dtype[F32](numel, group_size, bit, eps, clip_val),
@@ -677,7 +672,6 @@ pub(crate) mod registry {
                 grad_scale: Bf16 OUT Unit,
                 grad_offset: Bf16 OUT Unit,
             ],
-            same_as: qat_asymmetric_per_group_finish, |a| *a,
         },
         entry! {
             qat_asymmetric_per_group_finish_dtype[F32](numel, group_size, bit, eps, clip_val),
@@ -727,7 +721,6 @@ pub(crate) mod registry {
                 scale: Bf16 OUT Unit,
                 offset: Bf16 OUT Unit,
             ],
-            same_as: qat_asymmetric_per_group_calibrate, |a| *a,
         },
         entry! {
             qat_asymmetric_per_group_calibrate_dtype[F32](numel, group_size, bit, eps, clip_val, mode),

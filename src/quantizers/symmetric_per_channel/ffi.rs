@@ -353,7 +353,6 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 out: Bf16 OUT All,
             ],
-            same_as: qat_symmetric_per_channel, |a| *a,
         },
         entry! {
             qat_symmetric_per_channel_dtype[F32](rows, cols, eps, min_v, max_v),
@@ -406,7 +405,6 @@ pub(crate) mod registry {
                 grad_weight: Bf16 OUT All,
                 grad_scale: Bf16 OUT Unit,
             ],
-            same_as: qat_symmetric_per_channel_backward, |a| *a,
         },
         entry! {
             qat_symmetric_per_channel_backward_dtype[F32](rows, cols, eps, min_v, max_v),
@@ -457,7 +455,6 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 codes: I8 OUT All,
             ],
-            same_as: qat_symmetric_per_channel_quantize, |a| *a,
         },
         entry! {
             qat_symmetric_per_channel_quantize_dtype[F32](rows, cols, eps, min_v, max_v),
@@ -504,7 +501,6 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 out: Bf16 OUT All,
             ],
-            same_as: qat_symmetric_per_channel_dequantize, |a| *a,
         },
         entry! {
             qat_symmetric_per_channel_dequantize_dtype[F32](rows, cols, eps, min_v, max_v),
@@ -557,7 +553,6 @@ pub(crate) mod registry {
                 grad_weight: Bf16 OUT All,
                 block_sums: F64 OUT Blocks,
             ],
-            same_as: qat_symmetric_per_channel_backward_blocks, |a| *a,
         },
         entry! {
             qat_symmetric_per_channel_backward_blocks_dtype[F32](rows, cols, eps, min_v, max_v),
@@ -609,7 +604,6 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 grad_scale: Bf16 OUT Unit,
             ],
-            same_as: qat_symmetric_per_channel_finish, |a| *a,
         },
         entry! {
             qat_symmetric_per_channel_finish_dtype[F32](rows, cols, eps, min_v, max_v),
@@ -654,7 +648,6 @@ pub(crate) mod registry {
                 weight: Bf16 IN All,
                 scale: Bf16 OUT Unit,
             ],
-            same_as: qat_symmetric_per_channel_calibrate, |a| *a,
         },
         entry! {
             qat_symmetric_per_channel_calibrate_dtype[F32](rows, cols, eps, min_v, max_v, mode),

@@ -326,7 +326,6 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 out: Bf16 OUT All,
             ],
-            same_as: qat_symmetric_per_tensor, |a| *a,
         },
         entry! {
             qat_symmetric_per_tensor_dtype[F32](numel, eps, min_v, max_v),
@@ -379,7 +378,6 @@ pub(crate) mod registry {
                 grad_weight: Bf16 OUT All,
                 grad_scale: Bf16 OUT Unit,
             ],
-            same_as: qat_symmetric_per_tensor_backward, |a| *a,
         },
         entry! {
             qat_symmetric_per_tensor_backward_dtype[F32](numel, eps, min_v, max_v),
@@ -430,7 +428,6 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 codes: I8 OUT All,
             ],
-            same_as: qat_symmetric_per_tensor_quantize, |a| *a,
         },
         entry! {
             qat_symmetric_per_tensor_quantize_dtype[F32](numel, eps, min_v, max_v),
@@ -477,7 +474,6 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 out: Bf16 OUT All,
             ],
-            same_as: qat_symmetric_per_tensor_dequantize, |a| *a,
         },
         entry! {
             qat_symmetric_per_tensor_dequantize_dtype[F32](numel, eps, min_v, max_v),
@@ -530,7 +526,6 @@ pub(crate) mod registry {
                 grad_weight: Bf16 OUT All,
                 block_sums: F64 OUT Blocks,
             ],
-            same_as: qat_symmetric_per_tensor_backward_blocks, |a| *a,
         },
         entry! {
             qat_symmetric_per_tensor_backward_blocks_dtype[F32](numel, eps, min_v, max_v),
@@ -582,7 +577,6 @@ pub(crate) mod registry {
                 scale: Bf16 IN Unit,
                 grad_scale: Bf16 OUT Unit,
             ],
-            same_as: qat_symmetric_per_tensor_finish, |a| *a,
         },
         entry! {
             qat_symmetric_per_tensor_finish_dtype[F32](numel, eps, min_v, max_v),
@@ -627,7 +621,6 @@ pub(crate) mod registry {
                 weight: Bf16 IN All,
                 scale: Bf16 OUT Unit,
             ],
-            same_as: qat_symmetric_per_tensor_calibrate, |a| *a,
         },
         entry! {
             qat_symmetric_per_tensor_calibrate_dtype[F32](numel, eps, min_v, max_v, mode),
