@@ -24,6 +24,15 @@
 #define QAT_OK 0
 
 /**
+ * The elements a task takes: calls of fewer than twice this many run on
+ * the calling thread, and larger ones split into tasks of whole units of
+ * about this many elements (per tensor, exactly this many). Below it, a
+ * task's work (tens of microseconds) is no longer much more than a pool's
+ * cost to hand it to a thread (`benches/README.md`).
+ */
+#define QAT_GRAIN 65536
+
+/**
  * Why a call was refused: the C ABI's QAT_ERR_* status codes. A call that
  * returns one has written nothing to any output.
  */
@@ -230,6 +239,29 @@ typedef struct qat_refusal {
 typedef void (*qat_refusal_handler)(const struct qat_refusal *refusal);
 
 /**
+ * A task of a call: `task(context, index)` runs task `index`.
+ */
+typedef void (*qat_task)(void *context, size_t index);
+
+/**
+ * A caller's thread pool as the library uses it: `parallel_for(pool,
+ * count, task, context)` calls `task(context, i)` once for every `i` below
+ * `count`, on any threads (the calling one too), in any order and at once,
+ * and returns when every call has returned. The tasks never fail. `pool`
+ * is the pool's own state, passed back as is.
+ */
+typedef struct qat_thread_pool {
+  /**
+   * Runs `count` tasks (NULL: the calling thread runs them).
+   */
+  void (*parallel_for)(void *pool, size_t count, qat_task task, void *context);
+  /**
+   * The pool's state.
+   */
+  void *pool;
+} qat_thread_pool;
+
+/**
  * A bfloat16 value as its 16-bit pattern (the top half of an IEEE f32).
  */
 typedef uint16_t qat_bf16;
@@ -281,6 +313,36 @@ const char *qat_version(void);
  * both return the same one: set it at start-up.
  */
 qat_refusal_handler qat_set_refusal_handler(qat_refusal_handler handler);
+
+/**
+ * Runs every later call of at least 2 * QAT_GRAIN elements, from any thread,
+ * across pool (NULL: on the calling thread, the default): forward,
+ * backward, their shard forms, export, calibration (per tensor: on the
+ * calling thread) and per token; finishing and packing stay on the calling
+ * thread, their work being small. Process-wide;
+ * returns the pool it replaces. The library keeps the pointer, not a copy:
+ * pool must stay valid until it is replaced, and calls that may still be
+ * using it have returned.
+ *
+ * A call checks everything on the calling thread first: a refused call
+ * never reaches the pool, and writes nothing. Then it splits into tasks
+ * of whole groups, rows or tokens of about QAT_GRAIN elements (per tensor,
+ * QAT_GRAIN elements each) and calls pool->parallel_for once (a per-tensor
+ * backward: once per 16 tasks, adding the block sums on the calling
+ * thread between them). The split depends on the call's shape alone, and
+ * the bits of every output are those of a call without a pool, whatever
+ * the pool's thread count or order.
+ *
+ * parallel_for may be called from several threads at once, and from a
+ * thread of the pool itself (a call made inside a task of the caller's
+ * own): a pool that cannot nest should then run the tasks on the calling
+ * thread. Each task sets the default floating-point environment on its
+ * thread and restores that thread's own.
+ *
+ * Safety: pool is NULL, or valid as above, with parallel_for as
+ * qat_thread_pool states.
+ */
+const struct qat_thread_pool *qat_set_thread_pool(const struct qat_thread_pool *pool);
 
 /**
  * Writes refusal's detail as one line, "bit is outside 2..=8": the argument

@@ -17,14 +17,14 @@ use core::marker::PhantomData;
 use crate::arch::{Backend, Kernel};
 use crate::bf16_bits::widen;
 use crate::boundary::{input, output, Boundary, Buffer, In, Len, Out};
-use crate::fpenv;
 use crate::kernels::calibrate::{CalibrateArgs, Calibration};
 use crate::kernels::reduction::block_count;
-use crate::kernels::rows::{BlockSums, Totals};
+use crate::kernels::rows::{BlockSums, BlockValues, Totals};
 use crate::kernels::scan;
 use crate::kernels::{BackwardArgs, MapArgs, Quantizer};
 use crate::params::Params;
 use crate::vector::Data;
+use crate::{fpenv, pool};
 use crate::{Argument, Error, Rule};
 
 /// The largest element count whose bf16 buffer fits in `isize::MAX` bytes.
@@ -252,6 +252,13 @@ trait BackwardSums<Q: Quantizer, T: Data>: Copy {
     fn buffers(self, shape: Shape) -> [Buffer; 2];
     /// Sets the kernel's arguments for these sums.
     fn place(self, args: &mut BackwardArgs<Q, T, Self::Grad>);
+    /// A one-unit call (`args`, placed) across the caller's thread pool
+    /// (`pool::blocks`), its sums finished as the kernel would; `false`,
+    /// nothing done, where it does not split.
+    ///
+    /// # Safety
+    /// As [`Backend::run`], for `args`.
+    unsafe fn split(self, backend: Backend, args: &BackwardArgs<Q, T, Self::Grad>) -> bool;
 }
 
 impl<Q: Quantizer, T: Data, G: Data, L: Len> BackwardSums<Q, T> for PerUnit<Out<G, L>> {
@@ -270,6 +277,23 @@ impl<Q: Quantizer, T: Data, G: Data, L: Len> BackwardSums<Q, T> for PerUnit<Out<
     fn place(self, args: &mut BackwardArgs<Q, T, G>) {
         (args.grad_scale, args.grad_offset) = (self.scale.ptr, self.offset.ptr);
     }
+    unsafe fn split(self, backend: Backend, args: &BackwardArgs<Q, T, G>) -> bool {
+        let mut totals = Totals::ZERO;
+        // SAFETY: the caller's; the scale is read after every task is done.
+        unsafe {
+            if !pool::blocks(backend, args, &mut totals) {
+                return false;
+            }
+            gradients(
+                args.quant,
+                args.scale,
+                totals.values(),
+                self.scale.ptr,
+                self.offset.ptr,
+            );
+        }
+        true
+    }
 }
 
 impl<Q: Quantizer, T: Data, L: Len> BackwardSums<Q, T> for Out<f64, L> {
@@ -283,6 +307,14 @@ impl<Q: Quantizer, T: Data, L: Len> BackwardSums<Q, T> for Out<f64, L> {
     }
     fn place(self, args: &mut BackwardArgs<Q, T, T>) {
         args.block_sums = Some(self.ptr);
+    }
+    unsafe fn split(self, backend: Backend, args: &BackwardArgs<Q, T, T>) -> bool {
+        let mut values = BlockValues {
+            out: self.ptr,
+            blocks: block_count(args.len),
+        };
+        // SAFETY: the caller's.
+        unsafe { pool::blocks(backend, args, &mut values) }
     }
 }
 
@@ -397,7 +429,7 @@ impl<B: Boundary, P: Params> Call<B, P> {
             // contract), and the contents' check it needs comes first.
             unsafe {
                 M::check(self.backend, &args)?;
-                self.backend.run::<M::Kernel>(&args)
+                pool::run::<M::Kernel>(self.backend, &args)
             };
             Ok(())
         })
@@ -491,7 +523,12 @@ impl<B: Boundary, P: Params> Call<B, P> {
             };
             sums.place(&mut args);
             // SAFETY: as in `map`.
-            unsafe { self.backend.run::<S::Kernel>(&args) };
+            unsafe {
+                if shape.units == 1 && sums.split(self.backend, &args) {
+                    return Ok(());
+                }
+                pool::run::<S::Kernel>(self.backend, &args)
+            };
             Ok(())
         })
     }
@@ -527,13 +564,15 @@ impl<B: Boundary, P: Params> Call<B, P> {
                 // in place; unit < units, and scale[unit] is read before
                 // grad_scale[unit], which may be the same buffer, is written.
                 unsafe {
-                    let s = widen(scale.ptr.add(unit).read());
                     let sums = totals(block_sums.ptr.add(unit * 2 * blocks), blocks);
-                    let [grad_scale, grad_offset] = quant.finish(s, sums);
-                    grads.scale.ptr.add(unit).write(G::narrow(grad_scale));
-                    if P::Quant::OFFSETS {
-                        grads.offset.ptr.add(unit).write(G::narrow(grad_offset));
-                    }
+                    gradients(
+                        quant,
+                        scale.ptr.add(unit),
+                        sums,
+                        grads.scale.ptr.add(unit),
+                        // Null (never written) without offsets.
+                        grads.offset.ptr.wrapping_add(unit),
+                    );
                 }
             }
             Ok(())
@@ -583,11 +622,33 @@ impl<B: Boundary, P: Params> Call<B, P> {
                 if !scan::all_finite(self.backend, weights) {
                     return Err(Error::new(Argument::Weight, Rule::NotFinite));
                 }
-                self.backend
-                    .run::<<P::Quant as Quantizer>::Calibrate<T>>(&args);
+                pool::run::<<P::Quant as Quantizer>::Calibrate<T>>(self.backend, &args);
             }
             Ok(())
         }))
+    }
+}
+
+/// A unit's scale (and offset) gradients from its two sums, written
+/// after its scale is read (`grad_scale` may be `scale`).
+///
+/// # Safety
+/// The pointers are valid for one value (`grad_offset` where the
+/// quantizer has offsets).
+unsafe fn gradients<Q: Quantizer, G: Data>(
+    quant: Q,
+    scale: *const u16,
+    sums: [f32; 2],
+    grad_scale: *mut G,
+    grad_offset: *mut G,
+) {
+    // SAFETY: the caller's.
+    unsafe {
+        let [scale_grad, offset_grad] = quant.finish(widen(scale.read()), sums);
+        grad_scale.write(G::narrow(scale_grad));
+        if Q::OFFSETS {
+            grad_offset.write(G::narrow(offset_grad));
+        }
     }
 }
 

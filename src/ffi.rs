@@ -17,8 +17,12 @@
 use core::ffi::c_char;
 use core::sync::atomic::Ordering;
 
+use core::sync::atomic::AtomicPtr;
+
 pub use crate::boundary::{qat_refusal, qat_refusal_handler};
 use crate::boundary::{status, HANDLER};
+use crate::pool::POOL;
+pub use crate::pool::{qat_task, qat_thread_pool, QAT_GRAIN};
 use crate::{set_isa, Argument, Error, Isa, Rule, Status};
 
 pub use crate::quantizers::c::*;
@@ -90,16 +94,10 @@ pub(crate) fn unknown_dtype() -> i32 {
 /// both return the same one: set it at start-up.
 #[no_mangle]
 pub extern "C" fn qat_set_refusal_handler(handler: qat_refusal_handler) -> qat_refusal_handler {
-    let new = handler.map_or(core::ptr::null_mut(), |f| f as *mut ());
-    #[cfg(target_has_atomic = "ptr")]
-    let old = HANDLER.swap(new, Ordering::AcqRel);
-    // Without compare-and-swap (a Cortex-M0+): a load, then a store.
-    #[cfg(not(target_has_atomic = "ptr"))]
-    let old = {
-        let old = HANDLER.load(Ordering::Acquire);
-        HANDLER.store(new, Ordering::Release);
-        old
-    };
+    let old = replace(
+        &HANDLER,
+        handler.map_or(core::ptr::null_mut(), |f| f as *mut ()),
+    );
     if old.is_null() {
         None
     } else {
@@ -108,6 +106,52 @@ pub extern "C" fn qat_set_refusal_handler(handler: qat_refusal_handler) -> qat_r
             core::mem::transmute::<*mut (), unsafe extern "C" fn(*const qat_refusal)>(old)
         })
     }
+}
+
+/// Stores `new`, returning what it replaces.
+fn replace<T>(setting: &AtomicPtr<T>, new: *mut T) -> *mut T {
+    #[cfg(target_has_atomic = "ptr")]
+    return setting.swap(new, Ordering::AcqRel);
+    // Without compare-and-swap (a Cortex-M0+): a load, then a store.
+    #[cfg(not(target_has_atomic = "ptr"))]
+    {
+        let old = setting.load(Ordering::Acquire);
+        setting.store(new, Ordering::Release);
+        old
+    }
+}
+
+/// Runs every later call of at least 2 * QAT_GRAIN elements, from any thread,
+/// across pool (NULL: on the calling thread, the default): forward,
+/// backward, their shard forms, export, calibration (per tensor: on the
+/// calling thread) and per token; finishing and packing stay on the calling
+/// thread, their work being small. Process-wide;
+/// returns the pool it replaces. The library keeps the pointer, not a copy:
+/// pool must stay valid until it is replaced, and calls that may still be
+/// using it have returned.
+///
+/// A call checks everything on the calling thread first: a refused call
+/// never reaches the pool, and writes nothing. Then it splits into tasks
+/// of whole groups, rows or tokens of about QAT_GRAIN elements (per tensor,
+/// QAT_GRAIN elements each) and calls pool->parallel_for once (a per-tensor
+/// backward: once per 16 tasks, adding the block sums on the calling
+/// thread between them). The split depends on the call's shape alone, and
+/// the bits of every output are those of a call without a pool, whatever
+/// the pool's thread count or order.
+///
+/// parallel_for may be called from several threads at once, and from a
+/// thread of the pool itself (a call made inside a task of the caller's
+/// own): a pool that cannot nest should then run the tasks on the calling
+/// thread. Each task sets the default floating-point environment on its
+/// thread and restores that thread's own.
+///
+/// Safety: pool is NULL, or valid as above, with parallel_for as
+/// qat_thread_pool states.
+#[no_mangle]
+pub unsafe extern "C" fn qat_set_thread_pool(
+    pool: *const qat_thread_pool,
+) -> *const qat_thread_pool {
+    replace(&POOL, pool.cast_mut())
 }
 
 /// Writes refusal's detail as one line, "bit is outside 2..=8": the argument

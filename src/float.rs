@@ -43,7 +43,7 @@ pub(crate) mod sealed {
     /// C dtype. From this list also `with_dtype!`, the C forms' dispatch on
     /// a dtype (`$d` is `$`, for the inner macro's own variables).
     macro_rules! float {
-        ($d:tt $($t:ty: $grad:ty, $data:ty, $dtype:ident;)*) => {
+        ($d:tt $($t:ty: $grad:ty, $data:ty, $dtype:ident, $feature:literal;)*) => {
             $(
                 #[allow(private_bounds, private_interfaces)]
                 impl Float for $t {
@@ -78,7 +78,9 @@ pub(crate) mod sealed {
             macro_rules! with_dtype {
                 ($d code:expr, |$d data:ident, $d grad:ident| $d body:expr, else $d none:expr) => {
                     $(
-                        if $d code == $crate::float::Dtype::$dtype as i32 {
+                        // A type the build leaves out is refused, and
+                        // its kernels are not linked.
+                        if cfg!(feature = $feature) && $d code == $crate::float::Dtype::$dtype as i32 {
                             #[allow(dead_code)]
                             type $d data = $data;
                             #[allow(dead_code)]
@@ -95,9 +97,9 @@ pub(crate) mod sealed {
     }
 
     float! { $
-        ::half::bf16: ::half::bf16, u16, Bf16;
-        f32: f32, f32, F32;
-        ::half::f16: f32, ::half::f16, F16;
+        ::half::bf16: ::half::bf16, u16, Bf16, "dtype-bf16";
+        f32: f32, f32, F32, "dtype-f32";
+        ::half::f16: f32, ::half::f16, F16, "dtype-f16";
     }
 }
 

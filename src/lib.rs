@@ -123,6 +123,7 @@ mod fpenv;
 mod isa;
 mod kernels;
 mod params;
+mod pool;
 mod quantizers;
 /// The tests' registry: not part of the C ABI.
 /// cbindgen:ignore

@@ -5,17 +5,20 @@
 use half::bf16;
 use qat_kernels::{AsymmetricPerGroup, Backend, Calibration, PerToken, Symmetric};
 
-/// Deterministic weights ~ N(0, 0.02)-ish and gradients in [-1, 1].
-fn data(n: usize, seed: u32) -> Vec<bf16> {
+/// Deterministic values in [-0.04, 0.04], a weight's typical size.
+pub fn values(n: usize, seed: u32) -> impl Iterator<Item = f32> {
     let mut state = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            bf16::from_f32((state as f32 / u32::MAX as f32 - 0.5) * 0.08)
-        })
-        .collect()
+    (0..n).map(move |_| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        (state as f32 / u32::MAX as f32 - 0.5) * 0.08
+    })
+}
+
+/// [`values`] as bf16.
+fn data(n: usize, seed: u32) -> Vec<bf16> {
+    values(n, seed).map(bf16::from_f32).collect()
 }
 
 /// Every backend this CPU has, named: the scalar one, each SIMD one, and on a CPU

@@ -180,7 +180,7 @@ impl BlockSums for NoSums {
 
 /// A row's block values written out: the first sum's `blocks` values, then
 /// the second's.
-pub(super) struct BlockValues {
+pub(crate) struct BlockValues {
     pub out: *mut f64,
     pub blocks: usize,
 }

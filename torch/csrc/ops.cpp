@@ -1,14 +1,13 @@
 // The qat-kernels C ABI as PyTorch operators (namespace qat_kernels): CPU,
-// bf16, contiguous tensors; functional, out= and in-place forms. Every check
+// contiguous tensors, values of bfloat16, float32 or float16 with bfloat16
+// (or float32) scales; functional, out= and in-place forms. Every check
 // runs before anything is written, and a failure raises a RuntimeError that
 // names the argument or carries the library's status message.
 //
 // Every quantizer has one shape, units (groups; rows; per tensor, one row)
-// of len elements, and the training operators split their units across
-// PyTorch's intra-op threads: each part is a call of its own on its units,
-// which gives the same bits as one call (units are independent), for every
-// thread count. The per-tensor backward splits its one row into whole
-// blocks of the reduction and finishes their block values once.
+// of len elements. The library splits each call across PyTorch's intra-op
+// threads itself (torch_parallel_for, set as its thread pool when the
+// extension loads), with the bits of one call for every thread count.
 #include <torch/library.h>
 
 #include <ATen/ATen.h>
@@ -19,7 +18,7 @@
 #include <cstring>
 #include <cstdint>
 #include <initializer_list>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -53,8 +52,8 @@ void check_tensor(const char *op, const char *name, const Tensor &t, at::ScalarT
     TORCH_CHECK(t.scalar_type() == dtype, op, ": ", name, " must be ", dtype_name(dtype), ", not ",
                 dtype_name(t.scalar_type()));
     TORCH_CHECK(t.is_contiguous(), op, ": ", name, " must be contiguous");
-    // The library refuses a misaligned buffer, but only once it is called:
-    // by then a split call may have written other parts.
+    // The library refuses a misaligned buffer too; here the message names
+    // the tensor's element size.
     TORCH_CHECK(t.numel() == 0 || reinterpret_cast<uintptr_t>(t.const_data_ptr()) % t.element_size() == 0, op, ": ",
                 name, " must be aligned to its element size (", t.element_size(), " bytes)");
 }
@@ -77,8 +76,8 @@ void check_out(const char *op, const char *name, const Tensor &t, at::IntArrayRe
 }
 
 // The detail of this thread's last refused call: the library's refusal
-// handler writes it on the refusing thread (over_units carries a worker's
-// back to the caller's thread).
+// handler writes it on the refusing thread, which checks every argument
+// before a call splits across threads.
 thread_local qat_refusal last_refusal{};
 qat_refusal_handler previous_handler = nullptr;
 
@@ -124,152 +123,81 @@ Shape groups_of(const char *op, const Tensor &weight, int64_t group_size) {
 // is passed as 0, which it rejects the same way.
 uint32_t bits(int64_t bit) { return bit >= 0 && bit <= INT32_MAX ? static_cast<uint32_t>(bit) : 0; }
 
-// --- splitting across threads ------------------------------------------------
+// --- values: bfloat16, float32 or float16 ---------------------------------------
 
-// Whether the outputs may be split: each output either shares no byte with
-// any other tensor of the call or is exactly one of the inputs (in place).
-// Otherwise the call runs whole, and the library reports the overlap.
-bool separable(std::initializer_list<const Tensor *> inputs, std::initializer_list<const Tensor *> outputs) {
-    auto range = [](const Tensor *t) {
-        auto *p = static_cast<const char *>(t->const_data_ptr());
-        return std::make_pair(p, p + t->nbytes());
-    };
-    for (const Tensor *o : outputs) {
-        auto [ob, oe] = range(o);
-        for (auto list : {inputs, outputs}) {
-            for (const Tensor *t : list) {
-                if (t == o || t->nbytes() == 0 || o->nbytes() == 0) continue;
-                auto [tb, te] = range(t);
-                bool disjoint = oe <= tb || te <= ob;
-                bool same = tb == ob && te == oe && t->element_size() == o->element_size();
-                if (!disjoint && !(same && std::find(inputs.begin(), inputs.end(), t) != inputs.end())) return false;
-            }
-        }
-    }
-    return true;
+// The training operators take values (weights, activations, their
+// gradients) of bfloat16, float32 or float16, all of one dtype, which the
+// library reads and writes as they are (its _dtype forms); scales and
+// offsets are bfloat16 or float32 (check_param). A backward pass's scale and
+// offset gradients are bfloat16 for bfloat16 values, else float32.
+bool is_values(const Tensor &t) {
+    return t.scalar_type() == at::kBFloat16 || t.scalar_type() == at::kFloat || t.scalar_type() == at::kHalf;
 }
-
-// Runs call(first, count) over units [0, units) in parts of about 64 Ki
-// elements, across the intra-op threads; the first failing status, or
-// QAT_OK. Every part has the same parameters, so a refused call is refused
-// by every part (the first, when they run in order) and nothing is written.
-// Not `split` (an output overlaps another tensor), the call runs whole, so
-// that the library sees, and reports, the overlap.
-template <class Call>
-int32_t over_units(int64_t units, int64_t len, bool split, Call call) {
-    if (!split) return call(0, units);
-    int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(len, 1));
-    if (units <= grain || at::get_num_threads() < 2 || at::in_parallel_region()) {
-        for (int64_t k = 0;; k += grain) {
-            int32_t status = call(k, std::min(grain, units - k));
-            if (status != QAT_OK || k + grain >= units) return status;
-        }
-    }
-    std::mutex refused;
-    int32_t status = QAT_OK;
-    qat_refusal refusal{};
-    at::parallel_for(0, units, grain, [&](int64_t begin, int64_t end) {
-        for (int64_t k = begin; k < end; k += grain) {
-            int32_t s = call(k, std::min(grain, end - k));
-            if (s != QAT_OK) {
-                std::lock_guard<std::mutex> lock(refused);
-                status = s;
-                refusal = last_refusal;
-                return;
-            }
-        }
-    });
-    // The worker's detail, for check_status on this thread.
-    if (status != QAT_OK) last_refusal = refusal;
-    return status;
-}
-
-// A float32 call is staged part by part, so the library never sees its
-// tensors whole: an overlap between them is refused here.
-void check_no_overlap(const char *op, bool split, const Tensor &values) {
-    TORCH_CHECK(split || values.scalar_type() == at::kBFloat16, op,
-                ": an output overlaps another tensor other than as exactly that tensor (in place)");
-}
-
-// The elements of a reduction block (docs/numerics.md).
-constexpr int64_t BLOCK = 4096;
-
-// --- float32 tensors ------------------------------------------------------------
-
-// The training operators take bfloat16 or float32 values (weights,
-// activations, their gradients; scales and offsets are always bfloat16). A
-// float32 tensor is narrowed part by part to bfloat16 (round to nearest
-// even, as .to(torch.bfloat16)) into a buffer of the part's own, and an
-// output widened back from one: one pass over the data where casting around
-// a bfloat16 operator takes three, and no float32-sized temporaries.
-bool is_values(const Tensor &t) { return t.scalar_type() == at::kBFloat16 || t.scalar_type() == at::kFloat; }
 
 void check_values(const char *op, const char *name, const Tensor &t) {
-    TORCH_CHECK(is_values(t), op, ": ", name, " must be bfloat16 or float32, not ", dtype_name(t.scalar_type()));
+    TORCH_CHECK(is_values(t), op, ": ", name, " must be bfloat16, float32 or float16, not ",
+                dtype_name(t.scalar_type()));
     check_tensor(op, name, t, t.scalar_type());
 }
+
+// A learned parameter (scale, offset) of a training or export operator:
+// bfloat16, or float32, which is read as its bfloat16 rounding (as
+// .to(torch.bfloat16) rounds) so that a float32 parameter takes its
+// gradient in float32 (autograd would round it to a bfloat16 input's dtype).
+void check_param(const char *op, const char *name, const Tensor &t) {
+    TORCH_CHECK(t.scalar_type() == at::kBFloat16 || t.scalar_type() == at::kFloat, op, ": ", name,
+                " must be bfloat16 or float32, not ", dtype_name(t.scalar_type()));
+    check_tensor(op, name, t, t.scalar_type());
+}
+
+// A checked parameter as bfloat16.
+Tensor bf16(const Tensor &t) { return t.scalar_type() == at::kBFloat16 ? t : t.to(at::kBFloat16); }
 
 // An output or second input of the values' dtype and shape.
 void check_like(const char *op, const char *name, const Tensor &t, const Tensor &like) {
     check_out(op, name, t, like.sizes(), like.scalar_type());
 }
 
-// A checked values tensor as bfloat16, for the operators that read it whole
-// (export, calibration): float32 rounded as .to(torch.bfloat16) rounds,
-// which the training operators' staging matches bit for bit.
-Tensor as_bf16(const Tensor &t) { return t.scalar_type() == at::kBFloat16 ? t : t.to(at::kBFloat16); }
-
-// float32 to bfloat16, rounding to nearest even, every NaN 0x7FC0: the bits
-// .to(torch.bfloat16) gives, in a loop without branches (which vectorizes).
-void narrow(const float *src, qat_bf16 *dst, int64_t count) {
-    const uint32_t *bits = reinterpret_cast<const uint32_t *>(src);
-    for (int64_t i = 0; i < count; i++) {
-        uint32_t u = bits[i];
-        uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
-        dst[i] = static_cast<qat_bf16>((u & 0x7FFFFFFFu) > 0x7F800000u ? 0x7FC0u : rounded);
+// The library's element type of checked values.
+int32_t dtype_of(const Tensor &values) {
+    switch (values.scalar_type()) {
+    case at::kFloat: return QAT_DTYPE_F32;
+    case at::kHalf: return QAT_DTYPE_F16;
+    default: return QAT_DTYPE_BF16;
     }
 }
 
-// A part's `count` elements from `at` of a values tensor, as bfloat16:
-// float32 staged in the calling thread's buffer `slot` (each of a call's
-// staged tensors has its own), which is kept between calls.
-class Part {
-  public:
-    Part(const Tensor &t, int64_t at, int64_t count, int slot, bool read) : t_(t), at_(at), count_(count) {
-        if (t.scalar_type() == at::kBFloat16) {
-            bits_ = reinterpret_cast<qat_bf16 *>(const_cast<at::BFloat16 *>(t.const_data_ptr<at::BFloat16>())) + at;
-            return;
-        }
-        thread_local std::vector<qat_bf16> buffers[3];
-        std::vector<qat_bf16> &buffer = buffers[slot];
-        if (buffer.size() < static_cast<size_t>(count)) buffer.resize(static_cast<size_t>(count));
-        bits_ = buffer.data();
-        staged_ = true;
-        if (read) narrow(t.const_data_ptr<float>() + at, bits_, count);
-    }
-    const qat_bf16 *in() const { return bits_; }
-    qat_bf16 *out() { return bits_; }
-    // An output's values, widened into its tensor (bfloat16: already there).
-    void commit() {
-        if (!staged_) return;
-        uint32_t *dst = reinterpret_cast<uint32_t *>(const_cast<Tensor &>(t_).mutable_data_ptr<float>()) + at_;
-        for (int64_t i = 0; i < count_; i++) dst[i] = static_cast<uint32_t>(bits_[i]) << 16;
-    }
+// The scale and offset gradients' dtype for these values.
+at::ScalarType grad_dtype(const Tensor &values) {
+    return values.scalar_type() == at::kBFloat16 ? at::kBFloat16 : at::kFloat;
+}
 
-  private:
-    const Tensor &t_;
-    int64_t at_, count_;
-    bool staged_ = false;
-    qat_bf16 *bits_;
-};
+// Every call splits itself across PyTorch's intra-op threads: the library
+// calls this for the tasks of a call large enough to split (whole groups,
+// rows or tokens, or per tensor whole blocks), which give the bits of one
+// call whatever the thread count. at::parallel_for runs them on this thread
+// at one thread and inside a parallel region.
+extern "C" void torch_parallel_for(void *, size_t count, qat_task task, void *context) {
+    at::parallel_for(0, static_cast<int64_t>(count), 1, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; i++) task(context, static_cast<size_t>(i));
+    });
+}
+
+const qat_thread_pool torch_pool{torch_parallel_for, nullptr};
+
+// Set when the extension loads (its library is its own copy).
+const bool pool_installed = [] {
+    qat_set_thread_pool(&torch_pool);
+    return true;
+}();
 
 // --- asymmetric per group ---------------------------------------------------
 
 Shape asymmetric_checks(const char *op, const Tensor &weight, const Tensor &scale, const Tensor &offset,
                         int64_t group_size) {
     check_values(op, "weight", weight);
-    check_tensor(op, "scale", scale);
-    check_tensor(op, "offset", offset);
+    check_param(op, "scale", scale);
+    check_param(op, "offset", offset);
     Shape shape = groups_of(op, weight, group_size);
     check_per_unit(op, "scale", scale, shape.units);
     check_per_unit(op, "offset", offset, shape.units);
@@ -281,17 +209,9 @@ Tensor &asymmetric_per_group_out(const Tensor &weight, const Tensor &scale, cons
     const char *op = "qat_kernels.asymmetric_per_group";
     Shape shape = asymmetric_checks(op, weight, scale, offset, group_size);
     check_like(op, "out", result, weight);
-    const qat_bf16 *s = in(scale), *o = in(offset);
-    bool split = separable({&weight, &scale, &offset}, {&result});
-    check_no_overlap(op, split, weight);
-    check_status(op, over_units(shape.units, shape.len, split, [&](int64_t k, int64_t n) {
-                     int64_t at = k * shape.len, count = n * shape.len;
-                     Part w(weight, at, count, 0, true), r(result, at, count, 1, false);
-                     int32_t st = qat_asymmetric_per_group(w.in(), s + k, o + k, r.out(), count, shape.len, bits(bit),
-                                                           eps, clip_val);
-                     if (st == QAT_OK) r.commit();
-                     return st;
-                 }));
+    check_status(op, qat_asymmetric_per_group_dtype(dtype_of(weight), weight.const_data_ptr(), in(bf16(scale)), in(bf16(offset)),
+                                                    result.mutable_data_ptr(), weight.numel(), shape.len, bits(bit),
+                                                    eps, clip_val));
     return result;
 }
 
@@ -309,20 +229,12 @@ std::tuple<Tensor &, Tensor &, Tensor &> asymmetric_per_group_backward_out(
     Shape shape = asymmetric_checks(op, weight, scale, offset, group_size);
     check_like(op, "grad_output", grad_output, weight);
     check_like(op, "grad_weight", grad_weight, weight);
-    check_out(op, "grad_scale", grad_scale, scale.sizes());
-    check_out(op, "grad_offset", grad_offset, offset.sizes());
-    const qat_bf16 *s = in(scale), *o = in(offset);
-    qat_bf16 *gs = out(grad_scale), *go = out(grad_offset);
-    bool split = separable({&grad_output, &weight, &scale, &offset}, {&grad_weight, &grad_scale, &grad_offset});
-    check_no_overlap(op, split, weight);
-    check_status(op, over_units(shape.units, shape.len, split, [&](int64_t k, int64_t n) {
-                     int64_t at = k * shape.len, count = n * shape.len;
-                     Part g(grad_output, at, count, 0, true), w(weight, at, count, 1, true), gw(grad_weight, at, count, 2, false);
-                     int32_t st = qat_asymmetric_per_group_backward(g.in(), w.in(), s + k, o + k, gw.out(), gs + k,
-                                                                    go + k, count, shape.len, bits(bit), eps, clip_val);
-                     if (st == QAT_OK) gw.commit();
-                     return st;
-                 }));
+    check_out(op, "grad_scale", grad_scale, scale.sizes(), grad_dtype(weight));
+    check_out(op, "grad_offset", grad_offset, offset.sizes(), grad_dtype(weight));
+    check_status(op, qat_asymmetric_per_group_backward_dtype(
+                         dtype_of(weight), grad_output.const_data_ptr(), weight.const_data_ptr(), in(bf16(scale)),
+                         in(bf16(offset)), grad_weight.mutable_data_ptr(), grad_scale.mutable_data_ptr(),
+                         grad_offset.mutable_data_ptr(), weight.numel(), shape.len, bits(bit), eps, clip_val));
     return {grad_weight, grad_scale, grad_offset};
 }
 
@@ -332,8 +244,8 @@ std::tuple<Tensor, Tensor, Tensor> asymmetric_per_group_backward(const Tensor &g
                                                                  double clip_val) {
     asymmetric_checks("qat_kernels.asymmetric_per_group_backward", weight, scale, offset, group_size);
     Tensor gw = at::empty_like(weight, at::MemoryFormat::Contiguous);
-    Tensor gs = at::empty_like(scale, at::MemoryFormat::Contiguous);
-    Tensor go = at::empty_like(offset, at::MemoryFormat::Contiguous);
+    Tensor gs = at::empty(scale.sizes(), scale.options().dtype(grad_dtype(weight)));
+    Tensor go = at::empty(offset.sizes(), offset.options().dtype(grad_dtype(weight)));
     asymmetric_per_group_backward_out(grad_output, weight, scale, offset, group_size, bit, eps, clip_val, gw, gs, go);
     return {gw, gs, go};
 }
@@ -342,7 +254,7 @@ std::tuple<Tensor, Tensor, Tensor> asymmetric_per_group_backward(const Tensor &g
 
 // The symmetric quantizers: per channel, one row per entry of the weight's
 // first dimension; per tensor, one row. Both run the per-channel entry
-// points, per tensor with its row split into pieces of its own.
+// points.
 enum Granularity { PerChannel, PerTensor };
 
 template <Granularity G>
@@ -364,7 +276,7 @@ Shape rows_of(const char *op, const Tensor &weight) {
 template <Granularity G>
 Shape symmetric_checks(const char *op, const Tensor &weight, const Tensor &scale) {
     check_values(op, "weight", weight);
-    check_tensor(op, "scale", scale);
+    check_param(op, "scale", scale);
     Shape shape = rows_of<G>(op, weight);
     check_per_unit(op, "scale", scale, shape.units);
     return shape;
@@ -377,28 +289,9 @@ Tensor &symmetric_out(const Tensor &weight, const Tensor &scale, double eps, dou
     const char *op = name.c_str();
     Shape shape = symmetric_checks<G>(op, weight, scale);
     check_like(op, "out", result, weight);
-    const qat_bf16 *s = in(scale);
-    bool split = separable({&weight, &scale}, {&result});
-    check_no_overlap(op, split, weight);
-    // Rows [k, k + n) of `len` elements from element `at`, with their scales.
-    auto rows = [&](int64_t at, int64_t k, int64_t n, int64_t len) {
-        Part w(weight, at, n * len, 0, true), r(result, at, n * len, 1, false);
-        int32_t st = qat_symmetric_per_channel(w.in(), s + k, r.out(), n, len, eps, min_v, max_v);
-        if (st == QAT_OK) r.commit();
-        return st;
-    };
-    int32_t status;
-    if (G == PerTensor) {
-        // One scale: any piece of the row is a call of its own.
-        status = over_units((shape.len + BLOCK - 1) / BLOCK, BLOCK, split, [&](int64_t b, int64_t n) {
-            int64_t at = b * BLOCK;
-            return rows(at, 0, 1, std::min(shape.len, (b + n) * BLOCK) - at);
-        });
-    } else {
-        status = over_units(shape.units, shape.len, split,
-                            [&](int64_t k, int64_t n) { return rows(k * shape.len, k, n, shape.len); });
-    }
-    check_status(op, status);
+    check_status(op, qat_symmetric_per_channel_dtype(dtype_of(weight), weight.const_data_ptr(), in(bf16(scale)),
+                                                     result.mutable_data_ptr(), shape.units, shape.len, eps, min_v,
+                                                     max_v));
     return result;
 }
 
@@ -407,29 +300,6 @@ Tensor symmetric(const Tensor &weight, const Tensor &scale, double eps, double m
     check_values(op_name<G>("").c_str(), "weight", weight);
     Tensor result = at::empty_like(weight, at::MemoryFormat::Contiguous);
     return symmetric_out<G>(weight, scale, eps, min_v, max_v, result);
-}
-
-// The per-tensor backward in pieces of whole blocks: each piece's two sums as
-// block values, placed at its blocks, then one finish, which gives one
-// call's bits (docs/kernels.md, "Gradients across shards").
-int32_t per_tensor_backward_in_blocks(const Tensor &grad_output, const Tensor &weight, const qat_bf16 *s,
-                                      const Tensor &grad_weight, qat_bf16 *gs, int64_t numel, double eps,
-                                      double min_v, double max_v) {
-    int64_t blocks = static_cast<int64_t>(qat_block_count(numel));
-    std::vector<double> sums(2 * blocks);
-    int32_t status = over_units(blocks, BLOCK, true, [&](int64_t b, int64_t n) {
-        int64_t at = b * BLOCK, len = std::min(numel, (b + n) * BLOCK) - at;
-        std::vector<double> part(2 * n);
-        Part g(grad_output, at, len, 0, true), w(weight, at, len, 1, true), gw(grad_weight, at, len, 2, false);
-        int32_t st = qat_symmetric_per_channel_backward_blocks(g.in(), w.in(), s, gw.out(), part.data(), 1, len, eps,
-                                                               min_v, max_v);
-        if (st == QAT_OK) gw.commit();
-        std::copy(part.begin(), part.begin() + n, sums.begin() + b);
-        std::copy(part.begin() + n, part.end(), sums.begin() + blocks + b);
-        return st;
-    });
-    if (status != QAT_OK) return status;
-    return qat_symmetric_per_channel_finish(sums.data(), s, gs, 1, numel, eps, min_v, max_v);
 }
 
 template <Granularity G>
@@ -441,28 +311,11 @@ std::tuple<Tensor &, Tensor &> symmetric_backward_out(const Tensor &grad_output,
     Shape shape = symmetric_checks<G>(op, weight, scale);
     check_like(op, "grad_output", grad_output, weight);
     check_like(op, "grad_weight", grad_weight, weight);
-    check_out(op, "grad_scale", grad_scale, scale.sizes());
-    const qat_bf16 *s = in(scale);
-    qat_bf16 *gs = out(grad_scale);
-    bool split = separable({&grad_output, &weight, &scale}, {&grad_weight, &grad_scale});
-    check_no_overlap(op, split, weight);
-    bool pieces = at::get_num_threads() > 1 && !at::in_parallel_region();
-    int32_t status;
-    // Per tensor: the row in pieces of whole blocks, across threads (or, for
-    // float32, to stage it piece by piece).
-    if (G == PerTensor && split && (pieces || weight.scalar_type() == at::kFloat) && shape.len > BLOCK) {
-        status = per_tensor_backward_in_blocks(grad_output, weight, s, grad_weight, gs, shape.len, eps, min_v, max_v);
-    } else {
-        status = over_units(shape.units, shape.len, split, [&](int64_t k, int64_t n) {
-            int64_t at = k * shape.len, count = n * shape.len;
-            Part g(grad_output, at, count, 0, true), w(weight, at, count, 1, true), gw(grad_weight, at, count, 2, false);
-            int32_t st = qat_symmetric_per_channel_backward(g.in(), w.in(), s + k, gw.out(), gs + k, n, shape.len,
-                                                            eps, min_v, max_v);
-            if (st == QAT_OK) gw.commit();
-            return st;
-        });
-    }
-    check_status(op, status);
+    check_out(op, "grad_scale", grad_scale, scale.sizes(), grad_dtype(weight));
+    check_status(op, qat_symmetric_per_channel_backward_dtype(
+                         dtype_of(weight), grad_output.const_data_ptr(), weight.const_data_ptr(), in(bf16(scale)),
+                         grad_weight.mutable_data_ptr(), grad_scale.mutable_data_ptr(), shape.units, shape.len, eps,
+                         min_v, max_v));
     return {grad_weight, grad_scale};
 }
 
@@ -471,7 +324,7 @@ std::tuple<Tensor, Tensor> symmetric_backward(const Tensor &grad_output, const T
                                               double eps, double min_v, double max_v) {
     symmetric_checks<G>(op_name<G>("_backward").c_str(), weight, scale);
     Tensor gw = at::empty_like(weight, at::MemoryFormat::Contiguous);
-    Tensor gs = at::empty_like(scale, at::MemoryFormat::Contiguous);
+    Tensor gs = at::empty(scale.sizes(), scale.options().dtype(grad_dtype(weight)));
     symmetric_backward_out<G>(grad_output, weight, scale, eps, min_v, max_v, gw, gs);
     return {gw, gs};
 }
@@ -489,13 +342,10 @@ std::tuple<Tensor, Tensor> symmetric_backward_blocks(const Tensor &grad_output, 
     check_like(op, "grad_output", grad_output, weight);
     Tensor gw = at::empty_like(weight, at::MemoryFormat::Contiguous);
     Tensor sums = at::zeros({shape.units, 2 * static_cast<int64_t>(qat_block_count(shape.len))}, at::kDouble);
-    int64_t numel = weight.numel();
-    Part g(grad_output, 0, numel, 0, true), w(weight, 0, numel, 1, true), gwp(gw, 0, numel, 2, false);
-    int32_t status = qat_symmetric_per_channel_backward_blocks(g.in(), w.in(), in(scale), gwp.out(),
-                                                               sums.mutable_data_ptr<double>(), shape.units,
-                                                               shape.len, eps, min_v, max_v);
-    check_status(op, status);
-    gwp.commit();
+    check_status(op, qat_symmetric_per_channel_backward_blocks_dtype(
+                         dtype_of(weight), grad_output.const_data_ptr(), weight.const_data_ptr(), in(bf16(scale)),
+                         gw.mutable_data_ptr(), sums.mutable_data_ptr<double>(), shape.units, shape.len, eps, min_v,
+                         max_v));
     return {gw, sums};
 }
 
@@ -521,16 +371,25 @@ Tensor asymmetric_per_group_quantize(const Tensor &weight, const Tensor &scale, 
                                      int64_t group_size, int64_t bit, double eps, double clip_val) {
     const char *op = "qat_kernels.asymmetric_per_group_quantize";
     asymmetric_checks(op, weight, scale, offset, group_size);
-    Tensor w = as_bf16(weight);
     Tensor codes = at::empty(weight.sizes(), weight.options().dtype(at::kByte));
-    check_status(op, qat_asymmetric_per_group_quantize(in(w), in(scale), in(offset),
-                                                       codes.mutable_data_ptr<uint8_t>(), weight.numel(),
-                                                       group_size, bits(bit), eps, clip_val));
+    check_status(op, qat_asymmetric_per_group_quantize_dtype(dtype_of(weight), weight.const_data_ptr(), in(bf16(scale)),
+                                                             in(bf16(offset)), codes.mutable_data_ptr<uint8_t>(),
+                                                             weight.numel(), group_size, bits(bit), eps, clip_val));
     return codes;
 }
 
+// The values of dequantized codes: bfloat16 by default, or float32 or
+// float16 (the forward pass's values on weights of that dtype).
+Tensor values_for(const char *op, const Tensor &codes, std::optional<at::ScalarType> dtype) {
+    at::ScalarType type = dtype.value_or(at::kBFloat16);
+    TORCH_CHECK(type == at::kBFloat16 || type == at::kFloat || type == at::kHalf, op,
+                ": dtype must be bfloat16, float32 or float16, not ", dtype_name(type));
+    return at::empty(codes.sizes(), codes.options().dtype(type));
+}
+
 Tensor asymmetric_per_group_dequantize(const Tensor &codes, const Tensor &scale, const Tensor &offset,
-                                       int64_t group_size, int64_t bit, double eps, double clip_val) {
+                                       int64_t group_size, int64_t bit, double eps, double clip_val,
+                                       std::optional<at::ScalarType> dtype) {
     const char *op = "qat_kernels.asymmetric_per_group_dequantize";
     check_tensor(op, "codes", codes, at::kByte);
     check_tensor(op, "scale", scale);
@@ -538,10 +397,10 @@ Tensor asymmetric_per_group_dequantize(const Tensor &codes, const Tensor &scale,
     Shape shape = groups_of(op, codes, group_size);
     check_numel(op, "scale", scale, shape.units);
     check_numel(op, "offset", offset, shape.units);
-    Tensor result = at::empty(codes.sizes(), codes.options().dtype(at::kBFloat16));
-    check_status(op, qat_asymmetric_per_group_dequantize(codes.const_data_ptr<uint8_t>(), in(scale), in(offset),
-                                                         out(result), codes.numel(), group_size, bits(bit), eps,
-                                                         clip_val));
+    Tensor result = values_for(op, codes, dtype);
+    check_status(op, qat_asymmetric_per_group_dequantize_dtype(dtype_of(result), codes.const_data_ptr<uint8_t>(),
+                                                               in(scale), in(offset), result.mutable_data_ptr(),
+                                                               codes.numel(), group_size, bits(bit), eps, clip_val));
     return result;
 }
 
@@ -550,24 +409,26 @@ Tensor symmetric_quantize(const Tensor &weight, const Tensor &scale, double eps,
     std::string name = op_name<G>("_quantize");
     const char *op = name.c_str();
     Shape shape = symmetric_checks<G>(op, weight, scale);
-    Tensor w = as_bf16(weight);
     Tensor codes = at::empty(weight.sizes(), weight.options().dtype(at::kChar));
-    check_status(op, qat_symmetric_per_channel_quantize(in(w), in(scale), codes.mutable_data_ptr<int8_t>(),
-                                                        shape.units, shape.len, eps, min_v, max_v));
+    check_status(op, qat_symmetric_per_channel_quantize_dtype(dtype_of(weight), weight.const_data_ptr(), in(bf16(scale)),
+                                                              codes.mutable_data_ptr<int8_t>(), shape.units,
+                                                              shape.len, eps, min_v, max_v));
     return codes;
 }
 
 template <Granularity G>
-Tensor symmetric_dequantize(const Tensor &codes, const Tensor &scale, double eps, double min_v, double max_v) {
+Tensor symmetric_dequantize(const Tensor &codes, const Tensor &scale, double eps, double min_v, double max_v,
+                            std::optional<at::ScalarType> dtype) {
     std::string name = op_name<G>("_dequantize");
     const char *op = name.c_str();
     check_tensor(op, "codes", codes, at::kChar);
     check_tensor(op, "scale", scale);
     Shape shape = rows_of<G>(op, codes);
     check_numel(op, "scale", scale, shape.units);
-    Tensor result = at::empty(codes.sizes(), codes.options().dtype(at::kBFloat16));
-    check_status(op, qat_symmetric_per_channel_dequantize(codes.const_data_ptr<int8_t>(), in(scale), out(result),
-                                                          shape.units, shape.len, eps, min_v, max_v));
+    Tensor result = values_for(op, codes, dtype);
+    check_status(op, qat_symmetric_per_channel_dequantize_dtype(dtype_of(result), codes.const_data_ptr<int8_t>(),
+                                                                in(scale), result.mutable_data_ptr(), shape.units,
+                                                                shape.len, eps, min_v, max_v));
     return result;
 }
 
@@ -613,11 +474,11 @@ std::tuple<Tensor, Tensor> asymmetric_per_group_calibrate(const Tensor &weight, 
     const char *op = "qat_kernels.asymmetric_per_group_calibrate";
     check_values(op, "weight", weight);
     Shape shape = groups_of(op, weight, group_size);
-    Tensor w = as_bf16(weight);
-    Tensor scale = at::empty({shape.units}, w.options());
-    Tensor offset = at::empty({shape.units}, w.options());
-    check_status(op, qat_asymmetric_per_group_calibrate(in(w), out(scale), out(offset), weight.numel(),
-                                                        group_size, bits(bit), eps, clip_val, mode_of(mode)));
+    Tensor scale = at::empty({shape.units}, weight.options().dtype(at::kBFloat16));
+    Tensor offset = at::empty({shape.units}, weight.options().dtype(at::kBFloat16));
+    check_status(op, qat_asymmetric_per_group_calibrate_dtype(dtype_of(weight), weight.const_data_ptr(), out(scale),
+                                                              out(offset), weight.numel(), group_size, bits(bit), eps,
+                                                              clip_val, mode_of(mode)));
     return {scale, offset};
 }
 
@@ -627,10 +488,10 @@ Tensor symmetric_calibrate(const Tensor &weight, double eps, double min_v, doubl
     const char *op = name.c_str();
     check_values(op, "weight", weight);
     Shape shape = rows_of<G>(op, weight);
-    Tensor w = as_bf16(weight);
-    Tensor scale = at::empty({shape.units}, w.options());
-    check_status(op, qat_symmetric_per_channel_calibrate(in(w), out(scale), shape.units, shape.len, eps, min_v,
-                                                         max_v, mode_of(mode)));
+    Tensor scale = at::empty({shape.units}, weight.options().dtype(at::kBFloat16));
+    check_status(op, qat_symmetric_per_channel_calibrate_dtype(dtype_of(weight), weight.const_data_ptr(), out(scale),
+                                                               shape.units, shape.len, eps, min_v, max_v,
+                                                               mode_of(mode)));
     return scale;
 }
 
@@ -655,14 +516,9 @@ std::tuple<Tensor, Tensor, Tensor> per_token(const Tensor &input, int64_t bit, d
     Tensor zero_point = at::empty(token_sizes, input.options().dtype(at::kInt));
     float *s = scale.mutable_data_ptr<float>();
     int32_t *z = zero_point.mutable_data_ptr<int32_t>();
-    auto call = symmetric ? qat_per_token_symmetric : qat_per_token_asymmetric;
-    check_status(op, over_units(shape.units, shape.len, true, [&](int64_t k, int64_t n) {
-                     int64_t at = k * shape.len, count = n * shape.len;
-                     Part x(input, at, count, 0, true), r(result, at, count, 1, false);
-                     int32_t st = call(x.in(), r.out(), s + k, z + k, n, shape.len, bits(bit), static_cast<float>(eps));
-                     if (st == QAT_OK) r.commit();
-                     return st;
-                 }));
+    auto call = symmetric ? qat_per_token_symmetric_dtype : qat_per_token_asymmetric_dtype;
+    check_status(op, call(dtype_of(input), input.const_data_ptr(), result.mutable_data_ptr(), s, z, shape.units,
+                          shape.len, bits(bit), static_cast<float>(eps)));
     return {result, scale, zero_point};
 }
 
@@ -679,13 +535,9 @@ Tensor per_token_backward(const Tensor &grad_output, const Tensor &input, const 
     Tensor grad_input = at::empty_like(input, at::MemoryFormat::Contiguous);
     const float *s = scale.const_data_ptr<float>();
     const int32_t *z = zero_point.const_data_ptr<int32_t>();
-    check_status(op, over_units(shape.units, shape.len, true, [&](int64_t k, int64_t n) {
-                     int64_t at = k * shape.len, count = n * shape.len;
-                     Part g(grad_output, at, count, 0, true), x(input, at, count, 1, true), gx(grad_input, at, count, 2, false);
-                     int32_t st = qat_per_token_backward(g.in(), x.in(), s + k, z + k, gx.out(), n, shape.len, bits(bit));
-                     if (st == QAT_OK) gx.commit();
-                     return st;
-                 }));
+    check_status(op, qat_per_token_backward_dtype(dtype_of(input), grad_output.const_data_ptr(),
+                                                  input.const_data_ptr(), s, z, grad_input.mutable_data_ptr(),
+                                                  shape.units, shape.len, bits(bit)));
     return grad_input;
 }
 
@@ -711,7 +563,7 @@ TORCH_LIBRARY(qat_kernels, m) {
         ", *, Tensor(a!) grad_weight, Tensor(b!) grad_scale, Tensor(c!) grad_offset) -> ()");
     def(std::string("asymmetric_per_group_quantize(") + asym + ") -> Tensor");
     def("asymmetric_per_group_dequantize(Tensor codes, Tensor scale, Tensor offset, int group_size, int bit, "
-        "float eps, float clip_val) -> Tensor");
+        "float eps, float clip_val, ScalarType? dtype=None) -> Tensor");
     for (const char *name : {"symmetric_per_channel", "symmetric_per_tensor"}) {
         std::string n(name);
         def(n + "(" + sym + ") -> Tensor");
@@ -723,7 +575,8 @@ TORCH_LIBRARY(qat_kernels, m) {
         def(n + "_backward_blocks(Tensor grad_output, " + sym + ") -> (Tensor, Tensor)");
         def(n + "_calibrate(Tensor weight, float eps, float min_v, float max_v, int mode) -> Tensor");
         def(n + "_quantize(" + sym + ") -> Tensor");
-        def(n + "_dequantize(Tensor codes, Tensor scale, float eps, float min_v, float max_v) -> Tensor");
+        def(n + "_dequantize(Tensor codes, Tensor scale, float eps, float min_v, float max_v, "
+                "ScalarType? dtype=None) -> Tensor");
     }
     def("symmetric_finish(Tensor block_sums, Tensor scale, int cols, float eps, float min_v, float max_v) -> Tensor");
     def("asymmetric_per_group_calibrate(Tensor weight, int group_size, int bit, float eps, float clip_val, "

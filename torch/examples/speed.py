@@ -41,6 +41,12 @@ def paths():
         ops.symmetric_per_channel.out(w, s, 1e-4, -128, 127, out=out)
         ops.symmetric_per_channel_backward.out(grad, w, s, 1e-4, -128, 127, grad_weight=gw, grad_scale=gs)
 
+    out32, gw32, gs32 = torch.empty_like(w32), torch.empty_like(w32), torch.empty_like(s, dtype=torch.float32)
+
+    def preallocated32():
+        ops.symmetric_per_channel.out(w32, s, 1e-4, -128, 127, out=out32)
+        ops.symmetric_per_channel_backward.out(grad32, w32, s, 1e-4, -128, 127, grad_weight=gw32, grad_scale=gs32)
+
     wr, sr = w.clone().requires_grad_(), s.clone().requires_grad_()
 
     def autograd():
@@ -68,6 +74,7 @@ def paths():
 
     return [
         ("qat_kernels ops, out= (preallocated), bf16", preallocated, 15),
+        ("qat_kernels ops, out= (preallocated), fp32", preallocated32, 15),
         ("qat_kernels through autograd, bf16 weight", autograd, 15),
         ("qat_kernels module, fp32 weight", fp32_module, 15),
         ("the fp32 -> bf16 -> fp32 round trips alone (weight and gradient)", casts, 15),

@@ -4,10 +4,10 @@ implementations for ``torch.compile`` and ``torch.export``; fake-quantization
 modules with learnable scales (and offsets) for weights and per-token ones
 for activations; and ``prepare`` / ``convert`` for whole models.
 
-The operators take CPU, contiguous bfloat16 or float32 values (rounded to
-bfloat16 as they are read) with bfloat16 scales, with the library's exact
-arithmetic (docs/kernels.md in the repository), split across PyTorch's
-intra-op threads with the same bits for every thread count. The modules
+The operators take CPU, contiguous bfloat16, float32 or float16 values,
+read and written as they are, with bfloat16 (or float32) scales, with the
+library's exact arithmetic (docs/kernels.md in the repository), split across
+PyTorch's intra-op threads with the same bits for every thread count. The modules
 keep their parameters in float32 and take weights of any floating dtype;
 ``prepare`` quantizes linear layers, convolutions, embeddings and attention
 whole::

@@ -29,12 +29,28 @@ def _check_like(op, names, tensors, dtype=_bf16, first=None):
 
 
 def _check_values(op, names, tensors):
-    """Values (weights, activations, their gradients): bfloat16 or float32,
-    all of one dtype."""
+    """Values (weights, activations, their gradients): bfloat16, float32 or
+    float16, all of one dtype."""
+    dtype = tensors[0].dtype
+    torch._check(dtype in (_bf16, torch.float32, torch.float16),
+                 lambda: f"qat_kernels.{op}: {names[0]} must be bfloat16, float32 or float16, not {dtype}")
+    _check_like(op, names, tensors, dtype)
+
+
+def _check_params(op, names, tensors, first):
+    """Learned parameters (scales, offsets): bfloat16 or float32 (read as
+    its bfloat16 rounding), all of one dtype."""
     dtype = tensors[0].dtype
     torch._check(dtype in (_bf16, torch.float32),
                  lambda: f"qat_kernels.{op}: {names[0]} must be bfloat16 or float32, not {dtype}")
-    _check_like(op, names, tensors, dtype)
+    _check_like(op, names, tensors, dtype, first=first)
+
+
+def _grads_like(weight, *params):
+    """A backward pass's scale (and offset) gradients: bfloat16 for
+    bfloat16 values, else float32."""
+    dtype = _bf16 if weight.dtype == _bf16 else torch.float32
+    return tuple(p.new_empty(p.shape, dtype=dtype) for p in params)
 
 
 _FAKES = {}
@@ -57,21 +73,21 @@ def _empty_like(*tensors):
 @_fake("asymmetric_per_group")
 def _(weight, scale, offset, group_size, bit, eps, clip_val):
     _check_values("asymmetric_per_group", ("weight",), (weight,))
-    _check_like("asymmetric_per_group", ("scale", "offset"), (scale, offset), first=weight)
+    _check_params("asymmetric_per_group", ("scale", "offset"), (scale, offset), first=weight)
     return _empty_like(weight)[0]
 
 
 @_fake("asymmetric_per_group_backward")
 def _(grad_output, weight, scale, offset, group_size, bit, eps, clip_val):
     _check_values("asymmetric_per_group_backward", ("weight", "grad_output"), (weight, grad_output))
-    _check_like("asymmetric_per_group_backward", ("scale", "offset"), (scale, offset), first=weight)
-    return _empty_like(weight, scale, offset)
+    _check_params("asymmetric_per_group_backward", ("scale", "offset"), (scale, offset), first=weight)
+    return _empty_like(weight) + _grads_like(weight, scale, offset)
 
 
 @_fake("asymmetric_per_group_quantize")
 def _(weight, scale, offset, group_size, bit, eps, clip_val):
     _check_values("asymmetric_per_group_quantize", ("weight",), (weight,))
-    _check_like("asymmetric_per_group_quantize", ("scale", "offset"), (scale, offset), first=weight)
+    _check_params("asymmetric_per_group_quantize", ("scale", "offset"), (scale, offset), first=weight)
     return weight.new_empty(weight.shape, dtype=torch.uint8)
 
 
@@ -86,28 +102,28 @@ def _(weight, group_size, bit, eps, clip_val, mode):
 
 
 @_fake("asymmetric_per_group_dequantize")
-def _(codes, scale, offset, group_size, bit, eps, clip_val):
+def _(codes, scale, offset, group_size, bit, eps, clip_val, dtype=None):
     _check_like("asymmetric_per_group_dequantize", ("scale", "offset"), (scale, offset))
-    return codes.new_empty(codes.shape, dtype=_bf16)
+    return codes.new_empty(codes.shape, dtype=dtype or _bf16)
 
 
 def _register_symmetric_fakes(name, rows_of):
     @_fake(f"{name}")
     def _(weight, scale, eps, min_v, max_v):
         _check_values(name, ("weight",), (weight,))
-        _check_like(name, ("scale",), (scale,), first=weight)
+        _check_params(name, ("scale",), (scale,), first=weight)
         return _empty_like(weight)[0]
 
     @_fake(f"{name}_backward")
     def _(grad_output, weight, scale, eps, min_v, max_v):
         _check_values(name + "_backward", ("weight", "grad_output"), (weight, grad_output))
-        _check_like(name + "_backward", ("scale",), (scale,), first=weight)
-        return _empty_like(weight, scale)
+        _check_params(name + "_backward", ("scale",), (scale,), first=weight)
+        return _empty_like(weight) + _grads_like(weight, scale)
 
     @_fake(f"{name}_backward_blocks")
     def _(grad_output, weight, scale, eps, min_v, max_v):
         _check_values(name + "_backward_blocks", ("weight", "grad_output"), (weight, grad_output))
-        _check_like(name + "_backward_blocks", ("scale",), (scale,), first=weight)
+        _check_params(name + "_backward_blocks", ("scale",), (scale,), first=weight)
         rows = rows_of(weight)
         cols = weight.numel() // rows if rows else 0
         # qat_block_count, in Python so that a symbolic size traces.
@@ -117,7 +133,7 @@ def _register_symmetric_fakes(name, rows_of):
     @_fake(f"{name}_quantize")
     def _(weight, scale, eps, min_v, max_v):
         _check_values(name + "_quantize", ("weight",), (weight,))
-        _check_like(name + "_quantize", ("scale",), (scale,), first=weight)
+        _check_params(name + "_quantize", ("scale",), (scale,), first=weight)
         return weight.new_empty(weight.shape, dtype=torch.int8)
 
     @_fake(f"{name}_calibrate")
@@ -126,8 +142,8 @@ def _register_symmetric_fakes(name, rows_of):
         return weight.new_empty((rows_of(weight),), dtype=_bf16)
 
     @_fake(f"{name}_dequantize")
-    def _(codes, scale, eps, min_v, max_v):
-        return codes.new_empty(codes.shape, dtype=_bf16)
+    def _(codes, scale, eps, min_v, max_v, dtype=None):
+        return codes.new_empty(codes.shape, dtype=dtype or _bf16)
 
 
 _register_symmetric_fakes("symmetric_per_channel", lambda weight: weight.shape[0])
@@ -371,8 +387,8 @@ def symmetric_per_tensor(weight, scale, eps=1e-4, min_v=-128.0, max_v=127.0):
 
 
 def per_token(input, bit=8, symmetric=False, eps=2.0 ** -23, return_params=False):
-    """Dynamic per-token fake quantization of activations (bfloat16 or
-    float32, rounded to bfloat16 first): each token (every dimension but the
+    """Dynamic per-token fake quantization of activations (bfloat16,
+    float32 or float16, computed as they are): each token (every dimension but the
     last) with the scale and zero point of its own values (torchao's
     ``choose_qparams_affine``, in f32), differentiable in ``input`` (the
     straight-through estimator). With ``return_params``, also each token's

@@ -71,9 +71,9 @@ def _check_clip(cls, clip_val):
 
 
 def _values(x):
-    """``x`` as the operators take it: bfloat16 or float32 (which they round
-    to bfloat16 as they read it), contiguous."""
-    if x.dtype not in (_bf16, torch.float32):
+    """``x`` as the operators take it: bfloat16, float32 or float16 (each
+    read and written as it is; another dtype as float32), contiguous."""
+    if x.dtype not in (_bf16, torch.float32, torch.float16):
         x = x.float()
     return x.contiguous()
 
@@ -92,7 +92,7 @@ def _sync_ready(module, incompatible_keys):
 
 class _FakeQuantizer(torch.nn.Module):
     """Shared parts: initialisation, the on/off switch, the gradient factor,
-    the checks of a weight, and the float32 <-> bfloat16 casts."""
+    the checks of a weight, and the parameters as the operators take them."""
 
     def __init__(self, grad_factor):
         super().__init__()
@@ -132,7 +132,7 @@ class _FakeQuantizer(torch.nn.Module):
             raise ValueError(f"{type(self).__name__}.calibrate: mode must be 'search' or 'lsq', not {mode!r}")
         self._check_weight(weight)
         with torch.no_grad():
-            self._calibrate(weight.detach().to(_bf16).contiguous(), _MODES[mode])
+            self._calibrate(_values(weight.detach()), _MODES[mode])
             self.initialized.fill_(True)
         self._ready = True
         return self
@@ -146,10 +146,13 @@ class _FakeQuantizer(torch.nn.Module):
         return float(self.grad_factor)
 
     @staticmethod
-    def _bf16(parameter, factor):
+    def _learned(parameter, factor):
+        """A float32 parameter as the operators take it: they read it as its
+        bfloat16 rounding and give its gradient in float32 (for float32 and
+        float16 weights unrounded; for bfloat16 weights, bfloat16)."""
         if factor is not None:
             parameter = _GradScale.apply(parameter, factor)
-        return parameter.to(_bf16)
+        return parameter.float()
 
     def _check_weight(self, weight):
         cls = type(self).__name__
@@ -179,7 +182,7 @@ class _FakeQuantizer(torch.nn.Module):
         """The integer codes of ``weight`` (uint8 per group asymmetric, int8
         symmetric), whose values (``dequantize``) are the forward pass's."""
         self._check_weight(weight)
-        return self._quantize(weight.detach().to(_bf16).contiguous())
+        return self._quantize(_values(weight.detach()))
 
     def extra_repr(self):
         state = "" if self.fake_quant_enabled else ", fake_quant=off"
@@ -248,19 +251,20 @@ class AsymmetricPerGroup(_FakeQuantizer):
     def _fake_quantize(self, weight):
         factor = self._factor(self._length(weight), 2 ** (self.bit - 1))
         return _ops.asymmetric_per_group(
-            weight, self._bf16(self.scale, factor), self._bf16(self.offset, None), *self._params(weight))
+            weight, self._learned(self.scale, factor), self._learned(self.offset, None), *self._params(weight))
 
     def _quantize(self, weight):
         scale, offset = self.scale.detach().to(_bf16), self.offset.detach().to(_bf16)
         return _ops.asymmetric_per_group_quantize(weight, scale, offset, *self._params(weight))
 
-    def dequantize(self, codes, scale=None, offset=None):
-        """The values of codes from ``quantize`` (bfloat16), with these
-        parameters or, by default, the quantizer's."""
+    def dequantize(self, codes, scale=None, offset=None, dtype=None):
+        """The values of codes from ``quantize``, with these parameters or, by
+        default, the quantizer's: bfloat16, or ``dtype`` (float32 or float16:
+        the forward pass's values on weights of that dtype)."""
         scale = self.scale.detach() if scale is None else scale
         offset = self.offset.detach() if offset is None else offset
         return _ops.asymmetric_per_group_dequantize(
-            codes.contiguous(), scale.to(_bf16), offset.to(_bf16), *self._params(codes))
+            codes.contiguous(), scale.to(_bf16), offset.to(_bf16), *self._params(codes), dtype=dtype)
 
 
 class AsymmetricPerChannel(AsymmetricPerGroup):
@@ -303,12 +307,11 @@ class AsymmetricPerChannel(AsymmetricPerGroup):
     def _quantize(self, weight):
         return super()._quantize(weight) if weight.numel() else weight.new_empty(weight.shape, dtype=torch.uint8)
 
-    def dequantize(self, codes, scale=None, offset=None):
-        """The values of codes from ``quantize`` (bfloat16), with these
-        parameters or, by default, the quantizer's."""
+    def dequantize(self, codes, scale=None, offset=None, dtype=None):
+        """As ``AsymmetricPerGroup.dequantize``."""
         if codes.numel():
-            return super().dequantize(codes, scale, offset)
-        return codes.new_empty(codes.shape, dtype=_bf16)
+            return super().dequantize(codes, scale, offset, dtype)
+        return codes.new_empty(codes.shape, dtype=dtype or _bf16)
 
 
 class _Symmetric(_FakeQuantizer):
@@ -376,15 +379,17 @@ class SymmetricPerChannel(_Symmetric):
 
     def _fake_quantize(self, weight):
         factor = self._factor(math.prod(weight.shape[1:]), max(self.max_v, 1.0))
-        return _ops.symmetric_per_channel(weight, self._bf16(self.scale, factor), *self._params())
+        return _ops.symmetric_per_channel(weight, self._learned(self.scale, factor), *self._params())
 
     def _quantize(self, weight):
         return _ops.symmetric_per_channel_quantize(weight, self.scale.detach().to(_bf16), *self._params())
 
-    def dequantize(self, codes, scale=None, offset=None):
-        """The values of codes from ``quantize`` (bfloat16), with this scale
-        or, by default, the quantizer's."""
-        return _ops.symmetric_per_channel_dequantize(codes.contiguous(), self._scale(scale), *self._params())
+    def dequantize(self, codes, scale=None, offset=None, dtype=None):
+        """The values of codes from ``quantize``, with this scale or, by
+        default, the quantizer's: bfloat16, or ``dtype`` (float32 or float16:
+        the forward pass's values on weights of that dtype)."""
+        return _ops.symmetric_per_channel_dequantize(codes.contiguous(), self._scale(scale), *self._params(),
+                                                     dtype=dtype)
 
 
 class SymmetricPerGroup(_Symmetric):
@@ -421,18 +426,17 @@ class SymmetricPerGroup(_Symmetric):
 
     def _fake_quantize(self, weight):
         factor = self._factor(self.group_size, max(self.max_v, 1.0))
-        rows = _ops.symmetric_per_channel(self._rows(weight), self._bf16(self.scale, factor), *self._params())
+        rows = _ops.symmetric_per_channel(self._rows(weight), self._learned(self.scale, factor), *self._params())
         return rows.reshape(weight.shape)
 
     def _quantize(self, weight):
         codes = _ops.symmetric_per_channel_quantize(self._rows(weight), self.scale.detach().to(_bf16), *self._params())
         return codes.reshape(weight.shape)
 
-    def dequantize(self, codes, scale=None, offset=None):
-        """The values of codes from ``quantize`` (bfloat16), with this scale
-        or, by default, the quantizer's."""
+    def dequantize(self, codes, scale=None, offset=None, dtype=None):
+        """As ``SymmetricPerChannel.dequantize``."""
         values = _ops.symmetric_per_channel_dequantize(self._rows(codes.contiguous()), self._scale(scale),
-                                                        *self._params())
+                                                        *self._params(), dtype=dtype)
         return values.reshape(codes.shape)
 
 
@@ -459,15 +463,15 @@ class SymmetricPerTensor(_Symmetric):
 
     def _fake_quantize(self, weight):
         factor = self._factor(weight.numel(), max(self.max_v, 1.0))
-        return _ops.symmetric_per_tensor(weight, self._bf16(self.scale, factor), *self._params())
+        return _ops.symmetric_per_tensor(weight, self._learned(self.scale, factor), *self._params())
 
     def _quantize(self, weight):
         return _ops.symmetric_per_tensor_quantize(weight, self.scale.detach().to(_bf16), *self._params())
 
-    def dequantize(self, codes, scale=None, offset=None):
-        """The values of codes from ``quantize`` (bfloat16), with this scale
-        or, by default, the quantizer's."""
-        return _ops.symmetric_per_tensor_dequantize(codes.contiguous(), self._scale(scale), *self._params())
+    def dequantize(self, codes, scale=None, offset=None, dtype=None):
+        """As ``SymmetricPerChannel.dequantize``."""
+        return _ops.symmetric_per_tensor_dequantize(codes.contiguous(), self._scale(scale), *self._params(),
+                                                    dtype=dtype)
 
 
 class PerToken(torch.nn.Module):
@@ -475,8 +479,9 @@ class PerToken(torch.nn.Module):
     dimension but the last) on a ``bit``-bit grid with the scale and zero
     point of its own values (asymmetric, or symmetric), recomputed at every
     call; nothing is learned. The gradient is the straight-through
-    estimator's. Takes activations of any floating dtype (computed in
-    bfloat16, returned in the input's dtype)."""
+    estimator's. Takes activations of any floating dtype (bfloat16, float32
+    and float16 computed as they are, others in float32; returned in the
+    input's dtype)."""
 
     def __init__(self, bit=8, symmetric=False, eps=2.0 ** -23):
         super().__init__()

@@ -334,7 +334,9 @@ class PackedWeight(nn.Module):
 
     def _decode(self, codes, scale, offset):
         values = unpack_codes(codes, math.prod(self.shape), self.code_bits, self.signed).reshape(self.shape)
-        return self._decoder.dequantize(values, scale, offset)
+        # The prepared layer's dtype: bfloat16, float16, or float32 for the rest.
+        dtype = self.dtype if self.dtype in (torch.bfloat16, torch.float16) else torch.float32
+        return self._decoder.dequantize(values, scale, offset, dtype)
 
     def forward(self):
         return self._decode(self.codes, self.scale, getattr(self, "offset", None)).to(self.dtype)

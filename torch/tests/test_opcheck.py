@@ -29,9 +29,9 @@ SYM = (1e-4, -8.0, 7.0)
 
 def training_samples(name, units, params, extra=()):
     """The functional, out= and in-place forms and the backward of one
-    training operator, on bfloat16 and float32 values."""
+    training operator, on bfloat16, float32 and float16 values."""
     samples = {}
-    for dtype in (bf16, f32):
+    for dtype in (bf16, f32, torch.float16):
         w = values(8, 64, dtype=dtype)
         g = values(8, 64, dtype=dtype, seed=1)
         tensors = (scale(units),) + tuple(t for t in extra)
@@ -40,9 +40,11 @@ def training_samples(name, units, params, extra=()):
         samples.setdefault(name + ".out", []).append(((w,) + tensors + params, {"out": torch.empty_like(w)}))
         samples.setdefault(name + "_", []).append(((w.clone(),) + tensors + params, {}))
         samples.setdefault(name + "_backward", []).append(((g, w) + tensors + params, {}))
-        outs = {"grad_weight": torch.empty_like(w), "grad_scale": torch.empty(units, dtype=bf16)}
+        # The scale and offset gradients: bfloat16 for bfloat16 values, else float32.
+        grad = bf16 if dtype == bf16 else f32
+        outs = {"grad_weight": torch.empty_like(w), "grad_scale": torch.empty(units, dtype=grad)}
         if extra:
-            outs["grad_offset"] = torch.empty(units, dtype=bf16)
+            outs["grad_offset"] = torch.empty(units, dtype=grad)
         samples.setdefault(name + "_backward.out", []).append(((g, w) + tensors + params, outs))
     return samples
 

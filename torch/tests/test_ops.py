@@ -48,14 +48,15 @@ def test_out_and_in_place_forms_give_the_functional_bits():
 
 
 @pytest.mark.parametrize("case,pattern", [
-    (lambda w, s, o: ops.symmetric_per_channel(w.double(), s, 1e-4, -8, 7), "weight must be bfloat16 or float32"),
+    (lambda w, s, o: ops.symmetric_per_channel(w.double(), s, 1e-4, -8, 7), "weight must be bfloat16, float32 or float16"),
     (lambda w, s, o: ops.symmetric_per_channel(w, s.to("meta"), 1e-4, -8, 7), "scale must be on the device of the first tensor"),
     (lambda w, s, o: ops.symmetric_per_channel(w.t(), s, 1e-4, -8, 7), "weight must be contiguous"),
     (lambda w, s, o: ops.symmetric_per_channel(w.to_sparse(), s, 1e-4, -8, 7), "weight must be a strided"),
     (lambda w, s, o: ops.symmetric_per_channel(w, s[:3], 1e-4, -8, 7), r"scale must have shape \(8\)"),
     (lambda w, s, o: ops.symmetric_per_channel(w, s.view(2, 4), 1e-4, -8, 7), r"scale must have shape \(8\)"),
-    (lambda w, s, o: ops.symmetric_per_channel(w.view(torch.int16), s, 1e-4, -8, 7), "weight must be bfloat16 or"),
-    (lambda w, s, o: ops.symmetric_per_channel(w, s.float(), 1e-4, -8, 7), "scale must be bfloat16, not float32"),
+    (lambda w, s, o: ops.symmetric_per_channel(w.view(torch.int16), s, 1e-4, -8, 7), "weight must be bfloat16, float32"),
+    (lambda w, s, o: ops.symmetric_per_channel(w, s.double(), 1e-4, -8, 7),
+     "scale must be bfloat16 or float32, not float64"),
     (lambda w, s, o: ops.symmetric_per_channel(w, s, 0.0, -8, 7), "eps is not finite and positive"),
     (lambda w, s, o: ops.symmetric_per_tensor(w, s[:1], 1e-4, 7, -8), "max_v is less than min_v"),
     (lambda w, s, o: ops.asymmetric_per_group(w, s[:4], o, 100, 4, 1e-4, 0.99), "group_size 100"),
@@ -79,7 +80,8 @@ def test_bad_input_raises_a_clear_error(case, pattern):
     (lambda w, s, o: ops.asymmetric_per_group_calibrate(w, 128, 4, 1e-4, 0.99, 7), r"mode is not QAT_CALIBRATE_SEARCH"),
 ])
 def test_a_refusal_names_the_argument_and_its_rule(case, pattern, threads):
-    """The library's detail, from whichever thread refused the call."""
+    """The library's detail, at any thread count: every check runs on the
+    calling thread, before a call splits."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -218,23 +220,85 @@ def test_calibration_through_the_operators():
 
 
 @pytest.mark.parametrize("name", ["asymmetric_per_group", "symmetric_per_channel", "symmetric_per_tensor"])
-def test_float32_values_are_rounded_to_bfloat16_as_they_are_read(name):
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_float32_and_float16_values_are_read_and_written_as_they_are(name, dtype):
+    # Values bfloat16 holds: the float32 or float16 results, narrowed to bfloat16, are the bfloat16 operator's.
     g = torch.Generator().manual_seed(3)
-    w32, g32 = torch.randn(8, 512, generator=g) * 0.05, torch.randn(8, 512, generator=g)
+    w16, g16 = (torch.randn(8, 512, generator=g) * 0.05).to(bf16), torch.randn(8, 512, generator=g).to(bf16)
+    w, grad = w16.to(dtype), g16.to(dtype)
+    if dtype == torch.float16:
+        # bfloat16 values that float16 holds too (none below its subnormals).
+        w16, g16 = w.to(bf16), grad.to(bf16)
+        assert torch.equal(w16.to(dtype), w) and torch.equal(g16.to(dtype), grad)
     if name == "asymmetric_per_group":
         params = (torch.full((32,), 0.01, dtype=bf16), torch.zeros(32, dtype=bf16), 128, 4, 1e-4, 0.99)
     else:
         params = (torch.full((8 if name.endswith("channel") else 1,), 0.01, dtype=bf16), 1e-4, -8.0, 7.0)
     op, backward = getattr(ops, name), getattr(ops, name + "_backward")
-    out32 = op(w32, *params)
-    assert out32.dtype == torch.float32
-    assert torch.equal(out32, op(w32.to(bf16), *params).float())
-    for a, b in zip(backward(g32, w32, *params), backward(g32.to(bf16), w32.to(bf16), *params)):
-        assert torch.equal(a.float(), b.float())
-    x, s, z = ops.per_token(w32, 8, 2.0 ** -23, False)
-    assert torch.equal(x, ops.per_token(w32.to(bf16), 8, 2.0 ** -23, False)[0].float())
-    assert torch.equal(ops.per_token_backward(g32, w32, s, z, 8),
-                       ops.per_token_backward(g32.to(bf16), w32.to(bf16), s, z, 8).float())
+    out = op(w, *params)
+    assert out.dtype == dtype
+    if dtype == torch.float32:
+        assert torch.equal(out.to(bf16).view(torch.int16), op(w16, *params).view(torch.int16))
+    grads, grads16 = backward(grad, w, *params), backward(g16, w16, *params)
+    assert grads[0].dtype == dtype and all(t.dtype == torch.float32 for t in grads[1:])
+    for a, b in zip(grads, grads16):
+        if dtype == torch.float32 or a.dtype == torch.float32:
+            assert torch.equal(a.to(bf16).view(torch.int16), b.view(torch.int16))
+    x, s, z = ops.per_token(w, 8, 2.0 ** -23, False)
+    x16, s16, z16 = ops.per_token(w16, 8, 2.0 ** -23, False)
+    assert torch.equal(s, s16) and torch.equal(z, z16)
+    if dtype == torch.float32:
+        assert torch.equal(x.to(bf16).view(torch.int16), x16.view(torch.int16))
+        assert torch.equal(ops.per_token_backward(grad, w, s, z, 8).to(bf16),
+                           ops.per_token_backward(g16, w16, s, z, 8))
+
+
+@pytest.mark.parametrize("per_tensor", [False, True])
+def test_float32_values_bfloat16_cannot_hold_are_not_rounded(per_tensor):
+    # The symmetric forward and backward, against their definition
+    # (docs/kernels.md) in PyTorch's float32 arithmetic: c = clip(round(x / s),
+    # min_v, max_v) + 0, out = c * s, grad_weight = g * mask, in float32, with no
+    # bit of g lost.
+    g = torch.Generator().manual_seed(5)
+    w, grad = torch.randn(8, 512, generator=g) * 0.05, torch.randn(8, 512, generator=g)
+    assert not torch.equal(w.to(bf16).float(), w)
+    s = torch.full((1 if per_tensor else 8,), 0.0078125 * 1.25, dtype=bf16)
+    name = "symmetric_per_tensor" if per_tensor else "symmetric_per_channel"
+    out = getattr(ops, name)(w, s, 1e-4, -8.0, 7.0)
+    ps = s.float().reshape(-1, 1)
+    r = torch.round(w / ps)
+    c = torch.clamp(r, -8.0, 7.0) + 0.0
+    assert torch.equal(out.view(torch.int32), (c * ps).view(torch.int32))
+    grad_weight, grad_scale = getattr(ops, name + "_backward")(grad, w, s, 1e-4, -8.0, 7.0)
+    assert torch.equal(grad_weight.view(torch.int32), (grad * (r == c)).view(torch.int32))
+    assert grad_scale.dtype == torch.float32
+    # The dequantized codes are the float32 forward values.
+    codes = getattr(ops, name + "_quantize")(w, s, 1e-4, -8.0, 7.0)
+    assert torch.equal(getattr(ops, name + "_dequantize")(codes, s, 1e-4, -8.0, 7.0, dtype=torch.float32), out)
+
+
+@pytest.mark.parametrize("name", ["SymmetricPerChannel", "AsymmetricPerGroup"])
+def test_a_float32_module_gets_float32_gradients_unrounded(name):
+    # w.grad is the upstream gradient masked in float32, and the scale's (and
+    # offset's) gradient the operator's float32 one: nothing rounds to bfloat16.
+    g = torch.Generator().manual_seed(9)
+    w = (torch.randn(16, 256, generator=g) * 0.05).requires_grad_()
+    grad = torch.randn(16, 256, generator=g)
+    q = qk.SymmetricPerChannel(16, bit=4) if name == "SymmetricPerChannel" else qk.AsymmetricPerGroup(32, 128, bit=4)
+    q.initialize(w)
+    q(w).backward(grad)
+    params = [q.scale] + ([q.offset] if name == "AsymmetricPerGroup" else [])
+    if name == "SymmetricPerChannel":
+        want = ops.symmetric_per_channel_backward(grad, w.detach(), q.scale.detach().to(bf16), *q._params())
+    else:
+        want = ops.asymmetric_per_group_backward(grad, w.detach(), q.scale.detach().to(bf16),
+                                                 q.offset.detach().to(bf16), *q._params(w))
+    assert w.grad.dtype == torch.float32 and torch.equal(w.grad, want[0])
+    assert bool(((w.grad == grad) | (w.grad == 0)).all()) and bool((w.grad == grad).any())
+    for p, want_grad in zip(params, want[1:]):
+        assert want_grad.dtype == torch.float32 and torch.equal(p.grad, want_grad)
+    # Some scale gradient has bits bfloat16 would have dropped.
+    assert not torch.equal(q.scale.grad.to(bf16).float(), q.scale.grad)
 
 
 def misaligned(n, dtype):
@@ -246,8 +310,8 @@ def misaligned(n, dtype):
 @pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize("dtype", [bf16, torch.float32])
 def test_a_misaligned_output_is_refused_before_anything_is_written(dtype, threads):
-    # 3 blocks of 4096: the per-tensor backward runs in pieces, each committed before the finish.
     w, g = weights(3, 4096).to(dtype), weights(3, 4096, seed=1).to(dtype)
+    grad = bf16 if dtype == bf16 else torch.float32
     s = torch.full((1,), 0.01, dtype=bf16)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -257,7 +321,7 @@ def test_a_misaligned_output_is_refused_before_anything_is_written(dtype, thread
             gw = torch.full_like(w, 3.0)
             with pytest.raises(RuntimeError, match="grad_scale must be aligned to its element size"):
                 getattr(ops, name + "_backward").out(g, w, scale, 1e-4, -8, 7, grad_weight=gw,
-                                                     grad_scale=misaligned(scale.numel(), bf16))
+                                                     grad_scale=misaligned(scale.numel(), grad))
             assert bool((gw == 3.0).all())
         with pytest.raises(RuntimeError, match="weight must be aligned"):
             ops.symmetric_per_tensor(misaligned(w.numel(), dtype), s, 1e-4, -8, 7)
@@ -267,8 +331,10 @@ def test_a_misaligned_output_is_refused_before_anything_is_written(dtype, thread
 
 @pytest.mark.parametrize("dtype", [bf16, torch.float32])
 def test_every_operator_that_reads_weights_takes_float32(dtype):
-    # Export, calibration and the shard forms read a float32 weight as its bfloat16 rounding.
-    w = (weights(8, 64).float() * 1.2345).to(dtype)
+    # Export, calibration and the shard forms: on float32 values bfloat16
+    # holds, the bfloat16 operator's results; the codes of float32 weights
+    # dequantize to their float32 forward values.
+    w = (weights(8, 64).float() * 1.2345).to(bf16).to(dtype)
     r = w.to(bf16)
     s, o = torch.full((8,), 0.01, dtype=bf16), torch.zeros(4, dtype=bf16)
 
@@ -278,14 +344,20 @@ def test_every_operator_that_reads_weights_takes_float32(dtype):
 
     same(ops.asymmetric_per_group_quantize(w, s[:4], o, 128, 4, 1e-4, 0.99),
          ops.asymmetric_per_group_quantize(r, s[:4], o, 128, 4, 1e-4, 0.99))
-    same(ops.asymmetric_per_group_calibrate(w, 128, 4, 1e-4, 0.99, 0),
-         ops.asymmetric_per_group_calibrate(r, 128, 4, 1e-4, 0.99, 0))
+    # LSQ's calibration (the search measures the error of the forward pass in
+    # the data's own type, so may pick another scale for float32 data).
+    same(ops.asymmetric_per_group_calibrate(w, 128, 4, 1e-4, 0.99, 1),
+         ops.asymmetric_per_group_calibrate(r, 128, 4, 1e-4, 0.99, 1))
     for name, scale in (("symmetric_per_channel", s), ("symmetric_per_tensor", s[:1])):
         same(getattr(ops, name + "_quantize")(w, scale, 1e-4, -8, 7), getattr(ops, name + "_quantize")(r, scale, 1e-4, -8, 7))
-        same(getattr(ops, name + "_calibrate")(w, 1e-4, -8, 7, 0), getattr(ops, name + "_calibrate")(r, 1e-4, -8, 7, 0))
+        same(getattr(ops, name + "_calibrate")(w, 1e-4, -8, 7, 1), getattr(ops, name + "_calibrate")(r, 1e-4, -8, 7, 1))
         gw, sums = getattr(ops, name + "_backward_blocks")(w, w, scale, 1e-4, -8, 7)
         gw_r, sums_r = getattr(ops, name + "_backward_blocks")(r, r, scale, 1e-4, -8, 7)
         assert gw.dtype == dtype and torch.equal(gw.to(bf16), gw_r) and torch.equal(sums, sums_r)
+    x = weights(8, 64).float() * 1.2345
+    codes = ops.asymmetric_per_group_quantize(x, s[:4], o, 128, 4, 1e-4, 0.99)
+    assert torch.equal(ops.asymmetric_per_group_dequantize(codes, s[:4], o, 128, 4, 1e-4, 0.99, dtype=torch.float32),
+                       ops.asymmetric_per_group(x, s[:4], o, 128, 4, 1e-4, 0.99))
 
 
 def test_asymmetric_per_channel_is_per_group_with_each_row_a_group():

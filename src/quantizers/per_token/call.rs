@@ -6,7 +6,7 @@ use crate::boundary::{input, output, Boundary, In, Out};
 use crate::call::Call;
 use crate::kernels::{self, PerTokenArgs, PerTokenBackwardArgs};
 use crate::vector::Data;
-use crate::{fpenv, Argument};
+use crate::{fpenv, pool, Argument};
 
 /// Dynamic per-token fake quantization: `units` rows (tokens) of `len`
 /// activations.
@@ -50,7 +50,7 @@ impl<B: Boundary> Call<B, PerToken> {
                 symmetric,
             };
             // SAFETY: as in `map`.
-            unsafe { self.backend.run::<kernels::PerTokenForward<T>>(&args) };
+            unsafe { pool::run::<kernels::PerTokenForward<T>>(self.backend, &args) };
             Ok(())
         }))
     }
@@ -94,7 +94,7 @@ impl<B: Boundary> Call<B, PerToken> {
                 quant,
             };
             // SAFETY: as in `map`.
-            unsafe { self.backend.run::<kernels::PerTokenBackward<T>>(&args) };
+            unsafe { pool::run::<kernels::PerTokenBackward<T>>(self.backend, &args) };
             Ok(())
         }))
     }
