@@ -116,6 +116,7 @@ mod boundary;
 mod call;
 mod codes;
 mod dispatch;
+mod division;
 mod error;
 pub mod ffi;
 mod float;
@@ -132,6 +133,7 @@ mod quantizers;
 pub mod registry;
 mod vector;
 
+pub use division::{set_division, Division};
 pub use error::{Argument, Error, Rule, Status};
 pub use float::{Dtype, Float};
 pub use isa::{active_isa, set_isa, Isa};

@@ -17,6 +17,8 @@
 
 use half::f16;
 
+use crate::division::Divisor;
+
 /// Lanes in a [`Vector`].
 pub(crate) const LANES: usize = 8;
 
@@ -54,6 +56,13 @@ pub(crate) trait Lanes: Copy {
     fn sub(self, rhs: Self) -> Self;
     fn mul(self, rhs: Self) -> Self;
     fn div(self, rhs: Self) -> Self;
+    /// `x / b` for the divisor `b`, as [`Lanes::div`] gives it: by division
+    /// here, by reciprocal on lanes with fused multiply-add
+    /// ([`crate::division`]).
+    #[inline(always)]
+    fn divide<const R: bool>(self, divisor: &Divisor<R>) -> Self {
+        self.div(self.splat_as(divisor.value()))
+    }
     /// `x < lo ? lo : x`: keeps a NaN `x`, and `x` itself when equal to `lo`.
     fn max(self, lo: Self) -> Self;
     /// `x > hi ? hi : x`: keeps a NaN `x`, and `x` itself when equal to `hi`.
@@ -238,6 +247,11 @@ impl Code for i8 {
 /// What a buffer holds: bf16 bit patterns (`u16`) or codes. Each knows how
 /// lanes load and store it.
 pub(crate) trait Element: Copy + Default {
+    /// Whether its values have at most 11 significant bits (bf16 and
+    /// binary16 data), which a [`Divisor`] divides by reciprocal at any
+    /// scale, as it does not every f32.
+    const NARROW: bool = false;
+
     /// Loads one load's elements.
     ///
     /// # Safety
@@ -280,6 +294,7 @@ pub(crate) trait Element: Copy + Default {
 }
 
 impl Element for u16 {
+    const NARROW: bool = true;
     #[inline(always)]
     unsafe fn load<M: Memory>(token: M::Token, src: *const Self) -> M {
         // SAFETY: the caller's.
@@ -303,6 +318,7 @@ impl Element for u16 {
 }
 
 impl Element for f16 {
+    const NARROW: bool = true;
     #[inline(always)]
     unsafe fn load<M: Memory>(token: M::Token, src: *const Self) -> M {
         // SAFETY: the caller's.
@@ -793,6 +809,12 @@ impl<V: Lanes> Lanes for Two<V> {
     #[inline(always)]
     fn div(self, rhs: Self) -> Self {
         self.both(rhs, V::div)
+    }
+    #[inline(always)]
+    fn divide<const R: bool>(self, divisor: &Divisor<R>) -> Self {
+        // Not through `each`: a closure is not inlined as surely, and out of
+        // line the SIMD intrinsics would be calls.
+        Two(self.0.divide(divisor), self.1.divide(divisor))
     }
     #[inline(always)]
     fn max(self, lo: Self) -> Self {

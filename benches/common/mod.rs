@@ -69,6 +69,7 @@ pub struct Kernel {
     /// Bytes the kernel reads and writes per weight: a forward kernel 4 (as
     /// the copy), a backward one 6, quantize and dequantize 3 (a byte per
     /// code).
+    #[allow(dead_code)] // `cache` compares with an in-cache copy instead
     pub bytes_per_weight: u64,
     pub run: Run,
 }

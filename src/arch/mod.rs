@@ -12,6 +12,15 @@ mod x86;
 use crate::vector::{Pair, Vector};
 use crate::Isa;
 
+/// Whether division by reciprocal pays on this CPU ([`crate::Division::Auto`]).
+#[inline(always)]
+pub(crate) fn divides_slowly() -> bool {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    return x86::divides_slowly();
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    false
+}
+
 /// One kernel, written once over the lanes of any backend: the unit a call
 /// chooses a backend for. A program links a kernel only for the backends of the
 /// entry points it calls, since each entry point names its kernel
@@ -19,19 +28,27 @@ use crate::Isa;
 pub(crate) trait Kernel {
     type Args: ?Sized;
     type Output;
-    /// Runs the kernel on `V`'s lanes.
+    /// Whether this call divides by reciprocal ([`crate::division`]): the
+    /// flag of the constants of a kernel that divides, else false.
+    fn reciprocal(args: &Self::Args) -> bool;
+    /// Runs the kernel on `V`'s lanes, dividing by reciprocal where `R`.
     ///
     /// # Safety
     /// The kernel's contract (`kernels`: valid buffers, overlaps only as
     /// exact aliases), and the token proves `V`'s ISA.
-    unsafe fn run<V: Vector, P: Pair<V>>(token: P::Token, args: &Self::Args) -> Self::Output;
+    unsafe fn run<V: Vector, P: Pair<V>, const R: bool>(
+        token: P::Token,
+        args: &Self::Args,
+    ) -> Self::Output;
 }
 
 /// Defines a [`Kernel`] per line: a type that runs `module::function`,
 /// generic over the [`Data`](crate::vector::Data) types it names (the
 /// element types of its data buffers, a dtype axis), each a type of its own.
+/// `function[R]` divides by a scale: it takes the const `R` (by reciprocal)
+/// after `V` and `P`, and its arguments' constants say which.
 macro_rules! kernels {
-    ($($(#[$doc:meta])* $name:ident$(<$($t:ident),*>)?: $module:ident::$function:ident($args:ty) -> $output:ty;)*) => {$(
+    ($($(#[$doc:meta])* $name:ident$(<$($t:ident),*>)?: $module:ident::$function:ident$([$r:ident])?($args:ty) -> $output:ty;)*) => {$(
         $(#[$doc])*
         pub(crate) enum $name$(<$($t),*>)? {
             /// Never made: the type only names the kernel.
@@ -42,13 +59,19 @@ macro_rules! kernels {
             type Args = $args;
             type Output = $output;
             #[inline(always)]
-            unsafe fn run<V: $crate::vector::Vector, P: $crate::vector::Pair<V>>(
+            #[allow(unreachable_code, unused_variables)]
+            fn reciprocal(args: &$args) -> bool {
+                $(return { let _ = stringify!($r); args.quant.reciprocal };)?
+                false
+            }
+            #[inline(always)]
+            unsafe fn run<V: $crate::vector::Vector, P: $crate::vector::Pair<V>, const R: bool>(
                 token: P::Token,
                 args: &$args,
             ) -> $output {
                 // SAFETY: the caller's (the Kernel contract).
                 #[allow(unused_unsafe)]
-                unsafe { $module::$function::<V, P $($(, $t)*)?>(token, args) }
+                unsafe { $module::$function::<V, P $(, $r)? $($(, $t)*)?>(token, args) }
             }
         }
     )*};
@@ -109,18 +132,31 @@ impl Backend {
     /// that [`best`] and [`for_isa`] give does).
     #[inline(always)]
     pub(crate) unsafe fn run<K: Kernel>(self, args: &K::Args) -> K::Output {
+        // Each way of dividing is an entry point of its own, so that
+        // neither copy of a kernel takes stack beside the other.
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+        let reciprocal = K::reciprocal(args);
         // SAFETY: the caller's, for the backend's entry point.
         unsafe {
             match self {
-                Backend::Scalar => scalar::run::<K>(args),
+                // No fused multiply-add to divide by reciprocal with.
+                Backend::Scalar => scalar::run::<K, false>(args),
                 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-                Backend::Avx2 => x86::avx2::run::<K>(args),
+                Backend::Avx2 if reciprocal => x86::avx2::run::<K, true>(args),
+                #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+                Backend::Avx2 => x86::avx2::run::<K, false>(args),
                 #[cfg(target_arch = "aarch64")]
-                Backend::Neon => aarch64::run::<K>(args),
+                Backend::Neon if reciprocal => aarch64::run::<K, true>(args),
+                #[cfg(target_arch = "aarch64")]
+                Backend::Neon => aarch64::run::<K, false>(args),
                 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-                Backend::Avx512 => x86::avx512::run::<K>(args),
+                Backend::Avx512 if reciprocal => x86::avx512::run::<K, true>(args),
                 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-                Backend::Avx512Bf16 => x86::avx512::with_bf16::run::<K>(args),
+                Backend::Avx512 => x86::avx512::run::<K, false>(args),
+                #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+                Backend::Avx512Bf16 if reciprocal => x86::avx512::with_bf16::run::<K, true>(args),
+                #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+                Backend::Avx512Bf16 => x86::avx512::with_bf16::run::<K, false>(args),
             }
         }
     }
@@ -174,7 +210,7 @@ pub(crate) fn all() -> impl Iterator<Item = (&'static str, Backend)> {
 /// over the kernel: each kernel a program calls is compiled here once.
 macro_rules! backend {
     ($vector:ty, $pair:ty, $(#[$feature:meta])*) => {
-        /// Runs kernel `K` on this backend.
+        /// Runs kernel `K` on this backend, dividing by reciprocal where `R`.
         ///
         /// # Safety
         /// `K`'s contract, and the CPU runs this backend's ISA.
@@ -184,11 +220,11 @@ macro_rules! backend {
         /// stack is small).
         $(#[$feature])*
         #[inline(never)]
-        pub(crate) unsafe fn run<K: $crate::arch::Kernel>(args: &K::Args) -> K::Output {
+        pub(crate) unsafe fn run<K: $crate::arch::Kernel, const R: bool>(args: &K::Args) -> K::Output {
             use $crate::vector::Token;
             // SAFETY: the caller's: the CPU runs the ISA, and the buffers
             // are as the kernel requires.
-            unsafe { K::run::<$vector, $pair>(Token::new_unchecked(), args) }
+            unsafe { K::run::<$vector, $pair, R>(Token::new_unchecked(), args) }
         }
     };
 }

@@ -26,6 +26,7 @@ use crate::kernels::scan::{elements, no_nan};
 use crate::{Argument, Error, Rule};
 use core::marker::PhantomData;
 
+use crate::division::Divisor;
 use crate::vector::{Data, Elementwise, Lanes, Lanewise, Pair, Vector};
 
 /// Validated asymmetric per-group parameters, in the form the kernels use.
@@ -35,12 +36,15 @@ pub(crate) struct AsymmetricConstants {
     pub levels: f32,
     pub eps: f32,
     pub clip_val: f32,
+    /// Whether to divide by reciprocal ([`crate::Division`]), read once
+    /// per call.
+    pub reciprocal: bool,
 }
 
 /// One group's constants. Kept as scalars and broadcast where used: the
 /// compiler hoists the broadcasts out of the loops, and the portable backend
 /// does not carry eight copies of each on a microcontroller's stack.
-pub(super) struct Group {
+pub(super) struct Group<const R: bool = false> {
     offset: f32,
     alpha: f32,
     clip_val: f32,
@@ -50,9 +54,14 @@ pub(super) struct Group {
     unit: f32,
     /// `clip_val * n` (exact).
     bound: f32,
+    /// `unit` and `alpha`, as the divisors of the forward and backward
+    /// passes (`(x - o) / unit` and `(x - o) / alpha`). The dividend `x - o`
+    /// may have every bit of an f32, whatever the weights' type.
+    by_unit: Divisor<R>,
+    by_alpha: Divisor<R>,
 }
 
-impl Group {
+impl<const R: bool> Group<R> {
     #[inline(always)]
     pub(super) fn new(quant: &AsymmetricConstants, scale: f32, offset: f32) -> Self {
         Group::with_alpha(quant, protect(scale, quant.eps) * quant.levels, offset)
@@ -61,13 +70,16 @@ impl Group {
     /// The group of this `alpha = max(s, eps) * n` and offset.
     #[inline(always)]
     pub(super) fn with_alpha(quant: &AsymmetricConstants, alpha: f32, offset: f32) -> Self {
+        let unit = alpha * (1.0 / quant.levels);
         Group {
             offset,
             alpha,
             clip_val: quant.clip_val,
             levels: quant.levels,
-            unit: alpha * (1.0 / quant.levels),
+            unit,
             bound: quant.clip_val * quant.levels,
+            by_unit: Divisor::new(unit, false),
+            by_alpha: Divisor::new(alpha, false),
         }
     }
 
@@ -94,7 +106,7 @@ impl Group {
     /// of `unit` (see `forward`).
     #[inline(always)]
     fn level<V: Lanes>(&self, x: V) -> V {
-        let xu = x.sub(x.splat_as(self.offset)).div(x.splat_as(self.unit));
+        let xu = x.sub(x.splat_as(self.offset)).divide(&self.by_unit);
         let clipped = xu.max(x.splat_as(-self.bound)).min(x.splat_as(self.bound));
         clipped.sub(x.splat_as(0.5)).round()
     }
@@ -119,12 +131,12 @@ pub(crate) fn values_finite<T: Data>(
     weights: &[T],
     no_nan: bool,
 ) -> bool {
-    let group = Group::new(quant, scale, offset);
+    let group = Group::<false>::new(quant, scale, offset);
     let magnitude = f32::from_bits(offset.to_bits() & 0x7FFF_FFFF);
     super::values_finite(&group, group.alpha + magnitude, weights, no_nan)
 }
 
-impl Lanewise for Group {
+impl<const R: bool> Lanewise for Group<R> {
     /// The forward formula above, in units of `unit` (`ps`, or `+inf` with `alpha`)
     /// rather than of `alpha`, which gives the same bits with two
     /// multiplications fewer. With `xu = (x - o) / unit`:
@@ -154,7 +166,7 @@ impl Lanewise for Group {
 
     #[inline(always)]
     fn normalize<V: Lanes>(&self, x: V) -> V {
-        x.sub(x.splat_as(self.offset)).div(x.splat_as(self.alpha))
+        x.sub(x.splat_as(self.offset)).divide(&self.by_alpha)
     }
 
     #[inline(always)]
@@ -183,10 +195,10 @@ impl Lanewise for Group {
 /// The buffers satisfy the contract of [`super`] for `units * len`
 /// elements and `units` scales and offsets.
 #[inline(always)]
-unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise>(
+unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise, const R: bool>(
     token: P::Token,
     args: &MapArgs<AsymmetricConstants, F::In, F::Out>,
-    map_of: impl Fn(Group) -> F,
+    map_of: impl Fn(Group<R>) -> F,
 ) {
     let group_of = |k| {
         // SAFETY: k < units.
@@ -203,12 +215,12 @@ unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise>(
 /// # Safety
 /// As for [`map`].
 #[inline(always)]
-pub(crate) unsafe fn forward<V: Vector, P: Pair<V>, T: Data>(
+pub(crate) unsafe fn forward<V: Vector, P: Pair<V>, const R: bool, T: Data>(
     token: P::Token,
     args: &MapArgs<AsymmetricConstants, T, T>,
 ) {
     // SAFETY: the caller's.
-    unsafe { map::<V, P, _>(token, args, |quantizer| Forward(quantizer, PhantomData)) }
+    unsafe { map::<V, P, _, R>(token, args, |group| Forward(group, PhantomData)) }
 }
 
 /// The codes (`q = r + n`), which the caller has checked exist.
@@ -216,12 +228,12 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>, T: Data>(
 /// # Safety
 /// As for [`map`].
 #[inline(always)]
-pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>, T: Data>(
+pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>, const R: bool, T: Data>(
     token: P::Token,
     args: &MapArgs<AsymmetricConstants, T, u8>,
 ) {
     // SAFETY: the caller's.
-    unsafe { map::<V, P, _>(token, args, |group| Codes(group, PhantomData)) }
+    unsafe { map::<V, P, _, R>(token, args, |group| Codes(group, PhantomData)) }
 }
 
 /// The values of codes, which the caller has checked are in `0..2n`.
@@ -233,8 +245,8 @@ pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>, T: Data>(
     token: P::Token,
     args: &MapArgs<AsymmetricConstants, u8, T>,
 ) {
-    // SAFETY: the caller's.
-    unsafe { map::<V, P, _>(token, args, |group| Values(group, PhantomData)) }
+    // SAFETY: the caller's (no division: one copy).
+    unsafe { map::<V, P, _, false>(token, args, |group| Values(group, PhantomData)) }
 }
 
 /// The backward pass, group by group (`batched_backward::backward` takes
@@ -243,7 +255,7 @@ pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>, T: Data>(
 /// # Safety
 /// As for [`forward`], with the gradients' buffers of the same lengths.
 #[inline(always)]
-pub(super) unsafe fn backward_by_groups<V: Vector, P: Pair<V>, T: Data, G: Data>(
+pub(super) unsafe fn backward_by_groups<V: Vector, P: Pair<V>, const R: bool, T: Data, G: Data>(
     token: P::Token,
     args: &BackwardArgs<AsymmetricConstants, T, G>,
 ) {
@@ -256,7 +268,7 @@ pub(super) unsafe fn backward_by_groups<V: Vector, P: Pair<V>, T: Data, G: Data>
         // SAFETY: k < units. Both are read before grad_scale[k] and
         // grad_offset[k], which may be the same buffers, are written.
         let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
-        (Group::new(quant, scale, offset), scale)
+        (Group::<R>::new(quant, scale, offset), scale)
     };
     let finish = |k: usize, scale: f32, totals: Totals| {
         let [grad_scale, grad_offset] = quant.finish(scale, totals.values());
@@ -287,7 +299,7 @@ pub(super) unsafe fn backward_by_groups<V: Vector, P: Pair<V>, T: Data, G: Data>
 /// As for [`backward_by_groups`], with `block_sums` valid for `2 *
 /// block_count(group_size)` values per group.
 #[inline(always)]
-pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>, T: Data>(
+pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>, const R: bool, T: Data>(
     token: P::Token,
     args: &BackwardArgs<AsymmetricConstants, T, T>,
 ) {
@@ -300,7 +312,7 @@ pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>, T: Data>(
     let group_of = |k| {
         // SAFETY: k < units.
         let (scale, offset) = unsafe { (read(args.scale, k), read(args.offset, k)) };
-        (Group::new(quant, scale, offset), ())
+        (Group::<R>::new(quant, scale, offset), ())
     };
     let blocks = block_count(len);
     let sums_of = |k: usize| BlockValues {

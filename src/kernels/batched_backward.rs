@@ -25,16 +25,16 @@ use crate::vector::{Data, Pair, Vector, LANES};
 /// As for `asymmetric_per_group::forward`, with the gradients' buffers of
 /// the same lengths.
 #[inline(always)]
-pub(crate) unsafe fn backward<V: Vector, P: Pair<V>, T: Data, G: Data>(
+pub(crate) unsafe fn backward<V: Vector, P: Pair<V>, const R: bool, T: Data, G: Data>(
     token: P::Token,
     args: &BackwardArgs<AsymmetricConstants, T, G>,
 ) {
     // SAFETY: this function's contract.
     unsafe {
         if P::SUMS_EIGHT_AT_ONCE && args.len <= BLOCK {
-            backward_in_batches::<V, P, T, G>(token, args)
+            backward_in_batches::<V, P, T, G, R>(token, args)
         } else {
-            backward_by_groups::<V, P, T, G>(token, args)
+            backward_by_groups::<V, P, R, T, G>(token, args)
         }
     }
 }
@@ -51,18 +51,18 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>, T: Data, G: Data>(
 /// # Safety
 /// As for [`backward`], with `len <= BLOCK`.
 #[inline(always)]
-unsafe fn backward_in_batches<V: Vector, P: Pair<V>, T: Data, G: Data>(
+unsafe fn backward_in_batches<V: Vector, P: Pair<V>, T: Data, G: Data, const R: bool>(
     token: P::Token,
     args: &BackwardArgs<AsymmetricConstants, T, G>,
 ) {
     // SAFETY: this function's contract; each size has the quads it names.
     unsafe {
         match args.len {
-            32 => batches::<V, P, T, G, 1, 2>(token, args),
-            64 => batches::<V, P, T, G, 2, 1>(token, args),
-            128 => batches::<V, P, T, G, 4, 1>(token, args),
-            256 => batches::<V, P, T, G, 8, 1>(token, args),
-            _ => batches::<V, P, T, G, 0, 1>(token, args),
+            32 => batches::<V, P, T, G, 1, 2, R>(token, args),
+            64 => batches::<V, P, T, G, 2, 1, R>(token, args),
+            128 => batches::<V, P, T, G, 4, 1, R>(token, args),
+            256 => batches::<V, P, T, G, 8, 1, R>(token, args),
+            _ => batches::<V, P, T, G, 0, 1, R>(token, args),
         }
     }
 }
@@ -86,6 +86,7 @@ unsafe fn batches<
     G: Data,
     const QUADS: usize,
     const PAIRS: usize,
+    const R: bool,
 >(
     token: P::Token,
     args: &BackwardArgs<AsymmetricConstants, T, G>,
@@ -104,27 +105,27 @@ unsafe fn batches<
     if QUADS != 0 {
         // SAFETY: group 0 has a whole quad.
         normalized =
-            unsafe { normalize_quad::<V, P, T>(token, &batch.group(quant, 0), args.weight) };
+            unsafe { normalize_quad::<V, P, T>(token, &batch.group::<R>(quant, 0), args.weight) };
     }
     loop {
         let mut next_batch = None;
         for j in 0..batch.count {
             let k = batch.first + j;
             let following = if j + 1 < batch.count {
-                Some(batch.group(quant, j + 1))
+                Some(batch.group::<R>(quant, j + 1))
             } else if k + 1 < args.units {
                 // The next batch's scales and offsets are read here, before
                 // this batch's gradients, which may be the same buffers, are
                 // written.
                 // SAFETY: k + 1 < groups.
                 let next = unsafe { Batch::<P>::at::<V, T, G, PAIRS>(token, args, k + 1) };
-                let first = next.group(quant, 0);
+                let first = next.group::<R>(quant, 0);
                 next_batch = Some(next);
                 Some(first)
             } else {
                 None
             };
-            let (group, at) = (batch.group(quant, j), k * len);
+            let (group, at) = (batch.group::<R>(quant, j), k * len);
             // SAFETY: group k spans elements [at, at + size) of each buffer,
             // at most a block, and QUADS quads where QUADS is not 0, as does
             // the following group from at + size.
@@ -238,7 +239,7 @@ impl<P: Copy> Batch<P> {
 
     /// The batch's group `j`.
     #[inline(always)]
-    fn group(&self, quant: &AsymmetricConstants, j: usize) -> Group {
+    fn group<const R: bool>(&self, quant: &AsymmetricConstants, j: usize) -> Group<R> {
         Group::with_alpha(quant, self.alphas[j], self.offsets[j])
     }
 }

@@ -330,7 +330,7 @@ pub(crate) unsafe fn symmetric<V: Vector, P: Pair<V>, T: Data>(
             // SAFETY: the unit's weights (caller).
             unsafe {
                 search::<V, P, T, _>(token, (x, args.len), q.eps, min_max, |s| {
-                    Row::new(q, widen(s))
+                    Row::<false>::new::<T>(q, widen(s))
                 })
             }
         };
@@ -380,7 +380,7 @@ pub(crate) unsafe fn asymmetric<V: Vector, P: Pair<V>, T: Data>(
                 (hi * 0.5 - lo * 0.5) / (steps * 0.5)
             };
             let scale = if min_max > 0.0 {
-                let group_of = |s: u16| Group::new(q, widen(s), widen(offset));
+                let group_of = |s: u16| Group::<false>::new(q, widen(s), widen(offset));
                 // SAFETY: the unit's weights (caller).
                 unsafe { search::<V, P, T, _>(token, (x, args.len), q.eps, min_max, group_of) }
             } else {

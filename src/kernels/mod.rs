@@ -47,20 +47,20 @@ use symmetric::SymmetricConstants;
 // Every kernel, as the unit a call picks a backend for (`arch::Backend::run`);
 // what each requires beyond valid buffers is in [`Quantizer`].
 crate::arch::kernels! {
-    AsymmetricForward<T>: asymmetric_per_group::forward(MapArgs<AsymmetricConstants, T, T>) -> ();
-    AsymmetricBackward<T, G>: batched_backward::backward(BackwardArgs<AsymmetricConstants, T, G>) -> ();
-    AsymmetricBackwardBlocks<T>: asymmetric_per_group::backward_blocks(BackwardArgs<AsymmetricConstants, T, T>) -> ();
-    AsymmetricQuantize<T>: asymmetric_per_group::quantize(MapArgs<AsymmetricConstants, T, u8>) -> ();
+    AsymmetricForward<T>: asymmetric_per_group::forward[R](MapArgs<AsymmetricConstants, T, T>) -> ();
+    AsymmetricBackward<T, G>: batched_backward::backward[R](BackwardArgs<AsymmetricConstants, T, G>) -> ();
+    AsymmetricBackwardBlocks<T>: asymmetric_per_group::backward_blocks[R](BackwardArgs<AsymmetricConstants, T, T>) -> ();
+    AsymmetricQuantize<T>: asymmetric_per_group::quantize[R](MapArgs<AsymmetricConstants, T, u8>) -> ();
     AsymmetricDequantize<T>: asymmetric_per_group::dequantize(MapArgs<AsymmetricConstants, u8, T>) -> ();
-    SymmetricForward<T>: symmetric::forward(MapArgs<SymmetricConstants, T, T>) -> ();
-    SymmetricBackward<T, G>: symmetric::backward(BackwardArgs<SymmetricConstants, T, G>) -> ();
-    SymmetricBackwardBlocks<T>: symmetric::backward_blocks(BackwardArgs<SymmetricConstants, T, T>) -> ();
-    SymmetricQuantize<T>: symmetric::quantize(MapArgs<SymmetricConstants, T, i8>) -> ();
+    SymmetricForward<T>: symmetric::forward[R](MapArgs<SymmetricConstants, T, T>) -> ();
+    SymmetricBackward<T, G>: symmetric::backward[R](BackwardArgs<SymmetricConstants, T, G>) -> ();
+    SymmetricBackwardBlocks<T>: symmetric::backward_blocks[R](BackwardArgs<SymmetricConstants, T, T>) -> ();
+    SymmetricQuantize<T>: symmetric::quantize[R](MapArgs<SymmetricConstants, T, i8>) -> ();
     SymmetricDequantize<T>: symmetric::dequantize(MapArgs<SymmetricConstants, i8, T>) -> ();
     AsymmetricCalibrate<T>: calibrate::asymmetric(CalibrateArgs<AsymmetricConstants, T>) -> ();
     SymmetricCalibrate<T>: calibrate::symmetric(CalibrateArgs<SymmetricConstants, T>) -> ();
-    PerTokenForward<T>: per_token::forward(PerTokenArgs<T>) -> ();
-    PerTokenBackward<T>: per_token::backward(PerTokenBackwardArgs<T>) -> ();
+    PerTokenForward<T>: per_token::forward[R](PerTokenArgs<T>) -> ();
+    PerTokenBackward<T>: per_token::backward[R](PerTokenBackwardArgs<T>) -> ();
     /// The largest magnitude's bits ([`Data::magnitude`]) of values.
     LargestMagnitude<T>: scan::largest_magnitude([T]) -> u32;
     /// The largest code.

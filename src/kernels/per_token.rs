@@ -24,8 +24,9 @@ use super::rows::{backward_rows, map_rows, Forward, NoSums};
 use super::{protect, PerTokenArgs, PerTokenBackwardArgs};
 use core::marker::PhantomData;
 
+use crate::division::Divisor;
 use crate::kernels::scan::elements;
-use crate::vector::{Data, Lanes, Lanewise, Pair, Vector};
+use crate::vector::{Data, Element, Lanes, Lanewise, Pair, Vector};
 
 /// The grid and the scale's lower bound, validated.
 #[derive(Clone, Copy)]
@@ -33,6 +34,9 @@ pub(crate) struct TokenConstants {
     pub qmin: f32,
     pub qmax: f32,
     pub eps: f32,
+    /// Whether to divide by reciprocal ([`crate::Division`]), read once
+    /// per call.
+    pub reciprocal: bool,
 }
 
 /// An f32 bit pattern's key in the order of values: keys compare as the
@@ -80,17 +84,19 @@ fn extremes<T: Data>(row: &[T]) -> (f32, f32) {
 
 /// One row's scale and zero point.
 #[derive(Clone, Copy)]
-pub(crate) struct Token {
+pub(crate) struct Token<const R: bool = false> {
     pub scale: f32,
     pub zero_point: f32,
     qmin: f32,
     qmax: f32,
+    /// The scale, as the divisor of `x / s`.
+    divisor: Divisor<R>,
 }
 
-impl Token {
+impl<const R: bool> Token<R> {
     /// The row's parameters, asymmetric or symmetric, from its extremes.
     #[inline(always)]
-    fn of_row<T: Data>(grid: &TokenConstants, row: &[T], symmetric: bool) -> Token {
+    fn of_row<T: Data>(grid: &TokenConstants, row: &[T], symmetric: bool) -> Token<R> {
         let (lo, hi) = extremes(row);
         // The lanes' NaN-propagating `min`, `max` and `round`, on scalars.
         let min_neg = Lanes::min(lo, 0.0);
@@ -107,13 +113,15 @@ impl Token {
         // One NaN for every row that has one (negating `min_neg` would
         // otherwise set its sign).
         let scale = if scale.is_nan() { f32::NAN } else { scale };
-        Token::new(grid, scale, zero_point)
+        Token::new::<T>(grid, scale, zero_point)
     }
 
+    /// The row of this scale and zero point, for values of type `T`.
     #[inline(always)]
-    fn new(grid: &TokenConstants, scale: f32, zero_point: f32) -> Token {
+    fn new<T: Element>(grid: &TokenConstants, scale: f32, zero_point: f32) -> Token<R> {
         Token {
             scale,
+            divisor: Divisor::new(scale, T::NARROW),
             zero_point,
             qmin: grid.qmin,
             qmax: grid.qmax,
@@ -128,7 +136,7 @@ impl Token {
     }
 }
 
-impl Lanewise for Token {
+impl<const R: bool> Lanewise for Token<R> {
     #[inline(always)]
     fn forward<L: Lanes>(&self, x: L) -> L {
         self.value(self.code(x))
@@ -148,7 +156,7 @@ impl Lanewise for Token {
 
     #[inline(always)]
     fn normalize<L: Lanes>(&self, x: L) -> L {
-        x.div(x.splat_as(self.scale))
+        x.divide(&self.divisor)
     }
 
     /// The weight gradient only: no sums (the parameters are not learned).
@@ -169,7 +177,7 @@ impl Lanewise for Token {
 /// The buffers hold `units` rows of `len` values, and `units` scales and
 /// zero points; input and output are one buffer or do not overlap.
 #[inline(always)]
-pub(crate) unsafe fn forward<V: Vector, P: Pair<V>, T: Data>(
+pub(crate) unsafe fn forward<V: Vector, P: Pair<V>, const R: bool, T: Data>(
     token: P::Token,
     args: &PerTokenArgs<T>,
 ) {
@@ -178,7 +186,7 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>, T: Data>(
         // is empty, whatever the pointer); nothing writes it while this
         // slice lives (the output row is written after).
         let row = unsafe { elements(args.input.add(k * args.len), args.len) };
-        let t = Token::of_row(&args.quant, row, args.symmetric);
+        let t = Token::<R>::of_row(&args.quant, row, args.symmetric);
         // SAFETY: k < units (caller).
         unsafe {
             args.scale.add(k).write(t.scale);
@@ -199,7 +207,7 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>, T: Data>(
 /// zero points; the input gradient is one of the inputs or overlaps
 /// neither.
 #[inline(always)]
-pub(crate) unsafe fn backward<V: Vector, P: Pair<V>, T: Data>(
+pub(crate) unsafe fn backward<V: Vector, P: Pair<V>, const R: bool, T: Data>(
     token: P::Token,
     args: &PerTokenBackwardArgs<T>,
 ) {
@@ -207,7 +215,10 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>, T: Data>(
         // SAFETY: k < units (caller).
         let (scale, zero_point) =
             unsafe { (args.scale.add(k).read(), args.zero_point.add(k).read()) };
-        (Token::new(&args.quant, scale, zero_point as f32), ())
+        (
+            Token::<R>::new::<T>(&args.quant, scale, zero_point as f32),
+            (),
+        )
     };
     let buffers = (args.grad_output, args.input, args.grad_input);
     // SAFETY: the buffers hold `units` rows (caller).

@@ -20,7 +20,8 @@ use crate::kernels::scan::{elements, no_nan};
 use crate::{Argument, Error, Rule};
 use core::marker::PhantomData;
 
-use crate::vector::{Data, Elementwise, Lanes, Lanewise, Pair, Vector};
+use crate::division::Divisor;
+use crate::vector::{Data, Element, Elementwise, Lanes, Lanewise, Pair, Vector};
 
 /// Validated symmetric parameters, in the form the kernels use: the
 /// scale's lower bound and the integer grid `min_v..=max_v`.
@@ -29,20 +30,28 @@ pub(crate) struct SymmetricConstants {
     pub eps: f32,
     pub min_v: f32,
     pub max_v: f32,
+    /// Whether to divide by reciprocal ([`crate::Division`]), read once
+    /// per call.
+    pub reciprocal: bool,
 }
 
 /// One row's constants, as scalars (see `asymmetric_per_group::Group`).
-pub(super) struct Row {
+pub(super) struct Row<const R: bool = false> {
     scale: f32,
+    /// `ps`, as the divisor of `x / ps` (by reciprocal where `R`).
+    divisor: Divisor<R>,
     min: f32,
     max: f32,
 }
 
-impl Row {
+impl<const R: bool> Row<R> {
+    /// The row of this scale, for weights of type `T`.
     #[inline(always)]
-    pub(super) fn new(quant: &SymmetricConstants, scale: f32) -> Self {
+    pub(super) fn new<T: Element>(quant: &SymmetricConstants, scale: f32) -> Self {
+        let scale = protect(scale, quant.eps);
         Row {
-            scale: protect(scale, quant.eps),
+            scale,
+            divisor: Divisor::new(scale, T::NARROW),
             min: quant.min_v,
             max: quant.max_v,
         }
@@ -70,7 +79,7 @@ pub(crate) fn values_finite<T: Data>(
     weights: &[T],
     no_nan: bool,
 ) -> bool {
-    let row = Row::new(quant, scale);
+    let row = Row::<false>::new::<T>(quant, scale);
     let largest = if -row.min > row.max {
         -row.min
     } else {
@@ -84,7 +93,7 @@ pub(crate) fn values_finite<T: Data>(
     super::values_finite(&row, bound, weights, no_nan)
 }
 
-impl Lanewise for Row {
+impl<const R: bool> Lanewise for Row<R> {
     #[inline(always)]
     fn forward<V: Lanes>(&self, x: V) -> V {
         self.value(self.code(x))
@@ -105,7 +114,7 @@ impl Lanewise for Row {
 
     #[inline(always)]
     fn normalize<V: Lanes>(&self, x: V) -> V {
-        x.div(x.splat_as(self.scale))
+        x.divide(&self.divisor)
     }
 
     #[inline(always)]
@@ -133,13 +142,17 @@ impl Lanewise for Row {
 /// The buffers satisfy the contract of [`super`] for `rows * cols` elements
 /// and `rows` scales.
 #[inline(always)]
-unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise>(
+unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise, const R: bool>(
     token: P::Token,
     args: &MapArgs<SymmetricConstants, F::In, F::Out>,
-    map_of: impl Fn(Row) -> F,
+    map_of: impl Fn(Row<R>) -> F,
 ) {
     // SAFETY: row < rows.
-    let row_of = |row| map_of(Row::new(&args.quant, unsafe { read(args.scale, row) }));
+    let row_of = |row| {
+        map_of(Row::new::<F::In>(&args.quant, unsafe {
+            read(args.scale, row)
+        }))
+    };
     let buffers = (args.input, args.output);
     // SAFETY: the buffers hold `rows` rows (caller).
     unsafe { map_rows::<V, P, F>(token, buffers, args.units, args.len, row_of) }
@@ -150,12 +163,12 @@ unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise>(
 /// # Safety
 /// As for [`map`].
 #[inline(always)]
-pub(crate) unsafe fn forward<V: Vector, P: Pair<V>, T: Data>(
+pub(crate) unsafe fn forward<V: Vector, P: Pair<V>, const R: bool, T: Data>(
     token: P::Token,
     args: &MapArgs<SymmetricConstants, T, T>,
 ) {
     // SAFETY: the caller's.
-    unsafe { map::<V, P, _>(token, args, |quantizer| Forward(quantizer, PhantomData)) }
+    unsafe { map::<V, P, _, R>(token, args, |row| Forward(row, PhantomData)) }
 }
 
 /// The codes `c`, which the caller has checked exist.
@@ -163,12 +176,12 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>, T: Data>(
 /// # Safety
 /// As for [`map`].
 #[inline(always)]
-pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>, T: Data>(
+pub(crate) unsafe fn quantize<V: Vector, P: Pair<V>, const R: bool, T: Data>(
     token: P::Token,
     args: &MapArgs<SymmetricConstants, T, i8>,
 ) {
     // SAFETY: the caller's.
-    unsafe { map::<V, P, _>(token, args, |row| Codes(row, PhantomData)) }
+    unsafe { map::<V, P, _, R>(token, args, |row| Codes(row, PhantomData)) }
 }
 
 /// The values of codes, which the caller has checked are in `[min_v, max_v]`.
@@ -180,14 +193,14 @@ pub(crate) unsafe fn dequantize<V: Vector, P: Pair<V>, T: Data>(
     token: P::Token,
     args: &MapArgs<SymmetricConstants, i8, T>,
 ) {
-    // SAFETY: the caller's.
-    unsafe { map::<V, P, _>(token, args, |row| Values(row, PhantomData)) }
+    // SAFETY: the caller's (no division: one copy).
+    unsafe { map::<V, P, _, false>(token, args, |row| Values(row, PhantomData)) }
 }
 
 /// # Safety
 /// As for [`forward`], with the gradients' buffers of the same lengths.
 #[inline(always)]
-pub(crate) unsafe fn backward<V: Vector, P: Pair<V>, T: Data, G: Data>(
+pub(crate) unsafe fn backward<V: Vector, P: Pair<V>, const R: bool, T: Data, G: Data>(
     token: P::Token,
     args: &BackwardArgs<SymmetricConstants, T, G>,
 ) {
@@ -198,7 +211,7 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>, T: Data, G: Data>(
     let row_of = |row| {
         // SAFETY: row < rows; read before grad_scale[row] is written.
         let scale = unsafe { read(args.scale, row) };
-        (Row::new(quant, scale), scale)
+        (Row::<R>::new::<T>(quant, scale), scale)
     };
     let (rows, cols) = (args.units, args.len);
     let finish = |row: usize, scale: f32, totals: Totals| {
@@ -230,7 +243,7 @@ pub(crate) unsafe fn backward<V: Vector, P: Pair<V>, T: Data, G: Data>(
 /// As for [`backward`], with `block_sums` valid for `2 * block_count(cols)`
 /// values per row.
 #[inline(always)]
-pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>, T: Data>(
+pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>, const R: bool, T: Data>(
     token: P::Token,
     args: &BackwardArgs<SymmetricConstants, T, T>,
 ) {
@@ -240,7 +253,12 @@ pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>, T: Data>(
         (args.grad_output, args.weight, args.grad_weight),
     );
     // SAFETY: row < rows.
-    let row_of = |row| (Row::new(quant, unsafe { read(args.scale, row) }), ());
+    let row_of = |row| {
+        (
+            Row::<R>::new::<T>(quant, unsafe { read(args.scale, row) }),
+            (),
+        )
+    };
     let (rows, cols) = (args.units, args.len);
     let blocks = block_count(cols);
     let sums_of = |row: usize| BlockValues {

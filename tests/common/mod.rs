@@ -322,8 +322,16 @@ fn exact(name: &str, got: &[u16], want: &[bf16]) -> Result<(), String> {
 
 /// Every backend this machine offers, named; fails if the backend the
 /// target promises is missing, so a test cannot silently pass on the scalar
-/// backend alone.
+/// backend alone. `QAT_DIVISION=instruction` or `reciprocal` sets how they
+/// divide (the scalar backend, the reference, always by instruction); CI
+/// runs the comparisons both ways.
 pub fn backends() -> Vec<(&'static str, Backend)> {
+    match std::env::var("QAT_DIVISION").as_deref() {
+        Ok("instruction") => qat_kernels::set_division(qat_kernels::Division::Instruction),
+        Ok("reciprocal") => qat_kernels::set_division(qat_kernels::Division::Reciprocal),
+        Ok(other) => panic!("QAT_DIVISION={other}: instruction or reciprocal"),
+        Err(_) => {}
+    }
     let all: Vec<(&'static str, Backend)> = Backend::all().collect();
     #[cfg(target_arch = "aarch64")]
     assert!(

@@ -11,6 +11,7 @@
 
 use core::arch::aarch64::*;
 
+use crate::division::{Divisor, Fused};
 use crate::vector::{Code, Element, Lanes, Memory, Vector, LANES};
 
 /// Lanes 0..4 and 4..8.
@@ -87,6 +88,10 @@ impl Lanes for Neon {
         // SAFETY: NEON is part of the aarch64 base ISA.
         both(self, rhs, |a, b| unsafe { vdivq_f32(a, b) })
     }
+    #[inline(always)]
+    fn divide<const R: bool>(self, divisor: &Divisor<R>) -> Self {
+        divisor.quotient(self)
+    }
     // vmaxq_f32/vminq_f32 return +0.0 for (-0.0, +0.0) and do not keep `x`
     // exactly as the contract asks: compare and select instead.
     #[inline(always)]
@@ -126,6 +131,41 @@ impl Lanes for Neon {
         Neon(unsafe { vfmsq_f32(addend.0, self.0, factor.0) }, unsafe {
             vfmsq_f32(addend.1, self.1, factor.1)
         })
+    }
+}
+
+impl Fused for Neon {
+    #[inline(always)]
+    fn fused_mul_sub(self, factor: Self, subtrahend: Self) -> Self {
+        // `-s + x * factor`: the negation is exact, and `-(+0)` is `-0` as
+        // in `x * factor - s`.
+        // SAFETY: NEON is part of the aarch64 base ISA.
+        let minus = each(subtrahend, |s| unsafe { vnegq_f32(s) });
+        Neon(unsafe { vfmaq_f32(minus.0, self.0, factor.0) }, unsafe {
+            vfmaq_f32(minus.1, self.1, factor.1)
+        })
+    }
+    #[inline(always)]
+    fn fused_neg_mul_add(self, factor: Self, addend: Self) -> Self {
+        // SAFETY: NEON is part of the aarch64 base ISA.
+        Neon(unsafe { vfmsq_f32(addend.0, self.0, factor.0) }, unsafe {
+            vfmsq_f32(addend.1, self.1, factor.1)
+        })
+    }
+    #[inline(always)]
+    fn within(self, least: f32, greatest: f32) -> bool {
+        // On the magnitudes' bits, which order as the magnitudes do: zero,
+        // or `least..=greatest` (NaN is above every finite bound).
+        // SAFETY: NEON is part of the aarch64 base ISA.
+        unsafe {
+            let inside = |v: float32x4_t| {
+                let bits = vandq_u32(vreinterpretq_u32_f32(v), vdupq_n_u32(0x7FFF_FFFF));
+                let offset = vsubq_u32(bits, vdupq_n_u32(least.to_bits()));
+                let span = vdupq_n_u32(greatest.to_bits() - least.to_bits());
+                vorrq_u32(vcleq_u32(offset, span), vceqzq_u32(bits))
+            };
+            vminvq_u32(vandq_u32(inside(self.0), inside(self.1))) == !0
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use core::arch::x86_64::*;
 
 use half::f16;
 
+use crate::division::{Divisor, Fused};
 use crate::vector::{Code, Element, Lanes, Memory, Token, Vector, LANES};
 
 /// Proof that the CPU runs AVX2 and FMA.
@@ -34,6 +35,35 @@ pub(crate) struct Avx2(__m256);
 /// Lanes 0..4 and 4..8 as f64.
 #[derive(Clone, Copy)]
 pub(crate) struct Avx2Sum(__m256d, __m256d);
+
+impl Fused for Avx2 {
+    #[inline(always)]
+    fn fused_mul_sub(self, factor: Self, subtrahend: Self) -> Self {
+        // SAFETY: AVX2 and FMA are available (type invariant).
+        Avx2(unsafe { _mm256_fmsub_ps(self.0, factor.0, subtrahend.0) })
+    }
+    #[inline(always)]
+    fn fused_neg_mul_add(self, factor: Self, addend: Self) -> Self {
+        // SAFETY: AVX2 and FMA are available (type invariant).
+        Avx2(unsafe { _mm256_fnmadd_ps(self.0, factor.0, addend.0) })
+    }
+    #[inline(always)]
+    fn within(self, least: f32, greatest: f32) -> bool {
+        // On the magnitudes' bits, which order as the magnitudes do (signed
+        // compares suffice: no bits have the top one set): zero, or
+        // `least..=greatest` (NaN is above every finite bound).
+        // SAFETY: AVX2 is available (type invariant).
+        unsafe {
+            let bits =
+                _mm256_and_si256(_mm256_castps_si256(self.0), _mm256_set1_epi32(0x7FFF_FFFF));
+            let below = _mm256_cmpgt_epi32(_mm256_set1_epi32(least.to_bits() as i32), bits);
+            let zero = _mm256_cmpeq_epi32(bits, _mm256_setzero_si256());
+            let above = _mm256_cmpgt_epi32(bits, _mm256_set1_epi32(greatest.to_bits() as i32));
+            let outside = _mm256_or_si256(_mm256_andnot_si256(zero, below), above);
+            _mm256_testz_si256(outside, outside) == 1
+        }
+    }
+}
 
 impl Avx2 {
     /// The lanes of a register, proven by `token`.
@@ -98,6 +128,10 @@ impl Lanes for Avx2 {
     fn div(self, rhs: Self) -> Self {
         // SAFETY: AVX2 is available (type invariant).
         Avx2(unsafe { _mm256_div_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn divide<const R: bool>(self, divisor: &Divisor<R>) -> Self {
+        divisor.quotient(self)
     }
     #[inline(always)]
     fn max(self, lo: Self) -> Self {

@@ -15,6 +15,7 @@ use core::arch::x86_64::*;
 use super::avx2::{Avx2, Avx2Token};
 use half::f16;
 
+use crate::division::{Divisor, Fused};
 use crate::vector::{Code, Element, Lanes, Memory, Pair, Token, LANES};
 
 /// Proof that the CPU runs AVX-512 F, BW and VL with AVX2 and FMA, and with
@@ -79,6 +80,10 @@ impl<const BF16: bool> Lanes for Zmm<BF16> {
         Zmm(unsafe { _mm512_div_ps(self.0, rhs.0) })
     }
     #[inline(always)]
+    fn divide<const R: bool>(self, divisor: &Divisor<R>) -> Self {
+        divisor.quotient(self)
+    }
+    #[inline(always)]
     fn max(self, lo: Self) -> Self {
         // As `maxps`: `max(lo, x)` is `lo > x ? lo : x`, so NaN and zeros keep x.
         // SAFETY: AVX-512 is available (type invariant).
@@ -121,6 +126,34 @@ impl<const BF16: bool> Lanes for Zmm<BF16> {
     fn neg_mul_add(self, factor: Self, addend: Self) -> Self {
         // SAFETY: AVX-512 is available (type invariant).
         Zmm(unsafe { _mm512_fnmadd_ps(self.0, factor.0, addend.0) })
+    }
+}
+
+impl<const BF16: bool> Fused for Zmm<BF16> {
+    #[inline(always)]
+    fn fused_mul_sub(self, factor: Self, subtrahend: Self) -> Self {
+        // SAFETY: AVX-512 is available (type invariant).
+        Zmm(unsafe { _mm512_fmsub_ps(self.0, factor.0, subtrahend.0) })
+    }
+    #[inline(always)]
+    fn fused_neg_mul_add(self, factor: Self, addend: Self) -> Self {
+        // SAFETY: AVX-512 is available (type invariant).
+        Zmm(unsafe { _mm512_fnmadd_ps(self.0, factor.0, addend.0) })
+    }
+    #[inline(always)]
+    fn within(self, least: f32, greatest: f32) -> bool {
+        // On the magnitudes' bits, which order as the magnitudes do: zero,
+        // or `least..=greatest` (NaN is above every finite bound).
+        // SAFETY: AVX-512 is available (type invariant).
+        unsafe {
+            let bits =
+                _mm512_and_si512(_mm512_castps_si512(self.0), _mm512_set1_epi32(0x7FFF_FFFF));
+            let low = _mm512_set1_epi32(least.to_bits() as i32);
+            let span = _mm512_set1_epi32((greatest.to_bits() - least.to_bits()) as i32);
+            let inside = _mm512_cmple_epu32_mask(_mm512_sub_epi32(bits, low), span);
+            let zero = _mm512_testn_epi32_mask(bits, bits);
+            inside | zero == 0xFFFF
+        }
     }
 }
 

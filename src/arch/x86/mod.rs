@@ -45,6 +45,35 @@ pub(super) fn avx512_without_bf16() -> Option<Backend> {
     (level() == Level::Avx512Bf16).then_some(Backend::Avx512)
 }
 
+/// Whether this CPU's division instructions are slow beside its fused
+/// multiply-adds, so that dividing by reciprocal pays: Intel's (a 512-bit
+/// VDIVPS has about a tenth of a VFMADD's throughput there), not AMD's
+/// recent cores (measured in `benches/README.md`). Read once and cached.
+// `__cpuid` became a safe function in recent toolchains; the block stays for older ones.
+#[allow(unused_unsafe)]
+pub(super) fn divides_slowly() -> bool {
+    static CACHE: AtomicU8 = AtomicU8::new(0);
+    match CACHE.load(Relaxed) {
+        1 => false,
+        2 => true,
+        _ => {
+            #[cfg(target_arch = "x86")]
+            if !core::arch::x86::has_cpuid() {
+                CACHE.store(1, Relaxed);
+                return false;
+            }
+            // SAFETY: CPUID exists on every x86-64 CPU, and was checked for
+            // on x86. Leaf 0 gives the vendor in EBX, EDX, ECX.
+            let leaf0 = unsafe { __cpuid(0) };
+            // "GenuineIntel".
+            let intel =
+                (leaf0.ebx, leaf0.edx, leaf0.ecx) == (0x756E_6547, 0x4965_6E69, 0x6C65_746E);
+            CACHE.store(1 + u8::from(intel), Relaxed);
+            intel
+        }
+    }
+}
+
 /// The CPU's level, detected once and cached.
 fn level() -> Level {
     static CACHE: AtomicU8 = AtomicU8::new(0);

@@ -70,6 +70,7 @@ impl Params for AsymmetricPerGroup {
             levels,
             eps: self.eps,
             clip_val: self.clip_val,
+            reciprocal: crate::division::by_reciprocal(),
         })
     }
 

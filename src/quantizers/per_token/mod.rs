@@ -43,6 +43,7 @@ impl PerToken {
             qmin: -half,
             qmax: half - 1.0,
             eps: self.eps,
+            reciprocal: crate::division::by_reciprocal(),
         })
     }
 

@@ -89,6 +89,7 @@ impl Params for Symmetric {
                 eps: self.eps,
                 min_v: self.min_v,
                 max_v: self.max_v,
+                reciprocal: crate::division::by_reciprocal(),
             })
         }
     }
