@@ -24,7 +24,15 @@ fn data(n: usize, seed: u32) -> Vec<bf16> {
 /// Every backend this CPU has, named: the scalar one, each SIMD one, and on a CPU
 /// with AVX-512 BF16 also the AVX-512 backend without it (what AVX-512 CPUs
 /// before Zen 4 and Sapphire Rapids run).
+/// `QAT_DIVISION=instruction` or `reciprocal` sets how the SIMD backends
+/// divide by a scale (`Division`; the default, `Auto`, picks by CPU).
 pub fn backends() -> Vec<(&'static str, Backend)> {
+    match std::env::var("QAT_DIVISION").as_deref() {
+        Ok("instruction") => qat_kernels::set_division(qat_kernels::Division::Instruction),
+        Ok("reciprocal") => qat_kernels::set_division(qat_kernels::Division::Reciprocal),
+        Ok(other) => panic!("QAT_DIVISION={other}: instruction or reciprocal"),
+        Err(_) => {}
+    }
     Backend::all().collect()
 }
 
