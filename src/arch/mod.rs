@@ -29,7 +29,12 @@ pub(crate) trait Kernel {
     type Args: ?Sized;
     type Output;
     /// Whether this call divides by reciprocal ([`crate::division`]): the
-    /// flag of the constants of a kernel that divides, else false.
+    /// flag of the constants of a kernel that divides, else false. (Only
+    /// the SIMD backends ask.)
+    #[cfg_attr(
+        not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
+        allow(dead_code)
+    )]
     fn reciprocal(args: &Self::Args) -> bool;
     /// Runs the kernel on `V`'s lanes, dividing by reciprocal where `R`.
     ///

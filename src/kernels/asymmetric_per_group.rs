@@ -37,7 +37,11 @@ pub(crate) struct AsymmetricConstants {
     pub eps: f32,
     pub clip_val: f32,
     /// Whether to divide by reciprocal ([`crate::Division`]), read once
-    /// per call.
+    /// per call (read by the SIMD backends' dispatch).
+    #[cfg_attr(
+        not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
+        allow(dead_code)
+    )]
     pub reciprocal: bool,
 }
 
