@@ -17,8 +17,6 @@
 
 use half::f16;
 
-use crate::division::Divisor;
-
 /// Lanes in a [`Vector`].
 pub(crate) const LANES: usize = 8;
 
@@ -943,4 +941,173 @@ impl<V: Vector> Pair<V> for Two<V> {
     fn split(self) -> [V; 2] {
         [self.0, self.1]
     }
+}
+
+/// `2^k` as an f32, for `-126 <= k <= 127`.
+pub(crate) const fn power_of_two(k: i32) -> f32 {
+    f32::from_bits(((k + 127) as u32) << 23)
+}
+
+/// The smallest and largest divisors whose reciprocal and quotients stay
+/// normal under the dividend bounds below.
+const LEAST_DIVISOR: f32 = power_of_two(-125);
+const GREATEST_DIVISOR: f32 = power_of_two(125);
+/// Dividends below this magnitude (other than zero) may leave a remainder
+/// that is not representable.
+const LEAST_DIVIDEND: f32 = power_of_two(-101);
+
+/// Division by a group's, row's or tensor's scale without a division
+/// instruction per element, and with the bits of IEEE division.
+///
+/// For a divisor `b` fixed over many dividends `x`, with `y = RN(1/b)`
+/// computed once:
+/// ```text
+/// q  = RN(x * y)
+/// rn = RN(q * b - x)        one fused multiply-subtract
+/// q' = RN(q - rn * y)       one fused negative multiply-add
+/// ```
+/// `q'` is `RN(x / b)` bit for bit wherever [`Divisor::new`] and
+/// [`Fused::within`] say so, and the kernels divide wherever they do not.
+/// `docs/numerics.md` ("Division by a scale") holds the argument:
+///
+/// - one of three classes of operands, each proven at one exponent: a
+///   divisor with at most 8 significant bits (a bf16 scale, times a power of
+///   two) against every f32 dividend; a dividend with at most 11 (bf16 and
+///   binary16 data) against every f32 divisor (both exhaustively, in
+///   `crate::division`'s tests); or a divisor whose rounded reciprocal is within
+///   `2^-25` of `1/b` relatively, against every dividend, where
+///   `q` is a faithful rounding of `x / b` and Markstein's theorem applies;
+/// - exponents where every step is scaled by a power of two from the proven
+///   one exactly: `2^-125 <= b <= 2^125`, and each dividend `±0` or with
+///   `max(2^-101, b * 2^-125) <= |x| <= b * 2^126` (`|x| >= 2^-101` keeps the
+///   remainder `x - q * b` representable, the rest keeps `q` and `q'`
+///   normal and finite). `±0` gives `±0` with the sign of IEEE division,
+///   since `b > 0`: `rn` is `+0` and `q - (+0) * y` is `q`.
+///
+/// Infinite and NaN dividends fail the range test and are divided.
+///
+/// A divisor and what dividing by it without division needs; with `R`
+/// false (the kernels' copy for division by instruction), the divisor
+/// alone. The choice is a type parameter so that each kernel is compiled
+/// once each way, per call: a test per vector for a path not taken costs
+/// small groups a tenth of their speed.
+// On a target without fused lanes only `value` is read.
+#[cfg_attr(
+    not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
+    allow(dead_code)
+)]
+#[derive(Clone, Copy)]
+pub(crate) struct Divisor<const R: bool> {
+    /// `b`.
+    value: f32,
+    /// `RN(1 / b)`.
+    reciprocal: f32,
+    /// The dividends' magnitudes (besides zero) for which the quotient is
+    /// exact: `least..=greatest`.
+    pub(crate) least: f32,
+    pub(crate) greatest: f32,
+    /// Whether `b` is in one of the proven classes and range.
+    pub(crate) exact: bool,
+}
+
+impl<const R: bool> Divisor<R> {
+    /// The divisor `value`, for dividends of at most 11 significant bits
+    /// where `narrow_dividends` (bf16 or binary16 data divided as loaded).
+    #[inline(always)]
+    pub(crate) fn new(value: f32, narrow_dividends: bool) -> Divisor<R> {
+        if !USED || !R {
+            // Division by instruction (always, where no backend of this
+            // target has fused multiply-add): skip the reciprocal, which is
+            // a software division on a core without an FPU.
+            return Divisor {
+                value,
+                reciprocal: 0.0,
+                least: 0.0,
+                greatest: 0.0,
+                exact: false,
+            };
+        }
+        let reciprocal = 1.0 / value;
+        // False for NaN, negative and infinite values.
+        let in_range = (LEAST_DIVISOR..=GREATEST_DIVISOR).contains(&value);
+        let exact = in_range
+            && (narrow_dividends
+                || value.to_bits() & 0xFFFF == 0
+                || reciprocal_within_quarter(value, reciprocal));
+        // `max(2^-101, b * 2^-125)` and `min(b * 2^126, f32::MAX)`, for a
+        // positive normal `b` (the others are not `exact`), on the bits:
+        // scaling by a power of two adds to the exponent field, and a
+        // product in the subnormal range would cost a microcode assist on
+        // some CPUs, once per group.
+        let bits = value.to_bits();
+        let least = f32::from_bits(bits.saturating_sub(125 << 23).max(LEAST_DIVIDEND.to_bits()));
+        let greatest = f32::from_bits((bits + (126 << 23)).min(f32::MAX.to_bits()));
+        Divisor {
+            value,
+            reciprocal,
+            least,
+            greatest,
+            exact,
+        }
+    }
+
+    /// `b`.
+    #[inline(always)]
+    pub(crate) fn value(&self) -> f32 {
+        self.value
+    }
+
+    /// `x / b` lane by lane, as IEEE division gives it: by reciprocal where
+    /// the divisor and every lane allow, else by division.
+    #[cfg_attr(
+        not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
+        allow(dead_code)
+    )]
+    #[inline(always)]
+    pub(crate) fn quotient<L: Fused>(&self, x: L) -> L {
+        if R && self.exact && x.within(self.least, self.greatest) {
+            let y = x.splat_as(self.reciprocal);
+            let q = x.mul(y);
+            let rn = q.fused_mul_sub(x.splat_as(self.value), x);
+            rn.fused_neg_mul_add(y, q)
+        } else {
+            x.div(x.splat_as(self.value))
+        }
+    }
+}
+
+/// Whether some backend of this target divides by reciprocal (has
+/// [`Fused`] lanes).
+const USED: bool = cfg!(any(
+    target_arch = "x86",
+    target_arch = "x86_64",
+    target_arch = "aarch64"
+));
+
+/// Whether `y = RN(1/b)` (`b` normal, positive, with `y` normal) is within
+/// `2^-25` of `1/b` relatively: `|1 - b * y| <= 2^-25`. Then `RN(x * y)` is
+/// a faithful rounding of `x / b` for every `x`. Exact, in integers: the
+/// significands' product is `b * y` scaled by `2^47` (by `2^46` where `b` is
+/// a power of two, and then `y` is exact).
+#[inline(always)]
+pub(crate) fn reciprocal_within_quarter(b: f32, y: f32) -> bool {
+    let significand = |v: f32| u64::from(v.to_bits() & 0x7F_FFFF | 0x80_0000);
+    let product = significand(b) * significand(y);
+    product == 1 << 46 || product.abs_diff(1 << 47) <= 1 << 22
+}
+
+/// Lanes with a fused multiply-add instruction, which divide by
+/// [`Divisor::quotient`].
+#[cfg_attr(
+    not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
+    allow(dead_code)
+)]
+pub(crate) trait Fused: Lanes {
+    /// `x * factor - subtrahend`, rounded once.
+    fn fused_mul_sub(self, factor: Self, subtrahend: Self) -> Self;
+    /// `addend - x * factor`, rounded once.
+    fn fused_neg_mul_add(self, factor: Self, addend: Self) -> Self;
+    /// Whether every lane is `±0` or has `least <= |x| <= greatest` (false
+    /// for NaN lanes); `least` and `greatest` are positive and finite.
+    fn within(self, least: f32, greatest: f32) -> bool;
 }

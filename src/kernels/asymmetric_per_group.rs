@@ -26,8 +26,7 @@ use crate::kernels::scan::{elements, no_nan};
 use crate::{Argument, Error, Rule};
 use core::marker::PhantomData;
 
-use crate::division::Divisor;
-use crate::vector::{Data, Elementwise, Lanes, Lanewise, Pair, Vector};
+use crate::vector::{Data, Divisor, Elementwise, Lanes, Lanewise, Pair, Vector};
 
 /// Validated asymmetric per-group parameters, in the form the kernels use.
 #[derive(Clone, Copy)]

@@ -24,9 +24,8 @@ use super::rows::{backward_rows, map_rows, Forward, NoSums};
 use super::{protect, PerTokenArgs, PerTokenBackwardArgs};
 use core::marker::PhantomData;
 
-use crate::division::Divisor;
 use crate::kernels::scan::elements;
-use crate::vector::{Data, Element, Lanes, Lanewise, Pair, Vector};
+use crate::vector::{Data, Divisor, Element, Lanes, Lanewise, Pair, Vector};
 
 /// The grid and the scale's lower bound, validated.
 #[derive(Clone, Copy)]

@@ -20,8 +20,7 @@ use crate::kernels::scan::{elements, no_nan};
 use crate::{Argument, Error, Rule};
 use core::marker::PhantomData;
 
-use crate::division::Divisor;
-use crate::vector::{Data, Element, Elementwise, Lanes, Lanewise, Pair, Vector};
+use crate::vector::{Data, Divisor, Element, Elementwise, Lanes, Lanewise, Pair, Vector};
 
 /// Validated symmetric parameters, in the form the kernels use: the
 /// scale's lower bound and the integer grid `min_v..=max_v`.
@@ -151,11 +150,10 @@ unsafe fn map<V: Vector, P: Pair<V>, F: Elementwise, const R: bool>(
     args: &MapArgs<SymmetricConstants, F::In, F::Out>,
     map_of: impl Fn(Row<R>) -> F,
 ) {
-    // SAFETY: row < rows.
     let row_of = |row| {
-        map_of(Row::new::<F::In>(&args.quant, unsafe {
-            read(args.scale, row)
-        }))
+        // SAFETY: row < rows.
+        let scale = unsafe { read(args.scale, row) };
+        map_of(Row::new::<F::In>(&args.quant, scale))
     };
     let buffers = (args.input, args.output);
     // SAFETY: the buffers hold `rows` rows (caller).
@@ -256,12 +254,10 @@ pub(crate) unsafe fn backward_blocks<V: Vector, P: Pair<V>, const R: bool, T: Da
         &args.quant,
         (args.grad_output, args.weight, args.grad_weight),
     );
-    // SAFETY: row < rows.
     let row_of = |row| {
-        (
-            Row::<R>::new::<T>(quant, unsafe { read(args.scale, row) }),
-            (),
-        )
+        // SAFETY: row < rows.
+        let scale = unsafe { read(args.scale, row) };
+        (Row::<R>::new::<T>(quant, scale), ())
     };
     let (rows, cols) = (args.units, args.len);
     let blocks = block_count(cols);

@@ -11,8 +11,7 @@
 
 use core::arch::aarch64::*;
 
-use crate::division::{Divisor, Fused};
-use crate::vector::{Code, Element, Lanes, Memory, Vector, LANES};
+use crate::vector::{Code, Divisor, Element, Fused, Lanes, Memory, Vector, LANES};
 
 /// Lanes 0..4 and 4..8.
 #[derive(Clone, Copy)]

@@ -7,8 +7,7 @@ use core::arch::x86_64::*;
 
 use half::f16;
 
-use crate::division::{Divisor, Fused};
-use crate::vector::{Code, Element, Lanes, Memory, Token, Vector, LANES};
+use crate::vector::{Code, Divisor, Element, Fused, Lanes, Memory, Token, Vector, LANES};
 
 /// Proof that the CPU runs AVX2 and FMA.
 #[derive(Clone, Copy)]

@@ -15,8 +15,7 @@ use core::arch::x86_64::*;
 use super::avx2::{Avx2, Avx2Token};
 use half::f16;
 
-use crate::division::{Divisor, Fused};
-use crate::vector::{Code, Element, Lanes, Memory, Pair, Token, LANES};
+use crate::vector::{Code, Divisor, Element, Fused, Lanes, Memory, Pair, Token, LANES};
 
 /// Proof that the CPU runs AVX-512 F, BW and VL with AVX2 and FMA, and with
 /// `BF16`, also AVX-512 DQ and BF16.
