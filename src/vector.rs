@@ -2,11 +2,14 @@
 //! them: [`Lanes`] (f32 arithmetic), [`Memory`] (loads and stores of bf16
 //! values and of [`Code`]s, the [`Element`]s of buffers),
 //! [`Vector`] (eight lanes and their f64 sums), [`Pair`] (sixteen lanes),
-//! [`Lanewise`] (what a quantizer computes per weight), and [`Token`].
+//! [`Lanewise`] (what a quantizer computes per weight), [`Token`], and
+//! [`Divisor`] with the [`Fused`] lanes that divide by reciprocal.
 //!
 //! Every backend's vectors have eight lanes and every operation below gives
 //! the bits of single IEEE f32 operations lane by lane (a multiply-add is
-//! fused only where the product is exact, so fusing changes nothing). So a
+//! fused only where the product is exact, so fusing changes nothing; the
+//! one exception, [`Divisor::quotient`], is proven to give the quotient's
+//! bits). So a
 //! kernel written once against these traits gives the same bits on every
 //! backend, reductions included.
 //!
@@ -956,8 +959,13 @@ const GREATEST_DIVISOR: f32 = power_of_two(125);
 /// that is not representable.
 const LEAST_DIVIDEND: f32 = power_of_two(-101);
 
-/// Division by a group's, row's or tensor's scale without a division
-/// instruction per element, and with the bits of IEEE division.
+/// A divisor and what dividing by it without division needs: division by
+/// a group's, row's or tensor's scale without a division instruction per
+/// element, with the bits of IEEE division. With `R` false (the kernels'
+/// copy for division by instruction) the divisor alone: the choice is a
+/// type parameter so that each kernel is compiled once each way, per call,
+/// since a test per vector for a path not taken costs small groups a tenth
+/// of their speed.
 ///
 /// For a divisor `b` fixed over many dividends `x`, with `y = RN(1/b)`
 /// computed once:
@@ -985,12 +993,6 @@ const LEAST_DIVIDEND: f32 = power_of_two(-101);
 ///   since `b > 0`: `rn` is `+0` and `q - (+0) * y` is `q`.
 ///
 /// Infinite and NaN dividends fail the range test and are divided.
-///
-/// A divisor and what dividing by it without division needs; with `R`
-/// false (the kernels' copy for division by instruction), the divisor
-/// alone. The choice is a type parameter so that each kernel is compiled
-/// once each way, per call: a test per vector for a path not taken costs
-/// small groups a tenth of their speed.
 // On a target without fused lanes only `value` is read.
 #[cfg_attr(
     not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
