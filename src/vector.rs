@@ -947,16 +947,20 @@ impl<V: Vector> Pair<V> for Two<V> {
 }
 
 /// `2^k` as an f32, for `-126 <= k <= 127`.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
 pub(crate) const fn power_of_two(k: i32) -> f32 {
     f32::from_bits(((k + 127) as u32) << 23)
 }
 
 /// The smallest and largest divisors whose reciprocal and quotients stay
 /// normal under the dividend bounds below.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
 const LEAST_DIVISOR: f32 = power_of_two(-125);
+#[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
 const GREATEST_DIVISOR: f32 = power_of_two(125);
 /// Dividends below this magnitude (other than zero) may leave a remainder
 /// that is not representable.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
 const LEAST_DIVIDEND: f32 = power_of_two(-101);
 
 /// A divisor and what dividing by it without division needs: division by
@@ -993,15 +997,22 @@ const LEAST_DIVIDEND: f32 = power_of_two(-101);
 ///   since `b > 0`: `rn` is `+0` and `q - (+0) * y` is `q`.
 ///
 /// Infinite and NaN dividends fail the range test and are divided.
-// On a target without fused lanes only `value` is read.
-#[cfg_attr(
-    not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
-    allow(dead_code)
-)]
+///
+/// On a target without fused lanes (a Cortex-M) it is the divisor alone, so
+/// that a microcontroller's kernels carry nothing more on their stack.
 #[derive(Clone, Copy)]
 pub(crate) struct Divisor<const R: bool> {
     /// `b`.
     value: f32,
+    /// The rest, where the reciprocal can be used.
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+    fast: Reciprocal,
+}
+
+/// What dividing by reciprocal needs beside the divisor.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+#[derive(Clone, Copy)]
+pub(crate) struct Reciprocal {
     /// `RN(1 / b)`.
     reciprocal: f32,
     /// The dividends' magnitudes (besides zero) for which the quotient is
@@ -1017,18 +1028,61 @@ impl<const R: bool> Divisor<R> {
     /// where `narrow_dividends` (bf16 or binary16 data divided as loaded).
     #[inline(always)]
     pub(crate) fn new(value: f32, narrow_dividends: bool) -> Divisor<R> {
-        if !USED || !R {
-            // Division by instruction (always, where no backend of this
-            // target has fused multiply-add): skip the reciprocal, which is
-            // a software division on a core without an FPU.
-            return Divisor {
-                value,
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+        let fast = if R {
+            Reciprocal::new(value, narrow_dividends)
+        } else {
+            // Division by instruction: the reciprocal is never read.
+            Reciprocal {
                 reciprocal: 0.0,
                 least: 0.0,
                 greatest: 0.0,
                 exact: false,
-            };
+            }
+        };
+        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+        let _ = narrow_dividends;
+        Divisor {
+            value,
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+            fast,
         }
+    }
+
+    /// `b`.
+    #[inline(always)]
+    pub(crate) fn value(&self) -> f32 {
+        self.value
+    }
+
+    /// What dividing by reciprocal needs (the tests read it).
+    #[cfg(test)]
+    pub(crate) fn fast(&self) -> &Reciprocal {
+        &self.fast
+    }
+
+    /// `x / b` lane by lane, as IEEE division gives it: by reciprocal where
+    /// the divisor and every lane allow, else by division.
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+    #[inline(always)]
+    pub(crate) fn quotient<L: Fused>(&self, x: L) -> L {
+        let fast = &self.fast;
+        if R && fast.exact && x.within(fast.least, fast.greatest) {
+            let y = x.splat_as(fast.reciprocal);
+            let q = x.mul(y);
+            let rn = q.fused_mul_sub(x.splat_as(self.value), x);
+            rn.fused_neg_mul_add(y, q)
+        } else {
+            x.div(x.splat_as(self.value))
+        }
+    }
+}
+
+#[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+impl Reciprocal {
+    /// For the divisor `value` (see [`Divisor::new`]).
+    #[inline(always)]
+    fn new(value: f32, narrow_dividends: bool) -> Reciprocal {
         let reciprocal = 1.0 / value;
         // False for NaN, negative and infinite values.
         let in_range = (LEAST_DIVISOR..=GREATEST_DIVISOR).contains(&value);
@@ -1044,53 +1098,21 @@ impl<const R: bool> Divisor<R> {
         let bits = value.to_bits();
         let least = f32::from_bits(bits.saturating_sub(125 << 23).max(LEAST_DIVIDEND.to_bits()));
         let greatest = f32::from_bits((bits + (126 << 23)).min(f32::MAX.to_bits()));
-        Divisor {
-            value,
+        Reciprocal {
             reciprocal,
             least,
             greatest,
             exact,
         }
     }
-
-    /// `b`.
-    #[inline(always)]
-    pub(crate) fn value(&self) -> f32 {
-        self.value
-    }
-
-    /// `x / b` lane by lane, as IEEE division gives it: by reciprocal where
-    /// the divisor and every lane allow, else by division.
-    #[cfg_attr(
-        not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
-        allow(dead_code)
-    )]
-    #[inline(always)]
-    pub(crate) fn quotient<L: Fused>(&self, x: L) -> L {
-        if R && self.exact && x.within(self.least, self.greatest) {
-            let y = x.splat_as(self.reciprocal);
-            let q = x.mul(y);
-            let rn = q.fused_mul_sub(x.splat_as(self.value), x);
-            rn.fused_neg_mul_add(y, q)
-        } else {
-            x.div(x.splat_as(self.value))
-        }
-    }
 }
-
-/// Whether some backend of this target divides by reciprocal (has
-/// [`Fused`] lanes).
-const USED: bool = cfg!(any(
-    target_arch = "x86",
-    target_arch = "x86_64",
-    target_arch = "aarch64"
-));
 
 /// Whether `y = RN(1/b)` (`b` normal, positive, with `y` normal) is within
 /// `2^-25` of `1/b` relatively: `|1 - b * y| <= 2^-25`. Then `RN(x * y)` is
 /// a faithful rounding of `x / b` for every `x`. Exact, in integers: the
 /// significands' product is `b * y` scaled by `2^47` (by `2^46` where `b` is
 /// a power of two, and then `y` is exact).
+#[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
 #[inline(always)]
 pub(crate) fn reciprocal_within_quarter(b: f32, y: f32) -> bool {
     let significand = |v: f32| u64::from(v.to_bits() & 0x7F_FFFF | 0x80_0000);

@@ -13,6 +13,7 @@ use crate::vector::{Pair, Vector};
 use crate::Isa;
 
 /// Whether division by reciprocal pays on this CPU ([`crate::Division::Auto`]).
+#[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
 #[inline(always)]
 pub(crate) fn divides_slowly() -> bool {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
@@ -31,10 +32,7 @@ pub(crate) trait Kernel {
     /// Whether this call divides by reciprocal ([`crate::division`]): the
     /// flag of the constants of a kernel that divides, else false. (Only
     /// the SIMD backends ask.)
-    #[cfg_attr(
-        not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
-        allow(dead_code)
-    )]
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
     fn reciprocal(args: &Self::Args) -> bool;
     /// Runs the kernel on `V`'s lanes, dividing by reciprocal where `R`.
     ///
@@ -65,6 +63,7 @@ macro_rules! kernels {
             type Output = $output;
             #[inline(always)]
             #[allow(unreachable_code, unused_variables)]
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
             fn reciprocal(args: &$args) -> bool {
                 $(return { let _ = stringify!($r); args.quant.reciprocal };)?
                 false

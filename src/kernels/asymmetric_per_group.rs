@@ -37,10 +37,7 @@ pub(crate) struct AsymmetricConstants {
     pub clip_val: f32,
     /// Whether to divide by reciprocal ([`crate::Division`]), read once
     /// per call (read by the SIMD backends' dispatch).
-    #[cfg_attr(
-        not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
-        allow(dead_code)
-    )]
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
     pub reciprocal: bool,
 }
 
@@ -49,19 +46,16 @@ pub(crate) struct AsymmetricConstants {
 /// does not carry eight copies of each on a microcontroller's stack.
 pub(super) struct Group<const R: bool = false> {
     offset: f32,
-    alpha: f32,
+    /// `alpha`, the divisor of the backward pass's `(x - o) / alpha`.
+    alpha: Divisor<R>,
     clip_val: f32,
     levels: f32,
     /// `alpha / n`: `ps`, or `+inf` where `ps * n` overflowed. Computed as
     /// `alpha * (1 / n)`, exact as well: the product is `ps`, representable.
-    unit: f32,
+    /// The divisor of the forward pass's `(x - o) / unit`.
+    unit: Divisor<R>,
     /// `clip_val * n` (exact).
     bound: f32,
-    /// `unit` and `alpha`, as the divisors of the forward and backward
-    /// passes (`(x - o) / unit` and `(x - o) / alpha`). The dividend `x - o`
-    /// may have every bit of an f32, whatever the weights' type.
-    by_unit: Divisor<R>,
-    by_alpha: Divisor<R>,
 }
 
 impl<const R: bool> Group<R> {
@@ -74,15 +68,15 @@ impl<const R: bool> Group<R> {
     #[inline(always)]
     pub(super) fn with_alpha(quant: &AsymmetricConstants, alpha: f32, offset: f32) -> Self {
         let unit = alpha * (1.0 / quant.levels);
+        // The dividend `x - o` may have every bit of an f32, whatever the
+        // weights' type: not narrow.
         Group {
             offset,
-            alpha,
+            alpha: Divisor::new(alpha, false),
             clip_val: quant.clip_val,
             levels: quant.levels,
-            unit,
+            unit: Divisor::new(unit, false),
             bound: quant.clip_val * quant.levels,
-            by_unit: Divisor::new(unit, false),
-            by_alpha: Divisor::new(alpha, false),
         }
     }
 
@@ -109,7 +103,7 @@ impl<const R: bool> Group<R> {
     /// of `unit` (see `forward`).
     #[inline(always)]
     fn level<V: Lanes>(&self, x: V) -> V {
-        let xu = x.sub(x.splat_as(self.offset)).divide(&self.by_unit);
+        let xu = x.sub(x.splat_as(self.offset)).divide(&self.unit);
         let clipped = xu.max(x.splat_as(-self.bound)).min(x.splat_as(self.bound));
         clipped.sub(x.splat_as(0.5)).round()
     }
@@ -118,7 +112,7 @@ impl<const R: bool> Group<R> {
     #[inline(always)]
     fn value_of_level<V: Lanes>(&self, r: V) -> V {
         r.add(r.splat_as(0.5))
-            .mul(r.splat_as(self.unit))
+            .mul(r.splat_as(self.unit.value()))
             .add(r.splat_as(self.offset))
     }
 }
@@ -136,7 +130,7 @@ pub(crate) fn values_finite<T: Data>(
 ) -> bool {
     let group = Group::<false>::new(quant, scale, offset);
     let magnitude = f32::from_bits(offset.to_bits() & 0x7FFF_FFFF);
-    super::values_finite(&group, group.alpha + magnitude, weights, no_nan)
+    super::values_finite(&group, group.alpha.value() + magnitude, weights, no_nan)
 }
 
 impl<const R: bool> Lanewise for Group<R> {
@@ -169,7 +163,7 @@ impl<const R: bool> Lanewise for Group<R> {
 
     #[inline(always)]
     fn normalize<V: Lanes>(&self, x: V) -> V {
-        x.sub(x.splat_as(self.offset)).divide(&self.by_alpha)
+        x.sub(x.splat_as(self.offset)).divide(&self.alpha)
     }
 
     #[inline(always)]

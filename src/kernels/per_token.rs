@@ -35,10 +35,7 @@ pub(crate) struct TokenConstants {
     pub eps: f32,
     /// Whether to divide by reciprocal ([`crate::Division`]), read once
     /// per call (read by the SIMD backends' dispatch).
-    #[cfg_attr(
-        not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
-        allow(dead_code)
-    )]
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
     pub reciprocal: bool,
 }
 
@@ -88,12 +85,11 @@ fn extremes<T: Data>(row: &[T]) -> (f32, f32) {
 /// One row's scale and zero point.
 #[derive(Clone, Copy)]
 pub(crate) struct Token<const R: bool = false> {
-    pub scale: f32,
-    pub zero_point: f32,
+    /// The scale `s`, the divisor of `x / s` (by reciprocal where `R`).
+    scale: Divisor<R>,
+    zero_point: f32,
     qmin: f32,
     qmax: f32,
-    /// The scale, as the divisor of `x / s`.
-    divisor: Divisor<R>,
 }
 
 impl<const R: bool> Token<R> {
@@ -123,8 +119,7 @@ impl<const R: bool> Token<R> {
     #[inline(always)]
     fn new<T: Element>(grid: &TokenConstants, scale: f32, zero_point: f32) -> Token<R> {
         Token {
-            scale,
-            divisor: Divisor::new(scale, T::NARROW),
+            scale: Divisor::new(scale, T::NARROW),
             zero_point,
             qmin: grid.qmin,
             qmax: grid.qmax,
@@ -154,12 +149,12 @@ impl<const R: bool> Lanewise for Token<R> {
     #[inline(always)]
     fn value<L: Lanes>(&self, code: L) -> L {
         code.sub(code.splat_as(self.zero_point))
-            .mul(code.splat_as(self.scale))
+            .mul(code.splat_as(self.scale.value()))
     }
 
     #[inline(always)]
     fn normalize<L: Lanes>(&self, x: L) -> L {
-        x.divide(&self.divisor)
+        x.divide(&self.scale)
     }
 
     /// The weight gradient only: no sums (the parameters are not learned).
@@ -192,7 +187,7 @@ pub(crate) unsafe fn forward<V: Vector, P: Pair<V>, const R: bool, T: Data>(
         let t = Token::<R>::of_row(&args.quant, row, args.symmetric);
         // SAFETY: k < units (caller).
         unsafe {
-            args.scale.add(k).write(t.scale);
+            args.scale.add(k).write(t.scale.value());
             args.zero_point.add(k).write(t.zero_point as i32);
         }
         Forward(t, PhantomData::<T>)

@@ -31,18 +31,14 @@ pub(crate) struct SymmetricConstants {
     pub max_v: f32,
     /// Whether to divide by reciprocal ([`crate::Division`]), read once
     /// per call (read by the SIMD backends' dispatch).
-    #[cfg_attr(
-        not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
-        allow(dead_code)
-    )]
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
     pub reciprocal: bool,
 }
 
 /// One row's constants, as scalars (see `asymmetric_per_group::Group`).
 pub(super) struct Row<const R: bool = false> {
-    scale: f32,
-    /// `ps`, as the divisor of `x / ps` (by reciprocal where `R`).
-    divisor: Divisor<R>,
+    /// `ps`, the divisor of `x / ps` (by reciprocal where `R`).
+    scale: Divisor<R>,
     min: f32,
     max: f32,
 }
@@ -53,8 +49,7 @@ impl<const R: bool> Row<R> {
     pub(super) fn new<T: Element>(quant: &SymmetricConstants, scale: f32) -> Self {
         let scale = protect(scale, quant.eps);
         Row {
-            scale,
-            divisor: Divisor::new(scale, T::NARROW),
+            scale: Divisor::new(scale, T::NARROW),
             min: quant.min_v,
             max: quant.max_v,
         }
@@ -88,8 +83,9 @@ pub(crate) fn values_finite<T: Data>(
     } else {
         row.max
     };
-    let bound = if row.scale.is_finite() {
-        largest * row.scale
+    let scale = row.scale.value();
+    let bound = if scale.is_finite() {
+        largest * scale
     } else {
         f32::INFINITY
     };
@@ -112,12 +108,12 @@ impl<const R: bool> Lanewise for Row<R> {
     /// `c * ps`.
     #[inline(always)]
     fn value<V: Lanes>(&self, c: V) -> V {
-        c.mul(c.splat_as(self.scale))
+        c.mul(c.splat_as(self.scale.value()))
     }
 
     #[inline(always)]
     fn normalize<V: Lanes>(&self, x: V) -> V {
-        x.divide(&self.divisor)
+        x.divide(&self.scale)
     }
 
     #[inline(always)]

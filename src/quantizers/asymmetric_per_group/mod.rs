@@ -70,6 +70,7 @@ impl Params for AsymmetricPerGroup {
             levels,
             eps: self.eps,
             clip_val: self.clip_val,
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
             reciprocal: crate::division::by_reciprocal(),
         })
     }

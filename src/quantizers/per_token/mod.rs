@@ -43,6 +43,7 @@ impl PerToken {
             qmin: -half,
             qmax: half - 1.0,
             eps: self.eps,
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
             reciprocal: crate::division::by_reciprocal(),
         })
     }

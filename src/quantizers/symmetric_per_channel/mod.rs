@@ -89,6 +89,7 @@ impl Params for Symmetric {
                 eps: self.eps,
                 min_v: self.min_v,
                 max_v: self.max_v,
+                #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
                 reciprocal: crate::division::by_reciprocal(),
             })
         }
