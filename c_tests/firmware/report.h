@@ -16,7 +16,7 @@
 static int failures;
 static char line[96];
 
-static void print_number(const char *before, unsigned long n, const char *after) {
+static inline void print_number(const char *before, unsigned long n, const char *after) {
     char digits[12];
     int k = 0;
     size_t len;
@@ -29,7 +29,7 @@ static void print_number(const char *before, unsigned long n, const char *after)
     semihost_print(line);
 }
 
-static void check(int ok, const char *what) {
+static inline void check(int ok, const char *what) {
     if (!ok) {
         failures++;
         semihost_print("FAILED: ");
@@ -53,7 +53,7 @@ static unsigned long stack_max;
     } while (0)
 
 /* Bytes of stack the last call used: from the lowest word it changed up. */
-static unsigned long stack_used(void) {
+static inline unsigned long stack_used(void) {
     const volatile uint32_t *p = stack_top - PAINT_WORDS;
     unsigned long used;
     while (p < stack_top && *p == PAINT) p++;
@@ -64,12 +64,12 @@ static unsigned long stack_used(void) {
 }
 
 #ifdef __ARM_FP
-static uint32_t get_fpscr(void) {
+static inline uint32_t get_fpscr(void) {
     uint32_t v;
     __asm__ volatile("vmrs %0, fpscr" : "=r"(v));
     return v;
 }
-static void set_fpscr(uint32_t v) { __asm__ volatile("vmsr fpscr, %0" : : "r"(v) : "memory"); }
+static inline void set_fpscr(uint32_t v) { __asm__ volatile("vmsr fpscr, %0" : : "r"(v) : "memory"); }
 #endif
 
 #endif
