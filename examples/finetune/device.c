@@ -123,6 +123,6 @@ int main(void) {
     print_number("instructions per timer tick: ", per_tick, "\n");
     print_number("instructions per training sample: ",
                  (unsigned long)((uint64_t)train_ticks * per_tick / ((uint64_t)fine_tuning.epochs * TUNE)), "\n");
-    print_number("instructions per inference: ", (unsigned long)((uint64_t)eval_ticks * per_tick / TUNE), "\n");
+    print_number("instructions per evaluated sample: ", (unsigned long)((uint64_t)eval_ticks * per_tick / TUNE), "\n");
     return 0;
 }
