@@ -19,7 +19,10 @@
 #define TABLE __attribute__((section(".tables"), aligned(4)))
 #include "shipped.h"
 
-extern uint32_t _sdata, _ebss, _estack;
+/* From link.ld: the code ends at _ecode (vectors, text, read-only data,
+ * unwinding table; the data tables come after it); .data's initial values
+ * are in flash too. */
+extern uint32_t _sdata, _edata, _ebss, _estack, _ecode;
 
 static struct model model;
 static struct work work;
@@ -120,6 +123,8 @@ int main(void) {
     print_number("static data: ", data, " bytes, ");
     print_number("deepest stack: ", stack, " bytes, ");
     print_number("peak RAM: ", data + stack, " bytes\n");
+    print_number("code: ", (unsigned long)((uintptr_t)&_ecode + ((uintptr_t)&_edata - (uintptr_t)&_sdata)),
+                 " bytes, data tables apart\n");
     print_number("instructions per timer tick: ", per_tick, "\n");
     print_number("instructions per training sample: ",
                  (unsigned long)((uint64_t)train_ticks * per_tick / ((uint64_t)fine_tuning.epochs * TUNE)), "\n");
