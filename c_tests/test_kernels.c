@@ -1,7 +1,8 @@
 /* The training kernels (each weight quantizer's forward and backward)
- * through the C ABI, on every ISA the CPU offers: golden
- * values from the independent reference in reference.h, every status code
- * with outputs untouched, in-place calls, empty inputs, the helpers. */
+ * through the C ABI, on every ISA the CPU offers and each way of dividing:
+ * golden values from the independent reference in reference.h, every
+ * status code with outputs untouched, in-place calls, empty inputs, the
+ * helpers. */
 #include "reference.h"
 
 #define SENTINEL 0xDEADu
@@ -158,17 +159,37 @@ static void helpers(void) {
     CHECK(strcmp(qat_version(), QAT_EXPECTED_VERSION) == 0, "version %s", qat_version());
     CHECK(qat_set_isa(99) == QAT_ERR_UNSUPPORTED_ISA, "unknown isa");
     CHECK(qat_active_isa() != QAT_ISA_AUTO, "active never AUTO");
+    code = qat_active_division();
+    CHECK(qat_set_division(3) == QAT_ERR_MODE && qat_set_division(-1) == QAT_ERR_MODE, "unknown division");
+    CHECK(qat_active_division() == code, "a refused division changes nothing");
+}
+
+/* Sets the way of dividing, and checks what calls then take: by reciprocal
+ * only where asked and the backend has fused multiply-add (not the portable
+ * one), never AUTO. */
+static void set_division(int32_t isa, int32_t division) {
+    int32_t active;
+    CHECK(qat_set_division(division) == QAT_OK, "division %d", division);
+    active = qat_active_division();
+    CHECK(active == QAT_DIVISION_INSTRUCTION || active == QAT_DIVISION_RECIPROCAL, "active division %d", active);
+    if (division != QAT_DIVISION_AUTO)
+        CHECK(active == (isa == QAT_ISA_SCALAR ? QAT_DIVISION_INSTRUCTION : division),
+              "isa %d, division %d: active %d", isa, division, active);
 }
 
 int main(void) {
-    int32_t isas[4];
+    int32_t isas[4], division;
     int n = available_isas(isas), i;
     CHECK(n >= 1 && isas[0] == QAT_ISA_SCALAR, "scalar always available");
     helpers();
     for (i = 0; i < n; i++) {
         CHECK(qat_set_isa(isas[i]) == QAT_OK, "set %d", isas[i]);
         CHECK(qat_active_isa() == isas[i], "active %d", isas[i]);
-        golden(isas[i]);
+        for (division = QAT_DIVISION_AUTO; division <= QAT_DIVISION_RECIPROCAL; division++) {
+            set_division(isas[i], division);
+            golden(isas[i]);
+        }
+        set_division(isas[i], QAT_DIVISION_AUTO);
         statuses(isas[i]);
         in_place_and_empty(isas[i]);
     }

@@ -95,7 +95,7 @@ enum qat_err
    */
   QAT_ERR_CODE = 10,
   /**
-   * The calibration mode is unknown.
+   * The calibration mode, or the way of dividing, is unknown.
    */
   QAT_ERR_MODE = 11,
   /**
@@ -211,6 +211,42 @@ typedef int32_t qat_dtype;
 #endif // __cplusplus
 
 /**
+ * How the kernels divide by a scale. Every choice gives the same bits;
+ * only the speed differs. In C, the `QAT_DIVISION_*` values of
+ * `qat_set_division`.
+ */
+enum qat_division
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * The faster of the two for this CPU, as far as known (the default):
+   * by reciprocal on Intel x86 CPUs, whose division instructions are
+   * slow beside their multiply-adds; by instruction elsewhere (AMD's
+   * recent cores divide about as fast).
+   */
+  QAT_DIVISION_AUTO = 0,
+  /**
+   * A division instruction per element.
+   */
+  QAT_DIVISION_INSTRUCTION = 1,
+  /**
+   * By a reciprocal computed once per group, row or tensor, with one
+   * correction step, wherever that is proven exact (the backends with
+   * fused multiply-add: AVX2, AVX-512, NEON); by instruction elsewhere.
+   */
+  QAT_DIVISION_RECIPROCAL = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum qat_division qat_division;
+#else
+typedef int32_t qat_division;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Why a call was refused, as a refusal handler receives it: the status the
  * call returns, and which argument broke which rule, which
  * qat_refusal_message puts in words ("bit is outside 2..=8"). The
@@ -289,6 +325,22 @@ int32_t qat_set_isa(int32_t isa);
  * The instruction set calls take now (never QAT_ISA_AUTO).
  */
 int32_t qat_active_isa(void);
+
+/**
+ * Selects how every later call divides by a scale, process-wide and
+ * thread-safe: QAT_DIVISION_AUTO (the default: by reciprocal on Intel CPUs,
+ * by instruction elsewhere), QAT_DIVISION_INSTRUCTION or
+ * QAT_DIVISION_RECIPROCAL. Every choice gives the same bits. Returns
+ * QAT_ERR_MODE, changing nothing, for an unknown value.
+ */
+int32_t qat_set_division(int32_t division);
+
+/**
+ * How calls divide now, on the active backend: QAT_DIVISION_INSTRUCTION or
+ * QAT_DIVISION_RECIPROCAL (the portable backend always divides by
+ * instruction), never QAT_DIVISION_AUTO.
+ */
+int32_t qat_active_division(void);
 
 /**
  * A static, NUL-terminated description of a status code (never NULL; unknown

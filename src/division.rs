@@ -7,20 +7,34 @@
 use core::sync::atomic::{AtomicU8, Ordering};
 
 /// How the kernels divide by a scale. Every choice gives the same bits;
-/// only the speed differs.
+/// only the speed differs. In C, the `QAT_DIVISION_*` values of
+/// `qat_set_division`.
+#[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Division {
     /// The faster of the two for this CPU, as far as known (the default):
     /// by reciprocal on Intel x86 CPUs, whose division instructions are
     /// slow beside their multiply-adds; by instruction elsewhere (AMD's
-    /// recent cores divide about as fast, measured in `benches/README.md`).
-    Auto,
+    /// recent cores divide about as fast).
+    Auto = 0,
     /// A division instruction per element.
-    Instruction,
+    Instruction = 1,
     /// By a reciprocal computed once per group, row or tensor, with one
     /// correction step, wherever that is proven exact (the backends with
     /// fused multiply-add: AVX2, AVX-512, NEON); by instruction elsewhere.
-    Reciprocal,
+    Reciprocal = 2,
+}
+
+/// Every value, in the order of their codes.
+const DIVISIONS: [Division; 3] = [Division::Auto, Division::Instruction, Division::Reciprocal];
+
+impl Division {
+    /// The division with this C code, if any.
+    pub fn from_code(code: i32) -> Option<Division> {
+        DIVISIONS
+            .into_iter()
+            .find(|&division| division as i32 == code)
+    }
 }
 
 /// The [`Division`] set, as its index (`Auto` until set).
@@ -30,12 +44,34 @@ static CHOICE: AtomicU8 = AtomicU8::new(0);
 /// `division` says. The results are the same bits either way.
 ///
 /// ```
-/// use qat_kernels::{set_division, Division};
-/// set_division(Division::Reciprocal);
+/// use qat_kernels::{active_division, set_division, Division};
+/// set_division(Division::Instruction);
+/// assert_eq!(active_division(), Division::Instruction);
 /// set_division(Division::Auto);
 /// ```
 pub fn set_division(division: Division) {
     CHOICE.store(division as u8, Ordering::Relaxed);
+}
+
+/// How calls divide now: `Auto` resolved for this CPU, and on the active
+/// backend (the portable one, and so every target without AVX2, AVX-512 or
+/// NEON, divides by instruction whatever was set). Never `Auto`.
+///
+/// ```
+/// use qat_kernels::{active_division, set_division, set_isa, Division, Isa};
+/// set_isa(Isa::Scalar)?;
+/// set_division(Division::Reciprocal);
+/// assert_eq!(active_division(), Division::Instruction);
+/// set_division(Division::Auto);
+/// set_isa(Isa::Auto)?;
+/// # Ok::<(), qat_kernels::Error>(())
+/// ```
+pub fn active_division() -> Division {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+    if by_reciprocal() && crate::active_isa() != crate::Isa::Scalar {
+        return Division::Reciprocal;
+    }
+    Division::Instruction
 }
 
 /// Whether divisors are inverted now: read once per call, into the

@@ -47,7 +47,7 @@ pub enum Status {
     /// A code is off its grid (`0..2^bit` per group, `[min_v, max_v]`
     /// symmetric) or does not fit the packing width.
     Code = 10,
-    /// The calibration mode is unknown.
+    /// The calibration mode, or the way of dividing, is unknown.
     Mode = 11,
     /// The dtype is unknown.
     Dtype = 12,
@@ -111,7 +111,7 @@ impl Status {
                 c"a NaN or infinite value where finite ones are needed (no integer code, or calibration)"
             }
             Status::Code => c"a code is off its grid or does not fit the packing width",
-            Status::Mode => c"unknown calibration mode",
+            Status::Mode => c"unknown mode: not a QAT_CALIBRATE_* or QAT_DIVISION_* value",
             Status::Dtype => c"unknown dtype",
         }
     }
@@ -184,6 +184,7 @@ arguments! {
     Isa = "isa",
     Mode = "mode",
     Dtype = "dtype",
+    Division = "division",
 }
 
 /// Writes the list of rules once: the enum, each rule's status and its
@@ -258,6 +259,7 @@ rules! {
     TooWide: Code "has a code that does not fit in bits bits",
     UnknownMode: Mode "is not QAT_CALIBRATE_SEARCH (0) or QAT_CALIBRATE_LSQ (1)",
     UnknownDtype: Dtype "is not QAT_DTYPE_BF16 (0), QAT_DTYPE_F32 (1) or QAT_DTYPE_F16 (2)",
+    UnknownDivision: Mode "is not QAT_DIVISION_AUTO (0), QAT_DIVISION_INSTRUCTION (1) or QAT_DIVISION_RECIPROCAL (2)",
 }
 
 /// Why a call was refused: the argument and the rule it broke. A call that

@@ -23,7 +23,7 @@ pub use crate::boundary::{qat_refusal, qat_refusal_handler};
 use crate::boundary::{status, HANDLER};
 use crate::pool::POOL;
 pub use crate::pool::{qat_task, qat_thread_pool, QAT_GRAIN};
-use crate::{set_isa, Argument, Error, Isa, Rule, Status};
+use crate::{set_division, set_isa, Argument, Division, Error, Isa, Rule, Status};
 
 pub use crate::quantizers::c::*;
 
@@ -57,6 +57,28 @@ pub extern "C" fn qat_set_isa(isa: i32) -> i32 {
 #[no_mangle]
 pub extern "C" fn qat_active_isa() -> i32 {
     crate::active_isa() as i32
+}
+
+/// Selects how every later call divides by a scale, process-wide and
+/// thread-safe: QAT_DIVISION_AUTO (the default: by reciprocal on Intel CPUs,
+/// by instruction elsewhere), QAT_DIVISION_INSTRUCTION or
+/// QAT_DIVISION_RECIPROCAL. Every choice gives the same bits. Returns
+/// QAT_ERR_MODE, changing nothing, for an unknown value.
+#[no_mangle]
+pub extern "C" fn qat_set_division(division: i32) -> i32 {
+    status(
+        Division::from_code(division)
+            .ok_or(Error::new(Argument::Division, Rule::UnknownDivision))
+            .map(set_division),
+    )
+}
+
+/// How calls divide now, on the active backend: QAT_DIVISION_INSTRUCTION or
+/// QAT_DIVISION_RECIPROCAL (the portable backend always divides by
+/// instruction), never QAT_DIVISION_AUTO.
+#[no_mangle]
+pub extern "C" fn qat_active_division() -> i32 {
+    crate::active_division() as i32
 }
 
 /// A static, NUL-terminated description of a status code (never NULL; unknown

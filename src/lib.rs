@@ -133,7 +133,7 @@ mod quantizers;
 pub mod registry;
 mod vector;
 
-pub use division::{set_division, Division};
+pub use division::{active_division, set_division, Division};
 pub use error::{Argument, Error, Rule, Status};
 pub use float::{Dtype, Float};
 pub use isa::{active_isa, set_isa, Isa};

@@ -584,6 +584,22 @@ fn docs_list_every_rule_with_its_status() {
 }
 
 #[test]
+fn an_unknown_division_is_refused_and_changes_nothing() {
+    qat_set_refusal_handler(Some(keep));
+    let before = qat_kernels::ffi::qat_active_division();
+    for division in [-1, 3, i32::MAX] {
+        LAST.set(None);
+        let status = qat_kernels::ffi::qat_set_division(division);
+        assert_eq!(status, qat_kernels::Status::Mode.code(), "{division}");
+        assert_eq!(
+            words(&LAST.get().unwrap()),
+            "division is not QAT_DIVISION_AUTO (0), QAT_DIVISION_INSTRUCTION (1) or QAT_DIVISION_RECIPROCAL (2)"
+        );
+        assert_eq!(qat_kernels::ffi::qat_active_division(), before);
+    }
+}
+
+#[test]
 fn an_unknown_dtype_is_refused_first() {
     qat_set_refusal_handler(Some(keep));
     for dtype in [-1, 3, 7, i32::MAX] {
