@@ -26,6 +26,20 @@ unsafe extern "C" fn keep(refusal: *const qat_refusal) {
     LAST.set(Some(unsafe { *refusal }));
 }
 
+/// Tests that read refusals hold this shared while they run; the one that
+/// swaps the process-wide handler holds it alone, so that no other test's
+/// refusal reaches a handler other than `keep` meanwhile.
+static HANDLER: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// Sets `keep` as the handler, for as long as the guard lives.
+fn keeping() -> std::sync::RwLockReadGuard<'static, ()> {
+    let guard = HANDLER
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    qat_set_refusal_handler(Some(keep));
+    guard
+}
+
 /// A refusal in words.
 fn words(refusal: &qat_refusal) -> String {
     // SAFETY: a valid refusal; no buffer with size 0.
@@ -415,7 +429,7 @@ fn cases(ep: &EntryPoint, valid: Args, good: &[usize]) -> Vec<Case> {
 
 #[test]
 fn every_refusal_names_its_argument_and_rule() {
-    qat_set_refusal_handler(Some(keep));
+    let _handler = keeping();
     let mut total = 0;
     for ep in ENTRY_POINTS.iter() {
         let valid = valid_args(ep);
@@ -536,6 +550,9 @@ fn messages_are_cut_as_snprintf_cuts_them() {
 #[test]
 fn the_handler_chains_and_is_not_called_on_success() {
     unsafe extern "C" fn other(_: *const qat_refusal) {}
+    let _alone = HANDLER
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let before = qat_set_refusal_handler(Some(other));
     let mine = qat_set_refusal_handler(before);
     assert_eq!(mine.map(|f| f as usize), Some(other as *const () as usize));
@@ -585,7 +602,7 @@ fn docs_list_every_rule_with_its_status() {
 
 #[test]
 fn an_unknown_division_is_refused_and_changes_nothing() {
-    qat_set_refusal_handler(Some(keep));
+    let _handler = keeping();
     let before = qat_kernels::ffi::qat_active_division();
     for division in [-1, 3, i32::MAX] {
         LAST.set(None);
@@ -601,7 +618,7 @@ fn an_unknown_division_is_refused_and_changes_nothing() {
 
 #[test]
 fn an_unknown_dtype_is_refused_first() {
-    qat_set_refusal_handler(Some(keep));
+    let _handler = keeping();
     for dtype in [-1, 3, 7, i32::MAX] {
         LAST.set(None);
         // SAFETY: refused before any pointer is looked at (null ones here).
