@@ -65,15 +65,7 @@ static void load(const char *path) {
     }
     fclose(f);
     for (i = 0; i < DIGITS; i++) order[i] = (uint16_t)i;
-    for (i = DIGITS; i > 1; i--) {
-        size_t j;
-        uint16_t t;
-        state = state * 1664525u + 1013904223u;
-        j = (size_t)((uint64_t)state * i >> 32);
-        t = order[i - 1];
-        order[i - 1] = order[j];
-        order[j] = t;
-    }
+    mlp_shuffle(order, DIGITS, &state);
     for (i = 0; i < DIGITS; i++) {
         const uint8_t *p = pixels[order[i]];
         y[i] = labels[order[i]];
@@ -147,14 +139,10 @@ static void prepare(const char *out) {
 
     /* Uniform initialisation in +-sqrt(6 / fan-in), from the generator
      * alone (no C library call whose bits could differ between hosts). */
-    for (i = 0; i < HIDDEN * IN; i++) {
-        state = state * 1664525u + 1013904223u;
-        model.w1[i] = ((float)(state >> 8) * 5.96046448e-8f - 0.5f) * 0.612372436f;
-    }
-    for (i = 0; i < OUT * HIDDEN; i++) {
-        state = state * 1664525u + 1013904223u;
-        model.w2[i] = ((float)(state >> 8) * 5.96046448e-8f - 0.5f) * 0.866025404f;
-    }
+    for (i = 0; i < HIDDEN * IN; i++)
+        model.w1[i] = ((float)(mlp_random(&state) >> 8) * 5.96046448e-8f - 0.5f) * 0.612372436f;
+    for (i = 0; i < OUT * HIDDEN; i++)
+        model.w2[i] = ((float)(mlp_random(&state) >> 8) * 5.96046448e-8f - 0.5f) * 0.866025404f;
     try(mlp_train(&model, &work, &pre, &f32, order), "float32 pretraining");
     {
         struct samples plain = part(PRETRAIN + TUNE, TUNE);

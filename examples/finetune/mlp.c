@@ -208,11 +208,19 @@ static int32_t step(struct model *m, struct work *w, const struct samples *data,
     return QAT_OK;
 }
 
-/* A 32-bit linear congruential generator (Numerical Recipes' constants):
- * the same sequence everywhere. */
-static uint32_t next(uint32_t *state) {
+uint32_t mlp_random(uint32_t *state) {
     *state = *state * 1664525u + 1013904223u;
     return *state;
+}
+
+void mlp_shuffle(uint16_t *order, size_t n, uint32_t *state) {
+    size_t i;
+    for (i = n; i > 1; i--) { /* Fisher and Yates */
+        size_t j = (size_t)((uint64_t)mlp_random(state) * i >> 32);
+        uint16_t t = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = t;
+    }
 }
 
 int32_t mlp_train(struct model *m, struct work *w, const struct samples *data, const struct schedule *how,
@@ -222,12 +230,7 @@ int32_t mlp_train(struct model *m, struct work *w, const struct samples *data, c
     size_t i;
     for (i = 0; i < data->count; i++) order[i] = (uint16_t)i;
     for (epoch = 0; epoch < how->epochs; epoch++) {
-        for (i = data->count; i > 1; i--) { /* Fisher and Yates */
-            size_t j = (size_t)((uint64_t)next(&state) * i >> 32);
-            uint16_t t = order[i - 1];
-            order[i - 1] = order[j];
-            order[j] = t;
-        }
+        mlp_shuffle(order, data->count, &state);
         for (i = 0; i < data->count; i += BATCH)
             TRY(step(m, w, data, order + i, data->count - i < BATCH ? data->count - i : BATCH, how));
     }

@@ -85,6 +85,12 @@ struct evaluation {
     uint32_t hash;
 };
 
+/* A 32-bit linear congruential generator (Numerical Recipes' constants):
+ * the same sequence on every machine. */
+uint32_t mlp_random(uint32_t *state);
+/* A seeded shuffle of order[0..n), from mlp_random. */
+void mlp_shuffle(uint16_t *order, size_t n, uint32_t *state);
+
 /* Each returns QAT_OK or the first kernel's refusal. */
 int32_t mlp_load(struct model *m, const struct shipped *s);
 int32_t mlp_ship(const struct model *m, struct shipped *s);
