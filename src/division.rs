@@ -68,7 +68,7 @@ pub fn set_division(division: Division) {
 /// ```
 pub fn active_division() -> Division {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
-    if by_reciprocal() && crate::active_isa() != crate::Isa::Scalar {
+    if by_reciprocal() && crate::dispatch::active().fuses() {
         return Division::Reciprocal;
     }
     Division::Instruction

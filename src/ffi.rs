@@ -1,7 +1,7 @@
 //! The C ABI: each quantizer's entry points (in its module of
-//! `quantizers`, re-exported here), and the library's own: the ISA, status
-//! messages and the refusal handler, the version, the reduction's block
-//! count.
+//! `quantizers`, re-exported here), and the library's own: the ISA, the way
+//! of dividing, status messages and the refusal handler, the version, the
+//! reduction's block count.
 //!
 //! Every function checks its pointers, sizes and parameters before touching
 //! memory, writes nothing unless it returns `QAT_OK`, and cannot panic. The

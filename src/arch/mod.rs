@@ -129,6 +129,14 @@ impl Backend {
         }
     }
 
+    /// Whether its kernels can divide by reciprocal, as `run` below
+    /// dispatches them: every backend but the portable one, which has no
+    /// fused multiply-add.
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+    pub(crate) const fn fuses(self) -> bool {
+        !matches!(self, Backend::Scalar)
+    }
+
     /// Runs kernel `K` on this backend.
     ///
     /// # Safety
